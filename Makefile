@@ -1,0 +1,62 @@
+# CallProof backend. Two commands matter: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .venv-tools
+PORT ?= 3000
+
+.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean
+
+$(VENV)/.installed: pyproject.toml layers/core/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[local,dev]'
+	touch $@
+
+# cfn-lint, checkov and the SAM translator pin their own boto3; they live in a separate venv.
+$(TOOLS)/.installed: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $@
+
+install: $(VENV)/.installed
+tools: $(TOOLS)/.installed
+
+run: install
+	$(VENV)/bin/callproof local --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+	for handler in functions/*/app.py; do $(VENV)/bin/mypy "$$handler" || exit 1; done
+
+check-template: tools
+	$(TOOLS)/bin/cfn-lint infra/template.yaml
+	$(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
+	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/python tools/sam_transform.py infra/template.yaml > /dev/null
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+integration: install
+	$(PY) -m pytest tests/integration -q
+
+e2e: install
+	$(PY) -m pytest tests/e2e -q
+
+test: install tools lint typecheck check-template
+	$(PY) -m pytest -n 2 -q
+
+bench: install
+	$(PY) -m bench
+
+openapi: install
+	$(PY) -m callproof.local.openapi > docs/openapi.json
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof

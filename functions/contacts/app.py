@@ -1,0 +1,108 @@
+"""Contacts REST API: CRUD, batch lookup by phone / email, CSV import. Thin: parse, call, map."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from callproof import aws, config, http
+from callproof.contacts.importer import ContactImporter
+from callproof.contacts.model import (
+    ContactIn,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    ImportOut,
+    ImportRowOut,
+    LookupIn,
+    LookupOut,
+)
+from callproof.contacts.service import MAX_PAGE_SIZE, ContactService
+from callproof.errors import UnsupportedMediaType
+from callproof.observability import logger, metrics, tracer
+from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
+
+app = http.resolver()
+
+
+@cache
+def _service() -> tuple[ContactService, ContactImporter]:
+    settings = config.load(config.ContactsSettings)
+    store = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
+    orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
+    service = ContactService(store, orgs)
+    return service, ContactImporter(store, orgs, service)
+
+
+def service() -> ContactService:
+    return _service()[0]
+
+
+@app.post("/v1/contacts")
+def create_contact(body: ContactIn) -> Response[ContactOut]:
+    contact = service().create(http.current_caller(app), body)
+    metrics.add_metric(name="ContactsCreated", unit="Count", value=1)
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, ContactOut.of(contact))
+
+
+@app.get("/v1/contacts")
+def list_contacts(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ContactPage:
+    page = service().list(http.current_caller(app), limit, cursor)
+    return ContactPage(items=[ContactOut.of(c) for c in page.contacts], next_cursor=page.next_cursor)
+
+
+@app.get("/v1/contacts/<contact_id>")
+def get_contact(contact_id: str) -> ContactOut:
+    return ContactOut.of(service().get(http.current_caller(app), contact_id))
+
+
+@app.patch("/v1/contacts/<contact_id>")
+def update_contact(contact_id: str, body: ContactPatch) -> ContactOut:
+    return ContactOut.of(service().update(http.current_caller(app), contact_id, body))
+
+
+@app.delete("/v1/contacts/<contact_id>")
+def delete_contact(contact_id: str) -> Response[None]:
+    service().delete(http.current_caller(app), contact_id)
+    return Response(HTTPStatus.NO_CONTENT)
+
+
+@app.post("/v1/contacts/lookup")
+def lookup_contacts(body: LookupIn) -> LookupOut:
+    result = service().lookup(http.current_caller(app), body.phones, body.emails)
+    return LookupOut(
+        phones={key: [ContactOut.of(c) for c in found] for key, found in result.phones.items()},
+        emails={key: [ContactOut.of(c) for c in found] for key, found in result.emails.items()},
+    )
+
+
+@app.post("/v1/contacts/imports")
+def import_contacts() -> ImportOut:
+    """CSV (UTF-8, header row) in the body; answers one result per data row, by file line."""
+    if not (app.current_event.headers.get("content-type") or "").startswith("text/csv"):
+        raise UnsupportedMediaType("send the file as text/csv", field="body")
+    report = _service()[1].run(http.current_caller(app), http.body_text(app))
+    metrics.add_metric(name="ContactsImportRows", unit="Count", value=len(report.rows))
+    logger.info("contacts import finished", extra={"counts": report.counts()})
+    return ImportOut(
+        counts=report.counts(),
+        ignored_columns=report.ignored_columns,
+        rows=[ImportRowOut.model_validate(asdict(row)) for row in report.rows],
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return http.handle(app, event, context)

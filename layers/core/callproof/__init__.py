@@ -1,0 +1,1 @@
+"""CallProof core: shared configuration, observability, domains, ports and adapters."""

@@ -1,0 +1,30 @@
+"""Lazy, cached boto3 clients.
+
+Nothing is created at import time. boto3 itself honours ``AWS_ENDPOINT_URL`` (and the per-service
+``AWS_ENDPOINT_URL_<SERVICE>``), which is how the local stack and the tests point every client at moto
+without the code knowing.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Adaptive retry mode backs off on throttling (ProvisionedThroughputExceeded, ThrottlingException).
+_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+def reset() -> None:
+    """Drop cached clients (tests that switch endpoints or credentials call this)."""
+    dynamodb.cache_clear()

@@ -1,0 +1,81 @@
+"""Per-function settings: pydantic models read from the environment, validated on first use.
+
+Each function declares a settings model whose field aliases are environment variable names. A missing
+or bad setting raises ``ConfigurationError`` naming the variable, the first time the settings are read
+(never at import time). The local stack runs every function in one process, so it overlays each
+function's own environment with ``function_environment`` while that function runs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+_overlay: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "callproof_env", default=MappingProxyType({})
+)
+_cache: dict[tuple[type[BaseModel], tuple[tuple[str, str], ...]], BaseModel] = {}
+
+SettingsT = TypeVar("SettingsT", bound="Settings")
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or invalid."""
+
+
+class Settings(BaseModel):
+    """Base for function settings: fields are read by their alias (the environment variable name)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+
+
+class ContactsSettings(Settings):
+    contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)
+    default_phone_region: str = Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")
+
+
+def environment() -> Mapping[str, str]:
+    """The environment as the running function sees it (local overlay first, then the process)."""
+    return ChainMap(dict(_overlay.get()), dict(os.environ))
+
+
+@contextmanager
+def function_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Run a block with ``env`` layered over the process environment (used by the local stack)."""
+    token = _overlay.set(dict(env))
+    try:
+        yield
+    finally:
+        _overlay.reset(token)
+
+
+def load(model: type[SettingsT]) -> SettingsT:
+    """Validate and cache ``model`` from the current environment; fail with the variable's name."""
+    key = (model, tuple(sorted(_overlay.get().items())))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    try:
+        settings = model.model_validate(dict(environment()))
+    except ValidationError as exc:
+        problems = "; ".join(f"{_alias(model, str(err['loc'][0]))}: {err['msg']}" for err in exc.errors())
+        raise ConfigurationError(f"invalid settings for {model.__name__}: {problems}") from None
+    _cache[key] = settings
+    return settings
+
+
+def clear_cache() -> None:
+    """Forget validated settings (tests that change the environment call this)."""
+    _cache.clear()
+
+
+def _alias(model: type[BaseModel], name: str) -> str:
+    field = model.model_fields.get(name)
+    return field.alias if field is not None and field.alias else name

@@ -1,0 +1,1 @@
+"""Contacts: the entity that call logs, SMS and Gmail sync match against."""

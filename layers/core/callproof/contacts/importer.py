@@ -1,0 +1,226 @@
+"""CSV import: validate each row, deduplicate by email and phone against the org and the file itself.
+
+Rows are read in order. A row whose emails / phones match no contact creates one; a row matching exactly
+one contact (existing, or created by an earlier row) adds its new emails / phones to it and fills an
+empty company ("updated"), or changes nothing ("duplicate"); imports never overwrite curated fields. A
+row matching several contacts is rejected as ambiguous: guessing would merge two people. Importing the
+same file twice therefore creates nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactType
+from callproof.contacts.service import ContactService, build_draft
+from callproof.errors import Conflict, InvalidInput
+from callproof.phones import Phone
+from callproof.store.ports import ContactStore, OrgSettingsReader
+from callproof.tenancy import Caller, Role
+
+MAX_ROWS = 20_000
+VALUE_SEPARATOR = ";"
+_COLUMNS = {
+    "name": "name",
+    "company": "company",
+    "type": "type",
+    "owner_user_id": "owner_user_id",
+    "email": "emails",
+    "emails": "emails",
+    "phone": "phones",
+    "phones": "phones",
+}
+_LIST_FIELDS = {"emails", "phones"}
+
+
+class RowStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(slots=True)
+class RowResult:
+    line: int
+    status: RowStatus
+    contact_id: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class ImportReport:
+    rows: list[RowResult]
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        totals = dict.fromkeys((status.value for status in RowStatus), 0)
+        for row in self.rows:
+            totals[row.status.value] += 1
+        return totals
+
+
+@dataclass(slots=True)
+class _Working:
+    """The org's contacts touched by this import, and the lookup keys they hold, as rows are applied."""
+
+    loaded: dict[str, Contact]
+    contacts: dict[str, Contact]
+    by_key: defaultdict[str, set[str]]
+    new_ids: set[str] = field(default_factory=set)
+    changed_ids: set[str] = field(default_factory=set)
+
+    def index(self, contact: Contact) -> None:
+        for key in _keys(contact.emails, contact.e164s):
+            self.by_key[key].add(contact.id)
+
+
+class ContactImporter:
+    def __init__(self, store: ContactStore, orgs: OrgSettingsReader, service: ContactService) -> None:
+        self._store = store
+        self._orgs = orgs
+        self._service = service
+
+    def run(self, caller: Caller, text: str) -> ImportReport:
+        caller.require(Role.REP, Role.ADMIN)
+        records, ignored = parse_csv(text)
+        region = self._orgs.default_phone_region(caller.org_id)
+        results: list[RowResult] = []
+        drafts: list[tuple[int, ContactDraft]] = []
+        for line, record in records:
+            try:
+                data = ContactIn.model_validate(record)
+                drafts.append((line, build_draft(data, region, caller.user_id)))
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"])
+                results.append(RowResult(line, RowStatus.REJECTED, field=where, reason=error["msg"]))
+            except InvalidInput as exc:
+                results.append(RowResult(line, RowStatus.REJECTED, field=exc.field, reason=exc.message))
+
+        working = self._load_matches(caller.org_id, [d for _, d in drafts])
+        for line, draft in drafts:
+            results.append(self._apply(caller.org_id, line, draft, working))
+        self._write(working, results)
+        results.sort(key=lambda row: row.line)
+        return ImportReport(rows=results, ignored_columns=ignored)
+
+    def _load_matches(self, org_id: str, drafts: list[ContactDraft]) -> _Working:
+        emails = {email for draft in drafts for email in draft.emails}
+        e164s = {phone.e164 for draft in drafts for phone in draft.phones}
+        matches = [*self._store.lookup_by_emails(org_id, emails).values()]
+        matches += self._store.lookup_by_phones(org_id, e164s).values()
+        existing = self._store.get_many(org_id, set().union(*matches))
+        loaded = {contact.id: contact for contact in existing}
+        working = _Working(loaded=loaded, contacts=dict(loaded), by_key=defaultdict(set))
+        for contact in existing:
+            working.index(contact)
+        return working
+
+    def _apply(self, org_id: str, line: int, draft: ContactDraft, working: _Working) -> RowResult:
+        keys = _keys(draft.emails, (phone.e164 for phone in draft.phones))
+        if not keys:
+            return RowResult(line, RowStatus.REJECTED, field="emails", reason="needs an email or a phone")
+        matched = set().union(*(working.by_key.get(key, set()) for key in keys))
+        if len(matched) > 1:
+            reason = f"matches {len(matched)} different contacts; resolve by hand"
+            return RowResult(line, RowStatus.REJECTED, reason=reason)
+        if not matched:
+            contact = self._service.new_contact(org_id, draft)
+            working.contacts[contact.id] = contact
+            working.new_ids.add(contact.id)
+            working.index(contact)
+            return RowResult(line, RowStatus.CREATED, contact_id=contact.id)
+        current = working.contacts[matched.pop()]
+        merged = _merge(current, draft.emails, draft.phones, draft.company)
+        if merged == current:
+            return RowResult(line, RowStatus.DUPLICATE, contact_id=current.id)
+        working.contacts[current.id] = merged
+        working.index(merged)
+        if current.id not in working.new_ids:
+            working.changed_ids.add(current.id)
+        return RowResult(line, RowStatus.UPDATED, contact_id=current.id)
+
+    def _write(self, working: _Working, results: list[RowResult]) -> None:
+        """Store new and changed contacts; rows whose contact could not be stored become rejected."""
+        failed: dict[str, str] = {}
+        new = [working.contacts[i] for i in sorted(working.new_ids)]
+        for contact, stored in zip(new, self._store.create(new), strict=True):
+            if not stored:
+                failed[contact.id] = "could not be stored; import the file again"
+        now = self._service.now()
+        for contact_id in sorted(working.changed_ids):
+            loaded = working.loaded[contact_id]
+            merged = replace(working.contacts[contact_id], version=loaded.version + 1, updated_at=now)
+            try:
+                self._store.replace(loaded, merged)
+            except Conflict:
+                failed[contact_id] = "contact changed during the import; import the file again"
+        for row in results:
+            if row.contact_id in failed and row.status is not RowStatus.DUPLICATE:
+                row.reason = failed[row.contact_id]
+                row.status, row.contact_id = RowStatus.REJECTED, None
+
+
+def _keys(emails: Iterable[str], e164s: Iterable[str]) -> set[str]:
+    return {f"e:{email}" for email in emails} | {f"p:{e164}" for e164 in e164s}
+
+
+def _merge(current: Contact, emails: Iterable[str], phones: Iterable[Phone], company: str | None) -> Contact:
+    known = current.e164s
+    merged = replace(
+        current,
+        emails=tuple(dict.fromkeys((*current.emails, *emails))),
+        phones=current.phones + tuple(phone for phone in phones if phone.e164 not in known),
+        company=current.company or company,
+    )
+    return current if merged == current else merged
+
+
+def parse_csv(text: str) -> tuple[list[tuple[int, dict[str, object]]], list[str]]:
+    """Rows as ContactIn-shaped dicts keyed by file line number, and the header columns ignored."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput("the CSV file is empty", field="body") from None
+    except csv.Error as exc:
+        raise InvalidInput(f"unreadable CSV: {exc}", field="body") from None
+    columns = [_COLUMNS.get(name.strip().lower()) for name in header]
+    if "name" not in columns:
+        raise InvalidInput("the header row needs a 'name' column", field="body")
+    ignored = [name for name, column in zip(header, columns, strict=True) if column is None]
+    records: list[tuple[int, dict[str, object]]] = []
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(records) >= MAX_ROWS:
+                raise InvalidInput(f"more than {MAX_ROWS} rows; split the file", field="body")
+            records.append((reader.line_num, _record(columns, row)))
+    except csv.Error as exc:
+        raise InvalidInput(f"unreadable CSV at line {reader.line_num}: {exc}", field="body") from None
+    return records, ignored
+
+
+def _record(columns: list[str | None], row: list[str]) -> dict[str, object]:
+    record: dict[str, object] = {"type": ContactType.PROSPECT.value}
+    for column, cell in zip(columns, row, strict=False):
+        value = cell.strip()
+        if column is None or not value:
+            continue
+        if column in _LIST_FIELDS:
+            existing = record.setdefault(column, [])
+            assert isinstance(existing, list)
+            existing.extend(part.strip() for part in value.split(VALUE_SEPARATOR) if part.strip())
+        else:
+            record[column] = value.lower() if column == "type" else value
+    return record

@@ -1,0 +1,155 @@
+"""Contact entities and the API's input models (pydantic: they also yield the OpenAPI document)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from callproof.emails import normalize_email
+from callproof.phones import Phone
+
+MAX_EMAILS = 10
+MAX_PHONES = 10
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class ContactType(StrEnum):
+    CUSTOMER = "customer"
+    PROSPECT = "prospect"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: str
+    org_id: str
+    name: str
+    type: ContactType
+    owner_user_id: str
+    created_at: datetime
+    updated_at: datetime
+    company: str | None = None
+    emails: tuple[str, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    version: int = 1
+
+    @property
+    def e164s(self) -> frozenset[str]:
+        return frozenset(phone.e164 for phone in self.phones)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDraft:
+    """A validated, normalized contact before it has an id (import rows and API input alike)."""
+
+    name: str
+    type: ContactType
+    owner_user_id: str
+    company: str | None = None
+    emails: tuple[str, ...] = ()
+    phones: tuple[Phone, ...] = field(default=())
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email)]
+RawPhone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContactIn(_Strict):
+    """Create a contact. Phones are parsed with the org's default region unless they start with +."""
+
+    name: Name
+    type: ContactType
+    company: Company | None = None
+    emails: list[Email] = Field(default_factory=list, max_length=MAX_EMAILS)
+    phones: list[RawPhone] = Field(default_factory=list, max_length=MAX_PHONES)
+    owner_user_id: UserId | None = None
+
+
+class ContactPatch(_Strict):
+    """Partial update: only the fields present change; lists replace the whole list."""
+
+    name: Name | None = None
+    type: ContactType | None = None
+    company: Company | None = None
+    emails: list[Email] | None = Field(default=None, max_length=MAX_EMAILS)
+    phones: list[RawPhone] | None = Field(default=None, max_length=MAX_PHONES)
+    owner_user_id: UserId | None = None
+
+
+class LookupIn(_Strict):
+    """Batch lookup; sent in a body so phone numbers and emails never appear in URLs or access logs."""
+
+    phones: list[RawPhone] = Field(default_factory=list, max_length=100)
+    emails: list[Email] = Field(default_factory=list, max_length=100)
+
+
+class PhoneOut(BaseModel):
+    e164: str
+    raw: str
+    extension: str | None = None
+
+
+class ContactOut(BaseModel):
+    id: str
+    name: str
+    type: ContactType
+    company: str | None
+    emails: list[str]
+    phones: list[PhoneOut]
+    owner_user_id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, contact: Contact) -> ContactOut:
+        return cls(
+            id=contact.id,
+            name=contact.name,
+            type=contact.type,
+            company=contact.company,
+            emails=list(contact.emails),
+            phones=[PhoneOut(e164=p.e164, raw=p.raw, extension=p.extension) for p in contact.phones],
+            owner_user_id=contact.owner_user_id,
+            created_at=contact.created_at,
+            updated_at=contact.updated_at,
+            version=contact.version,
+        )
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+class LookupOut(BaseModel):
+    """Every normalized key asked for, with the ids of all contacts that have it (several may share one)."""
+
+    phones: dict[str, list[ContactOut]]
+    emails: dict[str, list[ContactOut]]
+
+
+class ImportRowOut(BaseModel):
+    line: int
+    status: str
+    contact_id: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+class ImportOut(BaseModel):
+    """Per data row (by line number in the file): created, updated, duplicate or rejected with a reason."""
+
+    counts: dict[str, int]
+    ignored_columns: list[str]
+    rows: list[ImportRowOut]

@@ -1,0 +1,44 @@
+"""Domain errors. Services raise these; each resolver maps them to HTTP in one place (``callproof.http``)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a caller can cause. ``code`` is a stable machine-readable identifier."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """Also what another org's object answers: its existence is never revealed."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"

@@ -1,0 +1,142 @@
+"""HTTP glue shared by every REST function: the resolver, the one error mapping, body limits.
+
+Every error answer has the same JSON shape::
+
+    {"error": {"code": "not_found", "message": "contact not found", "field": null, "details": []}}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from callproof.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from callproof.observability import logger
+from callproof.tenancy import Caller, caller_from_event
+
+MAX_JSON_BYTES = 1024 * 1024
+MAX_CSV_BYTES = 10 * 1024 * 1024
+
+STATUS_BY_ERROR: Mapping[type[DomainError], HTTPStatus] = {
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def error_response(
+    status: HTTPStatus,
+    code: str,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=_error_body(code, message, field, details),
+    )
+
+
+def _error_body(
+    code: str, message: str, field: str | None = None, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field, "details": details or []}}
+
+
+def _status_for(error: DomainError) -> HTTPStatus:
+    for error_type in type(error).__mro__:
+        if error_type in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[error_type]
+    return HTTPStatus.BAD_REQUEST
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    return ".".join(parts[1:] if parts and parts[0] in {"body", "query", "path", "header"} else parts)
+
+
+def resolver() -> APIGatewayRestResolver:
+    """A validating REST resolver with the domain errors mapped to HTTP."""
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(DomainError)
+    def on_domain_error(error: DomainError) -> Response[dict[str, Any]]:
+        status = _status_for(error)
+        logger.info("request refused", extra={"error_code": error.code, "status": int(status)})
+        return error_response(status, error.code, error.message, error.field)
+
+    @app.exception_handler(RequestValidationError)
+    def on_validation_error(error: RequestValidationError) -> Response[dict[str, Any]]:
+        errors = error.errors()
+        if any(item.get("type") == "json_invalid" for item in errors):
+            return error_response(HTTPStatus.BAD_REQUEST, "malformed_json", "request body is not valid JSON")
+        details = [
+            {"field": _field_path(tuple(item["loc"])), "type": item["type"], "message": item.get("msg", "")}
+            for item in errors
+        ]
+        first = details[0]["field"] if details else None
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "request validation failed", first, details
+        )
+
+    @app.not_found
+    def on_unknown_route(_: NotFoundError) -> Response[dict[str, Any]]:
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
+
+    return app
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    return caller_from_event(app.current_event.raw_event)
+
+
+def body_text(app: APIGatewayRestResolver) -> str:
+    """The request body as text (API Gateway may base64 it); not UTF-8 is the caller's error."""
+    event = app.current_event
+    raw = event.body or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
+        return data.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("body must be UTF-8 text", field="body") from None
+
+
+def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Refuse oversize bodies before anything parses them, then resolve the route."""
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    is_csv = str(headers.get("content-type", "")).startswith("text/csv")
+    limit = MAX_CSV_BYTES if is_csv else MAX_JSON_BYTES
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > limit:
+        body = _error_body(PayloadTooLarge.code, f"body larger than {limit} bytes", "body")
+        return {
+            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps(body),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Ports (small Protocols) and their AWS adapters."""

@@ -1,0 +1,274 @@
+"""ContactStore on one DynamoDB table (the template's ContactsTable).
+
+Items (every key begins with the org):
+- contact:        pk=ORG#<org>                sk=CONTACT#<id>
+- phone lookup:   pk=ORG#<org>#PHONE#<e164>   sk=LOOKUP   contact_ids=<string set>
+- email lookup:   pk=ORG#<org>#EMAIL#<email>  sk=LOOKUP   contact_ids=<string set>
+- org settings:   pk=ORG#<org>                sk=SETTINGS
+
+A lookup item holds the ids of every contact with that number or address, so one BatchGetItem answers
+up to 100 numbers, shared numbers included. A contact and its lookup items change in one transaction,
+conditioned on the contact's version (optimistic locking).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from callproof.contacts.model import Contact, ContactType
+from callproof.errors import Conflict, InvalidInput
+from callproof.phones import Phone
+from callproof.store.dynamo import Item, backoff_sleep, batch_get, from_item, to_item
+from callproof.store.ports import Page
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_TRANSACTION_ACTIONS = 100
+_TRANSACTION_ATTEMPTS = 5
+LOOKUP_SK = "LOOKUP"
+SETTINGS_SK = "SETTINGS"
+
+
+def org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def contact_key(org_id: str, contact_id: str) -> dict[str, str]:
+    return {"pk": org_pk(org_id), "sk": f"CONTACT#{contact_id}"}
+
+
+def phone_key(org_id: str, e164: str) -> dict[str, str]:
+    return {"pk": f"ORG#{org_id}#PHONE#{e164}", "sk": LOOKUP_SK}
+
+
+def email_key(org_id: str, email: str) -> dict[str, str]:
+    return {"pk": f"ORG#{org_id}#EMAIL#{email}", "sk": LOOKUP_SK}
+
+
+def _lookup_keys(contact: Contact) -> list[dict[str, str]]:
+    return [phone_key(contact.org_id, e164) for e164 in sorted(contact.e164s)] + [
+        email_key(contact.org_id, email) for email in contact.emails
+    ]
+
+
+def _to_record(contact: Contact) -> Item:
+    return {
+        **contact_key(contact.org_id, contact.id),
+        "entity": "contact",
+        "id": contact.id,
+        "org_id": contact.org_id,
+        "name": contact.name,
+        "company": contact.company,
+        "type": contact.type.value,
+        "owner_user_id": contact.owner_user_id,
+        "emails": list(contact.emails),
+        "phones": [
+            {"e164": p.e164, "raw": p.raw, **({"extension": p.extension} if p.extension else {})}
+            for p in contact.phones
+        ],
+        "created_at": contact.created_at.isoformat(),
+        "updated_at": contact.updated_at.isoformat(),
+        "version": contact.version,
+    }
+
+
+def _from_record(item: Item) -> Contact:
+    return Contact(
+        id=item["id"],
+        org_id=item["org_id"],
+        name=item["name"],
+        company=item.get("company"),
+        type=ContactType(item["type"]),
+        owner_user_id=item["owner_user_id"],
+        emails=tuple(item.get("emails", ())),
+        phones=tuple(Phone(p["e164"], p["raw"], p.get("extension")) for p in item.get("phones", ())),
+        created_at=datetime.fromisoformat(item["created_at"]),
+        updated_at=datetime.fromisoformat(item["updated_at"]),
+        version=int(item["version"]),
+    )
+
+
+def _set_update(table: str, key: Mapping[str, str], operation: str, contact_id: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(key),
+            "UpdateExpression": f"{operation} contact_ids :ids",
+            "ExpressionAttributeValues": {":ids": {"SS": [contact_id]}},
+        }
+    }
+
+
+class DynamoContactStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    # ----------------------------------------------------------------- reads
+    def get(self, org_id: str, contact_id: str) -> Contact | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item(contact_key(org_id, contact_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _from_record(from_item(item)) if item else None
+
+    def get_many(self, org_id: str, contact_ids: Iterable[str]) -> list[Contact]:
+        keys = [contact_key(org_id, contact_id) for contact_id in sorted(set(contact_ids))]
+        return [_from_record(item) for item in batch_get(self._client, self._table, keys)]
+
+    def list_page(self, org_id: str, limit: int, cursor: str | None) -> Page:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": org_pk(org_id), ":prefix": "CONTACT#"}),
+            "Limit": limit,
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = to_item({"pk": org_pk(org_id), "sk": _decode_cursor(cursor)})
+        response = self._client.query(**request)
+        contacts = [_from_record(from_item(item)) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return Page(contacts=contacts, next_cursor=_encode_cursor(from_item(last)["sk"]) if last else None)
+
+    def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        return self._lookup({phone_key(org_id, e164)["pk"]: e164 for e164 in e164s})
+
+    def lookup_by_emails(self, org_id: str, emails: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        return self._lookup({email_key(org_id, email)["pk"]: email for email in emails})
+
+    def _lookup(self, value_by_pk: Mapping[str, str]) -> dict[str, frozenset[str]]:
+        keys = [{"pk": pk, "sk": LOOKUP_SK} for pk in value_by_pk]
+        items = batch_get(self._client, self._table, keys, projection="pk, contact_ids")
+        return {
+            value_by_pk[item["pk"]]: frozenset(item["contact_ids"])
+            for item in items
+            if item.get("contact_ids")
+        }
+
+    # ---------------------------------------------------------------- writes
+    def create(self, contacts: Sequence[Contact]) -> list[bool]:
+        """Pack several contacts per transaction; a cancelled pack is retried contact by contact."""
+        stored: dict[str, bool] = {}
+        pack: list[Contact] = []
+        size = 0
+        for contact in contacts:
+            actions = 1 + len(_lookup_keys(contact))
+            if pack and size + actions > MAX_TRANSACTION_ACTIONS:
+                self._create_pack(pack, stored)
+                pack, size = [], 0
+            pack.append(contact)
+            size += actions
+        if pack:
+            self._create_pack(pack, stored)
+        return [stored[contact.id] for contact in contacts]
+
+    def _create_pack(self, pack: list[Contact], stored: dict[str, bool]) -> None:
+        try:
+            self._transact([action for contact in pack for action in self._create_actions(contact)])
+            stored.update(dict.fromkeys((contact.id for contact in pack), True))
+            return
+        except Conflict:
+            if len(pack) == 1:
+                stored[pack[0].id] = False
+                return
+        for contact in pack:
+            self._create_pack([contact], stored)
+
+    def _create_actions(self, contact: Contact) -> list[dict[str, Any]]:
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(_to_record(contact)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        return [put] + [_set_update(self._table, key, "ADD", contact.id) for key in _lookup_keys(contact)]
+
+    def replace(self, old: Contact, new: Contact) -> None:
+        old_keys = {json.dumps(k, sort_keys=True): k for k in _lookup_keys(old)}
+        new_keys = {json.dumps(k, sort_keys=True): k for k in _lookup_keys(new)}
+        put = {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(_to_record(new)),
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": to_item({":version": old.version}),
+            }
+        }
+        removed = [
+            _set_update(self._table, old_keys[k], "DELETE", old.id) for k in old_keys.keys() - new_keys
+        ]
+        added = [_set_update(self._table, new_keys[k], "ADD", new.id) for k in new_keys.keys() - old_keys]
+        self._transact([put, *removed, *added])
+
+    def delete(self, contact: Contact) -> None:
+        remove = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": to_item(contact_key(contact.org_id, contact.id)),
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": to_item({":version": contact.version}),
+            }
+        }
+        unlink = [_set_update(self._table, key, "DELETE", contact.id) for key in _lookup_keys(contact)]
+        self._transact([remove, *unlink])
+
+    def _transact(self, actions: list[dict[str, Any]]) -> None:
+        """Run one transaction; a failed condition raises Conflict, transient conflicts are retried."""
+        for attempt in range(_TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+                if "ConditionalCheckFailed" in reasons:
+                    raise Conflict("the contact changed or already exists") from None
+            backoff_sleep(attempt)
+        raise Conflict("the transaction kept conflicting with concurrent writes; retry")
+
+
+class DynamoOrgSettings:
+    """Reads the org's settings item; an org that set none uses the deployment's default region."""
+
+    def __init__(self, client: DynamoDBClient, table: str, default_region: str) -> None:
+        self._client = client
+        self._table = table
+        self._default_region = default_region
+
+    def default_phone_region(self, org_id: str) -> str:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": org_pk(org_id), "sk": SETTINGS_SK}),
+            ProjectionExpression="default_phone_region",
+        )
+        item = from_item(response.get("Item") or {})
+        region = item.get("default_phone_region")
+        return region if isinstance(region, str) else self._default_region
+
+
+def _encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    """Only the sort key travels in a cursor: the org always comes from the caller, never the cursor."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        sort_key = data["sk"]
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise InvalidInput("invalid cursor", field="cursor") from None
+    if not isinstance(sort_key, str) or not sort_key.startswith("CONTACT#") or len(sort_key) > 80:
+        raise InvalidInput("invalid cursor", field="cursor")
+    return sort_key
