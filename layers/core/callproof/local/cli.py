@@ -1,0 +1,163 @@
+"""The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``.
+
+Exit codes: 0 success or a clean stop (Ctrl-C / SIGTERM), 1 unexpected failure, 2 a usage problem the
+user can fix (port taken, unknown schedule, no running stack, bad token arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from callproof.local import auth
+
+DEMO_ORG, DEMO_USER, DEMO_ROLES = "demo-org", "demo-user", ("admin", "rep")
+DEMO_TTL = 12 * 3600
+CREATE_BODY = (
+    '{"name":"Ada Lovelace","type":"customer","emails":["ada@example.com"],"phones":["+1 415 555 0100"]}'
+)
+LOOKUP_BODY = '{"phones":["+14155550100"],"emails":["ada@example.com"]}'
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _seed(base_url: str) -> str | None:
+    """Call the optional demo-data hook ``callproof.local.seed.seed`` if that module exists."""
+    if importlib.util.find_spec("callproof.local.seed") is None:
+        return None
+    module = importlib.import_module("callproof.local.seed")
+    result: str | None = module.seed(base_url)
+    return result
+
+
+def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) -> str:
+    token = auth.mint(DEMO_ORG, DEMO_USER, DEMO_ROLES, ttl=DEMO_TTL)
+    auth_header = f'-H "Authorization: Bearer {token}"'
+    json_header = '-H "Content-Type: application/json"'
+    lines = [
+        f"Started in {startup_ms:.0f} ms (moto at {moto_url})",
+        f"Demo data: org {demo_org}" if demo_org else "Demo data: none",
+        f"Bearer token for org {DEMO_ORG}, user {DEMO_USER}, roles {','.join(DEMO_ROLES)} (valid 12 h):",
+        token,
+        "Try:",
+        f"  curl -s {url}/health",
+        f"  curl -s {auth_header} {url}/v1/contacts",
+        f"  curl -s -X POST {auth_header} {json_header} -d '{CREATE_BODY}' {url}/v1/contacts",
+        f"  curl -s -X POST {auth_header} {json_header} -d '{LOOKUP_BODY}' {url}/v1/contacts/lookup",
+        "Ctrl-C stops the stack.",
+    ]
+    return "\n".join(lines)
+
+
+def run_local(template: Path, port: int) -> int:
+    from callproof.local.gateway import PortInUseError  # heavy imports only for this command
+    from callproof.local.stack import LocalStack
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway prints its own access log
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack = LocalStack(template, port)
+    except PortInUseError as exc:
+        raise UsageError(
+            f"{exc.strerror}; is another local stack running? Use --port to pick another"
+        ) from None
+    try:
+        stack.start()
+        print(f"CallProof local stack listening on {stack.url}", flush=True)
+        demo_org = _seed(stack.url)
+        print(_banner(stack.url, stack.startup_ms, stack.moto_url, demo_org), flush=True)
+        while not stop.wait(1):
+            pass
+    finally:
+        stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def run_token(org: str, user: str, roles: Sequence[str], ttl: int) -> int:
+    try:
+        print(auth.mint(org, user, roles, ttl=ttl))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def run_schedule(name: str, url: str | None) -> int:
+    from callproof.local.stack import state_file
+
+    if url is None:
+        try:
+            url = str(json.loads(state_file().read_text(encoding="utf-8"))["url"])
+        except (OSError, ValueError, KeyError):
+            raise UsageError(
+                f"no running local stack ({state_file()} missing); start `make run` or pass --url"
+            ) from None
+    request = urllib.request.Request(f"{url}/_local/schedules/{name}", data=b"", method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310 - loopback URL
+            body = json.load(response)
+    except urllib.error.HTTPError as exc:
+        error = json.loads(exc.read() or b"{}")
+        if exc.code == 404:
+            raise UsageError(error.get("message", f"unknown schedule {name!r}")) from None
+        print(f"callproof: {json.dumps(error)}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as exc:
+        raise UsageError(f"cannot reach the local stack at {url}: {exc.reason}") from None
+    print(json.dumps(body["result"], indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    from callproof.local.stack import DEFAULT_TEMPLATE
+
+    root = argparse.ArgumentParser(prog="callproof", description="CallProof local development tools.")
+    commands = root.add_subparsers(dest="command", required=True)
+    local = commands.add_parser("local", help="run the local stack (moto + gateway) from the SAM template")
+    local.add_argument("--port", type=int, default=3000, help="gateway port (0 picks a free one)")
+    local.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template to serve")
+    token = commands.add_parser("token", help="print a JWT for the local stack")
+    token.add_argument("--org", required=True)
+    token.add_argument("--user", required=True)
+    token.add_argument("--role", action="append", required=True, choices=sorted(auth.ROLES), dest="roles")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds of validity (default 3600)")
+    schedule = commands.add_parser("run-schedule", help="fire a Schedule event of the running stack now")
+    schedule.add_argument("name", help="the event's name in the template, e.g. RetentionSweep")
+    schedule.add_argument("--url", help="gateway URL (default: from the running stack's state file)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "local":
+            return run_local(args.template, args.port)
+        if args.command == "token":
+            return run_token(args.org, args.user, args.roles, args.ttl)
+        return run_schedule(args.name, args.url)
+    except UsageError as exc:
+        print(f"callproof: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The local API Gateway: routes each ``Api`` event of the template to its handler over HTTP.
+
+It builds the REST API (v1) Lambda proxy event, plays the Cognito user pool authorizer (the bearer
+token is verified before any handler runs; claims land in ``requestContext.authorizer.claims`` as
+strings, as API Gateway puts them) and turns the proxy response back into HTTP.
+
+Deliberate differences from API Gateway, for a clearer local experience:
+- an unknown route answers 404 ``{"message": "Not Found"}`` (API Gateway answers 403 "Missing
+  Authentication Token"), and a known path with another method answers 405 with ``Allow``;
+- ``GET /health`` and ``/_local/...`` (local administration, e.g. triggering a schedule) are served
+  by the gateway itself, before the template's routes, without authentication.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import sys
+import threading
+import time
+import traceback
+import urllib.request
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from callproof.local import auth
+from callproof.local.invoke import invoke
+from callproof.local.model import ApiEvent, Function
+from callproof.local.routing import Match, Routes
+from callproof.local.template import ACCOUNT_ID
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "application/javascript",
+    "+json",
+    "+xml",
+)
+_DATE_CLAIMS = ("exp", "iat")  # API Gateway formats these as dates, and keeps auth_time numeric
+
+
+class PortInUseError(OSError):
+    """The gateway's port is taken (or otherwise cannot be bound)."""
+
+
+class UnknownScheduleError(KeyError):
+    """``/_local/schedules/<name>`` named no schedule of the template."""
+
+
+@dataclass(frozen=True)
+class Route:
+    function: Function
+    event: ApiEvent
+
+
+ScheduleRunner = Callable[[str], Any]
+
+
+def routes_of(functions: Iterable[Function]) -> Routes[Route]:
+    return Routes(
+        (event.method, event.path, Route(function, event))
+        for function in functions
+        for event in function.api_events
+    )
+
+
+def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(payload), status=status, headers=dict(headers or {}), content_type="application/json"
+    )
+
+
+def authorizer_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """Claims as API Gateway's Cognito authorizer passes them: strings, groups comma-joined."""
+    shaped = {}
+    for name, value in claims.items():
+        if name in _DATE_CLAIMS and isinstance(value, int):
+            shaped[name] = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(value))
+        elif isinstance(value, list):
+            shaped[name] = ",".join(map(str, value))
+        elif isinstance(value, bool):
+            shaped[name] = str(value).lower()
+        else:
+            shaped[name] = str(value)
+    return shaped
+
+
+def bearer_token(header: str | None) -> str | None:
+    """``Bearer <jwt>`` or the raw token, as the Cognito authorizer accepts both."""
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" else header.strip()
+
+
+def _body_field(body: bytes, content_type: str) -> tuple[str | None, bool]:
+    if not body:
+        return None, False
+    if any(marker in content_type.lower() for marker in _TEXT_TYPES):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode(), True
+
+
+def _multi(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for key, value in pairs:
+        grouped[key].append(value)
+    return dict(grouped)
+
+
+def proxy_event(
+    request: Request, match: Match[Route], body: bytes, claims: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The API Gateway REST proxy event for ``request`` (stage taken from the template's Api)."""
+    headers = _multi(request.headers.items())
+    query = _multi(request.args.items(multi=True))
+    event = match.target.event
+    text, is_base64 = _body_field(body, request.content_type or "")
+    now = time.time()
+    context: dict[str, Any] = {
+        "resourceId": "local",
+        "resourcePath": match.resource,
+        "httpMethod": request.method,
+        "path": f"/{event.stage}{request.path}",
+        "stage": event.stage,
+        "requestId": str(uuid.uuid4()),
+        "extendedRequestId": str(uuid.uuid4()),
+        "requestTime": formatdate(now, usegmt=True),
+        "requestTimeEpoch": int(now * 1000),
+        "accountId": ACCOUNT_ID,
+        "apiId": "local",
+        "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+        "domainName": request.host,
+        "identity": {"sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string},
+    }
+    if claims is not None:
+        context["authorizer"] = {"claims": authorizer_claims(claims)}
+    return {
+        "resource": match.resource,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": {key: values[-1] for key, values in headers.items()} or None,
+        "multiValueHeaders": headers or None,
+        "queryStringParameters": {key: values[-1] for key, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": match.path_parameters or None,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": text,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def http_response(result: Any) -> Response:
+    """The HTTP response for a Lambda proxy result; raises ValueError if it is malformed."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        raise ValueError(f"malformed Lambda proxy response: {str(result)[:200]}")
+    body = result.get("body") or ""
+    if not isinstance(body, str):
+        raise ValueError("malformed Lambda proxy response: body must be a string")
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = Response(payload, status=int(result["statusCode"]))
+    response.headers.remove("Content-Type")
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(key, str(value))
+    for key, value in (result.get("headers") or {}).items():
+        response.headers[key] = str(value)
+    if "Content-Type" not in response.headers:
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+class Gateway:
+    """The WSGI application (see the module docstring for the routes it serves)."""
+
+    def __init__(self, functions: Iterable[Function], moto_url: str, run_schedule: ScheduleRunner) -> None:
+        self._functions = list(functions)
+        self._routes = routes_of(self._functions)
+        self._moto_url = moto_url
+        self._run_schedule = run_schedule
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        started = time.perf_counter()
+        response = self.dispatch(request)
+        elapsed = (time.perf_counter() - started) * 1000
+        print(
+            f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} ({elapsed:.0f} ms)",
+            file=sys.stderr,
+            flush=True,
+        )
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def dispatch(self, request: Request) -> Response:
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            while request.stream.read(1 << 20):
+                pass  # drain, so the client reads our answer instead of a reset connection
+            return _json(413, {"message": "Request Entity Too Large"})
+        if request.path == "/health" and request.method == "GET":
+            return self._health()
+        if request.path.startswith("/_local/"):
+            return self._local(request)
+        match = self._routes.match(request.method, request.path)
+        if isinstance(match, list):
+            if not match:
+                return _json(404, {"message": "Not Found"})
+            return _json(405, {"message": "Method Not Allowed"}, {"Allow": ", ".join(match)})
+        claims = None
+        if match.target.event.auth_required:
+            token = bearer_token(request.headers.get("Authorization"))
+            try:
+                claims = auth.verify(token) if token else None
+            except auth.TokenError:
+                claims = None
+            if claims is None:
+                return _json(401, {"message": "Unauthorized"})
+        event = proxy_event(request, match, body, claims)
+        try:
+            return http_response(invoke(match.target.function, event))
+        except Exception:  # API Gateway turns any Lambda failure into a 502
+            traceback.print_exc(file=sys.stderr)
+            return _json(502, {"message": "Internal server error"})
+
+    def _health(self) -> Response:
+        try:
+            with urllib.request.urlopen(f"{self._moto_url}/moto-api/config", timeout=2):  # noqa: S310
+                moto = True
+        except OSError:
+            moto = False
+        return _json(
+            200 if moto else 503,
+            {"status": "ok" if moto else "degraded", "moto": moto, "functions": len(self._functions)},
+        )
+
+    def _local(self, request: Request) -> Response:
+        prefix = "/_local/schedules/"
+        if not (request.path.startswith(prefix) and request.method == "POST"):
+            return _json(404, {"message": "Not Found"})
+        name = request.path.removeprefix(prefix)
+        try:
+            result = self._run_schedule(name)
+        except UnknownScheduleError as exc:
+            return _json(404, {"message": str(exc.args[0])})
+        except Exception as exc:  # report the handler's failure to the CLI
+            traceback.print_exc(file=sys.stderr)
+            return _json(
+                500,
+                {
+                    "message": f"schedule {name} failed",
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                },
+            )
+        return _json(200, {"schedule": name, "result": result})
+
+
+class GatewayServer:
+    """A threaded HTTP server on 127.0.0.1; the port is bound at construction to fail fast."""
+
+    def __init__(self, port: int) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._socket.bind(("127.0.0.1", port))
+        except OSError as exc:
+            self._socket.close()
+            raise PortInUseError(exc.errno, f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+        self._socket.listen(128)
+        self.port: int = self._socket.getsockname()[1]
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve(self, app: Gateway) -> None:
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True, fd=self._socket.fileno())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._socket.close()

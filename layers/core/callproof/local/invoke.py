@@ -1,0 +1,113 @@
+"""Run a template function's handler in-process, the way Lambda would call it.
+
+Every local invocation (gateway, Step Functions bridge, schedules, pollers) goes through ``invoke``:
+the handler file is imported by path under a unique module name (functions all have an ``app.py``,
+and sys.path is never touched), and it runs inside ``function_environment`` so it sees its own
+template environment variables, as it would in its own Lambda sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from callproof.config import function_environment
+from callproof.local.model import Function
+
+Handler = Callable[[Any, "LambdaContext"], Any]
+
+_modules: dict[Path, ModuleType] = {}
+_import_lock = threading.Lock()
+
+
+@dataclass
+class LambdaContext:
+    """The context object Lambda passes as the handler's second argument."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"{time.strftime('%Y/%m/%d')}/[{self.function_version}]{self.aws_request_id.replace('-', '')}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def _import_file(path: Path) -> ModuleType:
+    with _import_lock:
+        module = _modules.get(path)
+        if module is not None:
+            return module
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+        name = f"callproof_local_fn_{path.stem}_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import handler file {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses and pydantic look their module up here
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        _modules[path] = module
+        return module
+
+
+def load_handler(code_dir: Path, handler: str) -> Handler:
+    """The callable named by ``Handler: module.func`` (``pkg/mod.py`` for ``pkg.mod.func``)."""
+    module_path, _, attribute = handler.rpartition(".")
+    if not module_path:
+        raise ValueError(f"Handler {handler!r} must look like 'module.function'")
+    path = (code_dir / Path(*module_path.split("."))).with_suffix(".py")
+    if not path.is_file():
+        raise FileNotFoundError(f"handler file {path} not found (Handler {handler!r}, CodeUri {code_dir})")
+    target = getattr(_import_file(path), attribute, None)
+    if not callable(target):
+        raise AttributeError(f"{path} has no callable {attribute!r}")
+    return target  # type: ignore[no-any-return]
+
+
+def lambda_environment(function: Function) -> dict[str, str]:
+    """The variables Lambda itself sets, followed by the function's own template variables."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+        **function.environment,
+    }
+
+
+def invoke(function: Function, event: Any) -> Any:
+    """Call ``function``'s handler with ``event`` and a fresh context; exceptions propagate."""
+    handler = load_handler(function.code_dir, function.handler)
+    context = LambdaContext(
+        function_name=function.name,
+        invoked_function_arn=function.arn,
+        memory_limit_in_mb=function.memory,
+        timeout_seconds=function.timeout,
+    )
+    with function_environment(lambda_environment(function)):
+        return handler(event, context)

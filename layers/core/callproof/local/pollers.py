@@ -1,0 +1,155 @@
+"""Event source mappings, locally: DynamoDB stream and SQS events of the template feed their handlers.
+
+moto stores stream records and queue messages but never delivers them to Lambda, so one thread per
+``DynamoDB`` / ``SQS`` event polls and invokes the handler with Lambda's event shapes. Kept simple:
+a failing stream batch is retried twice and then skipped (with its traceback); a failing SQS batch is
+left on the queue (visibility timeout and the queue's redrive policy apply), and with
+``ReportBatchItemFailures`` only the messages the handler did not report are deleted.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from callproof.local.invoke import invoke
+from callproof.local.model import Function, StreamEvent
+from callproof.local.provision import aws_session
+from callproof.local.template import REGION
+
+Invoker = Callable[[Function, Any], Any]
+IDLE_SECONDS = 0.2
+STREAM_ATTEMPTS = 3
+
+
+def stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A DynamoDB Streams record as Lambda delivers it (times as epoch seconds, source ARN added)."""
+    dynamodb = dict(record["dynamodb"])
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn, "awsRegion": REGION}
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda delivers it."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {
+                "dataType": value["DataType"],
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": value.get("StringListValues", []),
+                "binaryListValues": value.get("BinaryListValues", []),
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def failed_message_ids(result: Any) -> set[str]:
+    """Message ids named in a ``{"batchItemFailures": [{"itemIdentifier": ...}]}`` response."""
+    if not isinstance(result, dict):
+        return set()
+    return {str(item["itemIdentifier"]) for item in result.get("batchItemFailures") or []}
+
+
+class Poller:
+    """One polling thread for one stream or queue event of one function."""
+
+    def __init__(
+        self, function: Function, source: StreamEvent, endpoint: str, invoker: Invoker = invoke
+    ) -> None:
+        self.function = function
+        self.source = source
+        self._endpoint = endpoint
+        self._invoker = invoker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"poll-{source.name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        poll = self._poll_stream if self.source.kind == "DynamoDB" else self._poll_queue
+        try:
+            poll()
+        except Exception:  # report, the rest of the stack keeps running
+            if not self._stop.is_set():
+                print(f"poller {self.source.name} stopped:", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+
+    def _poll_stream(self) -> None:
+        client: Any = aws_session().client("dynamodbstreams", endpoint_url=self._endpoint)
+        arn = self.source.source_arn
+        shard = client.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = client.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType=self.source.starting_position
+        )["ShardIterator"]
+        while not self._stop.is_set():
+            response = client.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
+            records = response["Records"]
+            if records:
+                self._deliver_stream([stream_record(record, arn) for record in records])
+            iterator = response["NextShardIterator"]
+            if not records:
+                self._stop.wait(IDLE_SECONDS)
+
+    def _deliver_stream(self, records: list[dict[str, Any]]) -> None:
+        for attempt in range(1, STREAM_ATTEMPTS + 1):
+            try:
+                self._invoker(self.function, {"Records": records})
+                return
+            except Exception:
+                print(f"{self.source.name}: stream batch failed (attempt {attempt})", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+        print(f"{self.source.name}: skipping {len(records)} stream records after {STREAM_ATTEMPTS} attempts",
+              file=sys.stderr)  # fmt: skip
+
+    def _poll_queue(self) -> None:
+        client = aws_session().client("sqs", endpoint_url=self._endpoint)
+        url = client.get_queue_url(QueueName=self.source.source_arn.rsplit(":", 1)[1])["QueueUrl"]
+        while not self._stop.is_set():
+            messages = client.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(self.source.batch_size, 10),
+                WaitTimeSeconds=1,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                continue
+            event = {"Records": [sqs_record(dict(message), self.source.source_arn) for message in messages]}
+            try:
+                result = self._invoker(self.function, event)
+            except Exception:  # the whole batch returns to the queue
+                print(f"{self.source.name}: SQS batch failed", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+                continue
+            failed = failed_message_ids(result) if self.source.report_batch_item_failures else set()
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                client.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+
+
+def pollers_for(functions: Iterable[Function], endpoint: str) -> list[Poller]:
+    return [Poller(function, source, endpoint) for function in functions for source in function.streams]

@@ -1,0 +1,166 @@
+"""The whole local stack in one process: moto, provisioning, bridge, schedules, pollers, gateway.
+
+``LocalStack`` binds the gateway port first (a taken port fails before anything else starts), then
+starts moto on a free loopback port and builds everything from the template. ``stop`` undoes what
+``start`` changed in the process (environment, moto config, the bridge), so tests can run a stack
+inside a pytest worker without leaking into the tests that follow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from callproof.local import bridge
+from callproof.local.auth import PROJECT_ROOT, local_home
+from callproof.local.gateway import Gateway, GatewayServer
+from callproof.local.model import Function, load_functions
+from callproof.local.pollers import Poller, pollers_for
+from callproof.local.provision import provision
+from callproof.local.schedules import Scheduler
+from callproof.local.template import REGION, Physical, Resolver, load_template
+
+DEFAULT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
+STATE_FILE = "local-stack.json"
+
+
+def handler_environment(moto_url: str) -> dict[str, str]:
+    """Process environment every handler shares: moto as the AWS endpoint, tracing off."""
+    return {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "CallProof",
+        "POWERTOOLS_DEV": "false",
+    }
+
+
+def state_file() -> Path:
+    """Where a running stack records its URLs for ``callproof run-schedule``."""
+    return local_home() / STATE_FILE
+
+
+def _moto_config(moto_url: str) -> Any:
+    with urllib.request.urlopen(f"{moto_url}/moto-api/config", timeout=10) as response:  # noqa: S310
+        return json.load(response)
+
+
+def _post_moto_config(moto_url: str, config: Any) -> None:
+    request = urllib.request.Request(  # noqa: S310 - our own loopback moto server
+        f"{moto_url}/moto-api/config", data=json.dumps(config).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
+@dataclass
+class LocalStack:
+    template_path: Path
+    port: int = 0
+    gateway: GatewayServer = field(init=False)
+    moto_url: str = field(init=False, default="")
+    functions: dict[str, Function] = field(init=False, default_factory=dict)
+    physical: dict[str, Physical] = field(init=False, default_factory=dict)
+    scheduler: Scheduler | None = field(init=False, default=None)
+    _moto: ThreadedMotoServer | None = field(init=False, default=None)
+    _pollers: list[Poller] = field(init=False, default_factory=list)
+    _saved_env: dict[str, str | None] = field(init=False, default_factory=dict)
+    _saved_moto_config: Any = field(init=False, default=None)
+    startup_ms: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        self.gateway = GatewayServer(self.port)  # raises PortInUseError before anything starts
+        self.template_path = self.template_path.resolve()
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    def start(self) -> LocalStack:
+        started = time.perf_counter()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, moto_port = self._moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{moto_port}"
+        self._set_env({**handler_environment(self.moto_url), "MOTO_PORT": str(moto_port)})
+        self._saved_moto_config = _moto_config(self.moto_url)
+        bridge.configure_moto(self.moto_url)
+
+        template = load_template(self.template_path)
+        template_dir = self.template_path.parent
+        self.physical = provision(template, template_dir, self.moto_url)
+        self.functions = load_functions(template, template_dir, Resolver(template, self.physical))
+        bridge.install(self.functions)
+        self.scheduler = Scheduler(self.functions.values())
+        self.scheduler.start()
+        self._pollers = pollers_for(self.functions.values(), self.moto_url)
+        for poller in self._pollers:
+            poller.start()
+        self.gateway.serve(Gateway(self.functions.values(), self.moto_url, self.scheduler.run))
+        self._write_state()
+        self.startup_ms = (time.perf_counter() - started) * 1000
+        return self
+
+    def stop(self) -> None:
+        """Stop every part that was started, newest first; safe after a failed start."""
+        self.gateway.stop()
+        for poller in self._pollers:
+            poller.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        bridge.uninstall()
+        if self._moto is not None:
+            if self._saved_moto_config is not None:
+                _post_moto_config(self.moto_url, self._saved_moto_config)
+            self._moto.stop()
+        self._restore_env()
+        self._remove_state()
+
+    def __enter__(self) -> LocalStack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # -- process environment and state file
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        self._saved_env.setdefault("AWS_SESSION_TOKEN", os.environ.pop("AWS_SESSION_TOKEN", None))
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def _write_state(self) -> None:
+        path = state_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {"url": self.url, "moto_url": self.moto_url, "pid": os.getpid()}
+        path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+    def _remove_state(self) -> None:
+        path = state_file()
+        try:
+            if json.loads(path.read_text(encoding="utf-8")).get("url") == self.url:
+                path.unlink()
+        except (OSError, ValueError):
+            pass
