@@ -129,11 +129,12 @@ class Poller:
             messages = client.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(self.source.batch_size, 10),
-                WaitTimeSeconds=1,
+                WaitTimeSeconds=0,  # short polls keep stop() prompt
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
+                self._stop.wait(IDLE_SECONDS)
                 continue
             event = {"Records": [sqs_record(dict(message), self.source.source_arn) for message in messages]}
             try:

@@ -279,7 +279,9 @@ def _state_machine(ctx: Context, logical_id: str) -> Physical:
     client = ctx.session.client("stepfunctions", endpoint_url=ctx.endpoint)
     name = local_name(logical_id, 80)
     arn = client.create_state_machine(
-        name=name, definition=machine.definition(), roleArn=_arn("iam", "role/callproof-local-states")
+        name=name,
+        definition=machine.definition(),
+        roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/callproof-local-states",
     )["stateMachineArn"]
     return Physical(arn, {"Arn": arn, "Name": name})
 

@@ -55,9 +55,9 @@ def _moto_config(moto_url: str) -> Any:
         return json.load(response)
 
 
-def _post_moto_config(moto_url: str, config: Any) -> None:
+def _post_moto(moto_url: str, path: str, payload: Any) -> None:
     request = urllib.request.Request(  # noqa: S310 - our own loopback moto server
-        f"{moto_url}/moto-api/config", data=json.dumps(config).encode(), method="POST"
+        f"{moto_url}{path}", data=json.dumps(payload).encode(), method="POST"
     )
     with urllib.request.urlopen(request, timeout=10):  # noqa: S310
         pass
@@ -120,8 +120,10 @@ class LocalStack:
             self.scheduler.stop()
         bridge.uninstall()
         if self._moto is not None:
+            # moto's backends and config are process-wide: leave them as we found them
+            _post_moto(self.moto_url, "/moto-api/reset", {})
             if self._saved_moto_config is not None:
-                _post_moto_config(self.moto_url, self._saved_moto_config)
+                _post_moto(self.moto_url, "/moto-api/config", self._saved_moto_config)
             self._moto.stop()
         self._restore_env()
         self._remove_state()
