@@ -132,7 +132,7 @@ def test_bad_tokens_get_401_before_the_handler_runs(
     elif headers == "foreign":
         headers = _bearer(_foreign_key_token())
     elif headers == "tampered":
-        header, payload, signature = auth.mint("org-1", "user-1", ["rep"]).split(".")
+        header, _payload, signature = auth.mint("org-1", "user-1", ["rep"]).split(".")
         claims = jwt.decode(auth.mint("org-2", "user-1", ["admin"]), options={"verify_signature": False})
         forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
         headers = _bearer(f"{header}.{forged}.{signature}")
