@@ -14,7 +14,7 @@ import json
 import secrets
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,14 @@ class Context:
     template: Template
     template_dir: Path
 
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """One client per service for the whole provisioning run (creating clients is the slow part)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+        return self._clients[service]
+
     def properties(self, logical_id: str) -> dict[str, Any]:
         resolved = self.resolver.resolve(self.template["Resources"][logical_id].get("Properties", {}))
         return resolved if isinstance(resolved, dict) else {}
@@ -70,7 +78,7 @@ def _arn(service: str, resource: str) -> str:
 # -------------------------------------------------------------------------------------- provisioners
 def _table(ctx: Context, logical_id: str) -> Physical:
     props = ctx.properties(logical_id)
-    client = ctx.session.client("dynamodb", endpoint_url=ctx.endpoint)
+    client = ctx.client("dynamodb")
     name = local_name(logical_id, 255)
     args: dict[str, Any] = {
         "TableName": name,
@@ -119,7 +127,7 @@ def _index(index: dict[str, Any], billing_mode: str) -> dict[str, Any]:
 
 def _bucket(ctx: Context, logical_id: str) -> Physical:
     props = ctx.properties(logical_id)
-    client = ctx.session.client("s3", endpoint_url=ctx.endpoint)
+    client = ctx.client("s3")
     name = local_name(logical_id, 63)
     client.create_bucket(Bucket=name)
     status = props.get("VersioningConfiguration", {}).get("Status")
@@ -155,7 +163,7 @@ def _bucket(ctx: Context, logical_id: str) -> Physical:
 
 def _kms_key(ctx: Context, logical_id: str) -> Physical:
     props = ctx.properties(logical_id)
-    client = ctx.session.client("kms", endpoint_url=ctx.endpoint)
+    client = ctx.client("kms")
     args: dict[str, Any] = {
         "Description": props.get("Description", logical_id),
         "KeyUsage": props.get("KeyUsage", "ENCRYPT_DECRYPT"),
@@ -171,7 +179,7 @@ def _kms_key(ctx: Context, logical_id: str) -> Physical:
 
 def _kms_alias(ctx: Context, logical_id: str) -> Physical:
     props = ctx.properties(logical_id)
-    client = ctx.session.client("kms", endpoint_url=ctx.endpoint)
+    client = ctx.client("kms")
     client.create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
     return Physical(props["AliasName"], {})
 
@@ -186,7 +194,7 @@ _QUEUE_ATTRIBUTES = (
 
 def _queue(ctx: Context, logical_id: str) -> Physical:
     props = ctx.properties(logical_id)
-    client = ctx.session.client("sqs", endpoint_url=ctx.endpoint)
+    client = ctx.client("sqs")
     fifo = bool(props.get("FifoQueue"))
     name = local_name(logical_id, 75) + (".fifo" if fifo else "")
     attributes: dict[Any, str] = {
@@ -204,7 +212,7 @@ def _queue_attribute(value: Any) -> str:
 
 def _secret(ctx: Context, logical_id: str) -> Physical:
     props = ctx.properties(logical_id)
-    client = ctx.session.client("secretsmanager", endpoint_url=ctx.endpoint)
+    client = ctx.client("secretsmanager")
     args: dict[str, Any] = {"Name": local_name(logical_id, 512)}
     if "Description" in props:
         args["Description"] = props["Description"]
@@ -227,7 +235,7 @@ def _secret(ctx: Context, logical_id: str) -> Physical:
 
 def _ses_identity(ctx: Context, logical_id: str) -> Physical:
     identity = str(ctx.properties(logical_id)["EmailIdentity"])
-    client = ctx.session.client("ses", endpoint_url=ctx.endpoint)
+    client = ctx.client("ses")
     if "@" in identity:
         client.verify_email_identity(EmailAddress=identity)
     else:
@@ -236,7 +244,7 @@ def _ses_identity(ctx: Context, logical_id: str) -> Physical:
 
 
 def _lambda_role(ctx: Context) -> str:
-    iam = ctx.session.client("iam", endpoint_url=ctx.endpoint)
+    iam = ctx.client("iam")
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -260,7 +268,7 @@ def _placeholder_zip() -> bytes:
 
 def _function(ctx: Context, logical_id: str) -> Physical:
     props = model.function_properties(ctx.template, logical_id)
-    client = ctx.session.client("lambda", endpoint_url=ctx.endpoint)
+    client = ctx.client("lambda")
     name = local_name(logical_id, 64)
     arn = client.create_function(
         FunctionName=name,
@@ -276,7 +284,7 @@ def _function(ctx: Context, logical_id: str) -> Physical:
 
 def _state_machine(ctx: Context, logical_id: str) -> Physical:
     machine = model.state_machine(ctx.template, ctx.template_dir, logical_id, ctx.resolver)
-    client = ctx.session.client("stepfunctions", endpoint_url=ctx.endpoint)
+    client = ctx.client("stepfunctions")
     name = local_name(logical_id, 80)
     arn = client.create_state_machine(
         name=name,

@@ -1,0 +1,71 @@
+"""DynamoDB stream and SQS events of the fixture template reach the recorder handler."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from callproof.local.stack import LocalStack
+
+Aws = Callable[[str], Any]
+BUCKET = "callproof-local-filesbucket"
+
+
+def _received(aws: Aws, source: str) -> list[dict[str, Any]]:
+    s3 = aws("s3")
+    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"received/{source}/").get("Contents", [])
+    return [json.loads(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()) for item in listing]
+
+
+def _eventually(check: Callable[[], Any], seconds: float = 15) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
+def test_stream_records_reach_the_handler(stack: LocalStack, aws: Aws) -> None:
+    aws("dynamodb").put_item(
+        TableName="callproof-local-eventstable",
+        Item={"pk": {"S": "org#1"}, "sk": {"S": "e#1"}, "n": {"N": "1"}},
+    )
+    batches = _eventually(lambda: _received(aws, "aws-dynamodb"))
+    assert batches, "no stream batch delivered"
+    record = batches[0]["Records"][0]
+    assert record["eventName"] == "INSERT"
+    assert record["eventSource"] == "aws:dynamodb"
+    assert record["eventSourceARN"] == stack.physical["EventsTable"].attributes["StreamArn"]
+    assert record["dynamodb"]["NewImage"]["n"] == {"N": "1"}
+    assert record["dynamodb"]["Keys"] == {"pk": {"S": "org#1"}, "sk": {"S": "e#1"}}
+
+
+def test_sqs_batch_failures_are_kept_and_successes_deleted(stack: LocalStack, aws: Aws) -> None:
+    sqs = aws("sqs")
+    queue = stack.physical["JobsQueue"].ref
+    sqs.send_message(
+        QueueUrl=queue, MessageBody="ok", MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}}
+    )
+    sqs.send_message(QueueUrl=queue, MessageBody="fail")
+    records = _eventually(
+        lambda: [r for b in _received(aws, "aws-sqs") for r in b["Records"] if r["body"] == "ok"]
+    )
+    assert records, "no SQS batch delivered"
+    ok = records[0]
+    assert ok["eventSource"] == "aws:sqs"
+    assert ok["eventSourceARN"] == stack.physical["JobsQueue"].attributes["Arn"]
+    assert ok["messageAttributes"]["k"]["stringValue"] == "v"
+    assert {"messageId", "receiptHandle", "md5OfBody", "attributes"} <= set(ok)
+    # "fail" is reported as a batch item failure: it stays, is retried, and lands in the DLQ
+    dead_letters = stack.physical["JobsDeadLetterQueue"].ref
+
+    def dead() -> list[str]:
+        messages = sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10).get("Messages", [])
+        return [m["Body"] for m in messages]
+
+    assert _eventually(dead) == ["fail"]
+    oks = [r for b in _received(aws, "aws-sqs") for r in b["Records"] if r["body"] == "ok"]
+    assert len(oks) == 1  # deleted after the first successful delivery
