@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callproof.local import cli, cron
+from callproof.local import cli, cron, model, schedules
 from callproof.local.stack import LocalStack
 
 
@@ -148,3 +151,41 @@ def test_cli_unknown_schedule_exits_2(stack: LocalStack, capsys: pytest.CaptureF
 def test_schedules_know_their_names(stack: LocalStack) -> None:
     assert stack.scheduler is not None
     assert stack.scheduler.names == ["Hourly", "Nightly"]
+
+
+def test_timer_fires_due_schedules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timer thread sleeps until the next cron minute and fires it (clock frozen just before)."""
+    just_before = datetime(2024, 6, 3, 12, 0, 59, 950000, tzinfo=UTC)
+
+    class FrozenClock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> FrozenClock:  # type: ignore[override]
+            return cls.fromtimestamp(just_before.timestamp(), tz)
+
+    monkeypatch.setattr(schedules, "datetime", FrozenClock)
+    event = model.ScheduleEvent("EveryMinute", "cron(* * * * ? *)", None, enabled=True, timezone=None)
+    disabled = model.ScheduleEvent("Off", "rate(1 minute)", None, enabled=False, timezone=None)
+    function = model.Function(
+        "Fn", "fn", "arn:fn", Path("."), "app.handler", {}, 3, 128, (), (event, disabled), ()
+    )
+    fired: list[Any] = []
+    scheduler = schedules.Scheduler([function], invoker=lambda fn, evt: fired.append(evt))
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not fired and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        scheduler.stop()
+    assert len(fired) == 1
+    assert fired[0]["time"] == "2024-06-03T12:01:00Z"
+    assert fired[0]["resources"][0].endswith("/callproof-local-EveryMinute")
+
+
+def test_cron_in_a_timezone() -> None:
+    event = model.ScheduleEvent("Paris", "cron(0 9 * * ? *)", None, enabled=True, timezone="Europe/Paris")
+    function = model.Function("Fn", "fn", "arn:fn", Path("."), "app.handler", {}, 3, 128, (), (event,), ())
+    schedule = schedules.Schedule(function, event, cron.parse(event.expression))
+    assert schedule.next_after(datetime(2024, 6, 3, 6, 0, tzinfo=UTC)) == datetime(
+        2024, 6, 3, 7, 0, tzinfo=UTC
+    )

@@ -63,8 +63,10 @@ def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) ->
 
 
 def run_local(template: Path, port: int) -> int:
-    from callproof.local.gateway import PortInUseError  # heavy imports only for this command
+    from callproof.local.cron import ScheduleExpressionError  # heavy imports only for this command
+    from callproof.local.gateway import PortInUseError
     from callproof.local.stack import LocalStack
+    from callproof.local.template import TemplateError
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway prints its own access log
     stop = threading.Event()
@@ -81,7 +83,10 @@ def run_local(template: Path, port: int) -> int:
             f"{exc.strerror}; is another local stack running? Use --port to pick another"
         ) from None
     try:
-        stack.start()
+        try:
+            stack.start()
+        except (TemplateError, ScheduleExpressionError, FileNotFoundError) as exc:
+            raise UsageError(f"{template}: {exc}") from None
         print(f"CallProof local stack listening on {stack.url}", flush=True)
         demo_org = _seed(stack.url)
         print(_banner(stack.url, stack.startup_ms, stack.moto_url, demo_org), flush=True)

@@ -1,0 +1,69 @@
+"""Running a handler in-process: import by path (cached, no sys.path change), context, environment."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from callproof.config import environment
+from callproof.local import invoke, model
+from tests.fixtures.local_stack import FIXTURE_DIR
+
+ECHO_DIR = FIXTURE_DIR / "functions" / "echo"
+
+
+def _function(code_dir: Path = ECHO_DIR, handler: str = "app.handler") -> model.Function:
+    return model.Function(
+        logical_id="EchoFunction",
+        name="callproof-local-echofunction",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:callproof-local-echofunction",
+        code_dir=code_dir,
+        handler=handler,
+        environment={"GREETING": "hi", "TABLE_NAME": "t1"},
+        timeout=5,
+        memory=256,
+        api_events=(),
+        schedules=(),
+        streams=(),
+    )
+
+
+def test_handler_runs_with_its_environment_and_context() -> None:
+    path_before = list(sys.path)
+    result = invoke.invoke(_function(), {"a": 1})
+    assert sys.path == path_before
+    assert result["event"] == {"a": 1}
+    assert result["env"]["GREETING"] == "hi"
+    assert result["env"]["TABLE_NAME"] == "t1"
+    assert result["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "callproof-local-echofunction"
+    context = result["context"]
+    assert context["memory_limit_in_mb"] == 256
+    assert context["invoked_function_arn"].endswith(":callproof-local-echofunction")
+    assert 0 < context["remaining_ms"] <= 5000
+    assert "GREETING" not in environment()  # the overlay ends with the invocation
+
+
+def test_handlers_are_imported_once_under_unique_names() -> None:
+    first = invoke.load_handler(ECHO_DIR, "app.handler")
+    assert invoke.load_handler(ECHO_DIR, "app.handler") is first
+    boom = invoke.load_handler(FIXTURE_DIR / "functions" / "boom", "app.handler")
+    assert first.__module__ != boom.__module__
+    assert "app" not in sys.modules or sys.modules["app"].__file__ != str(ECHO_DIR / "app.py")
+
+
+def test_bad_handlers_fail_clearly() -> None:
+    with pytest.raises(FileNotFoundError, match=r"missing\.py"):
+        invoke.load_handler(ECHO_DIR, "missing.handler")
+    with pytest.raises(AttributeError, match="nope"):
+        invoke.load_handler(ECHO_DIR, "app.nope")
+    with pytest.raises(ValueError, match=r"module\.function"):
+        invoke.load_handler(ECHO_DIR, "handler")
+
+
+def test_context_log_names() -> None:
+    context = invoke.LambdaContext("fn", "arn:fn", 128, 3)
+    assert context.log_group_name == "/aws/lambda/fn"
+    assert "[$LATEST]" in context.log_stream_name
+    assert context.function_version == "$LATEST"
