@@ -42,3 +42,9 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
+
+
+class TemporarilyUnavailable(DomainError):
+    """A dependency kept throttling after every retry: nothing was lost, the caller should retry."""
+
+    code = "temporarily_unavailable"

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from callproof.errors import (
     Conflict,
@@ -26,12 +27,16 @@ from callproof.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    TemporarilyUnavailable,
     Unauthenticated,
     UnsupportedMediaType,
 )
 from callproof.observability import logger
 from callproof.tenancy import Caller, caller_from_event
 
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 MAX_JSON_BYTES = 1024 * 1024
 MAX_CSV_BYTES = 10 * 1024 * 1024
 
@@ -43,6 +48,7 @@ STATUS_BY_ERROR: Mapping[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 
@@ -102,6 +108,16 @@ def resolver() -> APIGatewayRestResolver:
             HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "request validation failed", first, details
         )
 
+    @app.exception_handler(ClientError)
+    def on_aws_error(error: ClientError) -> Response[dict[str, Any]]:
+        """Throttling that outlived botocore's retries is the caller's cue to retry; the rest is a bug."""
+        if error.response.get("Error", {}).get("Code") not in THROTTLING_CODES:
+            raise error
+        logger.warning("throttled after retries", extra={"aws_error": error.response["Error"]["Code"]})
+        return error_response(
+            HTTPStatus.SERVICE_UNAVAILABLE, TemporarilyUnavailable.code, "throttled; retry shortly"
+        )
+
     @app.not_found
     def on_unknown_route(_: NotFoundError) -> Response[dict[str, Any]]:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
@@ -132,11 +148,27 @@ def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaCo
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > limit:
-        body = _error_body(PayloadTooLarge.code, f"body larger than {limit} bytes", "body")
-        return {
-            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps(body),
-            "isBase64Encoded": False,
-        }
+        return _early_error(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, PayloadTooLarge.code, f"body over {limit} bytes"
+        )
+    if body and not is_csv and not event.get("isBase64Encoded") and not _is_json_object(body):
+        return _early_error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "body must be a JSON object")
     return app.resolve(event, context)
+
+
+def _is_json_object(body: str) -> bool:
+    """Malformed JSON is left to the resolver (400); only well-formed non-objects are caught here,
+    because Powertools would otherwise read a one-element array as its element."""
+    try:
+        return isinstance(json.loads(body), dict)
+    except ValueError:
+        return True
+
+
+def _early_error(status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(_error_body(code, message, "body")),
+        "isBase64Encoded": False,
+    }

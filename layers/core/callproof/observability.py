@@ -48,7 +48,11 @@ class PiiRedactingFilter(logging.Filter):
 
 _STANDARD_RECORD_KEYS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
 
+METRICS_NAMESPACE = "CallProof"
+
 logger = Logger()
 logger.addFilter(PiiRedactingFilter())
 tracer = Tracer()
-metrics = Metrics()
+# Explicit, not from the environment: every function shares the namespace, and the local stack runs all
+# functions in one process where a per-function environment is not visible to Powertools.
+metrics = Metrics(namespace=METRICS_NAMESPACE)

@@ -7,8 +7,6 @@ user can fix (port taken, unknown schedule, no running stack, bad token argument
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import logging
 import signal
@@ -20,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from callproof.local import auth
+from callproof.local import auth, seed
+from callproof.local.seed import DEMO_ORG, DEMO_ROLES, DEMO_USER
 
-DEMO_ORG, DEMO_USER, DEMO_ROLES = "demo-org", "demo-user", ("admin", "rep")
 DEMO_TTL = 12 * 3600
 CREATE_BODY = (
     '{"name":"Ada Lovelace","type":"customer","emails":["ada@example.com"],"phones":["+1 415 555 0100"]}'
@@ -32,15 +30,6 @@ LOOKUP_BODY = '{"phones":["+14155550100"],"emails":["ada@example.com"]}'
 
 class UsageError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
-
-
-def _seed(base_url: str) -> str | None:
-    """Call the optional demo-data hook ``callproof.local.seed.seed`` if that module exists."""
-    if importlib.util.find_spec("callproof.local.seed") is None:
-        return None
-    module = importlib.import_module("callproof.local.seed")
-    result: str | None = module.seed(base_url)
-    return result
 
 
 def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) -> str:
@@ -88,7 +77,7 @@ def run_local(template: Path, port: int) -> int:
         except (TemplateError, ScheduleExpressionError, FileNotFoundError) as exc:
             raise UsageError(f"{template}: {exc}") from None
         print(f"CallProof local stack listening on {stack.url}", flush=True)
-        demo_org = _seed(stack.url)
+        demo_org = seed.seed(stack.url)
         print(_banner(stack.url, stack.startup_ms, stack.moto_url, demo_org), flush=True)
         while not stop.wait(1):
             pass

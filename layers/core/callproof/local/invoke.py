@@ -75,15 +75,23 @@ def _import_file(path: Path) -> ModuleType:
         return module
 
 
-def load_handler(code_dir: Path, handler: str) -> Handler:
-    """The callable named by ``Handler: module.func`` (``pkg/mod.py`` for ``pkg.mod.func``)."""
-    module_path, _, attribute = handler.rpartition(".")
+def load_module(code_dir: Path, handler: str) -> ModuleType:
+    """The module named by ``Handler: module.func`` (``pkg/mod.py`` for ``pkg.mod.func``)."""
+    module_path, _, _ = handler.rpartition(".")
     if not module_path:
         raise ValueError(f"Handler {handler!r} must look like 'module.function'")
     path = (code_dir / Path(*module_path.split("."))).with_suffix(".py")
     if not path.is_file():
         raise FileNotFoundError(f"handler file {path} not found (Handler {handler!r}, CodeUri {code_dir})")
-    target = getattr(_import_file(path), attribute, None)
+    return _import_file(path)
+
+
+def load_handler(code_dir: Path, handler: str) -> Handler:
+    """The callable named by ``Handler: module.func``."""
+    attribute = handler.rpartition(".")[2]
+    module = load_module(code_dir, handler)
+    path = module.__file__
+    target = getattr(module, attribute, None)
     if not callable(target):
         raise AttributeError(f"{path} has no callable {attribute!r}")
     return target  # type: ignore[no-any-return]

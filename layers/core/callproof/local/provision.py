@@ -310,7 +310,7 @@ PROVISIONERS: dict[str, Provisioner] = {
 }
 
 
-def _placeholder(logical_id: str, resource_type: str) -> Physical:
+def placeholder(logical_id: str, resource_type: str) -> Physical:
     name = local_name(logical_id)
     service = resource_type.split("::")[1].lower()
     return Physical(name, {"Arn": _arn(service, name)})
@@ -327,7 +327,7 @@ def provision(template: Template, template_dir: Path, endpoint: str) -> dict[str
     """Create every resource the local stack needs in the moto server at ``endpoint``."""
     resources: dict[str, dict[str, Any]] = template["Resources"]
     physical: dict[str, Physical] = {
-        lid: _placeholder(lid, spec["Type"])
+        lid: placeholder(lid, spec["Type"])
         for lid, spec in resources.items()
         if spec["Type"] not in PROVISIONERS
     }

@@ -18,7 +18,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from callproof.local import bridge
+from callproof.local import bridge, moto_patches
 from callproof.local.auth import PROJECT_ROOT, local_home
 from callproof.local.gateway import Gateway, GatewayServer
 from callproof.local.model import Function, load_functions
@@ -40,7 +40,6 @@ def handler_environment(moto_url: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "CallProof",
         "POWERTOOLS_DEV": "false",
     }
 
@@ -95,6 +94,7 @@ class LocalStack:
         self._set_env({**handler_environment(self.moto_url), "MOTO_PORT": str(moto_port)})
         self._saved_moto_config = _moto_config(self.moto_url)
         bridge.configure_moto(self.moto_url)
+        moto_patches.install()
 
         template = load_template(self.template_path)
         template_dir = self.template_path.parent

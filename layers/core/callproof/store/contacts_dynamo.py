@@ -155,17 +155,22 @@ class DynamoContactStore:
 
     # ---------------------------------------------------------------- writes
     def create(self, contacts: Sequence[Contact]) -> list[bool]:
-        """Pack several contacts per transaction; a cancelled pack is retried contact by contact."""
+        """Pack several contacts per transaction; a cancelled pack is retried contact by contact.
+
+        A transaction may touch an item once, so two contacts sharing a number go in different packs.
+        """
         stored: dict[str, bool] = {}
         pack: list[Contact] = []
-        size = 0
+        pack_keys: set[str] = set()
         for contact in contacts:
-            actions = 1 + len(_lookup_keys(contact))
-            if pack and size + actions > MAX_TRANSACTION_ACTIONS:
+            keys = {key["pk"] for key in _lookup_keys(contact)}
+            if pack and (
+                len(pack) + len(pack_keys) + 1 + len(keys) > MAX_TRANSACTION_ACTIONS or keys & pack_keys
+            ):
                 self._create_pack(pack, stored)
-                pack, size = [], 0
+                pack, pack_keys = [], set()
             pack.append(contact)
-            size += actions
+            pack_keys |= keys
         if pack:
             self._create_pack(pack, stored)
         return [stored[contact.id] for contact in contacts]

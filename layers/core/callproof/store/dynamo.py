@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from callproof.errors import TemporarilyUnavailable
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -21,7 +23,7 @@ MAX_BATCH_GET = 100
 MAX_BATCH_ATTEMPTS = 8
 
 
-class BatchIncomplete(RuntimeError):
+class BatchIncomplete(TemporarilyUnavailable):
     """DynamoDB kept returning unprocessed keys after every retry: the caller must report failure."""
 
 
@@ -61,5 +63,5 @@ def batch_get(
                 break
             backoff_sleep(attempt)
         else:
-            raise BatchIncomplete(f"{table}: keys still unprocessed after {MAX_BATCH_ATTEMPTS} attempts")
+            raise BatchIncomplete("the database is throttling requests; retry shortly")
     return found
