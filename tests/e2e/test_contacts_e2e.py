@@ -18,8 +18,11 @@ class Client:
         self.base = stack.url
         self.headers = {"Authorization": f"Bearer {stack.token(org, 'user-' + org, roles)}"}
 
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(method, self.base + path, headers=self.headers, timeout=60, **kwargs)
+    def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        merged = {**self.headers, **(headers or {})}
+        return requests.request(method, self.base + path, headers=merged, timeout=60, **kwargs)
 
 
 @pytest.fixture
@@ -30,20 +33,22 @@ def orgs(local_stack: RunningStack) -> tuple[Client, Client]:
 
 def test_two_orgs_create_look_up_import_and_stay_apart(orgs: tuple[Client, Client]) -> None:
     acme, globex = orgs
-    ada = {"name": "Ada", "type": "customer", "emails": ["ada@acme.test"], "phones": ["(415) 555-0100"]}
+    ada = {"name": "Ada", "type": "customer", "emails": ["ada@acme.example"], "phones": ["(415) 555-0100"]}
     created = acme.call("POST", "/v1/contacts", json=ada)
     assert created.status_code == 201, created.text
     contact = created.json()
     assert globex.call("POST", "/v1/contacts", json={**ada, "name": "Other Ada"}).status_code == 201
 
     found = acme.call(
-        "POST", "/v1/contacts/lookup", json={"phones": ["+1 415 555 0100"], "emails": ["ADA@acme.test"]}
+        "POST", "/v1/contacts/lookup", json={"phones": ["+1 415 555 0100"], "emails": ["ADA@acme.example"]}
     )
     assert found.status_code == 200
     assert [c["id"] for c in found.json()["phones"]["+14155550100"]] == [contact["id"]]
-    assert [c["id"] for c in found.json()["emails"]["ada@acme.test"]] == [contact["id"]]
+    assert [c["id"] for c in found.json()["emails"]["ada@acme.example"]] == [contact["id"]]
 
-    csv_text = "name,email,phone\nBabbage,charles@acme.test,+1 202 555 0143\nAda L,ada@acme.test,\nBad,,12\n"
+    csv_text = (
+        "name,email,phone\nBabbage,charles@acme.example,+1 202 555 0143\nAda L,ada@acme.example,\nBad,,12\n"
+    )
     imported = acme.call("POST", "/v1/contacts/imports", data=csv_text, headers={"Content-Type": "text/csv"})
     assert imported.status_code == 200, imported.text
     assert [row["status"] for row in imported.json()["rows"]] == ["created", "duplicate", "rejected"]

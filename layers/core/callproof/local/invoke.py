@@ -108,8 +108,21 @@ def lambda_environment(function: Function) -> dict[str, str]:
     }
 
 
+_function_locks: dict[str, threading.Lock] = {}
+
+
+def _lock_for(function: Function) -> threading.Lock:
+    with _import_lock:
+        return _function_locks.setdefault(function.logical_id, threading.Lock())
+
+
 def invoke(function: Function, event: Any) -> Any:
-    """Call ``function``'s handler with ``event`` and a fresh context; exceptions propagate."""
+    """Call ``function``'s handler with ``event`` and a fresh context; exceptions propagate.
+
+    One invocation per function at a time, as in one Lambda execution environment: handler modules
+    keep per-request state at module level (Powertools' resolver holds the current event), so two
+    threads inside one handler would see each other's requests.
+    """
     handler = load_handler(function.code_dir, function.handler)
     context = LambdaContext(
         function_name=function.name,
@@ -117,5 +130,5 @@ def invoke(function: Function, event: Any) -> Any:
         memory_limit_in_mb=function.memory,
         timeout_seconds=function.timeout,
     )
-    with function_environment(lambda_environment(function)):
+    with _lock_for(function), function_environment(lambda_environment(function)):
         return handler(event, context)
