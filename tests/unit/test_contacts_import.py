@@ -1,5 +1,3 @@
-from itertools import count
-
 import pytest
 
 from callproof.contacts.importer import MAX_ROWS, ContactImporter, RowStatus, parse_csv
@@ -13,19 +11,8 @@ REP = Caller("org-a", "rep-1", frozenset({Role.REP}))
 
 
 @pytest.fixture
-def store() -> InMemoryContactStore:
-    return InMemoryContactStore()
-
-
-@pytest.fixture
-def service(store: InMemoryContactStore) -> ContactService:
-    ids = count(1)
-    return ContactService(store, FixedOrgSettings("US"), new_id=lambda: f"{next(ids):032x}")
-
-
-@pytest.fixture
-def importer(store: InMemoryContactStore, service: ContactService) -> ContactImporter:
-    return ContactImporter(store, FixedOrgSettings("US"), service)
+def importer(store: InMemoryContactStore, orgs: FixedOrgSettings, service: ContactService) -> ContactImporter:
+    return ContactImporter(store, orgs, service)
 
 
 def statuses(report) -> list[str]:  # type: ignore[no-untyped-def]

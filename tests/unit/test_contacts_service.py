@@ -1,35 +1,16 @@
-from datetime import UTC, datetime
-from itertools import count
-
 import pytest
 
 from callproof.contacts.model import ContactIn, ContactPatch, ContactType
 from callproof.contacts.service import ContactService
 from callproof.errors import Conflict, Forbidden, InvalidInput, NotFound
 from callproof.tenancy import Caller, Role
-from tests.fakes import FixedOrgSettings, InMemoryContactStore
+from tests.fakes import InMemoryContactStore
 
 REP_A = Caller("org-a", "rep-1", frozenset({Role.REP}))
 OTHER_REP_A = Caller("org-a", "rep-2", frozenset({Role.REP}))
 ADMIN_A = Caller("org-a", "admin-1", frozenset({Role.ADMIN}))
 REP_B = Caller("org-b", "rep-9", frozenset({Role.REP}))
 COMPLIANCE_A = Caller("org-a", "c-1", frozenset({Role.COMPLIANCE}))
-
-
-@pytest.fixture
-def store() -> InMemoryContactStore:
-    return InMemoryContactStore()
-
-
-@pytest.fixture
-def service(store: InMemoryContactStore) -> ContactService:
-    ids = count(1)
-    return ContactService(
-        store,
-        FixedOrgSettings("US", {"org-b": "GB"}),
-        clock=lambda: datetime(2026, 11, 28, tzinfo=UTC),
-        new_id=lambda: f"{next(ids):032x}",
-    )
 
 
 def ada(**overrides: object) -> ContactIn:
