@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 
+from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.errors import Conflict, InvalidInput
-from callproof.store.ports import MAX_BATCH_KEYS, Page
+from callproof.store.ports import MAX_BATCH_KEYS, CallPageData, Page
 
 
 class InMemoryContactStore:
@@ -73,9 +76,94 @@ class InMemoryContactStore:
 
 
 class FixedOrgSettings:
-    def __init__(self, region: str = "US", per_org: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        region: str = "US",
+        per_org: Mapping[str, str] | None = None,
+        retention_months: Mapping[str, int] | None = None,
+    ) -> None:
         self._region = region
         self._per_org = dict(per_org or {})
+        self._retention = dict(retention_months or {})
 
     def default_phone_region(self, org_id: str) -> str:
         return self._per_org.get(org_id, self._region)
+
+    def call_retention_months(self, org_id: str) -> int:
+        return self._retention.get(org_id, 24)
+
+
+class InMemoryCallLogStore:
+    def __init__(self) -> None:
+        self.calls: dict[tuple[str, str], CallLog] = {}
+        self.registered_orgs: set[str] = set()
+        self.unwritable_ids: set[str] = set()  # simulates items DynamoDB keeps unprocessed
+        self.get_calls: list[int] = []
+
+    def get(self, org_id: str, call_id: str) -> CallLog | None:
+        return self.calls.get((org_id, call_id))
+
+    def get_many(self, org_id: str, call_ids: Iterable[str]) -> dict[str, CallLog]:
+        ids = sorted(set(call_ids))
+        self.get_calls += [len(ids[i : i + MAX_BATCH_KEYS]) for i in range(0, len(ids), MAX_BATCH_KEYS)]
+        return {i: call for i in ids if (call := self.calls.get((org_id, i)))}
+
+    def put_many(self, calls: Sequence[CallLog]) -> set[str]:
+        failed = {call.id for call in calls if call.id in self.unwritable_ids}
+        self.calls.update({(c.org_id, c.id): c for c in calls if c.id not in failed})
+        return failed
+
+    def delete(self, call: CallLog) -> None:
+        self.calls.pop((call.org_id, call.id), None)
+
+    def delete_many(self, calls: Sequence[CallLog]) -> set[str]:
+        for call in calls:
+            self.delete(call)
+        return set()
+
+    def _newest_first(self, keep: Callable[[CallLog], bool], limit: int, cursor: str | None) -> CallPageData:
+        calls = sorted(
+            (c for c in self.calls.values() if keep(c)), key=lambda c: (c.started_at, c.id), reverse=True
+        )
+        start = int(cursor) if cursor else 0
+        page = calls[start : start + limit]
+        return CallPageData(page, str(start + limit) if start + limit < len(calls) else None)
+
+    def list_by_user(self, org_id: str, user_id: str, limit: int, cursor: str | None) -> CallPageData:
+        return self._newest_first(lambda c: (c.org_id, c.user_id) == (org_id, user_id), limit, cursor)
+
+    def list_by_contact(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> CallPageData:
+        return self._newest_first(
+            lambda c: c.org_id == org_id and c.match.contact_id == contact_id, limit, cursor
+        )
+
+    def with_number(self, org_id: str, e164: str) -> Iterator[CallLog]:
+        return iter([c for c in self.calls.values() if c.org_id == org_id and c.e164 == e164])
+
+    def set_match(self, call: CallLog, match: Match) -> None:
+        if (call.org_id, call.id) in self.calls:
+            self.calls[(call.org_id, call.id)] = replace(self.calls[(call.org_id, call.id)], match=match)
+
+    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[CallLog]:
+        old = [c for c in self.calls.values() if c.org_id == org_id and c.started_at < cutoff]
+        return sorted(old, key=lambda c: c.started_at)[:limit]
+
+    def register_org(self, org_id: str) -> None:
+        self.registered_orgs.add(org_id)
+
+    def orgs(self) -> Iterator[str]:
+        return iter(sorted(self.registered_orgs))
+
+
+class InMemoryDeviceStore:
+    def __init__(self) -> None:
+        self.devices: dict[tuple[str, str], Device] = {}
+
+    def get_many(self, org_id: str, device_ids: Iterable[str]) -> dict[str, Device]:
+        return {i: d for i in set(device_ids) if (d := self.devices.get((org_id, i)))}
+
+    def put(self, device: Device) -> None:
+        current = self.devices.get((device.org_id, device.id))
+        if current is not None and current.user_id != device.user_id:
+            raise Conflict("this device is registered to another user")
+        self.devices[(device.org_id, device.id)] = device

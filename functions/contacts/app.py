@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -12,8 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import aws, config, http
-from callproof.contacts.importer import ContactImporter
+from callproof import http, wiring
 from callproof.contacts.model import (
     ContactIn,
     ContactOut,
@@ -27,22 +25,12 @@ from callproof.contacts.model import (
 from callproof.contacts.service import MAX_PAGE_SIZE, ContactService
 from callproof.errors import UnsupportedMediaType
 from callproof.observability import logger, metrics, tracer
-from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
 
 app = http.resolver()
 
 
-@cache
-def _service() -> tuple[ContactService, ContactImporter]:
-    settings = config.load(config.ContactsSettings)
-    store = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
-    orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
-    service = ContactService(store, orgs)
-    return service, ContactImporter(store, orgs, service)
-
-
 def service() -> ContactService:
-    return _service()[0]
+    return wiring.contact_services()[0]
 
 
 @app.post("/v1/contacts")
@@ -91,7 +79,7 @@ def import_contacts() -> ImportOut:
     """CSV (UTF-8, header row) in the body; answers one result per data row, by file line."""
     if not (app.current_event.headers.get("content-type") or "").startswith("text/csv"):
         raise UnsupportedMediaType("send the file as text/csv", field="body")
-    report = _service()[1].run(http.current_caller(app), http.body_text(app))
+    report = wiring.contact_services()[1].run(http.current_caller(app), http.body_text(app))
     metrics.add_metric(name="ContactsImportRows", unit="Count", value=len(report.rows))
     logger.info("contacts import finished", extra={"counts": report.counts()})
     return ImportOut(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from callproof import aws, config
+from callproof import aws, config, wiring
 from callproof.local import invoke, model, moto_patches
 from callproof.local.provision import provision
 from callproof.local.template import Physical, Resolver, load_template
@@ -31,9 +31,11 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Physical]]:
     with mock_aws():
         aws.reset()
         config.clear_cache()
+        wiring.reset()
         yield provision(load_template(TEMPLATE), TEMPLATE.parent, None)  # type: ignore[arg-type]
     aws.reset()
     config.clear_cache()
+    wiring.reset()
 
 
 Invoke = Callable[[str, dict[str, Any]], tuple[int, Any]]

@@ -15,6 +15,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # Adaptive retry mode backs off on throttling (ProvisionedThroughputExceeded, ThrottlingException).
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10)
@@ -25,6 +26,12 @@ def dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CONFIG)
 
 
+@cache
+def secretsmanager() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=_CONFIG)
+
+
 def reset() -> None:
     """Drop cached clients (tests that switch endpoints or credentials call this)."""
     dynamodb.cache_clear()
+    secretsmanager.cache_clear()

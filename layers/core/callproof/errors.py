@@ -48,3 +48,19 @@ class TemporarilyUnavailable(DomainError):
     """A dependency kept throttling after every retry: nothing was lost, the caller should retry."""
 
     code = "temporarily_unavailable"
+
+
+class SendRefused(Conflict):
+    """An SMS send the consent rules refuse; ``code`` is the machine-readable reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code = reason
+
+
+class NotTextable(InvalidInput):
+    """The contact can never be texted as it stands (not a customer, no phone); ``code`` says why."""
+
+    def __init__(self, reason: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = reason

@@ -140,11 +140,16 @@ def body_text(app: APIGatewayRestResolver) -> str:
         raise InvalidInput("body must be UTF-8 text", field="body") from None
 
 
-def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle(
+    app: APIGatewayRestResolver,
+    event: dict[str, Any],
+    context: LambdaContext,
+    max_json_bytes: int = MAX_JSON_BYTES,
+) -> dict[str, Any]:
     """Refuse oversize bodies before anything parses them, then resolve the route."""
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
     is_csv = str(headers.get("content-type", "")).startswith("text/csv")
-    limit = MAX_CSV_BYTES if is_csv else MAX_JSON_BYTES
+    limit = MAX_CSV_BYTES if is_csv else max_json_bytes
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > limit:

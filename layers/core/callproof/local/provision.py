@@ -311,9 +311,11 @@ PROVISIONERS: dict[str, Provisioner] = {
 
 
 def placeholder(logical_id: str, resource_type: str) -> Physical:
+    """A name and ARNs for a resource that is not created locally (or not yet, for documents)."""
     name = local_name(logical_id)
     service = resource_type.split("::")[1].lower()
-    return Physical(name, {"Arn": _arn(service, name)})
+    arn = _arn(service, name)
+    return Physical(name, {"Arn": arn, "StreamArn": f"{arn}/stream/local", "QueueName": name})
 
 
 def _dependencies(template: Template, logical_id: str) -> set[str]:

@@ -35,6 +35,7 @@ MAX_TRANSACTION_ACTIONS = 100
 _TRANSACTION_ATTEMPTS = 5
 LOOKUP_SK = "LOOKUP"
 SETTINGS_SK = "SETTINGS"
+DEFAULT_CALL_RETENTION_MONTHS = 24
 
 
 def org_pk(org_id: str) -> str:
@@ -94,6 +95,13 @@ def _from_record(item: Item) -> Contact:
         updated_at=datetime.fromisoformat(item["updated_at"]),
         version=int(item["version"]),
     )
+
+
+def contact_from_image(image: Mapping[str, Any] | None) -> Contact | None:
+    """A contact from a DynamoDB stream image (DynamoDB JSON); None for other items of the table."""
+    if not image or not str(image.get("sk", {}).get("S", "")).startswith("CONTACT#"):
+        return None
+    return _from_record(from_item(image))
 
 
 def _set_update(table: str, key: Mapping[str, str], operation: str, contact_id: str) -> dict[str, Any]:
@@ -245,7 +253,8 @@ class DynamoContactStore:
 
 
 class DynamoOrgSettings:
-    """Reads the org's settings item; an org that set none uses the deployment's default region."""
+    """Reads the org's settings item (issue 7 adds its API); unset values fall back to the defaults:
+    the deployment's phone region, and 24 months of call logs."""
 
     def __init__(self, client: DynamoDBClient, table: str, default_region: str) -> None:
         self._client = client
@@ -253,14 +262,18 @@ class DynamoOrgSettings:
         self._default_region = default_region
 
     def default_phone_region(self, org_id: str) -> str:
-        response = self._client.get_item(
-            TableName=self._table,
-            Key=to_item({"pk": org_pk(org_id), "sk": SETTINGS_SK}),
-            ProjectionExpression="default_phone_region",
-        )
-        item = from_item(response.get("Item") or {})
-        region = item.get("default_phone_region")
+        region = self._settings(org_id).get("default_phone_region")
         return region if isinstance(region, str) else self._default_region
+
+    def call_retention_months(self, org_id: str) -> int:
+        months = self._settings(org_id).get("call_retention_months")
+        return months if isinstance(months, int) and months > 0 else DEFAULT_CALL_RETENTION_MONTHS
+
+    def _settings(self, org_id: str) -> Item:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item({"pk": org_pk(org_id), "sk": SETTINGS_SK})
+        )
+        return from_item(response.get("Item") or {})
 
 
 def _encode_cursor(sort_key: str) -> str:

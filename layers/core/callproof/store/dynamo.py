@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from callproof.errors import TemporarilyUnavailable
+from callproof.errors import InvalidInput, TemporarilyUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,11 +32,35 @@ class BatchIncomplete(TemporarilyUnavailable):
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+    """Python values to DynamoDB JSON; None attributes are left out, floats travel as Decimal."""
+    return {
+        key: _serializer.serialize(_to_dynamo(value)) for key, value in values.items() if value is not None
+    }
 
 
 def from_item(item: Mapping[str, Any]) -> Item:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+    """DynamoDB JSON to Python values; numbers come back as int or float, not Decimal."""
+    return {key: _from_dynamo(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _to_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(item) for item in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamo(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(item) for item in value]
+    return value
 
 
 def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -65,3 +93,53 @@ def batch_get(
         else:
             raise BatchIncomplete("the database is throttling requests; retry shortly")
     return found
+
+
+MAX_BATCH_WRITE = 25
+
+
+def batch_write(
+    client: DynamoDBClient, table: str, requests: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """BatchWriteItem in calls of at most 25, retrying UnprocessedItems with backoff.
+
+    Returns the requests DynamoDB still had not processed after every retry, so the caller can report
+    exactly those as failed: nothing is dropped silently.
+    """
+    failed: list[Mapping[str, Any]] = []
+    for chunk in chunks(list(requests), MAX_BATCH_WRITE):
+        pending: list[Any] = list(chunk)
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            response = client.batch_write_item(RequestItems={table: pending})
+            pending = list((response.get("UnprocessedItems") or {}).get(table, []))
+            if not pending:
+                break
+            backoff_sleep(attempt)
+        failed.extend(pending)
+    return failed
+
+
+def encode_cursor(last_key: Mapping[str, Any]) -> str:
+    """An opaque pagination cursor from DynamoDB's LastEvaluatedKey."""
+    return (
+        base64.urlsafe_b64encode(json.dumps(from_item(last_key), sort_keys=True).encode())
+        .decode()
+        .rstrip("=")
+    )
+
+
+def decode_cursor(cursor: str, pinned: Mapping[str, str]) -> dict[str, Any]:
+    """The ExclusiveStartKey in a cursor, refused unless its ``pinned`` key attributes (the caller's org
+    and partition) are exactly the expected ones: a cursor can never open another org's data."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput("invalid cursor", field="cursor") from None
+    valid = (
+        isinstance(data, dict)
+        and all(isinstance(key, str) and isinstance(value, str) for key, value in data.items())
+        and all(data.get(key) == value for key, value in pinned.items())
+    )
+    if not valid:
+        raise InvalidInput("invalid cursor", field="cursor")
+    return to_item(data)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
+from callproof.sms.model import ConsentEntry, OrgSmsConfig, Recipient, SendResult, ThreadMessage
 
 MAX_BATCH_KEYS = 100  # DynamoDB BatchGetItem's limit: the lookups never send more per call
 
@@ -51,3 +54,141 @@ class ContactStore(Protocol):
 
 class OrgSettingsReader(Protocol):
     def default_phone_region(self, org_id: str) -> str: ...
+
+
+class RetentionSettingsReader(Protocol):
+    def call_retention_months(self, org_id: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallPageData:
+    calls: list[CallLog]
+    next_cursor: str | None
+
+
+class CallLogStore(Protocol):
+    """Call logs of one org at a time (plus the registry of orgs that have any, for retention)."""
+
+    def get(self, org_id: str, call_id: str) -> CallLog | None: ...
+
+    def get_many(self, org_id: str, call_ids: Iterable[str]) -> dict[str, CallLog]:
+        """Stored calls by id, <= 100 ids per DynamoDB call."""
+        ...
+
+    def put_many(self, calls: Sequence[CallLog]) -> set[str]:
+        """Write new calls (<= 25 per call, unprocessed items retried); ids still unwritten are returned."""
+        ...
+
+    def delete(self, call: CallLog) -> None: ...
+
+    def delete_many(self, calls: Sequence[CallLog]) -> set[str]:
+        """Ids that could not be deleted after retries."""
+        ...
+
+    def list_by_user(self, org_id: str, user_id: str, limit: int, cursor: str | None) -> CallPageData: ...
+
+    def list_by_contact(
+        self, org_id: str, contact_id: str, limit: int, cursor: str | None
+    ) -> CallPageData: ...
+
+    def with_number(self, org_id: str, e164: str) -> Iterator[CallLog]:
+        """Every call of the org with this number, whatever its match (for re-matching)."""
+        ...
+
+    def set_match(self, call: CallLog, match: Match) -> None: ...
+
+    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[CallLog]: ...
+
+    def register_org(self, org_id: str) -> None: ...
+
+    def orgs(self) -> Iterator[str]: ...
+
+
+class DeviceStore(Protocol):
+    def get_many(self, org_id: str, device_ids: Iterable[str]) -> dict[str, Device]: ...
+
+    def put(self, device: Device) -> None:
+        """Store or replace; raises ``Conflict`` if another user of the org registered this device id."""
+        ...
+
+
+class ContactPhoneLookup(Protocol):
+    """The one thing call matching needs from contacts."""
+
+    def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]: ...
+
+
+# ---------------------------------------------------------------------------------------------- SMS
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    messages: list[ThreadMessage]
+    next_cursor: str | None
+
+
+class SmsStore(Protocol):
+    """Sender routing, org SMS configuration, the consent ledger, threads and the daily send counter."""
+
+    def org_for_senders(self, senders: Sequence[str]) -> str | None:
+        """The org that registered the first of ``senders`` (numbers / Messaging Service SIDs) found."""
+        ...
+
+    def get_config(self, org_id: str) -> OrgSmsConfig: ...
+
+    def put_config(self, old: OrgSmsConfig, new: OrgSmsConfig) -> None:
+        """Store ``new`` (and its sender routes) if the stored version is still ``old.version``.
+
+        Raises ``Conflict`` on a concurrent change or a sender another org registered."""
+        ...
+
+    def record_inbound(
+        self, org_id: str, message_sid: str, entry: ConsentEntry | None, messages: Sequence[ThreadMessage]
+    ) -> bool:
+        """Write the ledger entry and thread messages of one inbound message at most once per
+        MessageSid (all or nothing); False when that MessageSid was already recorded."""
+        ...
+
+    def append_consent(self, entry: ConsentEntry) -> None: ...
+
+    def consent_history(self, org_id: str, e164: str, limit: int) -> list[ConsentEntry]:
+        """The newest ``limit`` ledger entries, newest first."""
+        ...
+
+    def reserve_send(self, org_id: str, day: str, cap: int) -> bool:
+        """Count one send against the org's day; False (and nothing counted) when ``cap`` is reached."""
+        ...
+
+    def release_send(self, org_id: str, day: str) -> None: ...
+
+    def add_message(self, message: ThreadMessage) -> None: ...
+
+    def update_delivery(
+        self, org_id: str, contact_id: str, message_id: str, message_sid: str, status: str, error_code: int | None
+    ) -> bool:
+        """Record a delivery status unless a later one is already stored; False if no such message."""
+        ...
+
+    def thread_page(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> ThreadPage: ...
+
+
+class RecipientReader(Protocol):
+    def recipient(self, org_id: str, contact_id: str) -> Recipient | None: ...
+
+
+class RecipientOptedOut(Exception):
+    """The SMS provider refused the send because the recipient opted out (Twilio error 21610)."""
+
+
+class SmsGateway(Protocol):
+    """Outbound SMS through the provider (Twilio's REST API; locally its double)."""
+
+    def send(self, to: str, body: str, sender: str, status_callback: str) -> SendResult:
+        """Raises ``RecipientOptedOut``, ``InvalidInput`` (the provider refused the request) or
+        ``TemporarilyUnavailable`` (the provider failed or timed out)."""
+        ...
+
+
+class ContactLookup(Protocol):
+    """The part of ``ContactStore`` inbound SMS needs."""
+
+    def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]: ...

@@ -1,0 +1,1 @@
+"""Call logs uploaded by the mobile app, matched to the org's contacts by phone number."""

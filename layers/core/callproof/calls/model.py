@@ -1,0 +1,270 @@
+"""Call-log entities and the API's models."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from callproof.calls.numbers import NumberKind
+
+MAX_BATCH = 1_000
+MAX_DURATION_SECONDS = 86_400
+MAX_METADATA_BYTES = 2_048
+MAX_METADATA_KEYS = 20
+FUTURE_TOLERANCE = timedelta(minutes=10)  # phone clocks drift; a call cannot start much later than now
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
+MetadataValue = str | int | float | bool | None
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    MISSED = "missed"
+
+
+class MatchStatus(StrEnum):
+    NONE = "none"
+    UNIQUE = "unique"
+    AMBIGUOUS = "ambiguous"
+    UNMATCHABLE = "unmatchable"  # short codes and alphanumeric senders
+
+
+class EntryStatus(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+def _bounded_metadata(value: dict[str, MetadataValue]) -> dict[str, MetadataValue]:
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"at most {MAX_METADATA_KEYS} keys")
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
+        raise ValueError(f"larger than {MAX_METADATA_BYTES} bytes")
+    return value
+
+
+def _not_in_future(value: datetime) -> datetime:
+    if value > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise ValueError("is in the future")
+    return value
+
+
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+SmallValue = Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None
+
+
+class CallEntryIn(BaseModel):
+    """One call as the phone reports it. ``client_id`` is made on the phone and makes uploads idempotent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: UUID
+    phone_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    direction: Direction
+    started_at: Annotated[AwareDatetime, AfterValidator(_not_in_future)]
+    duration_seconds: int = Field(ge=0, le=MAX_DURATION_SECONDS)
+    device_id: DeviceId
+    metadata: Annotated[dict[MetadataKey, SmallValue], AfterValidator(_bounded_metadata)] = Field(
+        default_factory=dict
+    )
+
+
+class CallBatchIn(BaseModel):
+    """Entries stay raw here so one bad entry is reported on its own instead of failing the batch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    status: MatchStatus
+    contact_ids: tuple[str, ...] = ()
+
+    @property
+    def contact_id(self) -> str | None:
+        """The contact the call is shown beside: only an unambiguous match has one."""
+        return self.contact_ids[0] if self.status is MatchStatus.UNIQUE else None
+
+
+@dataclass(frozen=True, slots=True)
+class CallLog:
+    org_id: str
+    id: str  # the phone's client_id, lower-cased
+    user_id: str
+    device_id: str
+    direction: Direction
+    started_at: datetime
+    duration_seconds: int
+    raw_number: str
+    number_kind: NumberKind
+    match: Match
+    content_hash: str
+    received_at: datetime
+    e164: str | None = None
+    extension: str | None = None
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryResult:
+    index: int
+    status: EntryStatus
+    call_id: str | None = None
+    match: Match | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+class MatchOut(BaseModel):
+    status: MatchStatus
+    contact_ids: list[str]
+
+
+class EntryResultOut(BaseModel):
+    index: int
+    status: EntryStatus
+    call_id: str | None = None
+    match: MatchOut | None = None
+    field: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, result: EntryResult) -> EntryResultOut:
+        match = result.match
+        return cls(
+            index=result.index,
+            status=result.status,
+            call_id=result.call_id,
+            match=MatchOut(status=match.status, contact_ids=list(match.contact_ids)) if match else None,
+            field=result.field,
+            reason=result.reason,
+        )
+
+
+class BatchResultOut(BaseModel):
+    results: list[EntryResultOut]
+    counts: dict[str, int]
+
+
+class CallLogOut(BaseModel):
+    id: str
+    user_id: str
+    device_id: str
+    direction: Direction
+    started_at: datetime
+    duration_seconds: int
+    phone_number: str
+    number_kind: NumberKind
+    e164: str | None
+    extension: str | None
+    match: MatchOut
+    metadata: dict[str, MetadataValue]
+
+    @classmethod
+    def of(cls, call: CallLog) -> CallLogOut:
+        return cls(
+            id=call.id,
+            user_id=call.user_id,
+            device_id=call.device_id,
+            direction=call.direction,
+            started_at=call.started_at,
+            duration_seconds=call.duration_seconds,
+            phone_number=call.raw_number,
+            number_kind=call.number_kind,
+            e164=call.e164,
+            extension=call.extension,
+            match=MatchOut(status=call.match.status, contact_ids=list(call.match.contact_ids)),
+            metadata=call.metadata,
+        )
+
+
+class CallPage(BaseModel):
+    items: list[CallLogOut]
+    next_cursor: str | None
+
+
+# ------------------------------------------------------------------ devices
+class Geolocation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+
+class DeviceIn(BaseModel):
+    """What the app reports about the phone. A location is kept only with ``location_consent``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    os_name: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    os_version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    app_version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    settings: Annotated[dict[MetadataKey, SmallValue], AfterValidator(_bounded_metadata)] = Field(
+        default_factory=dict
+    )
+    location_consent: bool = False
+    location: Geolocation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    org_id: str
+    id: str
+    user_id: str
+    device_type: str
+    os_name: str
+    os_version: str
+    app_version: str
+    updated_at: datetime
+    country: str | None = None
+    settings: dict[str, MetadataValue] = field(default_factory=dict)
+    location: dict[str, float] | None = None
+
+
+class DeviceOut(BaseModel):
+    id: str
+    user_id: str
+    device_type: str
+    os_name: str
+    os_version: str
+    app_version: str
+    country: str | None
+    settings: dict[str, MetadataValue]
+    location: dict[str, float] | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceOut:
+        return cls(
+            id=device.id,
+            user_id=device.user_id,
+            device_type=device.device_type,
+            os_name=device.os_name,
+            os_version=device.os_version,
+            app_version=device.app_version,
+            country=device.country,
+            settings=device.settings,
+            location=device.location,
+            updated_at=device.updated_at,
+        )
