@@ -116,9 +116,9 @@ class InMemoryCallLogStore:
     def delete(self, call: CallLog) -> None:
         self.calls.pop((call.org_id, call.id), None)
 
-    def delete_many(self, calls: Sequence[CallLog]) -> set[str]:
-        for call in calls:
-            self.delete(call)
+    def delete_many(self, org_id: str, call_ids: Sequence[str]) -> set[str]:
+        for call_id in call_ids:
+            self.calls.pop((org_id, call_id), None)
         return set()
 
     def _newest_first(self, keep: Callable[[CallLog], bool], limit: int, cursor: str | None) -> CallPageData:
@@ -144,9 +144,9 @@ class InMemoryCallLogStore:
         if (call.org_id, call.id) in self.calls:
             self.calls[(call.org_id, call.id)] = replace(self.calls[(call.org_id, call.id)], match=match)
 
-    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[CallLog]:
+    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[str]:
         old = [c for c in self.calls.values() if c.org_id == org_id and c.started_at < cutoff]
-        return sorted(old, key=lambda c: c.started_at)[:limit]
+        return [c.id for c in sorted(old, key=lambda c: c.started_at)[:limit]]
 
     def register_org(self, org_id: str) -> None:
         self.registered_orgs.add(org_id)

@@ -52,4 +52,5 @@ def call(aws_stack: dict[str, Physical]) -> Invoke:
         body = response.get("body")
         return response["statusCode"], json.loads(body) if body else None
 
+    run.raw = lambda logical_id, event: invoke.invoke(functions[logical_id], event)  # type: ignore[attr-defined]
     return run

@@ -254,7 +254,7 @@ class CallLogService:
             cutoff = months_before(now, settings.call_retention_months(org_id))
             count = 0
             while batch := self._calls.older_than(org_id, cutoff, RETENTION_BATCH):
-                failed = self._calls.delete_many(batch)
+                failed = self._calls.delete_many(org_id, batch)
                 count += len(batch) - len(failed)
                 if failed:
                     break  # throttled: the next run picks the rest up

@@ -48,6 +48,10 @@ def device_key(org_id: str, device_id: str) -> dict[str, str]:
     return {"pk": f"ORG#{org_id}#DEVICE#{device_id}", "sk": "DEVICE"}
 
 
+def _call_id(pk: str) -> str:
+    return pk.rpartition("#CALL#")[2]
+
+
 def time_sk(moment: datetime, call_id: str) -> str:
     return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{call_id}"
 
@@ -133,11 +137,10 @@ class DynamoCallLogStore:
     def delete(self, call: CallLog) -> None:
         self._client.delete_item(TableName=self._table, Key=to_item(call_key(call.org_id, call.id)))
 
-    def delete_many(self, calls: Sequence[CallLog]) -> set[str]:
-        requests = [{"DeleteRequest": {"Key": to_item(call_key(call.org_id, call.id))}} for call in calls]
+    def delete_many(self, org_id: str, call_ids: Sequence[str]) -> set[str]:
+        requests = [{"DeleteRequest": {"Key": to_item(call_key(org_id, call_id))}} for call_id in call_ids]
         failed = batch_write(self._client, self._table, requests)
-        ids = {from_item(request["DeleteRequest"]["Key"])["pk"] for request in failed}
-        return {call.id for call in calls if call_key(call.org_id, call.id)["pk"] in ids}
+        return {_call_id(from_item(request["DeleteRequest"]["Key"])["pk"]) for request in failed}
 
     def list_by_user(self, org_id: str, user_id: str, limit: int, cursor: str | None) -> CallPageData:
         return self._page(BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}", limit, cursor)
@@ -197,7 +200,7 @@ class DynamoCallLogStore:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
-    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[CallLog]:
+    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[str]:
         response = self._client.query(
             TableName=self._table,
             IndexName=BY_ORG_TIME,
@@ -207,7 +210,7 @@ class DynamoCallLogStore:
             ),
             Limit=limit,
         )
-        return [_from_record(from_item(item)) for item in response.get("Items", [])]
+        return [_call_id(from_item(item)["pk"]) for item in response.get("Items", [])]  # keys-only index
 
     def register_org(self, org_id: str) -> None:
         self._client.put_item(

@@ -81,7 +81,7 @@ class CallLogStore(Protocol):
 
     def delete(self, call: CallLog) -> None: ...
 
-    def delete_many(self, calls: Sequence[CallLog]) -> set[str]:
+    def delete_many(self, org_id: str, call_ids: Sequence[str]) -> set[str]:
         """Ids that could not be deleted after retries."""
         ...
 
@@ -97,7 +97,9 @@ class CallLogStore(Protocol):
 
     def set_match(self, call: CallLog, match: Match) -> None: ...
 
-    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[CallLog]: ...
+    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of the org's calls that started before ``cutoff``, oldest first."""
+        ...
 
     def register_org(self, org_id: str) -> None: ...
 
@@ -119,6 +121,7 @@ class ContactPhoneLookup(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------- SMS
+
 
 @dataclass(frozen=True, slots=True)
 class ThreadPage:
@@ -163,7 +166,13 @@ class SmsStore(Protocol):
     def add_message(self, message: ThreadMessage) -> None: ...
 
     def update_delivery(
-        self, org_id: str, contact_id: str, message_id: str, message_sid: str, status: str, error_code: int | None
+        self,
+        org_id: str,
+        contact_id: str,
+        message_id: str,
+        message_sid: str,
+        status: str,
+        error_code: int | None,
     ) -> bool:
         """Record a delivery status unless a later one is already stored; False if no such message."""
         ...
@@ -182,7 +191,7 @@ class RecipientOptedOut(Exception):
 class SmsGateway(Protocol):
     """Outbound SMS through the provider (Twilio's REST API; locally its double)."""
 
-    def send(self, to: str, body: str, sender: str, status_callback: str) -> SendResult:
+    def send(self, to: str, body: str, sender: str, status_callback: str | None) -> SendResult:
         """Raises ``RecipientOptedOut``, ``InvalidInput`` (the provider refused the request) or
         ``TemporarilyUnavailable`` (the provider failed or timed out)."""
         ...
