@@ -10,7 +10,8 @@ from datetime import datetime
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.errors import Conflict, InvalidInput
-from callproof.store.ports import MAX_BATCH_KEYS, CallPageData, Page
+from callproof.sms.model import ConsentEntry, OrgSmsConfig, Recipient, SendResult, ThreadMessage
+from callproof.store.ports import MAX_BATCH_KEYS, CallPageData, Page, RecipientOptedOut, ThreadPage
 
 
 class InMemoryContactStore:
@@ -167,3 +168,122 @@ class InMemoryDeviceStore:
         if current is not None and current.user_id != device.user_id:
             raise Conflict("this device is registered to another user")
         self.devices[(device.org_id, device.id)] = device
+
+
+# ---------------------------------------------------------------------------------------------- SMS
+class InMemorySmsStore:
+    """SmsStore with the DynamoDB adapter's semantics (dedup per MessageSid, append-only ledger)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, str] = {}
+        self.configs: dict[str, OrgSmsConfig] = {}
+        self.ledger: dict[tuple[str, str], list[ConsentEntry]] = defaultdict(list)
+        self.seen: set[tuple[str, str]] = set()
+        self.threads: dict[tuple[str, str], list[ThreadMessage]] = defaultdict(list)
+        self.counters: dict[tuple[str, str], int] = defaultdict(int)
+
+    def org_for_senders(self, senders: Sequence[str]) -> str | None:
+        return next((self.routes[s] for s in senders if s in self.routes), None)
+
+    def get_config(self, org_id: str) -> OrgSmsConfig:
+        return self.configs.get(org_id, OrgSmsConfig(org_id=org_id))
+
+    def put_config(self, old: OrgSmsConfig, new: OrgSmsConfig) -> None:
+        if self.get_config(old.org_id).version != old.version:
+            raise Conflict("changed")
+        if any(self.routes.get(s, new.org_id) != new.org_id for s in new.senders):
+            raise Conflict("sender of another org")
+        for sender in set(old.senders) - set(new.senders):
+            self.routes.pop(sender, None)
+        self.routes.update(dict.fromkeys(new.senders, new.org_id))
+        self.configs[new.org_id] = new
+
+    def record_inbound(
+        self, org_id: str, message_sid: str, entry: ConsentEntry | None, messages: Sequence[ThreadMessage]
+    ) -> bool:
+        if (org_id, message_sid) in self.seen:
+            return False
+        self.seen.add((org_id, message_sid))
+        if entry is not None:
+            self.append_consent(entry)
+        for message in messages:
+            self.add_message(message)
+        return True
+
+    def append_consent(self, entry: ConsentEntry) -> None:
+        self.ledger[(entry.org_id, entry.e164)].append(entry)
+
+    def consent_history(self, org_id: str, e164: str, limit: int) -> list[ConsentEntry]:
+        return sorted(self.ledger.get((org_id, e164), []), key=lambda e: e.entry_id, reverse=True)[:limit]
+
+    def reserve_send(self, org_id: str, day: str, cap: int) -> bool:
+        if self.counters[(org_id, day)] >= cap:
+            return False
+        self.counters[(org_id, day)] += 1
+        return True
+
+    def release_send(self, org_id: str, day: str) -> None:
+        self.counters[(org_id, day)] = max(0, self.counters[(org_id, day)] - 1)
+
+    def add_message(self, message: ThreadMessage) -> None:
+        self.threads[(message.org_id, message.contact_id)].append(message)
+
+    def update_delivery(
+        self,
+        org_id: str,
+        contact_id: str,
+        message_id: str,
+        message_sid: str,
+        status: str,
+        error_code: int | None,
+    ) -> bool:
+        thread = self.threads.get((org_id, contact_id), [])
+        for index, message in enumerate(thread):
+            if message.message_id == message_id and message.message_sid == message_sid:
+                thread[index] = replace(message, status=status, error_code=error_code)
+                return True
+        return False
+
+    def thread_page(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> ThreadPage:
+        messages = sorted(
+            self.threads.get((org_id, contact_id), []), key=lambda m: m.message_id, reverse=True
+        )
+        return ThreadPage(messages[:limit], None)
+
+
+class FakeRecipients:
+    def __init__(self) -> None:
+        self.recipients: dict[tuple[str, str], Recipient] = {}
+
+    def add(self, org_id: str, recipient: Recipient) -> None:
+        self.recipients[(org_id, recipient.contact_id)] = recipient
+
+    def recipient(self, org_id: str, contact_id: str) -> Recipient | None:
+        return self.recipients.get((org_id, contact_id))
+
+
+class FakeContactLookup:
+    def __init__(self, by_phone: Mapping[tuple[str, str], frozenset[str]] | None = None) -> None:
+        self.by_phone = dict(by_phone or {})
+        self.calls = 0
+
+    def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        self.calls += 1
+        return {e: self.by_phone[(org_id, e)] for e in e164s if (org_id, e) in self.by_phone}
+
+
+class FakeSmsGateway:
+    """Records sends; numbers in ``opted_out`` fail as Twilio's 21610 does."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str | None]] = []
+        self.opted_out: set[str] = set()
+        self.fail_with: Exception | None = None
+
+    def send(self, to: str, body: str, sender: str, status_callback: str | None) -> SendResult:
+        if self.fail_with is not None:
+            raise self.fail_with
+        if to in self.opted_out:
+            raise RecipientOptedOut()
+        self.sent.append({"to": to, "body": body, "sender": sender, "status_callback": status_callback})
+        return SendResult(message_sid=f"SM{len(self.sent):032x}", status="queued")

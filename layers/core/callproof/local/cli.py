@@ -1,4 +1,5 @@
-"""The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``.
+"""The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``,
+``twilio-sign`` (the X-Twilio-Signature of a form post, for curl against the local stack).
 
 Exit codes: 0 success or a clean stop (Ctrl-C / SIGTERM), 1 unexpected failure, 2 a usage problem the
 user can fix (port taken, unknown schedule, no running stack, bad token arguments).
@@ -79,6 +80,10 @@ def run_local(template: Path, port: int) -> int:
         print(f"CallProof local stack listening on {stack.url}", flush=True)
         demo_org = seed.seed(stack.url)
         print(_banner(stack.url, stack.startup_ms, stack.moto_url, demo_org), flush=True)
+        if stack.twilio is not None:
+            from callproof.local.twilio_double import banner as sms_banner
+
+            print(sms_banner(stack.url, stack.twilio.url), flush=True)
         while not stop.wait(1):
             pass
     finally:
@@ -121,6 +126,21 @@ def run_schedule(name: str, url: str | None) -> int:
     return 0
 
 
+def run_twilio_sign(url: str, pairs: Sequence[str], auth_token: str | None) -> int:
+    """Print the X-Twilio-Signature the stack accepts for a form post of ``pairs`` to ``url``."""
+    from callproof.integrations.twilio_webhook import FormParams, sign
+    from callproof.local.twilio_double import DEV_AUTH_TOKEN
+
+    params = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"expected key=value, got {pair!r}")
+        params.append((name, value))
+    print(sign(auth_token or DEV_AUTH_TOKEN, url, FormParams(params)))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from callproof.local.stack import DEFAULT_TEMPLATE
 
@@ -137,6 +157,12 @@ def parser() -> argparse.ArgumentParser:
     schedule = commands.add_parser("run-schedule", help="fire a Schedule event of the running stack now")
     schedule.add_argument("name", help="the event's name in the template, e.g. RetentionSweep")
     schedule.add_argument("--url", help="gateway URL (default: from the running stack's state file)")
+    twilio_sign = commands.add_parser(
+        "twilio-sign", help="print the X-Twilio-Signature of a Twilio form post (development auth token)"
+    )
+    twilio_sign.add_argument("--url", required=True, help="the full URL Twilio would call")
+    twilio_sign.add_argument("--auth-token", help="sign with this token instead of the local development one")
+    twilio_sign.add_argument("params", nargs="*", metavar="key=value", help="the form parameters")
     return root
 
 
@@ -147,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_local(args.template, args.port)
         if args.command == "token":
             return run_token(args.org, args.user, args.roles, args.ttl)
+        if args.command == "twilio-sign":
+            return run_twilio_sign(args.url, args.params, args.auth_token)
         return run_schedule(args.name, args.url)
     except UsageError as exc:
         print(f"callproof: {exc}", file=sys.stderr)

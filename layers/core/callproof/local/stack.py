@@ -23,9 +23,12 @@ from callproof.local.auth import PROJECT_ROOT, local_home
 from callproof.local.gateway import Gateway, GatewayServer
 from callproof.local.model import Function, load_functions
 from callproof.local.pollers import Poller, pollers_for
-from callproof.local.provision import provision
+from callproof.local.provision import aws_session, provision
 from callproof.local.schedules import Scheduler
 from callproof.local.template import REGION, Physical, Resolver, load_template
+from callproof.local.twilio_double import TwilioDouble, local_environment, set_dev_credentials
+
+TWILIO_SECRET = "TwilioCredentialsSecret"  # the template's Twilio secret: gets the development token
 
 DEFAULT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 STATE_FILE = "local-stack.json"
@@ -71,6 +74,7 @@ class LocalStack:
     functions: dict[str, Function] = field(init=False, default_factory=dict)
     physical: dict[str, Physical] = field(init=False, default_factory=dict)
     scheduler: Scheduler | None = field(init=False, default=None)
+    twilio: TwilioDouble | None = field(init=False, default=None)
     _moto: ThreadedMotoServer | None = field(init=False, default=None)
     _pollers: list[Poller] = field(init=False, default_factory=list)
     _saved_env: dict[str, str | None] = field(init=False, default_factory=dict)
@@ -99,6 +103,10 @@ class LocalStack:
         template = load_template(self.template_path)
         template_dir = self.template_path.parent
         self.physical = provision(template, template_dir, self.moto_url)
+        if TWILIO_SECRET in self.physical:  # SMS: the local Twilio double and the development token
+            self.twilio = TwilioDouble().start()
+            self._set_env(local_environment(self.url, self.twilio.url))
+            set_dev_credentials(aws_session(), self.moto_url, self.physical[TWILIO_SECRET].ref)
         self.functions = load_functions(template, template_dir, Resolver(template, self.physical))
         bridge.install(self.functions)
         self.scheduler = Scheduler(self.functions.values())
@@ -119,6 +127,8 @@ class LocalStack:
         if self.scheduler is not None:
             self.scheduler.stop()
         bridge.uninstall()
+        if self.twilio is not None:
+            self.twilio.stop()
         if self._moto is not None:
             # moto's backends and config are process-wide: leave them as we found them
             _post_moto(self.moto_url, "/moto-api/reset", {})
@@ -157,6 +167,8 @@ class LocalStack:
         path = state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {"url": self.url, "moto_url": self.moto_url, "pid": os.getpid()}
+        if self.twilio is not None:
+            state["twilio_double_url"] = self.twilio.url
         path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
     def _remove_state(self) -> None:

@@ -1,0 +1,1 @@
+"""SMS: carrier keywords, the consent ledger, gated outbound sends, consent pages (pure logic)."""
