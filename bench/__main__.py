@@ -13,17 +13,20 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from moto import mock_aws
 
-from callproof import aws, config
+from callproof import aws, config, wiring
 from callproof.local import invoke, model, moto_patches
 from callproof.local.provision import provision
-from callproof.local.template import Resolver, load_template
+from callproof.local.template import Physical, Resolver, load_template
 from callproof.phones import normalize
+from callproof.store.contacts_dynamo import phone_key
+from callproof.store.dynamo import batch_write, to_item
 from tests.support import TEMPLATE, api_event
 
 
@@ -43,8 +46,12 @@ def bench_phones() -> None:
     report("phone normalization", seconds / len(numbers) * 1e6, "us/number")
 
 
+Run = Callable[[str, dict[str, Any]], Any]
+
+
 @contextmanager
-def contacts_function() -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+def local_functions() -> Iterator[tuple[Run, dict[str, Physical]]]:
+    """The template's functions on a fresh moto (decorator mode), invoked as the local stack does."""
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",
@@ -58,12 +65,17 @@ def contacts_function() -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
     with mock_aws():
         aws.reset()
         config.clear_cache()
+        wiring.reset()
         template = load_template(TEMPLATE)
         physical = provision(template, TEMPLATE.parent, None)  # type: ignore[arg-type]
-        function = model.load_functions(template, TEMPLATE.parent, Resolver(template, physical))[
-            "ContactsFunction"
-        ]
-        yield lambda event: invoke.invoke(function, event)  # type: ignore[no-any-return]
+        functions = model.load_functions(template, TEMPLATE.parent, Resolver(template, physical))
+        yield (lambda logical_id, event: invoke.invoke(functions[logical_id], event)), physical
+
+
+@contextmanager
+def contacts_function() -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+    with local_functions() as (run, _):
+        yield lambda event: run("ContactsFunction", event)  # type: ignore[no-any-return]
 
 
 def people_csv(count: int) -> str:
@@ -103,6 +115,89 @@ def bench_import_memory() -> None:
         report("CSV import, 1000 rows, peak Python allocations", peak / 2**20, "MiB")
 
 
+def bench_number(n: int) -> str:
+    """The n-th of a million valid US numbers (303-200-0000 and up)."""
+    return f"+1303{2_000_000 + n:07d}"
+
+
+def bench_call_logs(entries: int = 10_000, contacts: int = 100_000, repeated: float = 0.2) -> None:
+    """Ingest ``entries`` calls (a share on repeated numbers) into an org with ``contacts`` contacts."""
+    with local_functions() as (run, physical):
+        client = aws.dynamodb()
+        # Matching reads only the phone lookup items, so those are what the org's contacts are here.
+        lookups = [
+            {
+                "PutRequest": {
+                    "Item": to_item({**phone_key("bench", bench_number(n)), "contact_ids": {f"{n:032x}"}})
+                }
+            }
+            for n in range(contacts)
+        ]
+        seconds, _ = timed(lambda: batch_write(client, physical["ContactsTable"].ref, lookups))
+        report(f"seed {contacts} contacts' phone lookups (moto)", seconds, "s")
+        token = {"org": "bench", "user": "rep-1", "roles": "rep"}
+        device = {"device_type": "phone", "os_name": "Android", "os_version": "15", "app_version": "4"}
+        run(
+            "CallLogsFunction",
+            api_event("PUT", "/v1/devices/d1", resource="/v1/devices/{device_id}", body=device, **token),
+        )
+
+        distinct = int(entries * (1 - repeated))
+        numbers = [bench_number(n % contacts) for n in range(distinct)]
+        numbers += [numbers[n % distinct] for n in range(entries - distinct)]
+        batches = [
+            [
+                {
+                    "client_id": str(uuid.UUID(int=start + i + 1)),
+                    "phone_number": number,
+                    "direction": "outbound",
+                    "started_at": "2026-11-27T10:00:00+00:00",
+                    "duration_seconds": 30,
+                    "device_id": "d1",
+                }
+                for i, number in enumerate(numbers[start : start + 1000])
+            ]
+            for start in range(0, entries, 1000)
+        ]
+        requests, aws_seconds = [0], [0.0]
+        make_api_call = client._make_api_call
+
+        def timed_api_call(*args: Any, **kwargs: Any) -> Any:  # whole botocore round trip, moto included
+            requests[0] += 1
+            call_started = time.perf_counter()
+            try:
+                return make_api_call(*args, **kwargs)
+            finally:
+                aws_seconds[0] += time.perf_counter() - call_started
+
+        client._make_api_call = timed_api_call  # type: ignore[method-assign]
+        cpu_started, wall_started = time.process_time(), time.perf_counter()
+        for batch in batches:
+            response = run(
+                "CallLogsFunction", api_event("POST", "/v1/call-logs", body={"entries": batch}, **token)
+            )
+            assert response["statusCode"] == 200, response["body"][:300]
+        wall = time.perf_counter() - wall_started
+        cpu = time.process_time() - cpu_started
+        report(f"call-log ingest, {entries} entries (moto), wall", wall, "s")
+        report("call-log ingest: DynamoDB requests per entry", requests[0] / entries, "req")
+        report(
+            "call-log ingest: handler time per entry excl. DynamoDB",
+            (wall - aws_seconds[0]) / entries * 1e6,
+            "us",
+        )
+        report("call-log ingest: process CPU per entry incl. moto", cpu / entries * 1e6, "us")
+        fresh = [{**item, "client_id": str(uuid.uuid4())} for item in batches[0]]
+        tracemalloc.start()
+        run("CallLogsFunction", api_event("POST", "/v1/call-logs", body={"entries": fresh}, **token))
+        report(
+            "call-log ingest, 1000-entry batch, peak Python allocations",
+            tracemalloc.get_traced_memory()[1] / 2**20,
+            "MiB",
+        )
+        tracemalloc.stop()
+
+
 def bench_local_stack_start() -> None:
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "CALLPROOF_LOCAL_HOME": home}
@@ -132,6 +227,7 @@ def main() -> None:
     bench_local_stack_start()
     bench_import_and_lookup()
     bench_import_memory()
+    bench_call_logs()
     report(
         "max resident memory of this process",
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
