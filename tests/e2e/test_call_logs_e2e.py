@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -57,3 +61,30 @@ def test_upload_then_a_new_contact_claims_the_call(local_stack: RunningStack) ->
     assert [c["id"] for c in calls] == [entry["client_id"]]
     assert calls[0]["e164"] == "+33612345678"
     assert calls[0]["phone_number"] == "06 12 34 56 78"
+
+
+def test_retention_schedule_runs_on_demand(local_stack: RunningStack) -> None:
+    org = f"old-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {local_stack.token(org, 'rep-1', ['rep'])}"}
+    device = {"device_type": "phone", "os_name": "Android", "os_version": "15", "app_version": "4.2.0"}
+    requests.put(f"{local_stack.url}/v1/devices/old-phone", json=device, headers=headers, timeout=30)
+    ancient = {
+        "client_id": str(uuid.uuid4()),
+        "phone_number": "+1 415 555 0100",
+        "direction": "outbound",
+        "started_at": "2019-05-01T10:00:00Z",
+        "duration_seconds": 10,
+        "device_id": "old-phone",
+    }
+    requests.post(f"{local_stack.url}/v1/call-logs", json={"entries": [ancient]}, headers=headers, timeout=30)
+    ran = subprocess.run(  # what a developer types: `callproof run-schedule CallLogRetention`
+        [sys.executable, "-m", "callproof.local.cli", "run-schedule", "CallLogRetention"],
+        env={**os.environ, "CALLPROOF_LOCAL_HOME": str(local_stack.home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(ran.stdout)["deleted"] >= 1
+    mine = requests.get(f"{local_stack.url}/v1/call-logs", headers=headers, timeout=30).json()
+    assert mine["items"] == []

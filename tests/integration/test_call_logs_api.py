@@ -243,3 +243,17 @@ def test_throttled_writes_are_retried_and_nothing_is_lost(
     assert stored.get_many("org-a", [c.id for c in calls]) == {}
     stubborn = UnprocessingClient(times=1000)
     assert DynamoCallLogStore(stubborn, aws_stack["CallLogsTable"].ref).put_many(calls[:3]) == {calls[2].id}
+
+
+def test_calls_of_another_orgs_contact_are_not_found(call: Invoke, device: str) -> None:
+    status, ada = call(
+        "ContactsFunction", api_event("POST", "/v1/contacts", body={"name": "Ada", "type": "customer"})
+    )
+    path = f"/v1/contacts/{ada['id']}/calls"
+    assert (
+        call("CallLogsFunction", api_event("GET", path, resource="/v1/contacts/{contact_id}/calls"))[0] == 200
+    )
+    status, error = call(
+        "CallLogsFunction", api_event("GET", path, resource="/v1/contacts/{contact_id}/calls", org="org-b")
+    )
+    assert (status, error["error"]["code"]) == (404, "not_found")

@@ -41,6 +41,7 @@ from callproof.tenancy import Caller, Role
 
 MAX_PAGE_SIZE = 100
 RETENTION_BATCH = 500
+_CONTACT_ID = re.compile(r"^[0-9a-f]{32}$")
 _CALL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 Clock = Callable[[], datetime]
@@ -220,6 +221,8 @@ class CallLogService:
         self, caller: Caller, contact_id: str, limit: int, cursor: str | None
     ) -> CallPageData:
         caller.require(Role.REP, Role.ADMIN)
+        if not _CONTACT_ID.match(contact_id) or self._contacts.get(caller.org_id, contact_id) is None:
+            raise NotFound("contact not found")  # another org's contact included
         return self._calls.list_by_contact(caller.org_id, contact_id, _page_size(limit), cursor)
 
     def delete(self, caller: Caller, call_id: str) -> None:

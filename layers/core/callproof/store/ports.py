@@ -115,9 +115,11 @@ class DeviceStore(Protocol):
 
 
 class ContactPhoneLookup(Protocol):
-    """The one thing call matching needs from contacts."""
+    """What call logs need from contacts: matching by number, and whether a contact exists."""
 
     def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]: ...
+
+    def get(self, org_id: str, contact_id: str) -> Contact | None: ...
 
 
 # ---------------------------------------------------------------------------------------------- SMS
