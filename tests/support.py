@@ -53,3 +53,31 @@ def _path_values(resource: str, path: str) -> list[str]:
     pattern = "^" + re.sub(r"{\w+}", "([^/]+)", resource) + "$"
     match = re.match(pattern, path)
     return list(match.groups()) if match else []
+
+
+def form_event(
+    path: str,
+    params: list[tuple[str, str]] | dict[str, str],
+    *,
+    resource: str | None = None,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A public (no authorizer) REST proxy event carrying a form-encoded body, as Twilio and browsers post."""
+    from urllib.parse import urlencode
+
+    body = urlencode(params) if method == "POST" else None
+    event = api_event(
+        method,
+        path,
+        resource=resource,
+        body=body,
+        query=query,
+        content_type="application/x-www-form-urlencoded",
+    )
+    event["requestContext"].pop("authorizer", None)
+    for key, value in (headers or {}).items():
+        event["headers"][key] = value
+        event["multiValueHeaders"][key] = [value]
+    return event

@@ -101,7 +101,7 @@ def _verified_form() -> FormParams:
     """The form parameters, only if X-Twilio-Signature matches our public URL of this endpoint."""
     _, settings, twilio_secret = _wiring()
     params = _form()
-    signature = app.current_event.get_header_value("x-twilio-signature", case_sensitive=False)
+    signature = app.current_event.headers.get("x-twilio-signature")
     url = f"{(settings.public_base_url or '').rstrip('/')}{app.current_event.path}"
     if not settings.public_base_url or not signature_is_valid(
         twilio_secret.field("auth_token"), url, params, signature
@@ -188,7 +188,7 @@ def _show(action: str) -> Response[str]:
 
 def _same_origin() -> bool:
     """Browsers send Origin on form posts; one from another site is refused (CSRF defence in depth)."""
-    origin = app.current_event.get_header_value("origin", case_sensitive=False)
+    origin = app.current_event.headers.get("origin")
     if origin is None:
         return True
     base = urllib.parse.urlsplit(_wiring()[1].public_base_url or "")
@@ -201,7 +201,10 @@ def _submit(action: str) -> Response[str]:
         cookie = _cookie(CSRF_COOKIE)
         if not _same_origin():
             raise Forbidden("cross-site form post")
-        service().check_csrf(cookie, params.first("csrf"))
+        try:
+            service().check_csrf(cookie, params.first("csrf"))
+        except links.InvalidToken as exc:
+            raise Forbidden(exc.message) from None
         token = params.first("token")
         if token:
             claims = service().link_claims(token, action)
@@ -237,7 +240,7 @@ def _status_of(error: DomainError) -> int:
 
 
 def _cookie(name: str) -> str | None:
-    header = app.current_event.get_header_value("cookie", case_sensitive=False)
+    header = app.current_event.headers.get("cookie")
     if not header:
         return None
     jar: SimpleCookie = SimpleCookie()
