@@ -35,7 +35,9 @@ def service() -> CallLogService:
 
 
 def page(data: CallPageData) -> CallPage:
-    return CallPage(items=[CallLogOut.of(call) for call in data.calls], next_cursor=data.next_cursor)
+    return CallPage(
+        items=[CallLogOut.model_validate(call) for call in data.calls], next_cursor=data.next_cursor
+    )
 
 
 @app.post("/v1/call-logs")
@@ -46,7 +48,9 @@ def upload_call_logs(body: CallBatchIn) -> BatchResultOut:
     for status, count in counts.items():
         metrics.add_metric(name=f"CallLogs_{status}", unit="Count", value=count)
     logger.info("call-log batch", extra={"entries": len(results), "counts": dict(counts)})
-    return BatchResultOut(results=[EntryResultOut.of(result) for result in results], counts=dict(counts))
+    return BatchResultOut(
+        results=[EntryResultOut.model_validate(result) for result in results], counts=dict(counts)
+    )
 
 
 @app.get("/v1/call-logs")
@@ -76,7 +80,7 @@ def delete_call_log(call_id: str) -> Response[None]:
 @app.put("/v1/devices/<device_id>")
 def register_device(device_id: str, body: DeviceIn) -> Response[DeviceOut]:
     device = service().register_device(http.current_caller(app), device_id, body)
-    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeviceOut.of(device))
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeviceOut.model_validate(device))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

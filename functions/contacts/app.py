@@ -37,7 +37,7 @@ def service() -> ContactService:
 def create_contact(body: ContactIn) -> Response[ContactOut]:
     contact = service().create(http.current_caller(app), body)
     metrics.add_metric(name="ContactsCreated", unit="Count", value=1)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, ContactOut.of(contact))
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, ContactOut.model_validate(contact))
 
 
 @app.get("/v1/contacts")
@@ -46,17 +46,19 @@ def list_contacts(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ContactPage:
     page = service().list(http.current_caller(app), limit, cursor)
-    return ContactPage(items=[ContactOut.of(c) for c in page.contacts], next_cursor=page.next_cursor)
+    return ContactPage(
+        items=[ContactOut.model_validate(c) for c in page.contacts], next_cursor=page.next_cursor
+    )
 
 
 @app.get("/v1/contacts/<contact_id>")
 def get_contact(contact_id: str) -> ContactOut:
-    return ContactOut.of(service().get(http.current_caller(app), contact_id))
+    return ContactOut.model_validate(service().get(http.current_caller(app), contact_id))
 
 
 @app.patch("/v1/contacts/<contact_id>")
 def update_contact(contact_id: str, body: ContactPatch) -> ContactOut:
-    return ContactOut.of(service().update(http.current_caller(app), contact_id, body))
+    return ContactOut.model_validate(service().update(http.current_caller(app), contact_id, body))
 
 
 @app.delete("/v1/contacts/<contact_id>")
@@ -69,8 +71,8 @@ def delete_contact(contact_id: str) -> Response[None]:
 def lookup_contacts(body: LookupIn) -> LookupOut:
     result = service().lookup(http.current_caller(app), body.phones, body.emails)
     return LookupOut(
-        phones={key: [ContactOut.of(c) for c in found] for key, found in result.phones.items()},
-        emails={key: [ContactOut.of(c) for c in found] for key, found in result.emails.items()},
+        phones={key: [ContactOut.model_validate(c) for c in found] for key, found in result.phones.items()},
+        emails={key: [ContactOut.model_validate(c) for c in found] for key, found in result.emails.items()},
     )
 
 

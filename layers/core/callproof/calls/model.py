@@ -133,12 +133,18 @@ class EntryResult:
     reason: str | None = None
 
 
-class MatchOut(BaseModel):
+class _FromDomain(BaseModel):
+    """Response models are read straight from the domain dataclasses' attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class MatchOut(_FromDomain):
     status: MatchStatus
     contact_ids: list[str]
 
 
-class EntryResultOut(BaseModel):
+class EntryResultOut(_FromDomain):
     index: int
     status: EntryStatus
     call_id: str | None = None
@@ -146,57 +152,28 @@ class EntryResultOut(BaseModel):
     field: str | None = None
     reason: str | None = None
 
-    @classmethod
-    def of(cls, result: EntryResult) -> EntryResultOut:
-        match = result.match
-        return cls(
-            index=result.index,
-            status=result.status,
-            call_id=result.call_id,
-            match=MatchOut(status=match.status, contact_ids=list(match.contact_ids)) if match else None,
-            field=result.field,
-            reason=result.reason,
-        )
 
-
-class BatchResultOut(BaseModel):
+class BatchResultOut(_FromDomain):
     results: list[EntryResultOut]
     counts: dict[str, int]
 
 
-class CallLogOut(BaseModel):
+class CallLogOut(_FromDomain):
     id: str
     user_id: str
     device_id: str
     direction: Direction
     started_at: datetime
     duration_seconds: int
-    phone_number: str
+    phone_number: str = Field(validation_alias="raw_number")
     number_kind: NumberKind
     e164: str | None
     extension: str | None
     match: MatchOut
     metadata: dict[str, MetadataValue]
 
-    @classmethod
-    def of(cls, call: CallLog) -> CallLogOut:
-        return cls(
-            id=call.id,
-            user_id=call.user_id,
-            device_id=call.device_id,
-            direction=call.direction,
-            started_at=call.started_at,
-            duration_seconds=call.duration_seconds,
-            phone_number=call.raw_number,
-            number_kind=call.number_kind,
-            e164=call.e164,
-            extension=call.extension,
-            match=MatchOut(status=call.match.status, contact_ids=list(call.match.contact_ids)),
-            metadata=call.metadata,
-        )
 
-
-class CallPage(BaseModel):
+class CallPage(_FromDomain):
     items: list[CallLogOut]
     next_cursor: str | None
 
@@ -242,7 +219,7 @@ class Device:
     location: dict[str, float] | None = None
 
 
-class DeviceOut(BaseModel):
+class DeviceOut(_FromDomain):
     id: str
     user_id: str
     device_type: str
@@ -253,18 +230,3 @@ class DeviceOut(BaseModel):
     settings: dict[str, MetadataValue]
     location: dict[str, float] | None
     updated_at: datetime
-
-    @classmethod
-    def of(cls, device: Device) -> DeviceOut:
-        return cls(
-            id=device.id,
-            user_id=device.user_id,
-            device_type=device.device_type,
-            os_name=device.os_name,
-            os_version=device.os_version,
-            app_version=device.app_version,
-            country=device.country,
-            settings=device.settings,
-            location=device.location,
-            updated_at=device.updated_at,
-        )

@@ -93,13 +93,19 @@ class LookupIn(_Strict):
     emails: list[Email] = Field(default_factory=list, max_length=100)
 
 
-class PhoneOut(BaseModel):
+class _FromDomain(BaseModel):
+    """Response models are read straight from the domain dataclasses' attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PhoneOut(_FromDomain):
     e164: str
     raw: str
     extension: str | None = None
 
 
-class ContactOut(BaseModel):
+class ContactOut(_FromDomain):
     id: str
     name: str
     type: ContactType
@@ -110,21 +116,6 @@ class ContactOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
-
-    @classmethod
-    def of(cls, contact: Contact) -> ContactOut:
-        return cls(
-            id=contact.id,
-            name=contact.name,
-            type=contact.type,
-            company=contact.company,
-            emails=list(contact.emails),
-            phones=[PhoneOut(e164=p.e164, raw=p.raw, extension=p.extension) for p in contact.phones],
-            owner_user_id=contact.owner_user_id,
-            created_at=contact.created_at,
-            updated_at=contact.updated_at,
-            version=contact.version,
-        )
 
 
 class ContactPage(BaseModel):

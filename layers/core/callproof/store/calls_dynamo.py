@@ -143,12 +143,14 @@ class DynamoCallLogStore:
         return {_call_id(from_item(request["DeleteRequest"]["Key"])["pk"]) for request in failed}
 
     def list_by_user(self, org_id: str, user_id: str, limit: int, cursor: str | None) -> CallPageData:
-        return self._page(BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}", limit, cursor)
+        return self._page(org_id, BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}", limit, cursor)
 
     def list_by_contact(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> CallPageData:
-        return self._page(BY_CONTACT, "contact_pk", _contact_pk(org_id, contact_id), limit, cursor)
+        return self._page(org_id, BY_CONTACT, "contact_pk", _contact_pk(org_id, contact_id), limit, cursor)
 
-    def _page(self, index: str, attribute: str, value: str, limit: int, cursor: str | None) -> CallPageData:
+    def _page(
+        self, org_id: str, index: str, attribute: str, value: str, limit: int, cursor: str | None
+    ) -> CallPageData:
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": index,
@@ -158,7 +160,8 @@ class DynamoCallLogStore:
             "Limit": limit,
         }
         if cursor:
-            request["ExclusiveStartKey"] = decode_cursor(cursor, {attribute: value})
+            prefixes = {"pk": f"ORG#{org_id}#CALL#"}
+            request["ExclusiveStartKey"] = decode_cursor(cursor, {attribute: value, "sk": "CALL"}, prefixes)
         response = self._client.query(**request)
         calls = [_from_record(from_item(item)) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")

@@ -13,8 +13,6 @@ conditioned on the contact's version (optimistic locking).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -23,9 +21,17 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from callproof.contacts.model import Contact, ContactType
-from callproof.errors import Conflict, InvalidInput
+from callproof.errors import Conflict
 from callproof.phones import Phone
-from callproof.store.dynamo import Item, backoff_sleep, batch_get, from_item, to_item
+from callproof.store.dynamo import (
+    Item,
+    backoff_sleep,
+    batch_get,
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    to_item,
+)
 from callproof.store.ports import Page
 
 if TYPE_CHECKING:
@@ -140,11 +146,11 @@ class DynamoContactStore:
             "Limit": limit,
         }
         if cursor:
-            request["ExclusiveStartKey"] = to_item({"pk": org_pk(org_id), "sk": _decode_cursor(cursor)})
+            request["ExclusiveStartKey"] = decode_cursor(cursor, {"pk": org_pk(org_id)}, {"sk": "CONTACT#"})
         response = self._client.query(**request)
         contacts = [_from_record(from_item(item)) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
-        return Page(contacts=contacts, next_cursor=_encode_cursor(from_item(last)["sk"]) if last else None)
+        return Page(contacts=contacts, next_cursor=encode_cursor(last) if last else None)
 
     def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]:
         return self._lookup({phone_key(org_id, e164)["pk"]: e164 for e164 in e164s})
@@ -274,19 +280,3 @@ class DynamoOrgSettings:
             TableName=self._table, Key=to_item({"pk": org_pk(org_id), "sk": SETTINGS_SK})
         )
         return from_item(response.get("Item") or {})
-
-
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    """Only the sort key travels in a cursor: the org always comes from the caller, never the cursor."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        sort_key = data["sk"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise InvalidInput("invalid cursor", field="cursor") from None
-    if not isinstance(sort_key, str) or not sort_key.startswith("CONTACT#") or len(sort_key) > 80:
-        raise InvalidInput("invalid cursor", field="cursor")
-    return sort_key

@@ -128,9 +128,12 @@ def encode_cursor(last_key: Mapping[str, Any]) -> str:
     )
 
 
-def decode_cursor(cursor: str, pinned: Mapping[str, str]) -> dict[str, Any]:
+def decode_cursor(
+    cursor: str, pinned: Mapping[str, str], prefixes: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The ExclusiveStartKey in a cursor, refused unless its ``pinned`` key attributes (the caller's org
-    and partition) are exactly the expected ones: a cursor can never open another org's data."""
+    and partition) are exactly the expected ones and its other keys have the expected ``prefixes``: a
+    cursor can never open another org's data, nor point outside the query (a DynamoDB error)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -139,6 +142,7 @@ def decode_cursor(cursor: str, pinned: Mapping[str, str]) -> dict[str, Any]:
         isinstance(data, dict)
         and all(isinstance(key, str) and isinstance(value, str) for key, value in data.items())
         and all(data.get(key) == value for key, value in pinned.items())
+        and all(str(data.get(key, "")).startswith(prefix) for key, prefix in (prefixes or {}).items())
     )
     if not valid:
         raise InvalidInput("invalid cursor", field="cursor")
