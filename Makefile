@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 PORT ?= 3000
 
-.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean
+.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser
 
 $(VENV)/.installed: pyproject.toml layers/core/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,8 +49,15 @@ integration: install
 e2e: install
 	$(PY) -m pytest tests/e2e -q
 
-test: install tools lint typecheck check-template
+test: install tools lint typecheck check-template chromium
 	$(PY) -m pytest -n 2 -q
+
+# Browser tests (tests/browser) drive Debian's chromium through playwright; never `playwright install`.
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+browser: install chromium
+	$(PY) -m pytest tests/browser -q
 
 bench: install
 	$(PY) -m bench

@@ -355,7 +355,7 @@ def test_opt_out_link_page_records_a_web_opt_out(sms: Sms) -> None:
     page = sms.raw(form_event("/sms/opt-out", {}, method="GET", query={"token": token}))
     assert page["statusCode"] == 200
     assert sms.header(page, "Content-Type").startswith("text/html")
-    assert sms.header(page, "Referrer-Policy") == "no-referrer"
+    assert sms.header(page, "Referrer-Policy") == "same-origin"
     assert ADA not in page["body"]
     assert "0100" in page["body"]
     cookie = page["multiValueHeaders"]["Set-Cookie"][0].split(";")[0]

@@ -10,7 +10,9 @@ SECURITY_HEADERS = {
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # the link token is in the URL
+    # The link token is in the URL: never sent to another site. (no-referrer would make browsers send
+    # "Origin: null" on our own form posts, which the same-origin check refuses.)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
