@@ -222,12 +222,88 @@ def bench_local_stack_start() -> None:
         assert first.startswith("CallProof local stack listening on"), first
 
 
+def bench_sms(messages: int = 300, sends: int = 50) -> None:
+    """Inbound webhook: DynamoDB requests per message and handler time; outbound gate: requests per send."""
+    import json as json_
+
+    import boto3
+
+    from callproof.integrations.twilio_webhook import sign
+    from callproof.local.twilio_double import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TwilioDouble
+    from tests.support import form_event
+
+    base, number = "https://sms.bench.test/dev", "+15005550006"
+    double = TwilioDouble(callbacks=False).start()
+    os.environ.update(SMS_PUBLIC_BASE_URL=base, TWILIO_API_BASE_URL=double.url)
+    try:
+        with local_functions() as (run, physical):
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=physical["TwilioCredentialsSecret"].ref,
+                SecretString=json_.dumps({"account_sid": DEV_ACCOUNT_SID, "auth_token": DEV_AUTH_TOKEN}),
+            )
+            requests_made: list[str] = []
+            aws.dynamodb().meta.events.register(
+                "before-call.dynamodb.*", lambda model, **_: requests_made.append(model.name)
+            )
+            sms = lambda event: run("SmsFunction", event)  # noqa: E731
+            put = api_event("PUT", "/v1/org/sms/senders", body={"phone_numbers": [number]}, roles="admin")
+            assert sms(put)["statusCode"] == 200
+            contact = api_event(
+                "POST", "/v1/contacts", body={"name": "B", "type": "customer", "phones": ["+14155550100"]}
+            )
+            contact_id = json_.loads(run("ContactsFunction", contact)["body"])["id"]
+
+            def inbound(n: int, body: str) -> dict[str, Any]:
+                params = {"MessageSid": f"SM{n:032x}", "From": "+14155550100", "To": number, "Body": body}
+                headers = {"X-Twilio-Signature": sign(DEV_AUTH_TOKEN, base + "/webhooks/twilio/sms", params)}
+                return form_event("/webhooks/twilio/sms", params, headers=headers)
+
+            sms(inbound(0, "warm-up"))  # cold start: settings, secret, clients
+            for label, body in (("reply from a contact", "Thanks, see you then"), ("STOP keyword", "STOP")):
+                requests_made.clear()
+                durations = []
+                for n in range(1, messages + 1):
+                    event = inbound(n if label.startswith("reply") else messages + n, body)
+                    seconds, response = timed(lambda event=event: sms(event))
+                    assert response["statusCode"] == 200, response["body"]
+                    durations.append(seconds)
+                durations.sort()
+                report(
+                    f"SMS inbound ({label}): DynamoDB requests", len(requests_made) / messages, "per message"
+                )
+                report(
+                    f"SMS inbound ({label}): handler p50 (moto)", durations[len(durations) // 2] * 1000, "ms"
+                )
+                report(
+                    f"SMS inbound ({label}): handler p99 (moto)",
+                    durations[int(len(durations) * 0.99)] * 1000,
+                    "ms",
+                )
+            sms(inbound(10**6, "START"))
+            requests_made.clear()
+            send = api_event("POST", "/v1/sms/messages", body={"contact_id": contact_id, "body": "Hello"})
+            durations = []
+            for _ in range(sends):
+                seconds, response = timed(lambda: sms(send))
+                assert response["statusCode"] == 201, response["body"]
+                durations.append(seconds)
+            report("SMS outbound send: DynamoDB requests", len(requests_made) / sends, "per send")
+            report(
+                "SMS outbound send: handler p50 (moto + double)", sorted(durations)[sends // 2] * 1000, "ms"
+            )
+    finally:
+        double.stop()
+        for key in ("SMS_PUBLIC_BASE_URL", "TWILIO_API_BASE_URL"):
+            os.environ.pop(key, None)
+
+
 def main() -> None:
     bench_phones()
     bench_local_stack_start()
     bench_import_and_lookup()
     bench_import_memory()
     bench_call_logs()
+    bench_sms()
     report(
         "max resident memory of this process",
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from callproof.integrations.twilio_webhook import sign
@@ -34,6 +34,11 @@ DEV_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 DEV_AUTH_TOKEN = "local-dev-twilio-auth-token-0001"  # noqa: S105 - printed at start; not a real token
 DEV_TWILIO_NUMBER = "+15005550006"  # Twilio's own magic "valid From" test number
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json$")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """The double keeps quiet: the gateway already logs each request of the stack."""
 
 
 def _error(status: int, code: int, message: str) -> Response:
@@ -66,7 +71,7 @@ class TwilioDouble:
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> TwilioDouble:
-        self._server = make_server("127.0.0.1", 0, self, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="twilio-double", daemon=True)
         self._thread.start()
         return self
