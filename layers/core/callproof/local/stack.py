@@ -28,7 +28,7 @@ from callproof.local.schedules import Scheduler
 from callproof.local.template import REGION, Physical, Resolver, load_template
 from callproof.local.twilio_double import TwilioDouble, local_environment, set_dev_credentials
 
-TWILIO_SECRET = "TwilioCredentialsSecret"  # the template's Twilio secret: gets the development token
+TWILIO_CREDENTIALS = "TwilioCredentialsSecret"  # template resource: gets the development token
 
 DEFAULT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 STATE_FILE = "local-stack.json"
@@ -103,10 +103,10 @@ class LocalStack:
         template = load_template(self.template_path)
         template_dir = self.template_path.parent
         self.physical = provision(template, template_dir, self.moto_url)
-        if TWILIO_SECRET in self.physical:  # SMS: the local Twilio double and the development token
+        if TWILIO_CREDENTIALS in self.physical:  # SMS: the local Twilio double and the development token
             self.twilio = TwilioDouble().start()
             self._set_env(local_environment(self.url, self.twilio.url))
-            set_dev_credentials(aws_session(), self.moto_url, self.physical[TWILIO_SECRET].ref)
+            set_dev_credentials(aws_session(), self.moto_url, self.physical[TWILIO_CREDENTIALS].ref)
         self.functions = load_functions(template, template_dir, Resolver(template, self.physical))
         bridge.install(self.functions)
         self.scheduler = Scheduler(self.functions.values())
