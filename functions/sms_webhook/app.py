@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from functools import cache
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import aws, config, http
+from callproof import http, wiring
 from callproof.errors import DomainError, Forbidden, InvalidInput, NotFound
 from callproof.integrations.twilio_webhook import TWIML_CONTENT_TYPE, FormParams, signature_is_valid, twiml
 from callproof.observability import logger, metrics, tracer
@@ -41,10 +40,6 @@ from callproof.sms.model import (
     ThreadOut,
 )
 from callproof.sms.service import SmsService, inbound_number
-from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
-from callproof.store.ports import SmsGateway
-from callproof.store.secrets import CachedJsonSecret
-from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
 
 app = http.resolver()
 
@@ -54,36 +49,8 @@ CSRF_COOKIE = "sms_csrf"
 _SID = r"^(SM|MM)[0-9a-fA-F]{32}$"
 
 
-@cache
-def _wiring() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
-    settings = config.load(config.SmsSettings)
-    twilio_secret = CachedJsonSecret(aws.secretsmanager, settings.twilio_secret_arn)
-    link_secret = CachedJsonSecret(aws.secretsmanager, settings.link_secret_arn)
-
-    def gateway() -> SmsGateway:
-        from callproof.integrations.twilio_rest import TwilioSmsGateway  # the REST client only when sending
-
-        return TwilioSmsGateway(
-            twilio_secret.field("account_sid"),
-            twilio_secret.field("auth_token"),
-            settings.twilio_api_base_url,
-        )
-
-    service = SmsService(
-        DynamoSmsStore(aws.dynamodb(), settings.sms_table),
-        DynamoContactStore(aws.dynamodb(), settings.contacts_table),
-        DynamoRecipientReader(aws.dynamodb(), settings.contacts_table),
-        DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region),
-        gateway,
-        lambda: link_secret.field("key").encode(),
-        public_base_url=settings.public_base_url,
-        default_daily_cap=settings.daily_cap,
-    )
-    return service, settings, twilio_secret
-
-
 def service() -> SmsService:
-    return _wiring()[0]
+    return wiring.sms()[0]
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -99,7 +66,7 @@ def _form() -> FormParams:
 
 def _verified_form() -> FormParams:
     """The form parameters, only if X-Twilio-Signature matches our public URL of this endpoint."""
-    _, settings, twilio_secret = _wiring()
+    _, settings, twilio_secret = wiring.sms()
     params = _form()
     signature = app.current_event.headers.get("x-twilio-signature")
     url = f"{(settings.public_base_url or '').rstrip('/')}{app.current_event.path}"
@@ -162,7 +129,7 @@ def _html(status: int, body: str, cookies: list[Cookie] | None = None) -> Respon
 
 def _form_page(action: str, *, error: str | None = None, status: int = 200, **fields: Any) -> Response[str]:
     nonce, csrf = service().new_csrf()
-    secure = (_wiring()[1].public_base_url or "").startswith("https://")
+    secure = (wiring.sms()[1].public_base_url or "").startswith("https://")
     cookie = Cookie(
         CSRF_COOKIE, nonce, path="/", secure=secure, http_only=True, same_site=SameSite.STRICT_MODE,
         max_age=int(links.CSRF_TTL.total_seconds()),
@@ -191,7 +158,7 @@ def _same_origin() -> bool:
     origin = app.current_event.headers.get("origin")
     if origin is None:
         return True
-    base = urllib.parse.urlsplit(_wiring()[1].public_base_url or "")
+    base = urllib.parse.urlsplit(wiring.sms()[1].public_base_url or "")
     return origin == f"{base.scheme}://{base.netloc}"
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from callproof import config
+from callproof import config, wiring
 from callproof.integrations.twilio_webhook import sign
 from callproof.local import invoke, model
 from callproof.local.template import Physical, Resolver, load_template
@@ -72,14 +72,13 @@ def sms(aws_stack: dict[str, Physical], monkeypatch: pytest.MonkeyPatch) -> Iter
     )
     template = load_template(TEMPLATE)
     functions = model.load_functions(template, TEMPLATE.parent, Resolver(template, aws_stack))
-    module = invoke.load_module(functions["SmsFunction"].code_dir, functions["SmsFunction"].handler)
-    module._wiring.cache_clear()  # a fresh Lambda environment per test (new tables, secrets, settings)
+    wiring.reset()  # a fresh Lambda environment per test (new tables, secrets, settings)
     config.clear_cache()
     try:
         yield Sms(functions, aws_stack, double)
     finally:
         double.stop()
-        module._wiring.cache_clear()
+        wiring.reset()
 
 
 def setup_org(sms: Sms, org: str = "org-a", number: str = TWILIO_NUMBER) -> None:

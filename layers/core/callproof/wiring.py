@@ -12,8 +12,12 @@ from callproof import aws, config
 from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
+from callproof.sms.service import SmsService
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
+from callproof.store.ports import SmsGateway
+from callproof.store.secrets import CachedJsonSecret
+from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
 
 
 @cache
@@ -38,7 +42,36 @@ def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
     return service, orgs
 
 
+@cache
+def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
+    settings = config.load(config.SmsSettings)
+    twilio_secret = CachedJsonSecret(aws.secretsmanager, settings.twilio_secret_arn)
+    link_secret = CachedJsonSecret(aws.secretsmanager, settings.link_secret_arn)
+
+    def gateway() -> SmsGateway:
+        from callproof.integrations.twilio_rest import TwilioSmsGateway  # the REST client only when sending
+
+        return TwilioSmsGateway(
+            twilio_secret.field("account_sid"),
+            twilio_secret.field("auth_token"),
+            settings.twilio_api_base_url,
+        )
+
+    service = SmsService(
+        DynamoSmsStore(aws.dynamodb(), settings.sms_table),
+        DynamoContactStore(aws.dynamodb(), settings.contacts_table),
+        DynamoRecipientReader(aws.dynamodb(), settings.contacts_table),
+        DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region),
+        gateway,
+        lambda: link_secret.field("key").encode(),
+        public_base_url=settings.public_base_url,
+        default_daily_cap=settings.daily_cap,
+    )
+    return service, settings, twilio_secret
+
+
 def reset() -> None:
     """Forget built services (tests that switch settings call this)."""
     contact_services.cache_clear()
     call_logs.cache_clear()
+    sms.cache_clear()
