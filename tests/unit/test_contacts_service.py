@@ -153,3 +153,12 @@ def test_lookup_returns_every_contact_sharing_a_number(service: ContactService) 
     assert result.phones["+12025550143"] == []
     assert [c.id for c in result.emails["ada@example.com"]] == [first.id]
     assert result.emails["nobody@x.io"] == []
+
+
+def test_new_ids_are_unique_and_sort_by_creation_time() -> None:
+    from callproof.contacts.service import new_contact_id
+
+    ids = [new_contact_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
