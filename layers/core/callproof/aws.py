@@ -15,7 +15,10 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
 
 # Adaptive retry mode backs off on throttling (ProvisionedThroughputExceeded, ThrottlingException).
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10)
@@ -31,7 +34,25 @@ def secretsmanager() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=_CONFIG)
 
 
+@cache
+def kms() -> KMSClient:
+    return boto3.client("kms", config=_CONFIG)
+
+
+@cache
+def s3() -> S3Client:
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
+def sqs() -> SQSClient:
+    return boto3.client("sqs", config=_CONFIG)
+
+
 def reset() -> None:
     """Drop cached clients (tests that switch endpoints or credentials call this)."""
     dynamodb.cache_clear()
     secretsmanager.cache_clear()
+    kms.cache_clear()
+    s3.cache_clear()
+    sqs.cache_clear()
