@@ -65,6 +65,39 @@ class SmsSettings(Settings):
     )
 
 
+_LOCAL_URL = r"^http://127\.0\.0\.1:\d+/?$"
+
+
+class GmailSettings(Settings):
+    """The Gmail functions (HTTP API and sync worker)."""
+
+    mail_table: str = Field(alias="MAIL_TABLE", min_length=3)
+    contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)
+    data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)
+    data_key_id: str = Field(alias="DATA_KEY_ID", min_length=1)  # KMS key of the token envelopes
+    sync_queue_url: str = Field(alias="GMAIL_SYNC_QUEUE_URL", pattern=r"^https?://\S+$")
+    oauth_secret_arn: str = Field(alias="GOOGLE_OAUTH_SECRET_ARN", min_length=3)  # client_id, client_secret
+    # The OAuth callback URL registered with Google (the API's public base + /oauth/google/callback).
+    # Unset: connecting answers 409 (not configured).
+    redirect_uri: str | None = Field(
+        default=None, alias="GOOGLE_OAUTH_REDIRECT_URI", pattern=r"^https?://\S+$"
+    )
+    topic: str = Field(
+        alias="GMAIL_PUBSUB_TOPIC", pattern=r"^projects/[a-z][a-z0-9-]{4,29}/topics/[\w.~%+-]{3,255}$"
+    )
+    # What the push subscription's OIDC token must carry; unset audience: every push is refused (403).
+    push_audience: str | None = Field(default=None, alias="GMAIL_PUSH_AUDIENCE", min_length=1)
+    push_service_account: str = Field(alias="GMAIL_PUSH_SERVICE_ACCOUNT", pattern=r"^[^@\s]+@[^@\s]+$")
+    full_sync_days: int = Field(default=30, alias="GMAIL_FULL_SYNC_DAYS", ge=1, le=365)
+    # Set only by the local stack: Google's APIs, OAuth endpoints and push-token certificates are the
+    # local Google double's.
+    google_api_base_url: str | None = Field(default=None, alias="GOOGLE_API_BASE_URL", pattern=_LOCAL_URL)
+    google_oauth_base_url: str | None = Field(default=None, alias="GOOGLE_OAUTH_BASE_URL", pattern=_LOCAL_URL)
+    google_certs_url: str | None = Field(
+        default=None, alias="GOOGLE_CERTS_URL", pattern=r"^http://127\.0\.0\.1:\d+/\S*$"
+    )
+
+
 def environment() -> Mapping[str, str]:
     """The environment as the running function sees it (local overlay first, then the process)."""
     return ChainMap(dict(_overlay.get()), dict(os.environ))
