@@ -83,7 +83,7 @@ class GmailSettings(Settings):
         default=None, alias="GOOGLE_OAUTH_REDIRECT_URI", pattern=r"^https?://\S+$"
     )
     topic: str = Field(
-        alias="GMAIL_PUBSUB_TOPIC", pattern=r"^projects/[a-z][a-z0-9-]{4,29}/topics/[\w.~%+-]{3,255}$"
+        alias="GMAIL_PUBSUB_TOPIC", max_length=300, pattern=r"^projects/[a-z][a-z0-9-]+/topics/[\w.~%+-]+$"
     )
     # What the push subscription's OIDC token must carry; unset audience: every push is refused (403).
     push_audience: str | None = Field(default=None, alias="GMAIL_PUSH_AUDIENCE", min_length=1)
