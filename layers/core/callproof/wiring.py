@@ -7,6 +7,7 @@ environment, like the boto3 clients it uses.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from callproof import aws, config
 from callproof.calls.service import CallLogService
@@ -70,8 +71,53 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
     return service, settings, twilio_secret
 
 
+if TYPE_CHECKING:
+    from callproof.mail.service import GmailService
+
+
+@cache
+def gmail() -> tuple[GmailService, config.GmailSettings]:
+    """Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
+    from callproof.integrations.google_gmail import gmail_api
+    from callproof.integrations.google_oauth import (
+        GoogleOAuthClient,
+        OAuthEndpoints,
+        OAuthStateStore,
+        TokenVault,
+    )
+    from callproof.mail.service import GmailConfig, GmailService
+    from callproof.store.mail_dynamo import (
+        DynamoContactMatcher,
+        DynamoIntegrationStore,
+        DynamoMailIndex,
+        S3MailBlobs,
+        SqsSyncQueue,
+    )
+
+    settings = config.load(config.GmailSettings)
+    secret = CachedJsonSecret(aws.secretsmanager, settings.oauth_secret_arn)
+    service = GmailService(
+        integrations=DynamoIntegrationStore(aws.dynamodb(), settings.mail_table),
+        index=DynamoMailIndex(aws.dynamodb(), settings.mail_table),
+        blobs=S3MailBlobs(aws.s3(), settings.data_bucket),
+        contacts=DynamoContactMatcher(aws.dynamodb(), settings.contacts_table),
+        oauth=GoogleOAuthClient(
+            lambda: secret.field("client_id"),
+            lambda: secret.field("client_secret"),
+            OAuthEndpoints.at(settings.google_oauth_base_url),
+        ),
+        states=OAuthStateStore(aws.dynamodb(), settings.mail_table),
+        vault=TokenVault(aws.kms, settings.data_key_id),
+        gmail=lambda token: gmail_api(token, settings.google_api_base_url),
+        queue=SqsSyncQueue(aws.sqs(), settings.sync_queue_url),
+        config=GmailConfig(settings.topic, settings.redirect_uri, settings.full_sync_days),
+    )
+    return service, settings
+
+
 def reset() -> None:
     """Forget built services (tests that switch settings call this)."""
     contact_services.cache_clear()
     call_logs.cache_clear()
     sms.cache_clear()
+    gmail.cache_clear()

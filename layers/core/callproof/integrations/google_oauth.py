@@ -150,18 +150,24 @@ class GoogleOAuthClient:
 
     def __init__(
         self,
-        client_id: str,
+        client_id: str | Callable[[], str],
         client_secret: Callable[[], str],
         endpoints: OAuthEndpoints | None = None,
         session: requests.Session | None = None,
     ) -> None:
-        self._client_id = client_id
+        self._client_id_source = client_id
         self._client_secret = client_secret
         self.endpoints = endpoints or OAuthEndpoints()
         self._http = session or requests.Session()
         if _LOOPBACK.match(self.endpoints.token_uri):
             # oauthlib refuses plain HTTP; only the local double on loopback is ever plain HTTP.
             os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+
+    @property
+    def _client_id(self) -> str:
+        """Read when needed (a secret in Secrets Manager), so building the client costs nothing."""
+        source = self._client_id_source
+        return source if isinstance(source, str) else source()
 
     def _session(self, redirect_uri: str | None = None, scopes: Sequence[str] = ()) -> OAuth2Session:
         oauth = OAuth2Session(self._client_id, redirect_uri=redirect_uri, scope=list(scopes) or None)

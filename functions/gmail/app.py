@@ -1,0 +1,117 @@
+"""Gmail integration API: connect (OAuth + PKCE), status, removal, the Pub/Sub push webhook, and the
+synced contact mail. Thin: parse, authenticate, call the service, map. The sync itself runs in
+functions/gmail_sync from the queue the push feeds."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from callproof import http, wiring
+from callproof.errors import InvalidInput
+from callproof.mail.api import (
+    AuthorizeOut,
+    ConnectedOut,
+    EmailOut,
+    EmailPageOut,
+    EmailSummaryOut,
+    IntegrationOut,
+    RemovalOut,
+)
+from callproof.observability import logger, metrics, tracer
+
+app = http.resolver()
+MAX_PAGE_SIZE = 100
+
+
+@app.post("/v1/integrations/google/authorize")
+def authorize() -> AuthorizeOut:
+    return AuthorizeOut(authorization_url=wiring.gmail()[0].authorize(http.current_caller(app)))
+
+
+@app.get("/oauth/google/callback")
+def oauth_callback(
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> ConnectedOut:
+    """Google redirects the user's browser here (public route: the single-use state says who)."""
+    service = wiring.gmail()[0]
+    if error or not code:
+        service.cancel(state)
+        raise InvalidInput("Google sign-in was not completed", field="code")
+    integration = service.complete(state, code)
+    metrics.add_metric(name="GmailConnected", unit="Count", value=1)
+    return ConnectedOut(status=integration.status.value, user_id=integration.user_id)
+
+
+@app.get("/v1/integrations/google")
+def integration_status() -> IntegrationOut:
+    return IntegrationOut.model_validate(wiring.gmail()[0].status(http.current_caller(app)))
+
+
+@app.delete("/v1/integrations/google")
+def remove_integration(purge: Annotated[bool, Query()] = False) -> RemovalOut:
+    result = wiring.gmail()[0].remove(http.current_caller(app), purge)
+    metrics.add_metric(name="GmailRemoved", unit="Count", value=1)
+    return RemovalOut.model_validate(result, from_attributes=True)
+
+
+@app.post("/webhooks/gmail/push")
+def gmail_push() -> Response[None]:
+    """Pub/Sub push: the OIDC token is verified before the body is read; acknowledged fast (the sync
+    runs from the queue). Unknown mailboxes, duplicates and stale pushes are acknowledged too."""
+    service, settings = wiring.gmail()
+    from callproof.integrations.google_push import decode_notification, verify_push_token
+
+    verify_push_token(
+        app.current_event.headers.get("authorization"),
+        settings.push_audience,
+        settings.push_service_account,
+        settings.google_certs_url,
+    )
+    body = app.current_event.json_body if app.current_event.body else None
+    message = body.get("message") if isinstance(body, dict) else None
+    data = message.get("data") if isinstance(message, dict) else None
+    if not isinstance(data, str) or len(data) > 4096:
+        raise InvalidInput("message.data missing", field="message.data")
+    notification = decode_notification(data)
+    queued = service.push(notification.mailbox, notification.history_id)
+    metrics.add_metric(name="GmailPushQueued" if queued else "GmailPushIgnored", unit="Count", value=1)
+    return Response(HTTPStatus.NO_CONTENT)
+
+
+@app.get("/v1/contacts/<contact_id>/emails")
+def contact_emails(
+    contact_id: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+) -> EmailPageOut:
+    page = wiring.gmail()[0].contact_emails(http.current_caller(app), contact_id, limit, cursor)
+    return EmailPageOut(
+        items=[EmailSummaryOut.model_validate(e) for e in page.emails], next_cursor=page.next_cursor
+    )
+
+
+@app.get("/v1/emails/<email_id>")
+def get_email(email_id: str) -> EmailOut:
+    record, document = wiring.gmail()[0].email(http.current_caller(app), email_id)
+    summary = EmailSummaryOut.model_validate(record).model_dump()
+    return EmailOut(
+        **summary,
+        headers=[(str(n), str(v)) for n, v in document.get("headers", [])],
+        text=document.get("text"),
+        html=document.get("html"),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return http.handle(app, event, context)

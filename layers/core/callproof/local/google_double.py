@@ -1,0 +1,555 @@
+"""The local Google double: Google's OAuth, Gmail and push-token endpoints on loopback, for `make run`
+and tests only. Never used in the cloud: only the local stack starts it, and only the local stack sets
+``GOOGLE_API_BASE_URL`` / ``GOOGLE_OAUTH_BASE_URL`` / ``GOOGLE_CERTS_URL``.
+
+It speaks the real wire formats for what CallProof uses:
+
+- OAuth 2.0: ``GET /o/oauth2/v2/auth`` consents at once (the mailbox is ``login_hint``, else
+  ``DEFAULT_MAILBOX``) and redirects to ``redirect_uri`` with ``code`` and ``state``; ``POST /token``
+  (authorization_code with the PKCE S256 verifier checked; refresh_token, ``invalid_grant`` once
+  revoked); ``POST /revoke``.
+- Gmail v1 under ``/gmail/v1/users/me/``: ``profile``, ``watch``, ``stop``, ``history`` (messageAdded,
+  ``maxResults`` paging, **404 for a history id older than the mailbox keeps**), ``messages`` (list with
+  ``q=newer_than:Nd``), ``messages/{id}`` (``format=metadata`` with ``metadataHeaders``, ``raw``,
+  ``full``), and ``POST /batch/gmail/v1`` (multipart/mixed of application/http parts, answered in
+  kind with ``Content-ID: <response-...>``).
+- ``GET /oauth2/v1/certs``: the PEM certificates (by key id) of the local push-token signer, the
+  format of Google's ``https://www.googleapis.com/oauth2/v1/certs``.
+
+Messages are .eml files (bytes) put into a mailbox; each gets the next history id, as in Gmail.
+
+Control endpoints (not Google's): ``POST /_double/mailboxes/<address>/messages`` (body: an .eml) ->
+``{"id", "historyId"}``; ``POST /_double/mailboxes/<address>/expire-history`` (older history ids now
+answer 404); ``POST /_double/mailboxes/<address>/revoke`` (refresh tokens answer ``invalid_grant``);
+``POST /_double/push-token`` (``{"audience", "email"}`` -> a signed OIDC token as Pub/Sub sends);
+``POST /_double/throttle`` (``{"count": n}``: the next n message fetches answer 429); ``GET
+/_double/stats``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from google.auth import crypt, jwt
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+DEV_CLIENT_ID = "callproof-local.apps.googleusercontent.com"
+DEV_CLIENT_SECRET = "local-dev-google-client-secret-0001"  # noqa: S105 - local double only
+DEFAULT_MAILBOX = "rep@callproof.test"
+PUSH_SERVICE_ACCOUNT = "gmail-push@callproof-dev.iam.gserviceaccount.com"  # the template default
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
+_GMAIL = re.compile(r"^/gmail/v1/users/me/(profile|watch|stop|history|messages)(?:/([0-9a-f]+))?$")
+_CONTROL = re.compile(r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke)$")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Quiet: requests carry mail."""
+
+
+@dataclass
+class _Message:
+    gmail_id: str
+    thread_id: str
+    history_id: int
+    internal_date: int
+    raw: bytes
+    labels: list[str]
+
+
+@dataclass
+class _Mailbox:
+    address: str
+    history_id: int = 1000
+    oldest_history: int = 0
+    messages: list[_Message] = field(default_factory=list)
+    watched_until: int = 0
+    revoked: bool = False
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+def _google_error(status: int, message: str, reason: str) -> Response:
+    body = {
+        "error": {
+            "code": status,
+            "message": message,
+            "errors": [{"message": message, "domain": "global", "reason": reason}],
+            "status": {404: "NOT_FOUND", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED"}.get(
+                status, "ERROR"
+            ),
+        }
+    }
+    return _json(body, status, {"Retry-After": "0"} if status == 429 else None)
+
+
+class PushSigner:
+    """An RSA key and self-signed certificate that sign Pub/Sub-style OIDC tokens (RS256)."""
+
+    def __init__(self) -> None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "callproof-local-google-double")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .sign(key, hashes.SHA256())
+        )
+        self.key_id = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()  # noqa: S324 - an id
+        self.cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self._signer = crypt.RSASigner.from_string(pem, key_id=self.key_id)  # type: ignore[no-untyped-call]
+
+    def certs(self) -> dict[str, str]:
+        return {self.key_id: self.cert_pem}
+
+    def sign(self, audience: str, email: str = PUSH_SERVICE_ACCOUNT, *, email_verified: bool = True) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": "https://accounts.google.com",
+            "aud": audience,
+            "azp": "1" * 21,
+            "sub": "1" * 21,
+            "email": email,
+            "email_verified": email_verified,
+            "iat": now,
+            "exp": now + 3600,
+        }
+        token: bytes = jwt.encode(self._signer, claims)  # type: ignore[no-untyped-call]
+        return token.decode()
+
+
+class GoogleDouble:
+    def __init__(self, client_id: str = DEV_CLIENT_ID, client_secret: str = DEV_CLIENT_SECRET) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.signer = PushSigner()
+        self._lock = threading.RLock()
+        self._mailboxes: dict[str, _Mailbox] = {}
+        self._codes: dict[str, tuple[str, str, str, str]] = {}  # code -> mailbox, challenge, redirect, scope
+        self._access: dict[str, str] = {}  # access token -> mailbox
+        self._refresh: dict[str, str] = {}  # refresh token -> mailbox
+        self._throttle = 0
+        self.stats = {"requests": 0, "batch_parts": 0, "bytes": 0}
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> GoogleDouble:
+        self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="google-double", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- in-process helpers (tests, bench) ------------------------------------------------------
+
+    def mailbox(self, address: str) -> _Mailbox:
+        with self._lock:
+            return self._mailboxes.setdefault(address.lower(), _Mailbox(address.lower()))
+
+    def deliver(self, address: str, raw: bytes, labels: list[str] | None = None) -> tuple[str, int]:
+        with self._lock:
+            box = self.mailbox(address)
+            box.history_id += 1
+            gmail_id = f"{box.history_id:x}{secrets.token_hex(6)}"
+            parsed = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+            try:
+                internal = int(parsedate_to_datetime(str(parsed["Date"])).timestamp() * 1000)
+            except (TypeError, ValueError):
+                internal = int(time.time() * 1000)
+            box.messages.append(
+                _Message(gmail_id, gmail_id, box.history_id, internal, raw, labels or ["INBOX"])
+            )
+            return gmail_id, box.history_id
+
+    def expire_history(self, address: str) -> None:
+        with self._lock:
+            box = self.mailbox(address)
+            box.oldest_history = box.history_id
+
+    def revoke_mailbox(self, address: str) -> None:
+        with self._lock:
+            self.mailbox(address).revoked = True
+            for token in [t for t, m in self._refresh.items() if m == address.lower()]:
+                del self._refresh[token]
+
+    # --- WSGI -----------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        with self._lock:
+            self.stats["requests"] += 1
+        response = self.dispatch(request)
+        with self._lock:
+            self.stats["bytes"] += len(response.get_data())
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path
+        if path == "/o/oauth2/v2/auth" and request.method == "GET":
+            return self._authorize(request)
+        if path == "/token" and request.method == "POST":
+            return self._token(request)
+        if path == "/revoke" and request.method == "POST":
+            return self._revoke(request)
+        if path == "/oauth2/v1/certs":
+            return _json(self.signer.certs())
+        if path == "/batch/gmail/v1" and request.method == "POST":
+            return self._batch(request)
+        if path == "/_double/push-token" and request.method == "POST":
+            body = request.get_json(silent=True) or {}
+            token = self.signer.sign(
+                str(body.get("audience", "")),
+                str(body.get("email", PUSH_SERVICE_ACCOUNT)),
+                email_verified=bool(body.get("email_verified", True)),
+            )
+            return _json({"token": token})
+        if path == "/_double/throttle" and request.method == "POST":
+            with self._lock:
+                self._throttle = int((request.get_json(silent=True) or {}).get("count", 0))
+            return _json({"throttle": self._throttle})
+        if path == "/_double/stats":
+            return _json(self.stats)
+        control = _CONTROL.match(path)
+        if control and request.method == "POST":
+            address, action = control.group(1).lower(), control.group(2)
+            if action == "messages":
+                gmail_id, history_id = self.deliver(address, request.get_data())
+                return _json({"id": gmail_id, "historyId": str(history_id)}, 201)
+            if action == "expire-history":
+                self.expire_history(address)
+            else:
+                self.revoke_mailbox(address)
+            return _json({"ok": True})
+        match = _GMAIL.match(path)
+        if match:
+            mailbox = self._mailbox_for(request.headers.get("Authorization"))
+            if mailbox is None:
+                return _google_error(401, "Request had invalid authentication credentials.", "authError")
+            return self._gmail(mailbox, request.method, match.group(1), match.group(2), request.args, request)
+        return _json({"error": "not found"}, 404)
+
+    # --- OAuth ----------------------------------------------------------------------------------
+
+    def _authorize(self, request: Request) -> Response:
+        args = request.args
+        if args.get("client_id") != self.client_id or args.get("code_challenge_method") != "S256":
+            return Response("invalid_request", status=400)
+        mailbox = (args.get("login_hint") or DEFAULT_MAILBOX).lower()
+        code = "4/" + secrets.token_urlsafe(24)
+        redirect = str(args.get("redirect_uri", ""))
+        with self._lock:
+            self._codes[code] = (
+                mailbox,
+                str(args.get("code_challenge", "")),
+                redirect,
+                str(args.get("scope", "")),
+            )
+            self.mailbox(mailbox).revoked = False
+        query = urlencode({"state": args.get("state", ""), "code": code, "scope": args.get("scope", "")})
+        return Response(status=302, headers={"Location": f"{redirect}?{query}"})
+
+    def _token(self, request: Request) -> Response:
+        form = request.form
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        if request.authorization and request.authorization.username:
+            client_id, client_secret = request.authorization.username, request.authorization.password
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return _json({"error": "invalid_client", "error_description": "Unauthorized"}, 401)
+        grant = form.get("grant_type")
+        with self._lock:
+            if grant == "authorization_code":
+                entry = self._codes.pop(str(form.get("code")), None)
+                if entry is None:
+                    return _json({"error": "invalid_grant", "error_description": "Malformed auth code."}, 400)
+                mailbox, challenge, redirect, scope = entry
+                verifier = str(form.get("code_verifier", ""))
+                digest = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+                )
+                if digest != challenge or form.get("redirect_uri") != redirect:
+                    return _json({"error": "invalid_grant", "error_description": "Bad Request"}, 400)
+                refresh = "1//" + secrets.token_urlsafe(32)
+                self._refresh[refresh] = mailbox
+                return self._issue(mailbox, scope, refresh)
+            if grant == "refresh_token":
+                mailbox_for_refresh = self._refresh.get(str(form.get("refresh_token")))
+                if mailbox_for_refresh is None:
+                    return _json(
+                        {"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
+                        400,
+                    )
+                return self._issue(mailbox_for_refresh, GMAIL_SCOPE, None)
+        return _json({"error": "unsupported_grant_type"}, 400)
+
+    def _issue(self, mailbox: str, scope: str, refresh: str | None) -> Response:
+        access = "ya29." + secrets.token_urlsafe(32)
+        self._access[access] = mailbox
+        body: dict[str, Any] = {
+            "access_token": access,
+            "expires_in": 3599,
+            "scope": scope,
+            "token_type": "Bearer",
+        }
+        if refresh:
+            body["refresh_token"] = refresh
+        return _json(body)
+
+    def _revoke(self, request: Request) -> Response:
+        token = str(request.form.get("token") or request.args.get("token") or "")
+        with self._lock:
+            mailbox = self._refresh.pop(token, None) or self._access.get(token)
+            if mailbox is None:
+                return _json({"error": "invalid_token", "error_description": "Token expired or revoked"}, 400)
+            self.revoke_mailbox(mailbox)
+            for access in [t for t, m in self._access.items() if m == mailbox]:
+                del self._access[access]
+        return _json({})
+
+    def _mailbox_for(self, authorization: str | None) -> _Mailbox | None:
+        scheme, _, token = (authorization or "").partition(" ")
+        with self._lock:
+            address = self._access.get(token) if scheme == "Bearer" else None
+            return self.mailbox(address) if address else None
+
+    # --- Gmail ----------------------------------------------------------------------------------
+
+    def _gmail(
+        self, box: _Mailbox, method: str, resource: str, item: str | None, args: Any, request: Request | None
+    ) -> Response:
+        with self._lock:
+            if resource == "profile":
+                return _json(
+                    {
+                        "emailAddress": box.address,
+                        "messagesTotal": len(box.messages),
+                        "threadsTotal": len(box.messages),
+                        "historyId": str(box.history_id),
+                    }
+                )
+            if resource == "watch" and method == "POST":
+                body = (request.get_json(silent=True) if request else None) or {}
+                if not str(body.get("topicName", "")).startswith("projects/"):
+                    return _google_error(400, "Invalid topicName", "invalidArgument")
+                box.watched_until = int(time.time() * 1000) + 7 * 86_400_000
+                return _json({"historyId": str(box.history_id), "expiration": str(box.watched_until)})
+            if resource == "stop" and method == "POST":
+                box.watched_until = 0
+                return Response(status=204)
+            if resource == "history":
+                return self._history(box, args)
+            if resource == "messages" and item is None:
+                return self._list(box, args)
+            if resource == "messages" and item:
+                return self._get(box, item, args)
+        return _google_error(404, "Not Found", "notFound")
+
+    def _history(self, box: _Mailbox, args: Any) -> Response:
+        start = int(args.get("startHistoryId") or 0)
+        if start < box.oldest_history or start <= 0:
+            return _google_error(404, "Requested entity was not found.", "notFound")
+        records = [
+            {
+                "id": str(m.history_id),
+                "messages": [{"id": m.gmail_id, "threadId": m.thread_id}],
+                "messagesAdded": [
+                    {"message": {"id": m.gmail_id, "threadId": m.thread_id, "labelIds": m.labels}}
+                ],
+            }
+            for m in box.messages
+            if m.history_id > start
+        ]
+        size = min(int(args.get("maxResults") or 100), 500)
+        offset = int(args.get("pageToken") or 0)
+        page: dict[str, Any] = {"history": records[offset : offset + size], "historyId": str(box.history_id)}
+        if offset + size < len(records):
+            page["nextPageToken"] = str(offset + size)
+        if not page["history"]:
+            del page["history"]
+        return _json(page)
+
+    def _list(self, box: _Mailbox, args: Any) -> Response:
+        query = str(args.get("q") or "")
+        match = re.search(r"newer_than:(\d+)d", query)
+        since = int(time.time() * 1000) - int(match.group(1)) * 86_400_000 if match else 0
+        found = [m for m in reversed(box.messages) if m.internal_date >= since]
+        size = min(int(args.get("maxResults") or 100), 500)
+        offset = int(args.get("pageToken") or 0)
+        page: dict[str, Any] = {
+            "messages": [{"id": m.gmail_id, "threadId": m.thread_id} for m in found[offset : offset + size]],
+            "resultSizeEstimate": len(found),
+        }
+        if offset + size < len(found):
+            page["nextPageToken"] = str(offset + size)
+        return _json(page)
+
+    def _get(self, box: _Mailbox, gmail_id: str, args: Any) -> Response:
+        if self._throttle > 0:
+            self._throttle -= 1
+            return _google_error(429, "User-rate limit exceeded.", "userRateLimitExceeded")
+        message = next((m for m in box.messages if m.gmail_id == gmail_id), None)
+        if message is None:
+            return _google_error(404, "Requested entity was not found.", "notFound")
+        body: dict[str, Any] = {
+            "id": message.gmail_id,
+            "threadId": message.thread_id,
+            "labelIds": message.labels,
+            "snippet": "",
+            "historyId": str(message.history_id),
+            "internalDate": str(message.internal_date),
+            "sizeEstimate": len(message.raw),
+        }
+        fmt = args.get("format") or "full"
+        if fmt == "raw":
+            body["raw"] = base64.urlsafe_b64encode(message.raw).decode()
+        else:
+            parsed = BytesParser(policy=policy.compat32).parsebytes(
+                message.raw, headersonly=fmt == "metadata"
+            )
+            wanted = {h.lower() for h in args.getlist("metadataHeaders")} if fmt == "metadata" else None
+            headers = [
+                {"name": name, "value": str(value)}
+                for name, value in parsed.items()
+                if wanted is None or name.lower() in wanted
+            ]
+            body["payload"] = {"partId": "", "mimeType": parsed.get_content_type(), "headers": headers}
+        return _json(body)
+
+    def _batch(self, request: Request) -> Response:
+        mailbox_outer = self._mailbox_for(request.headers.get("Authorization"))
+        content_type = request.headers.get("Content-Type", "")
+        envelope = f"Content-Type: {content_type}\r\n\r\n".encode() + request.get_data()
+        message = BytesParser(policy=policy.compat32).parsebytes(envelope)
+        if not message.is_multipart():
+            return _google_error(400, "Failed to parse batch request", "badRequest")
+        boundary = "batch_" + secrets.token_hex(8)
+        out = []
+        parts = message.get_payload()
+        assert isinstance(parts, list)
+        if len(parts) > 100:
+            return _google_error(400, "Too many requests in batch", "badRequest")
+        for part in parts:
+            assert isinstance(part, Message)
+            with self._lock:
+                self.stats["batch_parts"] += 1
+            content_id = str(part.get("Content-ID", "")).strip("<>")
+            inner = part.get_payload()
+            inner_bytes = inner.encode() if isinstance(inner, str) else str(inner).encode()
+            head, _, _ = inner_bytes.replace(b"\r\n", b"\n").partition(b"\n\n")
+            lines = head.decode().split("\n")
+            method, target, _ = [*lines[0].split(" "), "", ""][:3]
+            headers = {
+                k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
+            }
+            url = urlsplit(target)
+            box = self._mailbox_for(headers.get("authorization")) or mailbox_outer
+            match = _GMAIL.match(url.path)
+            if box is None:
+                response = _google_error(401, "Request had invalid authentication credentials.", "authError")
+            elif match is None:
+                response = _google_error(404, "Not Found", "notFound")
+            else:
+                args = _Args(parse_qs(url.query))
+                response = self._gmail(box, method, match.group(1), match.group(2), args, None)
+            status_line = f"HTTP/1.1 {response.status}"
+            extra = "".join(
+                f"{k}: {v}\r\n" for k, v in response.headers.items() if k.lower() == "retry-after"
+            )
+            out.append(
+                f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <response-{content_id}>\r\n\r\n"
+                f"{status_line}\r\nContent-Type: application/json; charset=UTF-8\r\n{extra}\r\n"
+                f"{response.get_data(as_text=True)}\r\n"
+            )
+        body = "".join(out) + f"--{boundary}--\r\n"
+        return Response(body, status=200, content_type=f"multipart/mixed; boundary={boundary}")
+
+
+class _Args:
+    """The bits of werkzeug's MultiDict the Gmail handlers use, over parse_qs output."""
+
+    def __init__(self, values: dict[str, list[str]]) -> None:
+        self._values = values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self._values.get(key)
+        return found[0] if found else default
+
+    def getlist(self, key: str) -> list[str]:
+        return list(self._values.get(key, []))
+
+
+def local_environment(gateway_url: str, double_url: str) -> dict[str, str]:
+    """Process environment the local stack sets for the Gmail functions (never set in the cloud)."""
+    return {
+        "GOOGLE_API_BASE_URL": double_url,
+        "GOOGLE_OAUTH_BASE_URL": double_url,
+        "GOOGLE_CERTS_URL": f"{double_url}/oauth2/v1/certs",
+        "GOOGLE_OAUTH_REDIRECT_URI": f"{gateway_url}/oauth/google/callback",
+        "GMAIL_PUSH_AUDIENCE": f"{gateway_url}/webhooks/gmail/push",
+        "GMAIL_PUSH_SERVICE_ACCOUNT": PUSH_SERVICE_ACCOUNT,
+    }
+
+
+def set_dev_credentials(session: Any, moto_url: str | None, secret_arn: str) -> None:
+    """Store the development OAuth client in the template's Google secret (in moto)."""
+    client = (
+        session.client("secretsmanager", endpoint_url=moto_url)
+        if moto_url
+        else session.client("secretsmanager")
+    )
+    client.put_secret_value(
+        SecretId=secret_arn,
+        SecretString=json.dumps({"client_id": DEV_CLIENT_ID, "client_secret": DEV_CLIENT_SECRET}),
+    )
+
+
+def banner(gateway_url: str, double_url: str) -> str:
+    return "\n".join(
+        [
+            "Gmail (Google double at " + double_url + "; nothing leaves this machine):",
+            f"  Connect:   POST {gateway_url}/v1/integrations/google/authorize, then open the URL "
+            f"(add &login_hint=ADDRESS; default {DEFAULT_MAILBOX})",
+            "  New mail:  callproof gmail-deliver --mailbox ADDRESS FILE.eml",
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Gmail sync: contact mail only (issue 5)."""

@@ -1,0 +1,134 @@
+"""Ports of the Gmail sync service (kept beside the domain rather than in ``store/ports.py`` while that
+shared file is being edited concurrently; same style: small Protocols, adapters in ``store/`` and
+``integrations/``, fakes in ``tests/fakes.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Protocol
+
+from callproof.integrations.google_oauth import OAuthState, OAuthToken, SealedToken
+from callproof.mail.model import EmailPage, EmailRecord, Integration, IntegrationStatus, MessageMeta
+
+
+class HistoryExpired(Exception):
+    """``users.history.list`` answered 404: the stored history id is too old; do a bounded full sync."""
+
+
+class GmailApi(Protocol):
+    """One mailbox's Gmail API, authorized with one access token (``integrations/google_gmail.py``)."""
+
+    def profile(self) -> tuple[str, int]:
+        """(email address, current history id)."""
+        ...
+
+    def history(self, start_history_id: int) -> tuple[list[str], int]:
+        """Ids of messages added since ``start_history_id`` (all pages) and the latest history id."""
+        ...
+
+    def list_message_ids(self, newer_than_days: int) -> list[str]: ...
+
+    def metadata(self, gmail_ids: Sequence[str]) -> list[MessageMeta]:
+        """Address headers of each message (batched, <= 50 per batch); deleted messages are absent."""
+        ...
+
+    def raw(self, gmail_ids: Sequence[str]) -> dict[str, bytes]:
+        """The full RFC 5322 message of each (batched, <= 50 per batch); deleted ones are absent."""
+        ...
+
+    def watch(self, topic: str, label_ids: Sequence[str]) -> tuple[int, int]:
+        """(history id, expiration in epoch ms)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class OAuthClient(Protocol):
+    def authorization_url(
+        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
+    ) -> str: ...
+
+    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken: ...
+
+    def refresh(self, token: OAuthToken) -> OAuthToken: ...
+
+    def revoke(self, token: OAuthToken) -> bool: ...
+
+
+class StateStore(Protocol):
+    def issue(self, state: OAuthState) -> str: ...
+
+    def consume(self, value: str, purpose: str) -> OAuthState: ...
+
+
+class TokenSealer(Protocol):
+    def seal(self, token: OAuthToken, org_id: str, user_id: str, purpose: str) -> SealedToken: ...
+
+    def open(self, sealed: SealedToken, org_id: str, user_id: str, purpose: str) -> OAuthToken: ...
+
+
+class IntegrationStore(Protocol):
+    """Connected mailboxes (one per user) with their sealed token and cursor, and the mailbox route."""
+
+    def get(self, org_id: str, user_id: str) -> Integration | None: ...
+
+    def find_by_mailbox(self, mailbox: str) -> Integration | None: ...
+
+    def connect(self, integration: Integration, token: SealedToken) -> None:
+        """Store (or replace) the user's integration and route its mailbox to it; ``Conflict`` if the
+        mailbox is connected by another user."""
+        ...
+
+    def token(self, org_id: str, user_id: str) -> SealedToken | None: ...
+
+    def save_token(self, org_id: str, user_id: str, token: SealedToken) -> None: ...
+
+    def advance(self, org_id: str, user_id: str, history_id: int, synced_at: str) -> bool:
+        """Move the cursor to ``history_id`` only if that is forward (conditional write)."""
+        ...
+
+    def set_status(
+        self, org_id: str, user_id: str, status: IntegrationStatus, reason: str | None
+    ) -> None: ...
+
+    def record_push(self, org_id: str, user_id: str, at: str) -> None: ...
+
+    def delete(self, integration: Integration) -> None:
+        """Delete the integration, its sealed token, its cursor and its mailbox route."""
+        ...
+
+
+class MailIndex(Protocol):
+    def existing(self, org_id: str, email_ids: Iterable[str]) -> set[str]: ...
+
+    def put(self, record: EmailRecord) -> bool:
+        """Index one stored message (message item + one item per contact); False if it was already."""
+        ...
+
+    def get(self, org_id: str, email_id: str) -> EmailRecord | None: ...
+
+    def list_for_contact(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> EmailPage: ...
+
+    def for_mailbox(self, org_id: str, user_id: str) -> Iterator[EmailRecord]: ...
+
+    def delete(self, records: Sequence[EmailRecord]) -> None: ...
+
+
+class MailBlobs(Protocol):
+    def put(self, key: str, body: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def delete_all_versions(self, keys: Sequence[str]) -> int: ...
+
+
+class ContactMatcher(Protocol):
+    def match(self, org_id: str, emails: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        """Contact ids per address, restricted contacts left out (batched, <= 100 keys per call)."""
+        ...
+
+    def exists(self, org_id: str, contact_id: str) -> bool: ...
+
+
+class SyncQueue(Protocol):
+    def enqueue(self, org_id: str, user_id: str, history_id: int) -> None: ...

@@ -1,0 +1,191 @@
+"""Gmail sync end to end in-process: handlers on moto, Google played by the local Google double over
+loopback HTTP (real googleapiclient, requests-oauthlib and google-auth on the wire)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+import requests
+
+from callproof.local.google_double import (
+    DEFAULT_MAILBOX,
+    GoogleDouble,
+    local_environment,
+    set_dev_credentials,
+)
+from callproof.local.pollers import sqs_record
+from callproof.local.template import Physical
+from tests.integration.conftest import Invoke
+from tests.support import api_event
+
+MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+GATEWAY = "http://127.0.0.1:9"  # never called: only names the callback and the push audience
+AUDIENCE = f"{GATEWAY}/webhooks/gmail/push"
+
+
+@pytest.fixture
+def google(aws_stack: dict[str, Physical], monkeypatch: pytest.MonkeyPatch) -> Iterator[GoogleDouble]:
+    double = GoogleDouble().start()
+    for key, value in local_environment(GATEWAY, double.url).items():
+        monkeypatch.setenv(key, value)
+    set_dev_credentials(boto3.Session(), None, aws_stack["GoogleOAuthSecret"].ref)
+    yield double
+    double.stop()
+
+
+def public_event(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    event = api_event(method, path, **kwargs)
+    event["requestContext"].pop("authorizer", None)
+    return event
+
+
+def push_event(
+    double: GoogleDouble, data: Any, *, token: str | None = None, raw: str | None = None
+) -> dict[str, Any]:
+    encoded = base64.b64encode(json.dumps(data).encode()).decode() if raw is None else raw
+    event = public_event(
+        "POST",
+        "/webhooks/gmail/push",
+        body={
+            "message": {"data": encoded, "messageId": "1", "publishTime": "2026-11-28T10:00:00Z"},
+            "subscription": "projects/p/subscriptions/s",
+        },
+    )
+    bearer = double.signer.sign(AUDIENCE) if token is None else token
+    event["headers"]["Authorization"] = f"Bearer {bearer}"
+    return event
+
+
+def connect(call: Invoke, mailbox: str = DEFAULT_MAILBOX, user: str = "rep-1") -> dict[str, Any]:
+    status, body = call("GmailFunction", api_event("POST", "/v1/integrations/google/authorize", user=user))
+    assert status == 200, body
+    url = body["authorization_url"] + f"&login_hint={mailbox}"
+    consent = requests.get(url, allow_redirects=False, timeout=5)
+    assert consent.status_code == 302
+    query = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["Location"]).query).items()}
+    status, body = call(
+        "GmailFunction",
+        public_event("GET", "/oauth/google/callback", query={"state": query["state"], "code": query["code"]}),
+    )
+    assert status == 200, body
+    return query
+
+
+def drain(call: Invoke, aws_stack: dict[str, Physical]) -> list[Any]:
+    """Deliver every queued sync job to the worker as Lambda would."""
+    sqs = boto3.client("sqs")
+    url = aws_stack["GmailSyncQueue"].ref
+    results = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return results
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        results.append(call.raw("GmailSyncFunction", {"Records": [sqs_record(m, arn) for m in messages]}))  # type: ignore[attr-defined]
+        for m in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def add_contact(call: Invoke, email: str, org: str = "org-a") -> str:
+    status, body = call(
+        "ContactsFunction",
+        api_event(
+            "POST", "/v1/contacts", body={"name": "Ada", "type": "customer", "emails": [email]}, org=org
+        ),
+    )
+    assert status == 201, body
+    return str(body["id"])
+
+
+def test_connect_push_sync_read_remove(
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble
+) -> None:
+    contact = add_contact(call, "ada@customer.example")
+    connect(call)
+    status, body = call("GmailFunction", api_event("GET", "/v1/integrations/google"))
+    assert (status, body["status"], body["mailbox"]) == (200, "active", DEFAULT_MAILBOX)
+
+    google.deliver(DEFAULT_MAILBOX, (MAIL / "personal.eml").read_bytes())
+    _, history = google.deliver(DEFAULT_MAILBOX, (MAIL / "contact.eml").read_bytes())
+    notification = {"emailAddress": DEFAULT_MAILBOX, "historyId": history}
+    for _ in range(3):  # the same push three times
+        status, _ = call("GmailFunction", push_event(google, notification))
+        assert status == 204
+    results = drain(call, aws_stack)
+    assert results
+    assert all(r["batchItemFailures"] == [] for r in results)
+
+    status, page = call(
+        "GmailFunction",
+        api_event("GET", f"/v1/contacts/{contact}/emails", resource="/v1/contacts/{contact_id}/emails"),
+    )
+    assert status == 200, page
+    assert [e["subject"] for e in page["items"]] == ["Quote for 40 seats"]  # stored once, personal mail never
+    email = page["items"][0]
+    assert email["attachments"] == [
+        {"filename": "requirements.pdf", "size": 54, "content_type": "application/pdf"}
+    ]
+    status, full = call(
+        "GmailFunction",
+        api_event("GET", f"/v1/emails/{email['email_id']}", resource="/v1/emails/{email_id}", user="rep-2"),
+    )
+    assert status == 200, full
+    assert "quote for 40 seats" in full["text"]
+    assert "<b>40 seats</b>" in full["html"]
+    objects = boto3.client("s3").list_objects_v2(
+        Bucket=aws_stack["DataBucket"].ref, Prefix="orgs/org-a/mail/"
+    )
+    assert [o["Key"] for o in objects["Contents"]] == [
+        f"orgs/org-a/mail/rep-1/{email['email_id'].split('.')[1]}.json"
+    ]
+
+    # another org sees nothing
+    status, _ = call(
+        "GmailFunction",
+        api_event("GET", f"/v1/emails/{email['email_id']}", resource="/v1/emails/{email_id}", org="org-b"),
+    )
+    assert status == 404
+
+    # an older (stale) push changes nothing and queues nothing
+    status, _ = call(
+        "GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history - 1})
+    )
+    assert status == 204
+    assert drain(call, aws_stack) == []
+
+    # removal with purge: stop, revoke, tokens and mail gone
+    status, removed = call(
+        "GmailFunction", api_event("DELETE", "/v1/integrations/google", query={"purge": "true"})
+    )
+    assert status == 200, removed
+    assert removed == {"stopped": True, "revoked": True, "purged_emails": 1, "purged_objects": 1}
+    assert google.mailbox(DEFAULT_MAILBOX).watched_until == 0
+    status, _ = call("GmailFunction", api_event("GET", "/v1/integrations/google"))
+    assert status == 404
+    versions = boto3.client("s3").list_object_versions(
+        Bucket=aws_stack["DataBucket"].ref, Prefix="orgs/org-a/mail/"
+    )
+    assert not versions.get("Versions")
+    assert not versions.get("DeleteMarkers")
+    status, page = call(
+        "GmailFunction",
+        api_event("GET", f"/v1/contacts/{contact}/emails", resource="/v1/contacts/{contact_id}/emails"),
+    )
+    assert page["items"] == []
+    # pushes for the removed mailbox are acknowledged and ignored
+    status, _ = call(
+        "GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history + 5})
+    )
+    assert status == 204
+    assert drain(call, aws_stack) == []
+    # re-connecting works
+    connect(call)
+    status, body = call("GmailFunction", api_event("GET", "/v1/integrations/google"))
+    assert body["status"] == "active"
