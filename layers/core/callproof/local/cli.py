@@ -1,5 +1,6 @@
 """The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``,
-``twilio-sign`` (the X-Twilio-Signature of a form post, for curl against the local stack).
+``twilio-sign`` (the X-Twilio-Signature of a form post, for curl against the local stack),
+``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would).
 
 Exit codes: 0 success or a clean stop (Ctrl-C / SIGTERM), 1 unexpected failure, 2 a usage problem the
 user can fix (port taken, unknown schedule, no running stack, bad token arguments).
@@ -84,6 +85,10 @@ def run_local(template: Path, port: int) -> int:
             from callproof.local.twilio_double import banner as sms_banner
 
             print(sms_banner(stack.url, stack.twilio.url), flush=True)
+        if stack.google is not None:
+            from callproof.local.google_double import banner as gmail_banner
+
+            print(gmail_banner(stack.url, stack.google.url), flush=True)
         while not stop.wait(1):
             pass
     finally:
@@ -141,6 +146,63 @@ def run_twilio_sign(url: str, pairs: Sequence[str], auth_token: str | None) -> i
     return 0
 
 
+def run_gmail_deliver(mailbox: str, eml: Path, push: bool) -> int:
+    """Put ``eml`` into ``mailbox`` at the local Google double, then POST the Pub/Sub push (with a
+    signed OIDC token) to the running stack's webhook, as Google would."""
+    import base64
+
+    from callproof.local.stack import state_file
+
+    try:
+        state = json.loads(state_file().read_text(encoding="utf-8"))
+        url, double = str(state["url"]), str(state["google_double_url"])
+    except (OSError, ValueError, KeyError):
+        raise UsageError(
+            f"no running local stack with Gmail ({state_file()} missing); start `make run`"
+        ) from None
+    try:
+        raw = eml.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {eml}: {exc.strerror}") from None
+
+    def post(target: str, data: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        request = urllib.request.Request(target, data=data, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback URLs
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except urllib.error.URLError as exc:
+            raise UsageError(f"cannot reach {target}: {exc.reason}") from None
+
+    _, body = post(f"{double}/_double/mailboxes/{mailbox}/messages", raw, {"Content-Type": "message/rfc822"})
+    added = json.loads(body)
+    print(json.dumps({"gmail_id": added["id"], "historyId": added["historyId"]}))
+    if not push:
+        return 0
+    audience = f"{url}/webhooks/gmail/push"
+    _, body = post(
+        f"{double}/_double/push-token",
+        json.dumps({"audience": audience}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    token = json.loads(body)["token"]
+    data = base64.b64encode(
+        json.dumps({"emailAddress": mailbox, "historyId": int(added["historyId"])}).encode()
+    )
+    envelope = {
+        "message": {"data": data.decode(), "messageId": added["id"], "publishTime": "1970-01-01T00:00:00Z"},
+        "subscription": "projects/callproof-local/subscriptions/gmail-push",
+    }
+    status, body = post(
+        audience,
+        json.dumps(envelope).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    print(json.dumps({"push_status": status}))
+    return 0 if status < 300 else 1
+
+
 def parser() -> argparse.ArgumentParser:
     from callproof.local.stack import DEFAULT_TEMPLATE
 
@@ -163,6 +225,12 @@ def parser() -> argparse.ArgumentParser:
     twilio_sign.add_argument("--url", required=True, help="the full URL Twilio would call")
     twilio_sign.add_argument("--auth-token", help="sign with this token instead of the local development one")
     twilio_sign.add_argument("params", nargs="*", metavar="key=value", help="the form parameters")
+    gmail = commands.add_parser(
+        "gmail-deliver", help="put an .eml into a mailbox of the local Google double and send the signed push"
+    )
+    gmail.add_argument("--mailbox", required=True, help="the Gmail address (as connected)")
+    gmail.add_argument("--no-push", action="store_true", help="only add the message (no Pub/Sub push)")
+    gmail.add_argument("eml", type=Path, help="an RFC 5322 message file")
     return root
 
 
@@ -175,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_token(args.org, args.user, args.roles, args.ttl)
         if args.command == "twilio-sign":
             return run_twilio_sign(args.url, args.params, args.auth_token)
+        if args.command == "gmail-deliver":
+            return run_gmail_deliver(args.mailbox, args.eml, not args.no_push)
         return run_schedule(args.name, args.url)
     except UsageError as exc:
         print(f"callproof: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ from callproof.local.template import REGION, Physical, Resolver, load_template
 from callproof.local.twilio_double import TwilioDouble, local_environment, set_dev_credentials
 
 TWILIO_CREDENTIALS = "TwilioCredentialsSecret"  # template resource: gets the development token
+GOOGLE_OAUTH_SECRET = "GoogleOAuthSecret"  # noqa: S105 - a template resource name: gets the development OAuth client
 
 DEFAULT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 STATE_FILE = "local-stack.json"
@@ -75,6 +76,7 @@ class LocalStack:
     physical: dict[str, Physical] = field(init=False, default_factory=dict)
     scheduler: Scheduler | None = field(init=False, default=None)
     twilio: TwilioDouble | None = field(init=False, default=None)
+    google: Any = field(init=False, default=None)  # the local Google double (Gmail), when the template has it
     _moto: ThreadedMotoServer | None = field(init=False, default=None)
     _pollers: list[Poller] = field(init=False, default_factory=list)
     _saved_env: dict[str, str | None] = field(init=False, default_factory=dict)
@@ -107,6 +109,14 @@ class LocalStack:
             self.twilio = TwilioDouble().start()
             self._set_env(local_environment(self.url, self.twilio.url))
             set_dev_credentials(aws_session(), self.moto_url, self.physical[TWILIO_CREDENTIALS].ref)
+        if GOOGLE_OAUTH_SECRET in self.physical:  # Gmail: the local Google double and its OAuth client
+            from callproof.local import google_double
+
+            self.google = google_double.GoogleDouble().start()
+            self._set_env(google_double.local_environment(self.url, self.google.url))
+            google_double.set_dev_credentials(
+                aws_session(), self.moto_url, self.physical[GOOGLE_OAUTH_SECRET].ref
+            )
         self.functions = load_functions(template, template_dir, Resolver(template, self.physical))
         bridge.install(self.functions)
         self.scheduler = Scheduler(self.functions.values())
@@ -129,6 +139,8 @@ class LocalStack:
         bridge.uninstall()
         if self.twilio is not None:
             self.twilio.stop()
+        if self.google is not None:
+            self.google.stop()
         if self._moto is not None:
             # moto's backends and config are process-wide: leave them as we found them
             _post_moto(self.moto_url, "/moto-api/reset", {})
@@ -169,6 +181,8 @@ class LocalStack:
         state = {"url": self.url, "moto_url": self.moto_url, "pid": os.getpid()}
         if self.twilio is not None:
             state["twilio_double_url"] = self.twilio.url
+        if self.google is not None:
+            state["google_double_url"] = self.google.url
         path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
     def _remove_state(self) -> None:
