@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from callproof.accounts.model import Member
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.errors import Conflict, InvalidInput
 from callproof.sms.model import ConsentEntry, OrgSmsConfig, Recipient, SendResult, ThreadMessage
 from callproof.store.ports import MAX_BATCH_KEYS, CallPageData, Page, RecipientOptedOut, ThreadPage
+from callproof.tenancy import Role
 
 
 class InMemoryContactStore:
@@ -287,3 +289,53 @@ class FakeSmsGateway:
             raise RecipientOptedOut()
         self.sent.append({"to": to, "body": body, "sender": sender, "status_callback": status_callback})
         return SendResult(message_sid=f"SM{len(self.sent):032x}", status="queued")
+
+
+# ----------------------------------------------------------------------------- accounts (issue 7)
+class InMemoryMemberStore:
+    def __init__(self) -> None:
+        self.members: dict[tuple[str, str], Member] = {}
+
+    def get(self, org_id: str, user_id: str) -> Member | None:
+        return self.members.get((org_id, user_id))
+
+    def list_org(self, org_id: str) -> list[Member]:
+        return [m for (org, _), m in sorted(self.members.items()) if org == org_id]
+
+    def put(self, old: Member | None, new: Member) -> None:
+        stored = self.members.get((new.org_id, new.user_id))
+        if old is None or old.version == 0:
+            if stored is not None:
+                raise Conflict("exists")
+        elif stored is None or stored.version != old.version:
+            raise Conflict("changed")
+        self.members[(new.org_id, new.user_id)] = new
+
+    def delete(self, member: Member) -> None:
+        stored = self.members.get((member.org_id, member.user_id))
+        if stored is None or stored.version != member.version:
+            raise Conflict("changed")
+        del self.members[(member.org_id, member.user_id)]
+
+
+class FakeDirectory:
+    """Cognito users and groups in memory; usernames are emails' ids as Cognito's are opaque."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, str] = {}  # email -> username
+        self.groups: dict[str, set[str]] = defaultdict(set)
+        self.disabled: set[str] = set()
+
+    def create_user(self, org_id: str, email: str, full_name: str) -> tuple[str, str]:
+        if email in self.users:
+            raise Conflict("exists", field="email")
+        username = f"u-{len(self.users) + 1}"
+        self.users[email] = username
+        return username, username
+
+    def set_groups(self, username: str, add: frozenset[Role], remove: frozenset[Role]) -> None:
+        self.groups[username] |= {r.value for r in add}
+        self.groups[username] -= {r.value for r in remove}
+
+    def disable_user(self, username: str) -> None:
+        self.disabled.add(username)

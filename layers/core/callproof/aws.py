@@ -8,7 +8,7 @@ without the code knowing.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -49,6 +49,12 @@ def sqs() -> SQSClient:
     return boto3.client("sqs", config=_CONFIG)
 
 
+@cache
+def cognito_idp() -> Any:
+    """No stubs are pinned for cognito-idp; the one adapter using it types its calls itself."""
+    return boto3.client("cognito-idp", config=_CONFIG)
+
+
 def reset() -> None:
     """Drop cached clients (tests that switch endpoints or credentials call this)."""
     dynamodb.cache_clear()
@@ -56,3 +62,4 @@ def reset() -> None:
     kms.cache_clear()
     s3.cache_clear()
     sqs.cache_clear()
+    cognito_idp.cache_clear()

@@ -65,6 +65,24 @@ class SmsSettings(Settings):
     )
 
 
+class PolicyGateSettings(Settings):
+    """Read by every authenticated REST function (``callproof.http``'s policy-consent check)."""
+
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+
+
+class AccountsSettings(Settings):
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)
+    sms_table: str = Field(alias="SMS_TABLE", min_length=3)
+    user_pool_id: str = Field(alias="USER_POOL_ID", min_length=1)
+    link_secret_arn: str = Field(alias="ACCOUNTS_LINK_SECRET_ARN", min_length=3)
+    # Where the marketing-email unsubscribe links point (the API's public base, stage included).
+    public_base_url: str | None = Field(
+        default=None, alias="ACCOUNTS_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$"
+    )
+
+
 _LOCAL_URL = r"^http://127\.0\.0\.1:\d+/?$"
 
 

@@ -10,12 +10,15 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from callproof import aws, config
+from callproof.accounts.service import AccountService, OrgSettingsService
 from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
 from callproof.sms.service import SmsService
+from callproof.store.accounts_dynamo import DynamoMemberStore, DynamoOrgSettingsStore
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
+from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.ports import SmsGateway
 from callproof.store.secrets import CachedJsonSecret
 from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
@@ -71,6 +74,20 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
     return service, settings, twilio_secret
 
 
+@cache
+def accounts() -> tuple[AccountService, OrgSettingsService]:
+    settings = config.load(config.AccountsSettings)
+    service = AccountService(
+        DynamoMemberStore(aws.dynamodb(), settings.accounts_table),
+        CognitoDirectory(aws.cognito_idp(), settings.user_pool_id),
+    )
+    org_settings = OrgSettingsService(
+        DynamoOrgSettingsStore(aws.dynamodb(), settings.contacts_table),
+        DynamoSmsStore(aws.dynamodb(), settings.sms_table),
+    )
+    return service, org_settings
+
+
 if TYPE_CHECKING:
     from callproof.mail.service import GmailService
 
@@ -121,3 +138,4 @@ def reset() -> None:
     call_logs.cache_clear()
     sms.cache_clear()
     gmail.cache_clear()
+    accounts.cache_clear()

@@ -80,7 +80,13 @@ def test_functions_and_state_machine_are_registered(stack: LocalStack, aws: Aws)
 
 
 def test_skipped_types_resolve_to_placeholders(stack: LocalStack) -> None:
-    assert stack.physical["FixtureUserPool"].ref == local_name("FixtureUserPool")
+    assert stack.physical["FixtureApi"].ref == local_name("FixtureApi")
+
+
+def test_user_pool_is_created_for_the_accounts_api(stack: LocalStack, aws: Aws) -> None:
+    pool = aws("cognito-idp").describe_user_pool(UserPoolId=stack.physical["FixtureUserPool"].ref)["UserPool"]
+    assert pool["Name"] == "fixture-test"
+    assert stack.physical["FixtureUserPool"].attributes["Arn"] == pool["Arn"]
 
 
 def test_function_environment_points_at_created_resources(stack: LocalStack) -> None:

@@ -294,6 +294,25 @@ def _state_machine(ctx: Context, logical_id: str) -> Physical:
     return Physical(arn, {"Arn": arn, "Name": name})
 
 
+def _user_pool(ctx: Context, logical_id: str) -> Physical:
+    """The Cognito user pool (moto's cognito-idp): the accounts API creates members in it."""
+    props = ctx.properties(logical_id)
+    args: dict[str, Any] = {"PoolName": str(props.get("UserPoolName") or local_name(logical_id))}
+    for key in ("UsernameAttributes", "AutoVerifiedAttributes", "Schema"):
+        if key in props:
+            args[key] = props[key]
+    pool = ctx.client("cognito-idp").create_user_pool(**args)["UserPool"]
+    return Physical(pool["Id"], {"Arn": pool["Arn"], "ProviderName": pool["Id"]})
+
+
+def _user_pool_group(ctx: Context, logical_id: str) -> Physical:
+    props = ctx.properties(logical_id)
+    ctx.client("cognito-idp").create_group(
+        UserPoolId=props["UserPoolId"], GroupName=props["GroupName"], Description=props.get("Description", "")
+    )
+    return Physical(str(props["GroupName"]), {})
+
+
 Provisioner = Callable[[Context, str], Physical]
 
 PROVISIONERS: dict[str, Provisioner] = {
@@ -304,6 +323,8 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::SQS::Queue": _queue,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SES::EmailIdentity": _ses_identity,
+    "AWS::Cognito::UserPool": _user_pool,
+    "AWS::Cognito::UserPoolGroup": _user_pool_group,
     "AWS::Serverless::Function": _function,
     "AWS::Serverless::StateMachine": _state_machine,
     "AWS::StepFunctions::StateMachine": _state_machine,

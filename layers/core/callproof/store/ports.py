@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from callproof.accounts.model import ConsentRecord, CurrentPolicy, Member, PolicyVersion, Purpose
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.sms.model import ConsentEntry, OrgSmsConfig, Recipient, SendResult, ThreadMessage
+from callproof.tenancy import Role
 
 MAX_BATCH_KEYS = 100  # DynamoDB BatchGetItem's limit: the lookups never send more per call
 
@@ -203,3 +205,73 @@ class ContactLookup(Protocol):
     """The part of ``ContactStore`` inbound SMS needs."""
 
     def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]: ...
+
+
+# ----------------------------------------------------------------------------- accounts (issue 7)
+class MemberStore(Protocol):
+    """Org members (profiles and roles), keyed by org: another org's user is simply absent."""
+
+    def get(self, org_id: str, user_id: str) -> Member | None: ...
+
+    def list_org(self, org_id: str) -> list[Member]: ...
+
+    def put(self, old: Member | None, new: Member) -> None:
+        """Create (``old`` None: refuses an existing user) or replace at ``old.version``; else
+        ``Conflict``. ``old.version == 0`` means a profile made from the token, not stored yet."""
+        ...
+
+    def delete(self, member: Member) -> None: ...
+
+
+class IdentityDirectory(Protocol):
+    """The sign-in directory (Cognito): users and the groups the authorizer turns into roles."""
+
+    def create_user(self, org_id: str, email: str, full_name: str) -> tuple[str, str]:
+        """(user id = the token's ``sub``, directory username); ``Conflict`` if the email exists."""
+        ...
+
+    def set_groups(self, username: str, add: frozenset[Role], remove: frozenset[Role]) -> None: ...
+
+    def disable_user(self, username: str) -> None: ...
+
+
+class OrgSettingsStore(Protocol):
+    """The org settings item the contacts and call-log functions read (``DynamoOrgSettings``)."""
+
+    def get(self, org_id: str) -> tuple[str | None, int | None]:
+        """(default phone region, call retention months), None where the org set nothing."""
+        ...
+
+    def put(self, org_id: str, region: str | None, retention_months: int | None) -> None: ...
+
+
+class SmsConfigStore(Protocol):
+    """The part of ``SmsStore`` org settings need (confirmations and daily cap live there)."""
+
+    def get_config(self, org_id: str) -> OrgSmsConfig: ...
+
+    def put_config(self, old: OrgSmsConfig, new: OrgSmsConfig) -> None: ...
+
+
+class ConsentStore(Protocol):
+    """Each user's consent ledger: append-only records plus the latest record per purpose."""
+
+    def append(self, record: ConsentRecord) -> None:
+        """Store the record (never overwriting one) and make it its purpose's current state."""
+        ...
+
+    def current(self, org_id: str, user_id: str) -> dict[Purpose, ConsentRecord]: ...
+
+    def history(self, org_id: str, user_id: str) -> list[ConsentRecord]:
+        """Oldest first."""
+        ...
+
+
+class PolicyStore(Protocol):
+    """Published policy versions (the service's own documents, not tenant data)."""
+
+    def current(self, document: str) -> CurrentPolicy | None: ...
+
+    def publish(self, previous: CurrentPolicy | None, version: PolicyVersion) -> None:
+        """Append ``version`` and make it current, unless another publication won (``Conflict``)."""
+        ...

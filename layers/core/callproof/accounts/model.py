@@ -1,0 +1,184 @@
+"""Account, membership, org-settings and consent models (domain objects and their API shapes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from callproof.tenancy import Role
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+PolicyVersionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")]
+
+
+class Purpose(StrEnum):
+    """What a consent record is for. SMS consent of contacts is the SMS ledger, not this."""
+
+    TERMS = "terms"  # terms of service and privacy policy (the versioned documents)
+    MARKETING_EMAIL = "marketing_email"
+    GEOLOCATION = "geolocation"
+
+
+class ConsentSource(StrEnum):
+    API = "api"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"
+
+
+# ------------------------------------------------------------------------------ domain objects
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A user of an org. The DynamoDB item is the source of truth; roles are mirrored to Cognito."""
+
+    org_id: str
+    user_id: str
+    email: str
+    full_name: str
+    company: str = ""
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    username: str | None = None  # the Cognito username (groups are changed by it)
+    created_at: datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OrgSettings:
+    default_phone_region: str | None = None  # None: the deployment's DEFAULT_PHONE_REGION
+    call_retention_months: int | None = None  # None: 24 months
+    sms_confirmations: bool = False
+    daily_sms_cap: int | None = None  # None: the deployment's SMS_DAILY_CAP
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    document: str
+    version: str
+    seq: int  # publication order: the gate compares these, never version strings
+    significant: bool
+    published_at: datetime
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentPolicy:
+    """The latest version, and the latest *significant* one (what users must have accepted)."""
+
+    latest: PolicyVersion
+    significant: PolicyVersion | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """One append-only entry of a user's consent ledger."""
+
+    org_id: str
+    user_id: str
+    purpose: Purpose
+    granted: bool
+    at: datetime
+    source: ConsentSource
+    record_id: str
+    version: str | None = None  # the policy version accepted (purpose ``terms``)
+    seq: int | None = None
+
+
+# ------------------------------------------------------------------------------ API shapes
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MePatch(_Strict):
+    """Email is the sign-in identity (Cognito) and is read-only here: sending it is a 422."""
+
+    full_name: Name | None = None
+    company: Company | None = None
+
+
+class MeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: str
+    org_id: str
+    email: str | None
+    full_name: str | None
+    company: str | None
+    roles: list[Role]
+
+
+class MemberIn(_Strict):
+    email: EmailStr
+    full_name: Name
+    company: Company = ""
+    roles: list[Role] = Field(min_length=1, max_length=3)
+
+
+class MemberPatch(_Strict):
+    roles: list[Role] = Field(min_length=1, max_length=3)
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: str
+    email: str
+    full_name: str
+    company: str
+    roles: list[Role]
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+
+
+class OrgSettingsIn(_Strict):
+    """Every field is replaced (PUT); a field left out returns to the deployment's default."""
+
+    default_phone_region: Region | None = None
+    call_retention_months: int | None = Field(default=None, ge=1, le=120)
+    sms_confirmations: bool = False
+    daily_sms_cap: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class OrgSettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    default_phone_region: str | None
+    call_retention_months: int | None
+    sms_confirmations: bool
+    daily_sms_cap: int | None
+
+
+class ConsentIn(_Strict):
+    purpose: Purpose
+    granted: bool = True
+    version: PolicyVersionId | None = None  # terms: the version accepted (default: the current one)
+
+
+class ConsentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    purpose: Purpose
+    granted: bool
+    at: datetime
+    source: ConsentSource
+    version: str | None
+
+
+class ConsentState(BaseModel):
+    current: dict[str, ConsentOut]
+    history: list[ConsentOut]
+
+
+class PolicyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    document: str
+    version: str
+    significant: bool
+    published_at: datetime
+    url: str | None

@@ -1,0 +1,159 @@
+"""Accounts on moto: profile, members and roles mirrored to Cognito groups, org settings read by the
+contacts and SMS functions, bad input and another org's member."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from callproof.local.template import Physical
+from tests.integration.conftest import Invoke
+from tests.support import api_event
+
+ADMIN = {"org": "org-a", "user": "admin-1", "roles": "admin"}
+
+
+def accounts(call: Invoke, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+    resource = kwargs.pop("resource", None)
+    return call("AccountsFunction", api_event(method, path, resource=resource, **kwargs))
+
+
+def groups_of(stack: dict[str, Physical], username: str) -> set[str]:
+    cognito = boto3.client("cognito-idp")
+    pool = stack["UserPool"].ref
+    return {
+        g["GroupName"]
+        for g in cognito.admin_list_groups_for_user(UserPoolId=pool, Username=username)["Groups"]
+    }
+
+
+def test_me_profile_created_on_first_patch_and_email_is_read_only(call: Invoke) -> None:
+    status, me = accounts(call, "GET", "/v1/me")
+    assert status == 200, me
+    assert me["user_id"] == "rep-1"
+    assert me["org_id"] == "org-a"
+    assert me["roles"] == ["rep"]
+
+    status, me = accounts(call, "PATCH", "/v1/me", body={"full_name": " Ada Lovelace ", "company": "Acme"})
+    assert status == 200, me
+    assert (me["full_name"], me["company"]) == ("Ada Lovelace", "Acme")
+    status, me = accounts(call, "PATCH", "/v1/me", body={"company": "Analytical"})
+    assert status == 200
+    assert (me["full_name"], me["company"]) == ("Ada Lovelace", "Analytical")
+
+    status, body = accounts(call, "PATCH", "/v1/me", body={"email": "other@example.com"})
+    assert status == 422
+    assert body["error"]["field"] == "email"
+    status, body = accounts(call, "PATCH", "/v1/me", body={"full_name": ""})
+    assert status == 422
+    assert body["error"]["field"] == "full_name"
+    assert accounts(call, "GET", "/v1/me")[1]["company"] == "Analytical"
+
+
+def test_admin_adds_member_changes_roles_and_removes(call: Invoke, aws_stack: dict[str, Physical]) -> None:
+    new = {"email": "Bob@Example.com", "full_name": "Bob", "roles": ["rep"]}
+    status, body = accounts(call, "POST", "/v1/org/members", body=new)  # a rep may not
+    assert status == 403
+
+    status, bob = accounts(call, "POST", "/v1/org/members", body=new, **ADMIN)
+    assert status == 201, bob
+    assert bob["email"] == "bob@example.com"
+    assert bob["roles"] == ["rep"]
+    cognito = boto3.client("cognito-idp")
+    user = cognito.admin_get_user(UserPoolId=aws_stack["UserPool"].ref, Username="bob@example.com")
+    attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    assert attributes["custom:org_id"] == "org-a"
+    username = user["Username"]
+    assert groups_of(aws_stack, username) == {"rep"}
+
+    status, body = accounts(call, "POST", "/v1/org/members", body=new, **ADMIN)
+    assert status == 409
+    assert body["error"]["field"] == "email"
+
+    path = f"/v1/org/members/{bob['user_id']}"
+    resource = "/v1/org/members/{user_id}"
+    status, bob2 = accounts(call, "PATCH", path, resource=resource, body={"roles": ["rep", "admin"]}, **ADMIN)
+    assert status == 200, bob2
+    assert set(bob2["roles"]) == {"rep", "admin"}
+    assert groups_of(aws_stack, username) == {"rep", "admin"}
+    status, body = accounts(call, "PATCH", path, resource=resource, body={"roles": ["owner"]}, **ADMIN)
+    assert status == 422
+    assert body["error"]["field"].startswith("roles")
+
+    status, listing = accounts(call, "GET", "/v1/org/members", **ADMIN)
+    assert status == 200
+    assert [m["user_id"] for m in listing["items"]] == [bob["user_id"]]
+
+    # another org's admin: the member does not exist for them
+    other = {"org": "org-b", "user": "admin-9", "roles": "admin"}
+    assert accounts(call, "PATCH", path, resource=resource, body={"roles": ["rep"]}, **other)[0] == 404
+    assert accounts(call, "DELETE", path, resource=resource, **other)[0] == 404
+    assert accounts(call, "GET", "/v1/org/members", **other)[1]["items"] == []
+
+    assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
+    assert groups_of(aws_stack, username) == set()
+    user = cognito.admin_get_user(UserPoolId=aws_stack["UserPool"].ref, Username="bob@example.com")
+    assert user["Enabled"] is False
+    assert accounts(call, "GET", "/v1/org/members", **ADMIN)[1]["items"] == []
+
+
+def test_admin_cannot_demote_or_remove_themselves(call: Invoke) -> None:
+    status, _ = accounts(call, "PATCH", "/v1/me", body={"full_name": "Admin"}, **ADMIN)
+    assert status == 200
+    path, resource = "/v1/org/members/admin-1", "/v1/org/members/{user_id}"
+    status, body = accounts(call, "PATCH", path, resource=resource, body={"roles": ["rep"]}, **ADMIN)
+    assert status == 409
+    assert body["error"]["field"] == "roles"
+    assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 409
+
+
+def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
+    status, settings = accounts(call, "GET", "/v1/org/settings")
+    assert status == 200
+    assert settings == {
+        "default_phone_region": None,
+        "call_retention_months": None,
+        "sms_confirmations": False,
+        "daily_sms_cap": None,
+    }
+    wanted = {
+        "default_phone_region": "GB",
+        "call_retention_months": 6,
+        "sms_confirmations": True,
+        "daily_sms_cap": 40,
+    }
+    assert accounts(call, "PUT", "/v1/org/settings", body=wanted)[0] == 403
+    status, settings = accounts(call, "PUT", "/v1/org/settings", body=wanted, **ADMIN)
+    assert status == 200
+    assert settings == wanted
+
+    # the contacts function parses a national number with the org's region now
+    status, contact = call(
+        "ContactsFunction",
+        api_event(
+            "POST", "/v1/contacts", body={"name": "Ada", "type": "customer", "phones": ["020 7946 0018"]}
+        ),
+    )
+    assert status == 201, contact
+    assert contact["phones"][0]["e164"] == "+442079460018"
+    # the SMS function sees the same confirmations and cap
+    status, sms = call("SmsFunction", api_event("GET", "/v1/org/sms", **ADMIN))
+    assert status == 200
+    assert sms["confirmations"] is True
+    assert sms["daily_cap"] == 40
+
+    for bad, field in (
+        ({**wanted, "default_phone_region": "gb"}, "default_phone_region"),
+        ({**wanted, "call_retention_months": 0}, "call_retention_months"),
+        ({**wanted, "daily_sms_cap": -1}, "daily_sms_cap"),
+        ({**wanted, "colour": "red"}, "colour"),
+    ):
+        status, body = accounts(call, "PUT", "/v1/org/settings", body=bad, **ADMIN)
+        assert (status, body["error"]["field"]) == (422, field), body
+    assert accounts(call, "GET", "/v1/org/settings")[1] == wanted
+
+    status, settings = accounts(call, "PUT", "/v1/org/settings", body={}, **ADMIN)  # back to defaults
+    assert status == 200
+    assert settings["default_phone_region"] is None
+    assert settings["daily_sms_cap"] is None
