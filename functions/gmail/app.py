@@ -4,6 +4,7 @@ functions/gmail_sync from the queue the push feeds."""
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
-from callproof.errors import InvalidInput
+from callproof.errors import DomainError, InvalidInput
 from callproof.mail.api import (
     AuthorizeOut,
     ConnectedOut,
@@ -26,6 +27,14 @@ from callproof.mail.api import (
 from callproof.observability import logger, metrics, tracer
 
 app = http.resolver()
+
+
+class MalformedJson(DomainError):
+    """Answers 400 (``callproof.http`` maps unlisted domain errors to Bad Request)."""
+
+    code = "malformed_json"
+
+
 MAX_PAGE_SIZE = 100
 
 
@@ -75,7 +84,10 @@ def gmail_push() -> Response[None]:
         settings.push_service_account,
         settings.google_certs_url,
     )
-    body = app.current_event.json_body if app.current_event.body else None
+    try:
+        body = json.loads(app.current_event.body or "null")
+    except ValueError:
+        raise MalformedJson("request body is not valid JSON", field="body") from None
     message = body.get("message") if isinstance(body, dict) else None
     data = message.get("data") if isinstance(message, dict) else None
     if not isinstance(data, str) or len(data) > 4096:

@@ -189,3 +189,120 @@ def test_connect_push_sync_read_remove(
     connect(call)
     status, body = call("GmailFunction", api_event("GET", "/v1/integrations/google"))
     assert body["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [
+        ("", 401),
+        ("not-a-jwt", 401),
+        ("wrong-audience", 401),
+        ("wrong-account", 403),
+        ("unverified", 403),
+        ("foreign-key", 401),
+    ],
+)
+def test_push_tokens_are_verified_before_anything_happens(
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble, token: str, status: int
+) -> None:
+    connect(call)
+    bearer = {
+        "": "",
+        "not-a-jwt": "abc.def.ghi",
+        "wrong-audience": google.signer.sign("https://elsewhere.example/push"),
+        "wrong-account": google.signer.sign(AUDIENCE, "attacker@evil.iam.gserviceaccount.com"),
+        "unverified": google.signer.sign(AUDIENCE, email_verified=False),
+        "foreign-key": GoogleDouble().signer.sign(AUDIENCE),  # a key the certs URL does not publish
+    }[token]
+    _, history = google.deliver(DEFAULT_MAILBOX, (MAIL / "contact.eml").read_bytes())
+    answer, body = call(
+        "GmailFunction",
+        push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history}, token=bearer),
+    )
+    assert answer == status, body
+    assert drain(call, aws_stack) == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "%%%not-base64%%%",
+        base64.b64encode(b"not json").decode(),
+        base64.b64encode(b"[1, 2]").decode(),
+        base64.b64encode(json.dumps({"historyId": 5}).encode()).decode(),
+        base64.b64encode(json.dumps({"emailAddress": "a@b.example"}).encode()).decode(),
+        base64.b64encode(json.dumps({"emailAddress": "a@b.example", "historyId": "x"}).encode()).decode(),
+    ],
+)
+def test_bad_push_payloads_are_4xx(
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble, raw: str
+) -> None:
+    status, body = call("GmailFunction", push_event(google, None, raw=raw))
+    assert 400 <= status < 500, body
+    assert drain(call, aws_stack) == []
+
+
+def test_malformed_push_json_is_4xx(call: Invoke, google: GoogleDouble) -> None:
+    event = push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": 1})
+    event["body"] = "{not json"
+    status, _ = call("GmailFunction", event)
+    assert status == 400
+    event["body"] = json.dumps({"message": "nope"})
+    status, _ = call("GmailFunction", event)
+    assert status == 422
+
+
+def test_old_history_falls_back_to_a_bounded_full_sync(
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble
+) -> None:
+    contact = add_contact(call, "ada@customer.example")
+    connect(call)
+    google.expire_history(DEFAULT_MAILBOX)
+    google.mailbox(DEFAULT_MAILBOX).oldest_history += 1  # the stored cursor is now too old
+    raw = (MAIL / "contact.eml").read_bytes().replace(b"Date: Fri, 27 Nov 2026", b"Date: Sat, 28 Nov 2026")
+    _, history = google.deliver(DEFAULT_MAILBOX, raw)
+    status, _ = call(
+        "GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history})
+    )
+    assert status == 204
+    drain(call, aws_stack)
+    status, page = call(
+        "GmailFunction",
+        api_event("GET", f"/v1/contacts/{contact}/emails", resource="/v1/contacts/{contact_id}/emails"),
+    )
+    assert [e["subject"] for e in page["items"]] == ["Quote for 40 seats"]
+
+
+def test_restricted_contacts_mail_is_not_synced(
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble
+) -> None:
+    contact = add_contact(call, "ada@customer.example")
+    boto3.client("dynamodb").update_item(
+        TableName=aws_stack["ContactsTable"].ref,
+        Key={"pk": {"S": "ORG#org-a"}, "sk": {"S": f"CONTACT#{contact}"}},
+        UpdateExpression="SET restricted = :t",
+        ExpressionAttributeValues={":t": {"BOOL": True}},
+    )
+    connect(call)
+    _, history = google.deliver(DEFAULT_MAILBOX, (MAIL / "contact.eml").read_bytes())
+    call("GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history}))
+    drain(call, aws_stack)
+    assert boto3.client("s3").list_objects_v2(Bucket=aws_stack["DataBucket"].ref).get("KeyCount") == 0
+
+
+def test_oauth_callback_refuses_bad_or_replayed_state(call: Invoke, google: GoogleDouble) -> None:
+    state = connect(call)
+    status, body = call(
+        "GmailFunction",
+        public_event("GET", "/oauth/google/callback", query={"state": state["state"], "code": state["code"]}),
+    )
+    assert status == 422, body
+    status, _ = call(
+        "GmailFunction", public_event("GET", "/oauth/google/callback", query={"state": "x", "code": "y"})
+    )
+    assert status == 422
+    status, _ = call(
+        "GmailFunction",
+        public_event("GET", "/oauth/google/callback", query={"state": "x", "error": "access_denied"}),
+    )
+    assert status == 422

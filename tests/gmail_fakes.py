@@ -1,0 +1,263 @@
+"""In-memory fakes of the Gmail sync ports (kept apart from tests/fakes.py, which another feature is
+editing concurrently)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from callproof.errors import Conflict, InvalidInput
+from callproof.integrations.google_oauth import (
+    GMAIL_READONLY,
+    GrantRevoked,
+    OAuthState,
+    OAuthToken,
+    SealedToken,
+)
+from callproof.mail.model import EmailPage, EmailRecord, Integration, IntegrationStatus, MessageMeta
+from callproof.mail.parse import parse
+from callproof.mail.ports import HistoryExpired
+
+
+@dataclass
+class FakeMessage:
+    gmail_id: str
+    history_id: int
+    raw: bytes
+    internal_date: int = 1_700_000_000_000
+
+
+@dataclass
+class FakeGmail:
+    """One mailbox, shared by every access token."""
+
+    address: str = "rep@callproof.test"
+    history_id: int = 100
+    oldest_history: int = 0
+    messages: list[FakeMessage] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    watching: bool = False
+
+    def add(self, raw: bytes) -> FakeMessage:
+        self.history_id += 1
+        message = FakeMessage(f"{self.history_id:x}", self.history_id, raw)
+        self.messages.append(message)
+        return message
+
+    def api(self, token: str) -> FakeGmail:
+        self.calls.append(f"token:{token}")
+        return self
+
+    def profile(self) -> tuple[str, int]:
+        self.calls.append("profile")
+        return self.address, self.history_id
+
+    def history(self, start_history_id: int) -> tuple[list[str], int]:
+        self.calls.append(f"history:{start_history_id}")
+        if start_history_id < self.oldest_history:
+            raise HistoryExpired
+        return [m.gmail_id for m in self.messages if m.history_id > start_history_id], self.history_id
+
+    def list_message_ids(self, newer_than_days: int) -> list[str]:
+        self.calls.append(f"list:{newer_than_days}")
+        return [m.gmail_id for m in reversed(self.messages)]
+
+    def metadata(self, gmail_ids: Sequence[str]) -> list[MessageMeta]:
+        self.calls.append(f"metadata:{len(gmail_ids)}")
+        by_id = {m.gmail_id: m for m in self.messages}
+        return [
+            MessageMeta(gid, gid, by_id[gid].internal_date, parse(by_id[gid].raw).addresses)
+            for gid in gmail_ids
+            if gid in by_id
+        ]
+
+    def raw(self, gmail_ids: Sequence[str]) -> dict[str, bytes]:
+        self.calls.append(f"raw:{len(gmail_ids)}")
+        by_id = {m.gmail_id: m for m in self.messages}
+        return {gid: by_id[gid].raw for gid in gmail_ids if gid in by_id}
+
+    def watch(self, topic: str, label_ids: Sequence[str]) -> tuple[int, int]:
+        self.calls.append("watch")
+        self.watching = True
+        return self.history_id, 4_000_000_000_000
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+        self.watching = False
+
+
+class FakeIntegrations:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Integration] = {}
+        self.tokens: dict[tuple[str, str], SealedToken] = {}
+        self.advance_calls: list[int] = []
+
+    def get(self, org_id: str, user_id: str) -> Integration | None:
+        return self.items.get((org_id, user_id))
+
+    def find_by_mailbox(self, mailbox: str) -> Integration | None:
+        return next((i for i in self.items.values() if i.mailbox == mailbox), None)
+
+    def connect(self, integration: Integration, token: SealedToken) -> None:
+        other = self.find_by_mailbox(integration.mailbox)
+        if other and (other.org_id, other.user_id) != (integration.org_id, integration.user_id):
+            raise Conflict("mailbox connected by another user")
+        self.items[(integration.org_id, integration.user_id)] = integration
+        self.tokens[(integration.org_id, integration.user_id)] = token
+
+    def token(self, org_id: str, user_id: str) -> SealedToken | None:
+        return self.tokens.get((org_id, user_id))
+
+    def save_token(self, org_id: str, user_id: str, token: SealedToken) -> None:
+        self.tokens[(org_id, user_id)] = token
+
+    def advance(self, org_id: str, user_id: str, history_id: int, synced_at: str) -> bool:
+        self.advance_calls.append(history_id)
+        current = self.items.get((org_id, user_id))
+        if current is None or current.history_id >= history_id:
+            return False
+        self.items[(org_id, user_id)] = replace(current, history_id=history_id, last_sync_at=synced_at)
+        return True
+
+    def set_status(self, org_id: str, user_id: str, status: IntegrationStatus, reason: str | None) -> None:
+        current = self.items[(org_id, user_id)]
+        self.items[(org_id, user_id)] = replace(current, status=status, status_reason=reason)
+
+    def record_push(self, org_id: str, user_id: str, at: str) -> None:
+        current = self.items[(org_id, user_id)]
+        self.items[(org_id, user_id)] = replace(current, last_push_at=at)
+
+    def delete(self, integration: Integration) -> None:
+        self.items.pop((integration.org_id, integration.user_id), None)
+        self.tokens.pop((integration.org_id, integration.user_id), None)
+
+
+class FakeIndex:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], EmailRecord] = {}
+        self.fail_next_put = False
+
+    def existing(self, org_id: str, email_ids: Iterable[str]) -> set[str]:
+        return {e for e in email_ids if (org_id, e) in self.records}
+
+    def put(self, record: EmailRecord) -> bool:
+        if self.fail_next_put:
+            self.fail_next_put = False
+            raise RuntimeError("crash while storing")
+        if (record.org_id, record.email_id) in self.records:
+            return False
+        self.records[(record.org_id, record.email_id)] = record
+        return True
+
+    def get(self, org_id: str, email_id: str) -> EmailRecord | None:
+        return self.records.get((org_id, email_id))
+
+    def list_for_contact(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> EmailPage:
+        found = [r for (org, _), r in self.records.items() if org == org_id and contact_id in r.contact_ids]
+        return EmailPage(sorted(found, key=lambda r: -r.internal_date)[:limit], None)
+
+    def for_mailbox(self, org_id: str, user_id: str) -> Iterator[EmailRecord]:
+        yield from [r for (org, _), r in self.records.items() if org == org_id and r.user_id == user_id]
+
+    def delete(self, records: Sequence[EmailRecord]) -> None:
+        for record in records:
+            self.records.pop((record.org_id, record.email_id), None)
+
+
+class FakeBlobs:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.puts = 0
+
+    def put(self, key: str, body: bytes) -> None:
+        self.puts += 1
+        self.objects[key] = body
+
+    def get(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+    def delete_all_versions(self, keys: Sequence[str]) -> int:
+        return sum(1 for key in keys if self.objects.pop(key, None) is not None)
+
+
+class FakeMatcher:
+    def __init__(self, contacts: Mapping[str, str], restricted: Iterable[str] = ()) -> None:
+        self.contacts = dict(contacts)  # email -> contact id
+        self.restricted = set(restricted)
+        self.lookups: list[int] = []
+
+    def match(self, org_id: str, emails: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        emails = list(emails)
+        assert len(emails) <= 100
+        self.lookups.append(len(emails))
+        return {
+            e: frozenset({self.contacts[e]})
+            for e in emails
+            if e in self.contacts and self.contacts[e] not in self.restricted
+        }
+
+    def exists(self, org_id: str, contact_id: str) -> bool:
+        return org_id == "org-a" and contact_id in self.contacts.values()
+
+
+class FakeOAuth:
+    def __init__(self) -> None:
+        self.revoked: list[str] = []
+        self.refreshes = 0
+        self.grant_revoked = False
+        self.scopes: tuple[str, ...] = (GMAIL_READONLY,)
+
+    def authorization_url(
+        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
+    ) -> str:
+        return f"https://accounts.example/auth?state={state}&challenge={code_challenge}"
+
+    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken:
+        if code != "good-code":
+            raise InvalidInput("bad code", field="code")
+        return OAuthToken("access-1", "refresh-1", 10_000.0, self.scopes)
+
+    def refresh(self, token: OAuthToken) -> OAuthToken:
+        self.refreshes += 1
+        if self.grant_revoked:
+            raise GrantRevoked("invalid_grant")
+        return OAuthToken(f"access-{self.refreshes + 1}", token.refresh_token, 1e12, token.scopes)
+
+    def revoke(self, token: OAuthToken) -> bool:
+        self.revoked.append(token.refresh_token or token.access_token)
+        return True
+
+
+class FakeStates:
+    def __init__(self) -> None:
+        self.states: dict[str, OAuthState] = {}
+
+    def issue(self, state: OAuthState) -> str:
+        value = f"{state.org_id}.state{len(self.states)}"
+        self.states[value] = state
+        return value
+
+    def consume(self, value: str, purpose: str) -> OAuthState:
+        state = self.states.pop(value, None)
+        if state is None or state.purpose != purpose:
+            raise InvalidInput("bad state", field="state")
+        return state
+
+
+class FakeVault:
+    """Seals by tagging with the context: opening with another org or user fails."""
+
+    def seal(self, token: OAuthToken, org_id: str, user_id: str, purpose: str) -> SealedToken:
+        return SealedToken(token.to_json().encode(), f"{org_id}|{user_id}|{purpose}".encode(), b"key")
+
+    def open(self, sealed: SealedToken, org_id: str, user_id: str, purpose: str) -> OAuthToken:
+        assert sealed.nonce == f"{org_id}|{user_id}|{purpose}".encode()
+        return OAuthToken.from_json(sealed.ciphertext.decode())
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, str, int]] = []
+
+    def enqueue(self, org_id: str, user_id: str, history_id: int) -> None:
+        self.jobs.append((org_id, user_id, history_id))
