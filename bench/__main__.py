@@ -304,6 +304,9 @@ def main() -> None:
     bench_import_memory()
     bench_call_logs()
     bench_sms()
+    from bench.gmail import bench_gmail
+
+    bench_gmail(report, local_functions, api_event)
     report(
         "max resident memory of this process",
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -1,0 +1,117 @@
+"""`make bench` figures for Gmail sync: 1,000 new messages, 10% involving contacts, one push.
+
+Google is the local Google double over loopback (real googleapiclient, multipart batches); AWS is moto.
+Reports Google HTTP requests (vs the aim: history pages + ceil(1000/50) metadata batches + ceil(100/50)
+full batches), Gmail quota units, bytes fetched vs fetching every message in full, and the sync
+handler's in-process time.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import requests
+
+MESSAGES = 1000
+CONTACT_SHARE = 0.1
+FILLER = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 30).strip()
+
+
+def eml(n: int, sender: str) -> bytes:
+    return (
+        f"From: Sender {n} <{sender}>\r\nTo: rep@callproof.test\r\nSubject: Message {n}\r\n"
+        f"Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <m{n}@bench.test>\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{FILLER}\r\n"
+    ).encode()
+
+
+def bench_gmail(report: Any, local_functions: Any, api_event: Any) -> None:
+    from callproof.local.google_double import (
+        DEFAULT_MAILBOX,
+        GoogleDouble,
+        _Args,
+        local_environment,
+        set_dev_credentials,
+    )
+    from callproof.local.pollers import sqs_record
+
+    gateway = "http://127.0.0.1:9"
+    double = GoogleDouble().start()
+    env = local_environment(gateway, double.url)
+    os.environ.update(env)
+    try:
+        with local_functions() as (run, physical):
+            set_dev_credentials(boto3.Session(), None, physical["GoogleOAuthSecret"].ref)
+            csv = "name,type,email\n" + "".join(f"C{i},customer,c{i}@customer.example\n" for i in range(100))
+            imported = run(
+                "ContactsFunction",
+                api_event("POST", "/v1/contacts/imports", body=csv, content_type="text/csv"),
+            )
+            assert imported["statusCode"] == 200, imported["body"]
+            authorize = run("GmailFunction", api_event("POST", "/v1/integrations/google/authorize"))
+            url = json.loads(authorize["body"])["authorization_url"]
+            location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+            query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+            callback = api_event(
+                "GET", "/oauth/google/callback", query={"state": query["state"], "code": query["code"]}
+            )
+            callback["requestContext"].pop("authorizer", None)
+            assert run("GmailFunction", callback)["statusCode"] == 200
+            contacts = int(MESSAGES * CONTACT_SHARE)
+            step = MESSAGES // contacts
+            history = 0
+            for n in range(MESSAGES):
+                sender = f"c{n % 100}@customer.example" if n % step == 0 else f"stranger{n}@other.example"
+                _, history = double.deliver(DEFAULT_MAILBOX, eml(n, sender))
+            data = base64.b64encode(
+                json.dumps({"emailAddress": DEFAULT_MAILBOX, "historyId": history}).encode()
+            )
+            push = api_event(
+                "POST", "/webhooks/gmail/push", body={"message": {"data": data.decode(), "messageId": "1"}}
+            )
+            push["requestContext"].pop("authorizer", None)
+            push["headers"]["Authorization"] = "Bearer " + double.signer.sign(env["GMAIL_PUSH_AUDIENCE"])
+            started = time.perf_counter()
+            assert run("GmailFunction", push)["statusCode"] == 204
+            push_ms = (time.perf_counter() - started) * 1000
+            sqs = boto3.client("sqs")
+            queue = physical["GmailSyncQueue"].ref
+            arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+            before = dict(double.stats)
+            started = time.perf_counter()
+            result = run("GmailSyncFunction", {"Records": [sqs_record(m, arn) for m in messages]})
+            sync_seconds = time.perf_counter() - started
+            assert result["batchItemFailures"] == [], result
+            requests_made = double.stats["requests"] - before["requests"]
+            parts = double.stats["batch_parts"] - before["batch_parts"]
+            fetched = double.stats["bytes"] - before["bytes"]
+            box = double.mailbox(DEFAULT_MAILBOX)
+            all_full = sum(
+                len(double._get(box, m.gmail_id, _Args({"format": ["raw"]})).get_data()) for m in box.messages
+            )
+            history_pages = math.ceil(MESSAGES / 500)
+            aim = history_pages + math.ceil(MESSAGES / 50) + math.ceil(contacts / 50)
+            quota = history_pages * 2 + parts * 5
+            report(
+                "Gmail sync (1,000 new, 10% contact): Google requests", requests_made, f"requests (aim {aim})"
+            )
+            report("Gmail sync: messages fetched (metadata + full)", parts, "batch parts")
+            report("Gmail sync: Gmail quota units", quota, "units")
+            report("Gmail sync: bytes fetched", fetched / 1024, "KiB")
+            report("Gmail sync: bytes if every message were fetched in full", all_full / 1024, "KiB")
+            report("Gmail sync: handler time (moto + double)", sync_seconds * 1000, "ms")
+            report("Gmail push: handler time (verify + enqueue)", push_ms, "ms")
+    finally:
+        double.stop()
+        for key in env:
+            os.environ.pop(key, None)
