@@ -76,10 +76,12 @@ class FakeGmail:
         by_id = {m.gmail_id: m for m in self.messages}
         return {gid: by_id[gid].raw for gid in gmail_ids if gid in by_id}
 
+    watch_expiration: int = 4_000_000_000_000
+
     def watch(self, topic: str, label_ids: Sequence[str]) -> tuple[int, int]:
         self.calls.append("watch")
         self.watching = True
-        return self.history_id, 4_000_000_000_000
+        return self.history_id, self.watch_expiration
 
     def stop(self) -> None:
         self.calls.append("stop")
@@ -126,6 +128,13 @@ class FakeIntegrations:
     def record_push(self, org_id: str, user_id: str, at: str) -> None:
         current = self.items[(org_id, user_id)]
         self.items[(org_id, user_id)] = replace(current, last_push_at=at)
+
+    def set_watch(self, org_id: str, user_id: str, expiration: int) -> None:
+        current = self.items[(org_id, user_id)]
+        self.items[(org_id, user_id)] = replace(current, watch_expiration=expiration)
+
+    def all(self) -> Iterator[Integration]:
+        yield from list(self.items.values())
 
     def delete(self, integration: Integration) -> None:
         self.items.pop((integration.org_id, integration.user_id), None)

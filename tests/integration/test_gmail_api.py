@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,25 @@ def test_oauth_callback_refuses_bad_or_replayed_state(call: Invoke, google: Goog
         public_event("GET", "/oauth/google/callback", query={"state": "x", "error": "access_denied"}),
     )
     assert status == 422
+
+
+def test_the_hourly_maintenance_renews_the_watch(
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble
+) -> None:
+    connect(call)
+    connect(call, mailbox="other@callproof.test", user="rep-2")
+    google.mailbox(DEFAULT_MAILBOX).watched_until = 0
+    boto3.client("dynamodb").update_item(  # rep-1's watch ends in an hour: due for renewal
+        TableName=aws_stack["MailTable"].ref,
+        Key={"pk": {"S": "ORG#org-a"}, "sk": {"S": "GMAIL#USER#rep-1"}},
+        UpdateExpression="SET watch_expiration = :e",
+        ExpressionAttributeValues={":e": {"N": str(int(time.time() * 1000) + 3_600_000)}},
+    )
+    event = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    result = call.raw("GmailWatchFunction", event)  # type: ignore[attr-defined]
+    assert result["mailboxes"] == 2
+    assert result["renewal_failures"] == 0
+    assert (result["renewed"], result["polled"], result["lapsed"]) == (1, 0, 0)
+    assert google.mailbox(DEFAULT_MAILBOX).watched_until > time.time() * 1000 + 6 * 86_400_000
+    status, body = call("GmailFunction", api_event("GET", "/v1/integrations/google"))
+    assert body["watch_expiration"] == google.mailbox(DEFAULT_MAILBOX).watched_until

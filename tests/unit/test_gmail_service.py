@@ -267,3 +267,33 @@ def test_connecting_needs_a_configured_redirect(world: World) -> None:
     )
     with pytest.raises(Conflict):
         service.authorize(REP)
+
+
+def test_maintenance_renews_watches_daily_and_polls_silent_mailboxes(world: World) -> None:
+    world.gmail.watch_expiration = (1000 + 7 * 86_400) * 1000  # Google's 7 days
+    world.connect()
+    result = world.service.maintain()
+    assert (result.mailboxes, result.renewed, result.polled, result.lapsed) == (1, 0, 0, 0)  # fresh
+    world.now[0] += 86_400 + 1  # a day later: under 6 days left, renewed; no push for a day: polled
+    world.gmail.watch_expiration = int((world.now[0] + 7 * 86_400) * 1000)
+    result = world.service.maintain()
+    assert (result.renewed, result.polled) == (1, 1)
+    assert world.queue.jobs == [("org-a", "rep-1", 100)]
+    integration = world.integrations.get("org-a", "rep-1")
+    assert integration is not None
+    assert integration.watch_expiration == world.gmail.watch_expiration
+    world.service.push("rep@callproof.test", 200)  # a push now: no fallback poll next hour
+    world.now[0] += 600
+    assert world.service.maintain().polled == 0
+
+
+def test_maintenance_counts_lapsed_watches_and_disconnects_revoked_grants(world: World) -> None:
+    world.gmail.watch_expiration = 2_000_000
+    world.connect()
+    world.now[0] = 10_000.0  # the watch expired at 2,000 s; the access token too
+    world.oauth.grant_revoked = True
+    result = world.service.maintain()
+    assert (result.lapsed, result.disconnected, result.renewed) == (1, 1, 0)
+    assert world.service.status(REP).status is IntegrationStatus.DISCONNECTED
+    assert world.service.maintain().mailboxes == 1
+    assert world.service.maintain().lapsed == 0  # disconnected ones are left alone

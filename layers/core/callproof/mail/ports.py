@@ -93,6 +93,14 @@ class IntegrationStore(Protocol):
 
     def record_push(self, org_id: str, user_id: str, at: str) -> None: ...
 
+    def set_watch(self, org_id: str, user_id: str, expiration: int) -> None:
+        """A renewed watch: its expiration (the status stays as it is unless it was lapsed)."""
+        ...
+
+    def all(self) -> Iterator[Integration]:
+        """Every connected mailbox of every org (the watch registry, for the schedules)."""
+        ...
+
     def delete(self, integration: Integration) -> None:
         """Delete the integration, its sealed token, its cursor and its mailbox route."""
         ...

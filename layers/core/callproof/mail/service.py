@@ -56,6 +56,10 @@ from callproof.tenancy import Caller, Role
 
 WATCH_LABELS = ("INBOX", "SENT")
 LOOKUP_CHUNK = 100
+# Google wants users.watch renewed at least every 7 days; renewing when under 6 days are left makes
+# the hourly maintenance renew each watch about once a day.
+RENEW_BEFORE_MS = 6 * 86_400_000
+FALLBACK_AFTER_SECONDS = 3600  # no push for this long: poll history (Google drops notifications >1/s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,16 @@ class GmailConfig:
     topic: str
     redirect_uri: str | None
     full_sync_days: int = 30
+
+
+@dataclass(slots=True)
+class MaintenanceResult:
+    mailboxes: int = 0
+    renewed: int = 0
+    renewal_failures: int = 0
+    lapsed: int = 0  # watches found expired (pushes had stopped)
+    polled: int = 0  # fallback syncs queued for mailboxes without a recent push
+    disconnected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +187,43 @@ class GmailService:
         self._integrations.record_push(integration.org_id, integration.user_id, _now_iso(self._clock))
         self._queue.enqueue(integration.org_id, integration.user_id, history_id)
         return True
+
+    # --- schedules ------------------------------------------------------------------------------
+
+    def maintain(self) -> MaintenanceResult:
+        """Hourly: renew watches about daily, count lapsed ones, queue a fallback sync for mailboxes
+        that had no push (nor sync) for over an hour."""
+        result = MaintenanceResult()
+        now = self._clock()
+        for integration in self._integrations.all():
+            result.mailboxes += 1
+            if integration.status is IntegrationStatus.DISCONNECTED:
+                continue
+            if integration.watch_expiration < now * 1000:
+                result.lapsed += 1
+            if integration.watch_expiration - now * 1000 < RENEW_BEFORE_MS:
+                try:
+                    token = self._access_token(integration)
+                    _, expiration = self._gmail(token.access_token).watch(self._config.topic, WATCH_LABELS)
+                    self._integrations.set_watch(integration.org_id, integration.user_id, expiration)
+                    result.renewed += 1
+                except GrantRevoked:
+                    self._integrations.set_status(
+                        integration.org_id,
+                        integration.user_id,
+                        IntegrationStatus.DISCONNECTED,
+                        "Google access was revoked; connect again",
+                    )
+                    result.disconnected += 1
+                    continue
+                except Exception:
+                    result.renewal_failures += 1
+            seen = [integration.connected_at, integration.last_push_at, integration.last_sync_at]
+            latest = max(datetime.fromisoformat(value).timestamp() for value in seen if value)
+            if now - latest > FALLBACK_AFTER_SECONDS:
+                self._queue.enqueue(integration.org_id, integration.user_id, integration.history_id)
+                result.polled += 1
+        return result
 
     # --- sync -----------------------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ MailTable layout (every key begins with the org, but one):
                                                          watch_expiration, sealed token (binary)
 - mailbox route: pk=MAILBOX#<sha256(address)> sk=ROUTE   org_id, user_id: Pub/Sub pushes name only the
                  address, so this is the one key without the org (hashed: no address in a key)
+- registry:     pk=GMAIL#REGISTRY sk=<org>#<user>       one per connected mailbox, for the hourly
+                 maintenance (watch renewal, fallback poll); the other key without the org
 - OAuth state:  pk=ORG#<org>  sk=OAUTHSTATE#<nonce>     (callproof.integrations.google_oauth; TTL)
 - message:      pk=ORG#<org>  sk=EMAIL#<user>.<gmail id> summary, contact ids, S3 key
 - contact link: pk=ORG#<org>  sk=CMAIL#<contact>#<internal date ms, 13 digits>#<email id>  summary
@@ -56,6 +58,14 @@ def integration_key(org_id: str, user_id: str) -> dict[str, str]:
 def route_key(mailbox: str) -> dict[str, str]:
     digest = hashlib.sha256(mailbox.strip().lower().encode()).hexdigest()
     return {"pk": f"MAILBOX#{digest}", "sk": "ROUTE"}
+
+
+REGISTRY_PK = "GMAIL#REGISTRY"
+
+
+def registry_key(org_id: str, user_id: str) -> dict[str, str]:
+    """The watch registry: the schedules' way to every mailbox without a Scan (one item per mailbox)."""
+    return {"pk": REGISTRY_PK, "sk": f"{org_id}#{user_id}"}
 
 
 def message_key(org_id: str, email_id: str) -> dict[str, str]:
@@ -167,6 +177,16 @@ class DynamoIntegrationStore:
                 }
             },
         ]
+        actions.append(
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(
+                        {**registry_key(integration.org_id, integration.user_id), "entity": "gmail_registry"}
+                    ),
+                }
+            }
+        )
         if old is not None and old.mailbox != integration.mailbox:
             actions.append({"Delete": {"TableName": self._table, "Key": to_item(route_key(old.mailbox))}})
         try:
@@ -227,9 +247,43 @@ class DynamoIntegrationStore:
     def record_push(self, org_id: str, user_id: str, at: str) -> None:
         self._update(org_id, user_id, "SET last_push_at = :t", {":t": at})
 
+    def set_watch(self, org_id: str, user_id: str, expiration: int) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item(integration_key(org_id, user_id)),
+            UpdateExpression="SET watch_expiration = :e",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":e": expiration}),
+        )
+
+    def all(self) -> Iterator[Integration]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": to_item({":pk": REGISTRY_PK}),
+        }
+        while True:
+            response = self._client.query(**request)
+            keys = []
+            for item in response.get("Items", []):
+                org_id, _, user_id = str(from_item(item)["sk"]).partition("#")
+                keys.append(integration_key(org_id, user_id))
+            for found in batch_get(self._client, self._table, keys):
+                yield _integration(found)
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return
+            request["ExclusiveStartKey"] = last
+
     def delete(self, integration: Integration) -> None:
         self._client.transact_write_items(
             TransactItems=[
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": to_item(registry_key(integration.org_id, integration.user_id)),
+                    }
+                },
                 {
                     "Delete": {
                         "TableName": self._table,
