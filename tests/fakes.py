@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from callproof.accounts.model import Member
+from callproof.accounts.model import ConsentRecord, CurrentPolicy, Member, PolicyVersion, Purpose
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.errors import Conflict, InvalidInput
@@ -339,3 +339,39 @@ class FakeDirectory:
 
     def disable_user(self, username: str) -> None:
         self.disabled.add(username)
+
+
+class InMemoryConsentStore:
+    def __init__(self) -> None:
+        self.records: list[ConsentRecord] = []
+        self.reads = 0
+
+    def append(self, record: ConsentRecord) -> None:
+        if any(r.record_id == record.record_id and r.user_id == record.user_id for r in self.records):
+            raise Conflict("exists")
+        self.records.append(record)
+
+    def current(self, org_id: str, user_id: str) -> dict[Purpose, ConsentRecord]:
+        self.reads += 1
+        return {r.purpose: r for r in self.history(org_id, user_id)}
+
+    def history(self, org_id: str, user_id: str) -> list[ConsentRecord]:
+        return [r for r in self.records if (r.org_id, r.user_id) == (org_id, user_id)]
+
+
+class InMemoryPolicyStore:
+    def __init__(self) -> None:
+        self.currents: dict[str, CurrentPolicy] = {}
+        self.versions: list[PolicyVersion] = []
+        self.reads = 0
+
+    def current(self, document: str) -> CurrentPolicy | None:
+        self.reads += 1
+        return self.currents.get(document)
+
+    def publish(self, previous: CurrentPolicy | None, version: PolicyVersion) -> None:
+        if self.currents.get(version.document) != previous:
+            raise Conflict("published meanwhile")
+        significant = version if version.significant else (previous.significant if previous else None)
+        self.versions.append(version)
+        self.currents[version.document] = CurrentPolicy(version, significant)

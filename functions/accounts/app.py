@@ -1,16 +1,23 @@
-"""Accounts REST API: the caller's profile, org members and roles (admins), org settings."""
+"""Accounts REST API: the caller's profile, org members and roles (admins), org settings, consent per
+purpose and policy versions; the public marketing-email unsubscribe page (signed link, no login)."""
 
 from __future__ import annotations
 
+from html import escape
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
+from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
+    ConsentIn,
+    ConsentOut,
+    ConsentState,
     MemberIn,
     MemberList,
     MemberOut,
@@ -19,9 +26,13 @@ from callproof.accounts.model import (
     MePatch,
     OrgSettingsIn,
     OrgSettingsOut,
+    PolicyOut,
+    Purpose,
 )
 from callproof.accounts.service import AccountService
+from callproof.errors import DomainError, NotFound
 from callproof.observability import logger, metrics, tracer
+from callproof.sms import pages
 
 app = http.resolver()
 
@@ -80,6 +91,71 @@ def get_org_settings() -> OrgSettingsOut:
 @app.put("/v1/org/settings")
 def put_org_settings(body: OrgSettingsIn) -> OrgSettingsOut:
     return OrgSettingsOut.model_validate(wiring.accounts()[1].put(http.current_caller(app), body))
+
+
+@app.get("/v1/policies/<document>")
+def get_policy(document: str) -> PolicyOut:
+    """The current version of a policy document (``terms``: terms of service and privacy policy)."""
+    if document != TERMS_DOCUMENT:
+        raise NotFound("no such policy document", field="document")
+    return PolicyOut.model_validate(wiring.consent().current_policy(document).latest)
+
+
+@app.get("/v1/me/consents")
+def get_consents() -> ConsentState:
+    current, history = wiring.consent().state(http.current_caller(app))
+    return ConsentState(
+        current={purpose.value: ConsentOut.model_validate(r) for purpose, r in current.items()},
+        history=[ConsentOut.model_validate(r) for r in history],
+    )
+
+
+@app.post("/v1/me/consents")
+def give_consent(body: ConsentIn) -> Response[ConsentOut]:
+    record = wiring.consent().record(http.current_caller(app), body)
+    metrics.add_metric(name="ConsentRecords", unit="Count", value=1)
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, ConsentOut.model_validate(record))
+
+
+@app.delete("/v1/me/consents/<purpose>")
+def withdraw_consent(purpose: Purpose) -> ConsentOut:
+    return ConsentOut.model_validate(wiring.consent().withdraw(http.current_caller(app), purpose))
+
+
+# ------------------------------------------------------------------ public: marketing unsubscribe
+TITLE = "Unsubscribe from marketing email"
+
+
+def _page(status: int, body: str) -> Response[str]:
+    return Response(
+        status, pages.CONTENT_TYPE, pages.document(TITLE, body), headers=dict(pages.SECURITY_HEADERS)
+    )
+
+
+@app.get("/email/unsubscribe", include_in_schema=False)
+def unsubscribe_page(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
+    """GET never changes anything (mail scanners follow links): it shows a one-button form."""
+    try:
+        wiring.consent().check_unsubscribe(token)
+    except DomainError as error:
+        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
+    return _page(
+        200,
+        f'<form method="post" action="unsubscribe?token={escape(token)}">'
+        '<p>Stop sending me marketing email.</p><button type="submit">Unsubscribe</button></form>',
+    )
+
+
+@app.post("/email/unsubscribe", include_in_schema=False)
+def unsubscribe(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
+    """The form's post, and RFC 8058 one-click (``List-Unsubscribe=One-Click``) from mail clients:
+    the signed token is the only authority; repeating it appends another withdrawal, harmlessly."""
+    try:
+        wiring.consent().unsubscribe(token)
+    except DomainError as error:
+        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
+    metrics.add_metric(name="MarketingUnsubscribes", unit="Count", value=1)
+    return _page(200, '<p class="done" role="status">Done: you will get no more marketing email from us.</p>')
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

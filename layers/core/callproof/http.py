@@ -158,7 +158,56 @@ def handle(
         )
     if body and not is_csv and not event.get("isBase64Encoded") and not _is_json_object(body):
         return _early_error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "body must be a JSON object")
+    refusal = _policy_consent_refusal(event)
+    if refusal is not None:
+        return refusal
     return app.resolve(event, context)
+
+
+# Routes a user must reach to read and accept a new policy version (or to withdraw consent, which must
+# stay as easy as giving it); every other authenticated route passes the policy-consent check.
+POLICY_EXEMPT_ROUTES = frozenset(
+    {
+        ("GET", "/v1/me"),
+        ("GET", "/v1/policies/{document}"),
+        ("GET", "/v1/me/consents"),
+        ("POST", "/v1/me/consents"),
+        ("DELETE", "/v1/me/consents/{purpose}"),
+    }
+)
+
+
+def _policy_consent_refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """428 with the version id while a significant policy version awaits the caller's consent.
+
+    Only requests with authorizer claims are checked (public pages and webhooks have none). The
+    check costs nothing on most requests: ``callproof.accounts.consent.PolicyGate`` caches the
+    current policy per Lambda environment (60 s) and each user's acceptance (5 min); see ADR 0008.
+    """
+    if (event.get("httpMethod"), event.get("resource")) in POLICY_EXEMPT_ROUTES:
+        return None
+    try:
+        caller = caller_from_event(event)
+    except DomainError:
+        return None  # no (valid) caller: the route itself answers 401
+    from callproof import wiring  # here, not at import: wiring imports every service
+
+    needed = wiring.policy_gate().required(caller.org_id, caller.user_id)
+    if needed is None:
+        return None
+    logger.info("policy consent required", extra={"error_code": "policy_consent_required"})
+    body = _error_body(
+        "policy_consent_required",
+        f"accept version {needed.version} of the {needed.document} policy to continue",
+        "version",
+        [{"document": needed.document, "version": needed.version, "url": needed.url}],
+    )
+    return {
+        "statusCode": int(HTTPStatus.PRECONDITION_REQUIRED),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
 
 
 def _is_json_object(body: str) -> bool:

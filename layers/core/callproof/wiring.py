@@ -10,12 +10,18 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from callproof import aws, config
+from callproof.accounts.consent import ConsentService, PolicyGate
 from callproof.accounts.service import AccountService, OrgSettingsService
 from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
 from callproof.sms.service import SmsService
-from callproof.store.accounts_dynamo import DynamoMemberStore, DynamoOrgSettingsStore
+from callproof.store.accounts_dynamo import (
+    DynamoConsentStore,
+    DynamoMemberStore,
+    DynamoOrgSettingsStore,
+    DynamoPolicyStore,
+)
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
 from callproof.store.identity_cognito import CognitoDirectory
@@ -132,6 +138,25 @@ def gmail() -> tuple[GmailService, config.GmailSettings]:
     return service, settings
 
 
+@cache
+def consent() -> ConsentService:
+    settings = config.load(config.AccountsSettings)
+    link_secret = CachedJsonSecret(aws.secretsmanager, settings.link_secret_arn)
+    return ConsentService(
+        DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
+        DynamoPolicyStore(aws.dynamodb(), settings.accounts_table),
+        lambda: link_secret.field("key").encode(),
+        settings.public_base_url,
+    )
+
+
+@cache
+def policy_gate() -> PolicyGate:
+    """Built once per Lambda environment: its caches are what keep the check cheap."""
+    table = config.load(config.PolicyGateSettings).accounts_table
+    return PolicyGate(DynamoPolicyStore(aws.dynamodb(), table), DynamoConsentStore(aws.dynamodb(), table))
+
+
 def reset() -> None:
     """Forget built services (tests that switch settings call this)."""
     contact_services.cache_clear()
@@ -139,3 +164,5 @@ def reset() -> None:
     sms.cache_clear()
     gmail.cache_clear()
     accounts.cache_clear()
+    consent.cache_clear()
+    policy_gate.cache_clear()

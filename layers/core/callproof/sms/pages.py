@@ -49,6 +49,9 @@ def _document(title: str, body: str) -> str:
     )
 
 
+document = _document  # the accounts function's unsubscribe page uses the same shell
+
+
 def form(page: FormPage) -> str:
     title = TITLES[page.action]
     parts = []

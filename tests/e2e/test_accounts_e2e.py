@@ -1,0 +1,63 @@
+"""Accounts over HTTP on the running local stack: profile, members in the local Cognito user pool,
+org settings the contacts function reads, consent withdrawal. (The 428 after a significant policy
+version is tested on moto: publishing one here would gate every other e2e test of the session.)"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from tests.fixtures.local_stack.process import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_profile_members_settings_and_consent(local_stack: RunningStack) -> None:
+    org = f"acct-{uuid.uuid4().hex[:8]}"
+    base = local_stack.url
+    admin = {"Authorization": f"Bearer {local_stack.token(org, 'admin-1', ['admin'])}"}
+    rep = {"Authorization": f"Bearer {local_stack.token(org, 'rep-1', ['rep'])}"}
+
+    response = requests.patch(
+        f"{base}/v1/me", json={"full_name": "Grace", "company": "Navy"}, headers=rep, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    me = requests.get(f"{base}/v1/me", headers=rep, timeout=30).json()
+    assert (me["full_name"], me["company"], me["roles"]) == ("Grace", "Navy", ["rep"])
+
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    new = {"email": email, "full_name": "New Rep", "roles": ["rep"]}
+    assert requests.post(f"{base}/v1/org/members", json=new, headers=rep, timeout=30).status_code == 403
+    response = requests.post(f"{base}/v1/org/members", json=new, headers=admin, timeout=30)
+    assert response.status_code == 201, response.text
+    member = response.json()
+    url = f"{base}/v1/org/members/{member['user_id']}"
+    response = requests.patch(url, json={"roles": ["rep", "compliance"]}, headers=admin, timeout=30)
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()["roles"]) == ["compliance", "rep"]
+    other_admin = {"Authorization": f"Bearer {local_stack.token(org + 'x', 'admin-1', ['admin'])}"}
+    assert requests.delete(url, headers=other_admin, timeout=30).status_code == 404
+    assert requests.delete(url, headers=admin, timeout=30).status_code == 204
+
+    settings = {
+        "default_phone_region": "FR",
+        "call_retention_months": 12,
+        "sms_confirmations": False,
+        "daily_sms_cap": 10,
+    }
+    response = requests.put(f"{base}/v1/org/settings", json=settings, headers=admin, timeout=30)
+    assert response.status_code == 200, response.text
+    contact = {"name": "Jean", "type": "customer", "phones": ["06 12 34 56 78"]}
+    response = requests.post(f"{base}/v1/contacts", json=contact, headers=rep, timeout=30)
+    assert response.status_code == 201, response.text
+    assert response.json()["phones"][0]["e164"] == "+33612345678"
+
+    response = requests.post(
+        f"{base}/v1/me/consents", json={"purpose": "geolocation"}, headers=rep, timeout=30
+    )
+    assert response.status_code == 201, response.text
+    assert requests.delete(f"{base}/v1/me/consents/geolocation", headers=rep, timeout=30).status_code == 200
+    state = requests.get(f"{base}/v1/me/consents", headers=rep, timeout=30).json()
+    assert state["current"]["geolocation"]["granted"] is False
