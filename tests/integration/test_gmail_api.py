@@ -106,7 +106,7 @@ def add_contact(call: Invoke, email: str, org: str = "org-a") -> str:
 
 
 def test_connect_push_sync_read_remove(
-    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble, capsys: pytest.CaptureFixture[str]
 ) -> None:
     contact = add_contact(call, "ada@customer.example")
     connect(call)
@@ -190,6 +190,10 @@ def test_connect_push_sync_read_remove(
     connect(call)
     status, body = call("GmailFunction", api_event("GET", "/v1/integrations/google"))
     assert body["status"] == "active"
+    # nothing personal reached the logs: no address, subject, body or token
+    logs = capsys.readouterr()
+    for secret in ("customer.example", DEFAULT_MAILBOX, "40 seats", "Quote", "ya29.", "1//"):
+        assert secret not in logs.out + logs.err
 
 
 @pytest.mark.parametrize(
