@@ -14,9 +14,16 @@ from callproof.integrations.google_oauth import (
     OAuthToken,
     SealedToken,
 )
-from callproof.mail.model import EmailPage, EmailRecord, Integration, IntegrationStatus, MessageMeta
+from callproof.mail.model import (
+    EmailPage,
+    EmailRecord,
+    GooglePerson,
+    Integration,
+    IntegrationStatus,
+    MessageMeta,
+)
 from callproof.mail.parse import parse
-from callproof.mail.ports import HistoryExpired
+from callproof.mail.ports import HistoryExpired, SyncTokenExpired
 
 
 @dataclass
@@ -93,6 +100,7 @@ class FakeIntegrations:
         self.items: dict[tuple[str, str], Integration] = {}
         self.tokens: dict[tuple[str, str], SealedToken] = {}
         self.advance_calls: list[int] = []
+        self.people_tokens: dict[tuple[str, str], str | None] = {}
 
     def get(self, org_id: str, user_id: str) -> Integration | None:
         return self.items.get((org_id, user_id))
@@ -135,6 +143,12 @@ class FakeIntegrations:
 
     def all(self) -> Iterator[Integration]:
         yield from list(self.items.values())
+
+    def people_sync_token(self, org_id: str, user_id: str) -> str | None:
+        return self.people_tokens.get((org_id, user_id))
+
+    def save_people_sync_token(self, org_id: str, user_id: str, token: str | None) -> None:
+        self.people_tokens[(org_id, user_id)] = token
 
     def delete(self, integration: Integration) -> None:
         self.items.pop((integration.org_id, integration.user_id), None)
@@ -270,3 +284,25 @@ class FakeQueue:
 
     def enqueue(self, org_id: str, user_id: str, history_id: int) -> None:
         self.jobs.append((org_id, user_id, history_id))
+
+
+class FakePeople:
+    def __init__(self) -> None:
+        self.people: list[tuple[int, GooglePerson]] = []
+        self.changes = 0
+        self.expired_before = 0
+        self.calls: list[str | None] = []
+
+    def add(self, person: GooglePerson) -> None:
+        self.changes += 1
+        self.people.append((self.changes, person))
+
+    def api(self, token: str) -> FakePeople:
+        return self
+
+    def connections(self, sync_token: str | None) -> tuple[list[GooglePerson], str | None]:
+        self.calls.append(sync_token)
+        since = int(sync_token) if sync_token else 0
+        if sync_token and since < self.expired_before:
+            raise SyncTokenExpired
+        return [p for n, p in self.people if n > since], str(self.changes)

@@ -21,6 +21,7 @@ from callproof.mail.api import (
     EmailOut,
     EmailPageOut,
     EmailSummaryOut,
+    GoogleImportOut,
     IntegrationOut,
     RemovalOut,
 )
@@ -39,8 +40,17 @@ MAX_PAGE_SIZE = 100
 
 
 @app.post("/v1/integrations/google/authorize")
-def authorize() -> AuthorizeOut:
-    return AuthorizeOut(authorization_url=wiring.gmail()[0].authorize(http.current_caller(app)))
+def authorize(contacts: Annotated[bool, Query()] = False) -> AuthorizeOut:
+    """``?contacts=true`` also asks for the Google Contacts read-only scope (for the import)."""
+    return AuthorizeOut(authorization_url=wiring.gmail()[0].authorize(http.current_caller(app), contacts))
+
+
+@app.post("/v1/contacts/imports/google")
+def import_google_contacts() -> GoogleImportOut:
+    result = wiring.gmail()[0].import_contacts(http.current_caller(app))
+    metrics.add_metric(name="GoogleContactsImported", unit="Count", value=result.counts.get("created", 0))
+    logger.info("google contacts import", extra={"counts": result.counts, "full_sync": result.full_sync})
+    return GoogleImportOut(counts=result.counts, full_sync=result.full_sync, people=result.people)
 
 
 @app.get("/oauth/google/callback")

@@ -64,8 +64,13 @@ def push_event(
     return event
 
 
-def connect(call: Invoke, mailbox: str = DEFAULT_MAILBOX, user: str = "rep-1") -> dict[str, Any]:
-    status, body = call("GmailFunction", api_event("POST", "/v1/integrations/google/authorize", user=user))
+def connect(
+    call: Invoke, mailbox: str = DEFAULT_MAILBOX, user: str = "rep-1", contacts: bool = False
+) -> dict[str, Any]:
+    query = {"contacts": "true"} if contacts else None
+    status, body = call(
+        "GmailFunction", api_event("POST", "/v1/integrations/google/authorize", user=user, query=query)
+    )
     assert status == 200, body
     url = body["authorization_url"] + f"&login_hint={mailbox}"
     consent = requests.get(url, allow_redirects=False, timeout=5)
@@ -333,3 +338,49 @@ def test_the_hourly_maintenance_renews_the_watch(
     assert google.mailbox(DEFAULT_MAILBOX).watched_until > time.time() * 1000 + 6 * 86_400_000
     status, body = call("GmailFunction", api_event("GET", "/v1/integrations/google"))
     assert body["watch_expiration"] == google.mailbox(DEFAULT_MAILBOX).watched_until
+
+
+def person(name: str, email: str, phone: str | None = None, company: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"names": [{"displayName": name}], "emailAddresses": [{"value": email}]}
+    if phone:
+        data["phoneNumbers"] = [{"value": phone}]
+    if company:
+        data["organizations"] = [{"name": company}]
+    return data
+
+
+def test_google_contacts_import(call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble) -> None:
+    add_contact(call, "ada@customer.example")
+    connect(call)
+    imported = api_event("POST", "/v1/contacts/imports/google")
+    status, body = call("GmailFunction", imported)
+    assert (status, body["error"]["code"]) == (409, "google_scope_missing")
+    connect(call, contacts=True)  # incremental consent
+    google.add_people(
+        DEFAULT_MAILBOX,
+        [
+            person("Ada L", "ada@customer.example", "+1 415 555 0100"),  # existing contact: gains a phone
+            person("Bob Buyer", "bob@buyer.example", company="Buyer Inc"),
+        ],
+    )
+    status, body = call("GmailFunction", imported)
+    assert status == 200, body
+    assert body["full_sync"] is True
+    assert (body["counts"]["created"], body["counts"]["updated"]) == (1, 1)
+    status, again = call("GmailFunction", imported)  # nothing changed since: incremental, empty
+    assert (again["full_sync"], again["people"], again["counts"]["created"]) == (False, 0, 0)
+    google.add_people(DEFAULT_MAILBOX, [person("Cy", "cy@c.example")])
+    status, third = call("GmailFunction", imported)
+    assert (third["people"], third["counts"]["created"]) == (1, 1)
+    requests.post(f"{google.url}/_double/mailboxes/{DEFAULT_MAILBOX}/expire-people-sync", timeout=5)
+    status, full = call("GmailFunction", imported)
+    assert (full["full_sync"], full["people"], full["counts"]["created"], full["counts"]["duplicate"]) == (
+        True,
+        3,
+        0,
+        3,
+    )
+    status, found = call(
+        "ContactsFunction", api_event("POST", "/v1/contacts/lookup", body={"emails": ["bob@buyer.example"]})
+    )
+    assert [c["company"] for c in found["emails"]["bob@buyer.example"]] == ["Buyer Inc"]

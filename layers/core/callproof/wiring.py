@@ -102,6 +102,7 @@ if TYPE_CHECKING:
 def gmail() -> tuple[GmailService, config.GmailSettings]:
     """Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
     from callproof.integrations.google_gmail import gmail_api
+    from callproof.integrations.google_people import people_api
     from callproof.integrations.google_oauth import (
         GoogleOAuthClient,
         OAuthEndpoints,
@@ -134,6 +135,8 @@ def gmail() -> tuple[GmailService, config.GmailSettings]:
         gmail=lambda token: gmail_api(token, settings.google_api_base_url),
         queue=SqsSyncQueue(aws.sqs(), settings.sync_queue_url),
         config=GmailConfig(settings.topic, settings.redirect_uri, settings.full_sync_days),
+        people=lambda token: people_api(token, settings.google_api_base_url),
+        import_csv=lambda caller, text: contact_services()[1].run(caller, text).counts(),
     )
     return service, settings
 

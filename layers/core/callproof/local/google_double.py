@@ -13,6 +13,9 @@ It speaks the real wire formats for what CallProof uses:
   ``q=newer_than:Nd``), ``messages/{id}`` (``format=metadata`` with ``metadataHeaders``, ``raw``,
   ``full``), and ``POST /batch/gmail/v1`` (multipart/mixed of application/http parts, answered in
   kind with ``Content-ID: <response-...>``).
+- People v1: ``GET /v1/people/me/connections`` (pageSize paging, ``requestSyncToken`` /
+  ``syncToken``, 400 FAILED_PRECONDITION EXPIRED_SYNC_TOKEN for a token older than
+  ``/_double/mailboxes/<address>/expire-people-sync``; 403 without the contacts scope).
 - ``GET /oauth2/v1/certs``: the PEM certificates (by key id) of the local push-token signer, the
   format of Google's ``https://www.googleapis.com/oauth2/v1/certs``.
 
@@ -21,6 +24,7 @@ Messages are .eml files (bytes) put into a mailbox; each gets the next history i
 Control endpoints (not Google's): ``POST /_double/mailboxes/<address>/messages`` (body: an .eml) ->
 ``{"id", "historyId"}``; ``POST /_double/mailboxes/<address>/expire-history`` (older history ids now
 answer 404); ``POST /_double/mailboxes/<address>/revoke`` (refresh tokens answer ``invalid_grant``);
+``POST /_double/mailboxes/<address>/people`` (a JSON list of People API persons);
 ``POST /_double/push-token`` (``{"audience", "email"}`` -> a signed OIDC token as Pub/Sub sends);
 ``POST /_double/throttle`` (``{"count": n}``: the next n message fetches answer 429); ``GET
 /_double/stats``.
@@ -58,7 +62,10 @@ DEFAULT_MAILBOX = "rep@callproof.test"
 PUSH_SERVICE_ACCOUNT = "gmail-push@callproof-dev.iam.gserviceaccount.com"  # the template default
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 _GMAIL = re.compile(r"^/gmail/v1/users/me/(profile|watch|stop|history|messages)(?:/([0-9a-f]+))?$")
-_CONTROL = re.compile(r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke)$")
+_CONTROL = re.compile(
+    r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke|people|expire-people-sync)$"
+)
+CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts.readonly"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -84,6 +91,10 @@ class _Mailbox:
     messages: list[_Message] = field(default_factory=list)
     watched_until: int = 0
     revoked: bool = False
+    granted: set[str] = field(default_factory=set)
+    people: list[dict[str, Any]] = field(default_factory=list)  # People API person resources
+    people_changes: int = 0
+    people_sync_floor: int = 0  # sync tokens older than this answer EXPIRED_SYNC_TOKEN
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -156,6 +167,7 @@ class GoogleDouble:
         self._mailboxes: dict[str, _Mailbox] = {}
         self._codes: dict[str, tuple[str, str, str, str]] = {}  # code -> mailbox, challenge, redirect, scope
         self._access: dict[str, str] = {}  # access token -> mailbox
+        self._scopes: dict[str, set[str]] = {}  # access token -> granted scopes
         self._refresh: dict[str, str] = {}  # refresh token -> mailbox
         self._throttle = 0
         self.stats = {"requests": 0, "batch_parts": 0, "bytes": 0}
@@ -202,6 +214,56 @@ class GoogleDouble:
                 _Message(gmail_id, gmail_id, box.history_id, internal, raw, labels or ["INBOX"])
             )
             return gmail_id, box.history_id
+
+    def add_people(self, address: str, people: list[dict[str, Any]]) -> None:
+        """People API person resources (``names``, ``emailAddresses``, ``phoneNumbers``,
+        ``organizations``); each gets a resourceName and the next change number."""
+        with self._lock:
+            box = self.mailbox(address)
+            for person in people:
+                box.people_changes += 1
+                person = dict(person)
+                person.setdefault("resourceName", f"people/c{box.people_changes}")
+                person["_change"] = box.people_changes
+                box.people.append(person)
+
+    def _connections(self, box: _Mailbox, args: Any) -> Response:
+        with self._lock:
+            sync = str(args.get("syncToken") or "")
+            since = 0
+            if sync:
+                since = int(sync.removeprefix("sync.")) if sync.startswith("sync.") else -1
+                if since < box.people_sync_floor:
+                    body = {
+                        "error": {
+                            "code": 400,
+                            "message": "Sync token is expired. Clear local cache and retry call without the sync token.",
+                            "status": "FAILED_PRECONDITION",
+                            "details": [
+                                {
+                                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                    "reason": "EXPIRED_SYNC_TOKEN",
+                                    "domain": "people.googleapis.com",
+                                }
+                            ],
+                        }
+                    }
+                    return _json(body, 400)
+            changed = [p for p in box.people if p["_change"] > since]
+            size = min(int(args.get("pageSize") or 100), 1000)
+            offset = int(args.get("pageToken") or 0)
+            page: dict[str, Any] = {
+                "connections": [
+                    {k: v for k, v in p.items() if k != "_change"} for p in changed[offset : offset + size]
+                ],
+                "totalPeople": len(changed),
+                "totalItems": len(changed),
+            }
+            if offset + size < len(changed):
+                page["nextPageToken"] = str(offset + size)
+            elif args.get("requestSyncToken") == "true":
+                page["nextSyncToken"] = f"sync.{box.people_changes}"
+            return _json(page)
 
     def expire_history(self, address: str) -> None:
         with self._lock:
@@ -257,11 +319,29 @@ class GoogleDouble:
             if action == "messages":
                 gmail_id, history_id = self.deliver(address, request.get_data())
                 return _json({"id": gmail_id, "historyId": str(history_id)}, 201)
+            if action == "people":
+                self.add_people(address, list(request.get_json(silent=True) or []))
+                return _json({"ok": True}, 201)
+            if action == "expire-people-sync":
+                with self._lock:
+                    box = self.mailbox(address)
+                    box.people_sync_floor = box.people_changes + 1
+                return _json({"ok": True})
             if action == "expire-history":
                 self.expire_history(address)
             else:
                 self.revoke_mailbox(address)
             return _json({"ok": True})
+        if path == "/v1/people/me/connections" and request.method == "GET":
+            token = (request.headers.get("Authorization") or "").partition(" ")[2]
+            owner = self._mailbox_for(request.headers.get("Authorization"))
+            if owner is None:
+                return _google_error(401, "Request had invalid authentication credentials.", "authError")
+            if CONTACTS_SCOPE not in self._scopes.get(token, set()):
+                return _google_error(
+                    403, "Request had insufficient authentication scopes.", "insufficientPermissions"
+                )
+            return self._connections(owner, request.args)
         match = _GMAIL.match(path)
         if match:
             mailbox = self._mailbox_for(request.headers.get("Authorization"))
@@ -320,12 +400,14 @@ class GoogleDouble:
                         {"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
                         400,
                     )
-                return self._issue(mailbox_for_refresh, GMAIL_SCOPE, None)
+                granted = " ".join(sorted(self.mailbox(mailbox_for_refresh).granted)) or GMAIL_SCOPE
+                return self._issue(mailbox_for_refresh, granted, None)
         return _json({"error": "unsupported_grant_type"}, 400)
 
     def _issue(self, mailbox: str, scope: str, refresh: str | None) -> Response:
         access = "ya29." + secrets.token_urlsafe(32)
         self._access[access] = mailbox
+        self._scopes[access] = set(scope.split())
         body: dict[str, Any] = {
             "access_token": access,
             "expires_in": 3599,

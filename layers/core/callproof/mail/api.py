@@ -63,3 +63,13 @@ class EmailOut(EmailSummaryOut):
     headers: list[tuple[str, str]]
     text: str | None
     html: str | None
+
+
+class GoogleImportOut(BaseModel):
+    counts: dict[str, int] = Field(
+        description="rows created / updated / duplicate / rejected, as the CSV import"
+    )
+    full_sync: bool = Field(
+        description="every contact was read (first run, or Google expired the sync token)"
+    )
+    people: int = Field(description="records Google returned (deleted ones are never applied)")

@@ -104,3 +104,21 @@ class SyncResult:
     full_sync: bool = False
     cursor_moved: bool = False
     skipped: str | None = None  # why nothing ran ("unknown", "disconnected", ...)
+
+
+@dataclass(frozen=True, slots=True)
+class GooglePerson:
+    """One Google contact as the People API returns it (the fields the import reads)."""
+
+    name: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    company: str | None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleImport:
+    counts: dict[str, int]
+    full_sync: bool
+    people: int  # records Google returned (deleted ones included, never applied)

@@ -8,11 +8,29 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from callproof.integrations.google_oauth import OAuthState, OAuthToken, SealedToken
-from callproof.mail.model import EmailPage, EmailRecord, Integration, IntegrationStatus, MessageMeta
+from callproof.mail.model import (
+    EmailPage,
+    EmailRecord,
+    GooglePerson,
+    Integration,
+    IntegrationStatus,
+    MessageMeta,
+)
 
 
 class HistoryExpired(Exception):
     """``users.history.list`` answered 404: the stored history id is too old; do a bounded full sync."""
+
+
+class SyncTokenExpired(Exception):
+    """The People API refused the stored sync token (EXPIRED_SYNC_TOKEN): do a full sync."""
+
+
+class PeopleApi(Protocol):
+    def connections(self, sync_token: str | None) -> tuple[list[GooglePerson], str | None]:
+        """Every page of ``people.connections.list`` (pageSize 1000): the people and the next sync
+        token; with ``sync_token`` only what changed since (deleted people flagged)."""
+        ...
 
 
 class GmailApi(Protocol):
@@ -96,6 +114,10 @@ class IntegrationStore(Protocol):
     def set_watch(self, org_id: str, user_id: str, expiration: int) -> None:
         """A renewed watch: its expiration (the status stays as it is unless it was lapsed)."""
         ...
+
+    def people_sync_token(self, org_id: str, user_id: str) -> str | None: ...
+
+    def save_people_sync_token(self, org_id: str, user_id: str, token: str | None) -> None: ...
 
     def all(self) -> Iterator[Integration]:
         """Every connected mailbox of every org (the watch registry, for the schedules)."""

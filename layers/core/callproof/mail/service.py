@@ -12,6 +12,8 @@ Invariants:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from typing import Any
 
 from callproof.errors import Conflict, DomainError, InvalidInput, NotFound
 from callproof.integrations.google_oauth import (
+    CONTACTS_READONLY,
     GMAIL_READONLY,
     GrantRevoked,
     OAuthState,
@@ -32,8 +35,10 @@ from callproof.mail.model import (
     PURPOSE,
     EmailPage,
     EmailRecord,
+    GooglePerson,
     Integration,
     IntegrationStatus,
+    PeopleImport,
     SyncResult,
     email_id,
     object_key,
@@ -48,8 +53,10 @@ from callproof.mail.ports import (
     MailBlobs,
     MailIndex,
     OAuthClient,
+    PeopleApi,
     StateStore,
     SyncQueue,
+    SyncTokenExpired,
     TokenSealer,
 )
 from callproof.tenancy import Caller, Role
@@ -105,6 +112,9 @@ class GmailService:
         queue: SyncQueue,
         config: GmailConfig,
         clock: Callable[[], float] = time.time,
+        *,
+        people: Callable[[str], PeopleApi] | None = None,
+        import_csv: Callable[[Caller, str], dict[str, int]] | None = None,
     ) -> None:
         self._integrations = integrations
         self._index = index
@@ -117,16 +127,21 @@ class GmailService:
         self._queue = queue
         self._config = config
         self._clock = clock
+        self._people = people
+        self._import_csv = import_csv
 
     # --- connect --------------------------------------------------------------------------------
 
-    def authorize(self, caller: Caller) -> str:
+    def authorize(self, caller: Caller, contacts: bool = False) -> str:
+        """Google's consent URL; ``contacts`` asks, incrementally, for the contacts read-only scope too
+        (Google's ``include_granted_scopes`` keeps the Gmail grant)."""
         caller.require(Role.REP, Role.ADMIN)
         if not self._config.redirect_uri:
             raise Conflict("Google sign-in is not configured (no OAuth redirect URI)")
         verifier, challenge = new_pkce()
         state = self._states.issue(OAuthState(caller.org_id, caller.user_id, verifier, PURPOSE))
-        return self._oauth.authorization_url([GMAIL_READONLY], state, challenge, self._config.redirect_uri)
+        scopes = [GMAIL_READONLY, CONTACTS_READONLY] if contacts else [GMAIL_READONLY]
+        return self._oauth.authorization_url(scopes, state, challenge, self._config.redirect_uri)
 
     def complete(self, state: str, code: str) -> Integration:
         """The OAuth callback: the state (single use) says whose; exchange, store sealed, watch."""
@@ -140,6 +155,9 @@ class GmailService:
         api = self._gmail(token.access_token)
         mailbox, _ = api.profile()
         history_id, expiration = api.watch(self._config.topic, WATCH_LABELS)
+        previous = self._integrations.get(issued.org_id, issued.user_id)
+        if previous is not None and previous.mailbox == mailbox.lower():
+            history_id = min(history_id, previous.history_id)  # re-consent (more scopes) keeps the cursor
         integration = Integration(
             org_id=issued.org_id,
             user_id=issued.user_id,
@@ -329,6 +347,41 @@ class GmailService:
             if self._index.put(record):
                 result.stored += 1
 
+    # --- Google Contacts import -----------------------------------------------------------------
+
+    def import_contacts(self, caller: Caller) -> PeopleImport:
+        """The caller's Google contacts into the org's contacts, with the CSV import's dedupe rules
+        (create, or add new emails / phones to the one matching contact; never overwrite). Later runs
+        read only what changed (sync token); an expired token means a full sync."""
+        caller.require(Role.REP, Role.ADMIN)
+        if self._people is None or self._import_csv is None:
+            raise Conflict("Google Contacts import is not configured")
+        integration = self._integrations.get(caller.org_id, caller.user_id)
+        if integration is None or integration.status is IntegrationStatus.DISCONNECTED:
+            raise Conflict("connect your Google account first")
+        try:
+            token = self._access_token(integration)
+        except GrantRevoked:
+            self._integrations.set_status(
+                caller.org_id, caller.user_id, IntegrationStatus.DISCONNECTED, "Google access was revoked"
+            )
+            raise Conflict("Google access was revoked; connect again") from None
+        if CONTACTS_READONLY not in token.scopes:
+            raise ScopeMissing(
+                "the Google Contacts permission is missing: POST /v1/integrations/google/authorize?contacts=true"
+            )
+        api = self._people(token.access_token)
+        stored = self._integrations.people_sync_token(caller.org_id, caller.user_id)
+        full_sync = stored is None
+        try:
+            people, next_token = api.connections(stored)
+        except SyncTokenExpired:
+            full_sync = True
+            people, next_token = api.connections(None)
+        counts = self._import_csv(caller, people_csv([p for p in people if not p.deleted]))
+        self._integrations.save_people_sync_token(caller.org_id, caller.user_id, next_token)
+        return PeopleImport(counts=counts, full_sync=full_sync, people=len(people))
+
     # --- reading --------------------------------------------------------------------------------
 
     def contact_emails(self, caller: Caller, contact_id: str, limit: int, cursor: str | None) -> EmailPage:
@@ -384,6 +437,28 @@ class GmailService:
         removed = self._blobs.delete_all_versions([record.object_key for record in records])
         self._index.delete(records)
         return removed
+
+
+class ScopeMissing(Conflict):
+    code = "google_scope_missing"
+
+
+def people_csv(people: list[GooglePerson]) -> str:
+    """Google people as the CSV import reads them (``;`` separates several emails / phones)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "company", "emails", "phones"])
+    for person in people:
+        name = person.name or person.company or (person.emails[0] if person.emails else "")
+        writer.writerow(
+            [
+                name,
+                person.company or "",
+                ";".join(e.replace(";", "") for e in person.emails),
+                ";".join(p.replace(";", "") for p in person.phones),
+            ]
+        )
+    return out.getvalue()
 
 
 def _replace_status(integration: Integration, status: IntegrationStatus, reason: str) -> Integration:
