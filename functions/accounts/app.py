@@ -26,6 +26,9 @@ from callproof.accounts.model import (
     MePatch,
     OrgSettingsIn,
     OrgSettingsOut,
+    PhotoDownloadOut,
+    PhotoUploadIn,
+    PhotoUploadOut,
     PolicyOut,
     Purpose,
 )
@@ -91,6 +94,24 @@ def get_org_settings() -> OrgSettingsOut:
 @app.put("/v1/org/settings")
 def put_org_settings(body: OrgSettingsIn) -> OrgSettingsOut:
     return OrgSettingsOut.model_validate(wiring.accounts()[1].put(http.current_caller(app), body))
+
+
+@app.post("/v1/me/photo")
+def photo_upload(body: PhotoUploadIn) -> Response[PhotoUploadOut]:
+    upload = wiring.photos().upload(http.current_caller(app), body.content_type)
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, PhotoUploadOut.model_validate(upload))
+
+
+@app.get("/v1/me/photo")
+def photo_download() -> PhotoDownloadOut:
+    return PhotoDownloadOut.model_validate(wiring.photos().download(http.current_caller(app)))
+
+
+@app.delete("/v1/me/photo")
+def photo_delete() -> Response[None]:
+    deleted = wiring.photos().delete(http.current_caller(app))
+    logger.info("photo deleted", extra={"versions": deleted})
+    return Response(HTTPStatus.NO_CONTENT)
 
 
 @app.get("/v1/policies/<document>")

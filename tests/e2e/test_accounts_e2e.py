@@ -61,3 +61,28 @@ def test_profile_members_settings_and_consent(local_stack: RunningStack) -> None
     assert requests.delete(f"{base}/v1/me/consents/geolocation", headers=rep, timeout=30).status_code == 200
     state = requests.get(f"{base}/v1/me/consents", headers=rep, timeout=30).json()
     assert state["current"]["geolocation"]["granted"] is False
+
+
+def test_photo_limits_are_enforced_by_the_local_s3(local_stack: RunningStack) -> None:
+    base = local_stack.url
+    rep = {"Authorization": f"Bearer {local_stack.token(f'photo-{uuid.uuid4().hex[:8]}', 'rep-1', ['rep'])}"}
+    response = requests.post(
+        f"{base}/v1/me/photo", json={"content_type": "image/jpeg"}, headers=rep, timeout=30
+    )
+    assert response.status_code == 201, response.text
+    upload = response.json()
+    assert upload["url"].startswith("http://127.0.0.1:")  # the local S3, not AWS
+
+    def send(data: bytes, content_type: str = "image/jpeg") -> int:
+        fields = {**upload["fields"], "Content-Type": content_type}
+        return requests.post(
+            upload["url"], data=fields, files={"file": ("p.jpg", data)}, timeout=30
+        ).status_code
+
+    assert send(b"\xff\xd8\xff" + b"0" * 100, "text/html") == 403
+    assert send(b"0" * (5 * 1024 * 1024 + 1)) == 400
+    assert send(b"\xff\xd8\xff" + b"0" * 100) == 204
+    download = requests.get(f"{base}/v1/me/photo", headers=rep, timeout=30).json()
+    assert requests.get(download["url"], timeout=30).content.startswith(b"\xff\xd8\xff")
+    assert requests.delete(f"{base}/v1/me/photo", headers=rep, timeout=30).status_code == 204
+    assert requests.get(f"{base}/v1/me/photo", headers=rep, timeout=30).status_code == 404

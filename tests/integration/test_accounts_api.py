@@ -3,6 +3,8 @@ contacts and SMS functions, bad input and another org's member."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -157,3 +159,40 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
     assert status == 200
     assert settings["default_phone_region"] is None
     assert settings["daily_sms_cap"] is None
+
+
+def test_org_retention_setting_drives_the_scheduled_purge(call: Invoke) -> None:
+    """Old data really goes: the org's ``call_retention_months`` (set here) is what the daily
+    CallRetentionFunction enforces; another org keeps its default 24 months."""
+    device = {"device_type": "phone", "os_name": "Android", "os_version": "15", "app_version": "4.2.0"}
+    now = datetime.now(UTC)
+    for org in ("org-a", "org-b"):
+        event = api_event(
+            "PUT", "/v1/devices/pixel-1", resource="/v1/devices/{device_id}", body=device, org=org
+        )
+        assert call("CallLogsFunction", event)[0] == 200
+        entries = [
+            {
+                "client_id": str(uuid.uuid4()),
+                "phone_number": "+14155550100",
+                "direction": "outbound",
+                "started_at": (now - age).isoformat(),
+                "duration_seconds": 30,
+                "device_id": "pixel-1",
+            }
+            for age in (timedelta(days=100), timedelta(days=10))
+        ]
+        status, _ = call(
+            "CallLogsFunction", api_event("POST", "/v1/call-logs", body={"entries": entries}, org=org)
+        )
+        assert status == 200
+    status, _ = accounts(call, "PUT", "/v1/org/settings", body={"call_retention_months": 1}, **ADMIN)
+    assert status == 200
+
+    scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    result = call.raw("CallRetentionFunction", scheduled)  # type: ignore[attr-defined]
+    assert result["deleted"] == 1
+    for org, kept in (("org-a", 1), ("org-b", 2)):
+        status, calls = call("CallLogsFunction", api_event("GET", "/v1/call-logs", org=org))
+        assert status == 200
+        assert len(calls["items"]) == kept

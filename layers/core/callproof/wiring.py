@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from callproof import aws, config
 from callproof.accounts.consent import ConsentService, PolicyGate
+from callproof.accounts.photo import PhotoService
 from callproof.accounts.service import AccountService, OrgSettingsService
 from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
@@ -25,6 +26,7 @@ from callproof.store.accounts_dynamo import (
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
 from callproof.store.identity_cognito import CognitoDirectory
+from callproof.store.photos_s3 import S3PhotoStorage
 from callproof.store.ports import SmsGateway
 from callproof.store.secrets import CachedJsonSecret
 from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
@@ -154,6 +156,12 @@ def consent() -> ConsentService:
 
 
 @cache
+def photos() -> PhotoService:
+    settings = config.load(config.AccountsSettings)
+    return PhotoService(S3PhotoStorage(aws.s3(), settings.data_bucket))
+
+
+@cache
 def policy_gate() -> PolicyGate:
     """Built once per Lambda environment: its caches are what keep the check cheap."""
     table = config.load(config.PolicyGateSettings).accounts_table
@@ -169,3 +177,4 @@ def reset() -> None:
     accounts.cache_clear()
     consent.cache_clear()
     policy_gate.cache_clear()
+    photos.cache_clear()

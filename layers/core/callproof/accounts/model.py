@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -182,3 +182,26 @@ class PolicyOut(BaseModel):
     significant: bool
     published_at: datetime
     url: str | None
+
+
+class PhotoUploadIn(_Strict):
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+
+
+class PhotoUploadOut(BaseModel):
+    """POST ``fields`` plus the file (last, named ``file``) as multipart/form-data to ``url``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+    content_type: str
+
+
+class PhotoDownloadOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    url: str
+    expires_at: datetime

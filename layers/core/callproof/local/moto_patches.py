@@ -6,6 +6,10 @@ items, and a 10,000-row contacts import never finishes. The patch makes that tab
 instead snapshots only the items the transaction addresses, restoring exactly those when the
 transaction is cancelled. Transaction semantics (all or nothing, cancellation reasons) are unchanged;
 a test on the pinned moto version keeps it honest.
+
+moto also accepts any browser-based S3 POST upload; the second patch checks the POST policy's
+conditions first (``callproof.local.s3_post_policy``), as S3 does, so the photo upload's type and size
+limits are enforced by the local S3 too.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from typing import Any
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.s3.responses import S3Response
+
+from callproof.local import s3_post_policy
 
 _original_transact: Callable[..., None] | None = None
+_original_s3_post: Callable[..., Any] | None = None
 
 
 class _TableCopyIsIdentity:
@@ -69,6 +77,20 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         raise
 
 
+def _s3_post_with_policy(self: Any, request: Any, bucket_name: str) -> Any:
+    """S3's browser-upload policy conditions, which moto does not check (see ``s3_post_policy``)."""
+    # moto adds "BucketName" to the parsed form itself; it is not a field the client sent
+    fields = {key: values[0] for key, values in self.querystring.items() if values and key != "BucketName"}
+    body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.body or "").encode()
+    refused = s3_post_policy.refusal(fields, bucket_name, len(body))
+    if refused is not None:
+        status, code = refused
+        xml = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>Invalid according to Policy</Message></Error>'
+        return status, {"Content-Type": "application/xml"}, xml
+    assert _original_s3_post is not None
+    return _original_s3_post(self, request, bucket_name)
+
+
 def install() -> None:
     """Idempotent: patch moto's DynamoDB backend for item-level transaction rollback."""
     global _original_transact
@@ -77,3 +99,6 @@ def install() -> None:
     _original_transact = DynamoDBBackend.transact_write_items
     dynamodb_models.copy = _TableCopyIsIdentity  # type: ignore[attr-defined,assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    global _original_s3_post
+    _original_s3_post = S3Response._bucket_response_post
+    S3Response._bucket_response_post = _s3_post_with_policy  # type: ignore[method-assign]

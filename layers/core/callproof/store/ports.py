@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from callproof.accounts.model import ConsentRecord, CurrentPolicy, Member, PolicyVersion, Purpose
@@ -275,3 +275,17 @@ class PolicyStore(Protocol):
     def publish(self, previous: CurrentPolicy | None, version: PolicyVersion) -> None:
         """Append ``version`` and make it current, unless another publication won (``Conflict``)."""
         ...
+
+
+class PhotoStorage(Protocol):
+    """Account photos in the versioned data bucket."""
+
+    def presign_post(
+        self, key: str, content_type: str, max_bytes: int, expires_in: timedelta
+    ) -> tuple[str, dict[str, str]]: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def presign_get(self, key: str, expires_in: timedelta) -> str: ...
+
+    def delete_all_versions(self, key: str) -> int: ...
