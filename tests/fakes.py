@@ -7,7 +7,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from callproof.accounts.model import ConsentRecord, CurrentPolicy, Member, PolicyVersion, Purpose
+from callproof.accounts.model import (
+    AgeRecord,
+    AgeStatus,
+    ConsentRecord,
+    CurrentPolicy,
+    GateView,
+    Member,
+    PolicyVersion,
+    Purpose,
+)
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.errors import Conflict, InvalidInput
@@ -344,6 +353,7 @@ class FakeDirectory:
 class InMemoryConsentStore:
     def __init__(self) -> None:
         self.records: list[ConsentRecord] = []
+        self.ages: dict[tuple[str, str], AgeRecord] = {}
         self.reads = 0
 
     def append(self, record: ConsentRecord) -> None:
@@ -352,11 +362,33 @@ class InMemoryConsentStore:
         self.records.append(record)
 
     def current(self, org_id: str, user_id: str) -> dict[Purpose, ConsentRecord]:
-        self.reads += 1
         return {r.purpose: r for r in self.history(org_id, user_id)}
 
     def history(self, org_id: str, user_id: str) -> list[ConsentRecord]:
         return [r for r in self.records if (r.org_id, r.user_id) == (org_id, user_id)]
+
+    def gate_view(self, org_id: str, user_id: str) -> GateView:
+        self.reads += 1
+        terms = {r.purpose: r for r in self.history(org_id, user_id)}.get(Purpose.TERMS)
+        age = self.ages.get((org_id, user_id))
+        return GateView(
+            accepted_terms_seq=(terms.seq or 0) if terms is not None and terms.granted else 0,
+            inactive=age is not None and age.status is AgeStatus.PENDING_GUARDIAN,
+        )
+
+    def get_age(self, org_id: str, user_id: str) -> AgeRecord | None:
+        return self.ages.get((org_id, user_id))
+
+    def put_age(self, org_id: str, user_id: str, record: AgeRecord) -> None:
+        self.ages[(org_id, user_id)] = record
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to: str, subject: str, text: str) -> None:
+        self.sent.append((to, subject, text))
 
 
 class InMemoryPolicyStore:

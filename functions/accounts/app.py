@@ -15,9 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from callproof import http, wiring
 from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
+    AgeIn,
+    AgeOut,
+    AgeRecord,
     ConsentIn,
     ConsentOut,
     ConsentState,
+    GuardianOut,
     MemberIn,
     MemberList,
     MemberOut,
@@ -114,6 +118,36 @@ def photo_delete() -> Response[None]:
     return Response(HTTPStatus.NO_CONTENT)
 
 
+def _age_out(record: AgeRecord) -> AgeOut:
+    guardian = (
+        GuardianOut(
+            name=record.guardian_name or "",
+            email=record.guardian_email or "",
+            consented_at=record.guardian_consented_at,
+            method=record.guardian_method,
+        )
+        if record.guardian_email
+        else None
+    )
+    return AgeOut(
+        status=record.status,
+        recorded_at=record.recorded_at,
+        basis="birth_date" if record.birth_date else "attestation",
+        guardian=guardian,
+    )
+
+
+@app.get("/v1/me/age")
+def get_age() -> AgeOut:
+    return _age_out(wiring.ages().get(http.current_caller(app)))
+
+
+@app.put("/v1/me/age")
+def put_age(body: AgeIn) -> AgeOut:
+    """Sign-up's age step: under 16, the account is inactive until the emailed guardian confirms."""
+    return _age_out(wiring.ages().record(http.current_caller(app), body))
+
+
 @app.get("/v1/policies/<document>")
 def get_policy(document: str) -> PolicyOut:
     """The current version of a policy document (``terms``: terms of service and privacy policy)."""
@@ -177,6 +211,46 @@ def unsubscribe(token: Annotated[str, Query(max_length=1024)] = "") -> Response[
         return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
     metrics.add_metric(name="MarketingUnsubscribes", unit="Count", value=1)
     return _page(200, '<p class="done" role="status">Done: you will get no more marketing email from us.</p>')
+
+
+GUARDIAN_TITLE = "Parent or guardian consent"
+
+
+def _guardian_page(status: int, body: str) -> Response[str]:
+    return Response(
+        status, pages.CONTENT_TYPE, pages.document(GUARDIAN_TITLE, body), headers=dict(pages.SECURITY_HEADERS)
+    )
+
+
+@app.get("/guardian/consent", include_in_schema=False)
+def guardian_page(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
+    """GET changes nothing (mail scanners follow links): it asks the guardian to confirm."""
+    try:
+        record = wiring.ages().pending(token)
+    except DomainError as error:
+        return _guardian_page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
+    if record.guardian_consented_at is not None:
+        return _guardian_page(
+            200, '<p class="done" role="status">Your consent is already recorded. Thank you.</p>'
+        )
+    return _guardian_page(
+        200,
+        f'<form method="post" action="consent?token={escape(token)}">'
+        f"<p>{escape(record.guardian_name or '')}, you were named as the parent or guardian of a person under "
+        "16 who signed up for CallProof. We hold their name, company, email and the data they enter "
+        "in the CRM. Their account stays inactive until you agree.</p>"
+        '<button type="submit">I am their parent or guardian and I consent</button></form>',
+    )
+
+
+@app.post("/guardian/consent", include_in_schema=False)
+def guardian_confirm(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
+    try:
+        wiring.ages().confirm(token)
+    except DomainError as error:
+        return _guardian_page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
+    metrics.add_metric(name="GuardianConsents", unit="Count", value=1)
+    return _guardian_page(200, '<p class="done" role="status">Thank you: your consent is recorded.</p>')
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

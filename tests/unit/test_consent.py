@@ -86,25 +86,29 @@ def test_terms_consent_records_the_current_version_and_history_is_append_only(
 def test_gate_asks_again_only_after_a_significant_version(
     service: ConsentService, gate: PolicyGate, clock: Clock
 ) -> None:
-    assert gate.required("org-a", "rep-1") is None  # nothing published: nothing to accept
+    assert gate.refusal("org-a", "rep-1") is None  # nothing published: nothing to accept
     service.publish("terms", "v1", significant=True)
     clock.ticks += 61
-    needed = gate.required("org-a", "rep-1")
+    needed = gate.refusal("org-a", "rep-1")
     assert needed is not None
-    assert needed.version == "v1"
+    assert (needed.status, needed.code, needed.details[0]["version"]) == (
+        428,
+        "policy_consent_required",
+        "v1",
+    )
     service.record(REP, ConsentIn(purpose=Purpose.TERMS))
-    assert gate.required("org-a", "rep-1") is None  # refusals are not cached
+    assert gate.refusal("org-a", "rep-1") is None  # refusals are not cached
 
     service.publish("terms", "v2", significant=False)  # a minor version asks nothing
     clock.ticks += 61
-    assert gate.required("org-a", "rep-1") is None
+    assert gate.refusal("org-a", "rep-1") is None
     service.publish("terms", "v3", significant=True)
     clock.ticks += 61
-    needed = gate.required("org-a", "rep-1")
+    needed = gate.refusal("org-a", "rep-1")
     assert needed is not None
-    assert needed.version == "v3"
+    assert needed.details[0]["version"] == "v3"
     service.record(REP, ConsentIn(purpose=Purpose.TERMS, version="v3"))
-    assert gate.required("org-a", "rep-1") is None
+    assert gate.refusal("org-a", "rep-1") is None
 
 
 def test_gate_reads_nothing_while_its_caches_are_fresh(
@@ -118,13 +122,13 @@ def test_gate_reads_nothing_while_its_caches_are_fresh(
     service.record(REP, ConsentIn(purpose=Purpose.TERMS))
     policies.reads = consents.reads = 0
     for _ in range(50):
-        assert gate.required("org-a", "rep-1") is None
+        assert gate.refusal("org-a", "rep-1") is None
     assert (policies.reads, consents.reads) == (1, 1)
     clock.ticks += 61
-    gate.required("org-a", "rep-1")
+    gate.refusal("org-a", "rep-1")
     assert (policies.reads, consents.reads) == (2, 1)
     clock.ticks += 300
-    gate.required("org-a", "rep-1")
+    gate.refusal("org-a", "rep-1")
     assert (policies.reads, consents.reads) == (3, 2)
 
 

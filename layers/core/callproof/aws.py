@@ -55,6 +55,12 @@ def cognito_idp() -> Any:
     return boto3.client("cognito-idp", config=_CONFIG)
 
 
+@cache
+def ses() -> Any:
+    """No stubs are pinned for SES; the one adapter using it (``SesMailer``) types its call itself."""
+    return boto3.client("ses", config=_CONFIG)
+
+
 def reset() -> None:
     """Drop cached clients (tests that switch endpoints or credentials call this)."""
     dynamodb.cache_clear()
@@ -63,3 +69,4 @@ def reset() -> None:
     s3.cache_clear()
     sqs.cache_clear()
     cognito_idp.cache_clear()
+    ses.cache_clear()

@@ -78,6 +78,7 @@ class AccountsSettings(Settings):
     user_pool_id: str = Field(alias="USER_POOL_ID", min_length=1)
     link_secret_arn: str = Field(alias="ACCOUNTS_LINK_SECRET_ARN", min_length=3)
     data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)  # account photos
+    mail_from: str = Field(alias="ACCOUNTS_MAIL_FROM", pattern=r"^[^@\s]+@[^@\s]+$")  # SES identity
     # Where the marketing-email unsubscribe links point (the API's public base, stage included).
     public_base_url: str | None = Field(
         default=None, alias="ACCOUNTS_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$"

@@ -173,12 +173,15 @@ POLICY_EXEMPT_ROUTES = frozenset(
         ("GET", "/v1/me/consents"),
         ("POST", "/v1/me/consents"),
         ("DELETE", "/v1/me/consents/{purpose}"),
+        ("GET", "/v1/me/age"),
+        ("PUT", "/v1/me/age"),
     }
 )
 
 
 def _policy_consent_refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """428 with the version id while a significant policy version awaits the caller's consent.
+    """428 with the version id while a significant policy version awaits the caller's consent, 403
+    ``guardian_consent_required`` while an under-16 account awaits its guardian.
 
     Only requests with authorizer claims are checked (public pages and webhooks have none). The
     check costs nothing on most requests: ``callproof.accounts.consent.PolicyGate`` caches the
@@ -192,18 +195,13 @@ def _policy_consent_refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
         return None  # no (valid) caller: the route itself answers 401
     from callproof import wiring  # here, not at import: wiring imports every service
 
-    needed = wiring.policy_gate().required(caller.org_id, caller.user_id)
-    if needed is None:
+    refused = wiring.policy_gate().refusal(caller.org_id, caller.user_id)
+    if refused is None:
         return None
-    logger.info("policy consent required", extra={"error_code": "policy_consent_required"})
-    body = _error_body(
-        "policy_consent_required",
-        f"accept version {needed.version} of the {needed.document} policy to continue",
-        "version",
-        [{"document": needed.document, "version": needed.version, "url": needed.url}],
-    )
+    logger.info("request refused by the account gate", extra={"error_code": refused.code})
+    body = _error_body(refused.code, refused.message, refused.field, refused.details)
     return {
-        "statusCode": int(HTTPStatus.PRECONDITION_REQUIRED),
+        "statusCode": refused.status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
         "body": json.dumps(body),
         "isBase64Encoded": False,

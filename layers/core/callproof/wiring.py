@@ -10,6 +10,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from callproof import aws, config
+from callproof.accounts.age import AgeService
 from callproof.accounts.consent import ConsentService, PolicyGate
 from callproof.accounts.photo import PhotoService
 from callproof.accounts.service import AccountService, OrgSettingsService
@@ -26,6 +27,7 @@ from callproof.store.accounts_dynamo import (
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
 from callproof.store.identity_cognito import CognitoDirectory
+from callproof.store.mailer_ses import SesMailer
 from callproof.store.photos_s3 import S3PhotoStorage
 from callproof.store.ports import SmsGateway
 from callproof.store.secrets import CachedJsonSecret
@@ -104,13 +106,13 @@ if TYPE_CHECKING:
 def gmail() -> tuple[GmailService, config.GmailSettings]:
     """Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
     from callproof.integrations.google_gmail import gmail_api
-    from callproof.integrations.google_people import people_api
     from callproof.integrations.google_oauth import (
         GoogleOAuthClient,
         OAuthEndpoints,
         OAuthStateStore,
         TokenVault,
     )
+    from callproof.integrations.google_people import people_api
     from callproof.mail.service import GmailConfig, GmailService
     from callproof.store.mail_dynamo import (
         DynamoContactMatcher,
@@ -156,6 +158,18 @@ def consent() -> ConsentService:
 
 
 @cache
+def ages() -> AgeService:
+    settings = config.load(config.AccountsSettings)
+    link_secret = CachedJsonSecret(aws.secretsmanager, settings.link_secret_arn)
+    return AgeService(
+        DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
+        SesMailer(aws.ses(), settings.mail_from),
+        lambda: link_secret.field("key").encode(),
+        settings.public_base_url,
+    )
+
+
+@cache
 def photos() -> PhotoService:
     settings = config.load(config.AccountsSettings)
     return PhotoService(S3PhotoStorage(aws.s3(), settings.data_bucket))
@@ -178,3 +192,4 @@ def reset() -> None:
     consent.cache_clear()
     policy_gate.cache_clear()
     photos.cache_clear()
+    ages.cache_clear()

@@ -168,12 +168,25 @@ class _Cached:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class GateRefusal:
+    """Why an authenticated request may not proceed (``callproof.http`` answers it as JSON)."""
+
+    status: int
+    code: str
+    message: str
+    field: str
+    details: list[dict[str, object]]
+
+
 class PolicyGate:
-    """Is the caller allowed past the significant-policy check? Cheap on the hot path: the current
-    policy is cached per Lambda environment for ``policy_ttl`` seconds, and a user's acceptance of
-    a given significant version for ``user_ttl`` (acceptance of a version never goes stale; only a
-    newer version can change the answer, and that is caught when the policy cache refreshes).
-    Refusals are never cached, so consenting takes effect on the next request."""
+    """May the caller use the API? Refused while a significant policy version awaits their consent
+    (428) or while the account is inactive for a guardian's consent (403).
+
+    Cheap on the hot path: the current policy is cached per Lambda environment for ``policy_ttl``
+    seconds, and a user's passing state for ``user_ttl`` (keyed by the accepted terms sequence, so a
+    newer significant version is caught when the policy cache refreshes). Refusals are never cached,
+    so consenting takes effect on the next request. One user read per ``user_ttl`` otherwise."""
 
     def __init__(
         self,
@@ -191,28 +204,39 @@ class PolicyGate:
         self._max_users = max_users
         self._monotonic = monotonic
         self._policy: _Cached | None = None
-        self._accepted: dict[tuple[str, str], tuple[int, float]] = {}
+        self._passed: dict[tuple[str, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def required(self, org_id: str, user_id: str) -> PolicyVersion | None:
-        """The significant version the user must accept first, or None."""
+    def refusal(self, org_id: str, user_id: str) -> GateRefusal | None:
         now = self._monotonic()
         current = self._current(now)
         significant = current.significant if current else None
-        if significant is None:
-            return None
+        needed = significant.seq if significant else 0
         key = (org_id, user_id)
-        cached = self._accepted.get(key)
-        if cached is not None and cached[0] >= significant.seq and now - cached[1] < self._user_ttl:
+        cached = self._passed.get(key)
+        if cached is not None and cached[0] >= needed and now - cached[1] < self._user_ttl:
             return None
-        terms = self._consents.current(org_id, user_id).get(Purpose.TERMS)
-        accepted = terms.seq if terms is not None and terms.granted and terms.seq is not None else 0
-        if accepted < significant.seq:
-            return significant
+        view = self._consents.gate_view(org_id, user_id)
+        if view.inactive:
+            return GateRefusal(
+                403,
+                "guardian_consent_required",
+                "this account stays inactive until a parent or guardian confirms the emailed link",
+                "age",
+                [],
+            )
+        if significant is not None and view.accepted_terms_seq < significant.seq:
+            return GateRefusal(
+                428,
+                "policy_consent_required",
+                f"accept version {significant.version} of the {significant.document} policy to continue",
+                "version",
+                [{"document": significant.document, "version": significant.version, "url": significant.url}],
+            )
         with self._lock:
-            if len(self._accepted) >= self._max_users:
-                self._accepted.clear()
-            self._accepted[key] = (accepted, now)
+            if len(self._passed) >= self._max_users:
+                self._passed.clear()
+            self._passed[key] = (view.accepted_terms_seq, now)
         return None
 
     def _current(self, now: float) -> CurrentPolicy | None:

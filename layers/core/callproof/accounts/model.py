@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -205,3 +205,55 @@ class PhotoDownloadOut(BaseModel):
 
     url: str
     expires_at: datetime
+
+
+# ------------------------------------------------------------------------------ age, guardian
+ADULT_AGE = 16
+
+
+class AgeStatus(StrEnum):
+    ACTIVE = "active"  # 16 or over (birth date or attestation)
+    PENDING_GUARDIAN = "pending_guardian"  # under 16: inactive until a guardian confirms
+    GUARDIAN_CONFIRMED = "guardian_confirmed"  # under 16, a guardian consented: active
+
+
+@dataclass(frozen=True, slots=True)
+class AgeRecord:
+    status: AgeStatus
+    recorded_at: datetime
+    birth_date: date | None = None  # None: the user attested being 16 or over
+    guardian_name: str | None = None
+    guardian_email: str | None = None
+    guardian_consented_at: datetime | None = None
+    guardian_method: str | None = None  # "email_link"
+
+
+@dataclass(frozen=True, slots=True)
+class GateView:
+    """What the per-request check needs of a user, in one read."""
+
+    accepted_terms_seq: int = 0
+    inactive: bool = False
+
+
+class AgeIn(_Strict):
+    """A birth date, or the attestation of being 16 or over; under 16, the guardian to ask."""
+
+    birth_date: date | None = None
+    attests_16_or_over: bool | None = None
+    guardian_name: Name | None = None
+    guardian_email: EmailStr | None = None
+
+
+class GuardianOut(BaseModel):
+    name: str
+    email: str
+    consented_at: datetime | None
+    method: str | None
+
+
+class AgeOut(BaseModel):
+    status: AgeStatus
+    recorded_at: datetime
+    basis: Literal["birth_date", "attestation"]
+    guardian: GuardianOut | None

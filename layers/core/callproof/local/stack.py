@@ -117,6 +117,8 @@ class LocalStack:
             google_double.set_dev_credentials(
                 aws_session(), self.moto_url, self.physical[GOOGLE_OAUTH_SECRET].ref
             )
+        if "AccountsFunction" in self.physical:  # unsubscribe and guardian links point at the gateway
+            self._set_env({"ACCOUNTS_PUBLIC_BASE_URL": self.url})
         self.functions = load_functions(template, template_dir, Resolver(template, self.physical))
         bridge.install(self.functions)
         self.scheduler = Scheduler(self.functions.values())

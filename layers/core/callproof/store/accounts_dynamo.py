@@ -14,15 +14,18 @@ pk=ORG#<org>, sk=SETTINGS), attribute by attribute, so other attributes of that 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from callproof.accounts.model import (
+    AgeRecord,
+    AgeStatus,
     ConsentRecord,
     ConsentSource,
     CurrentPolicy,
+    GateView,
     Member,
     PolicyVersion,
     Purpose,
@@ -276,6 +279,68 @@ class DynamoConsentStore:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return records
+
+    def gate_view(self, org_id: str, user_id: str) -> GateView:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item(self._state_key(org_id, user_id)),
+            ProjectionExpression="p_terms, age",
+            ConsistentRead=True,
+        )
+        item = from_item(response.get("Item") or {})
+        terms, age = item.get("p_terms") or {}, item.get("age") or {}
+        seq = terms.get("seq") if terms.get("granted") else None
+        return GateView(
+            accepted_terms_seq=int(seq) if seq is not None else 0,
+            inactive=age.get("status") == AgeStatus.PENDING_GUARDIAN.value,
+        )
+
+    def get_age(self, org_id: str, user_id: str) -> AgeRecord | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item(self._state_key(org_id, user_id)),
+            ProjectionExpression="age",
+            ConsistentRead=True,
+        )
+        age = from_item(response.get("Item") or {}).get("age")
+        if not isinstance(age, dict):
+            return None
+
+        def when(name: str) -> datetime | None:
+            value = age.get(name)
+            return datetime.fromisoformat(value) if value else None
+
+        birth = age.get("birth_date")
+        return AgeRecord(
+            status=AgeStatus(age["status"]),
+            recorded_at=datetime.fromisoformat(age["recorded_at"]),
+            birth_date=date.fromisoformat(birth) if birth else None,
+            guardian_name=age.get("guardian_name"),
+            guardian_email=age.get("guardian_email"),
+            guardian_consented_at=when("guardian_consented_at"),
+            guardian_method=age.get("guardian_method"),
+        )
+
+    def put_age(self, org_id: str, user_id: str, record: AgeRecord) -> None:
+        age = {
+            "status": record.status.value,
+            "recorded_at": record.recorded_at.isoformat(),
+            "birth_date": record.birth_date.isoformat() if record.birth_date else None,
+            "guardian_name": record.guardian_name,
+            "guardian_email": record.guardian_email,
+            "guardian_consented_at": (
+                record.guardian_consented_at.isoformat() if record.guardian_consented_at else None
+            ),
+            "guardian_method": record.guardian_method,
+        }
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item(self._state_key(org_id, user_id)),
+            UpdateExpression="SET age = :age, entity = :entity",
+            ExpressionAttributeValues=to_item(
+                {":age": {k: v for k, v in age.items() if v is not None}, ":entity": "consent_state"}
+            ),
+        )
 
     @staticmethod
     def _state_key(org_id: str, user_id: str) -> dict[str, str]:

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from callproof.accounts.model import ConsentRecord, CurrentPolicy, Member, PolicyVersion, Purpose
+from callproof.accounts.model import (
+    AgeRecord,
+    ConsentRecord,
+    CurrentPolicy,
+    GateView,
+    Member,
+    PolicyVersion,
+    Purpose,
+)
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.sms.model import ConsentEntry, OrgSmsConfig, Recipient, SendResult, ThreadMessage
@@ -266,6 +274,10 @@ class ConsentStore(Protocol):
         """Oldest first."""
         ...
 
+    def gate_view(self, org_id: str, user_id: str) -> GateView:
+        """The accepted terms version and whether the account is inactive, in one read."""
+        ...
+
 
 class PolicyStore(Protocol):
     """Published policy versions (the service's own documents, not tenant data)."""
@@ -289,3 +301,17 @@ class PhotoStorage(Protocol):
     def presign_get(self, key: str, expires_in: timedelta) -> str: ...
 
     def delete_all_versions(self, key: str) -> int: ...
+
+
+class AgeStore(Protocol):
+    """Each user's age record (with the guardian's consent), beside their consent state."""
+
+    def get_age(self, org_id: str, user_id: str) -> AgeRecord | None: ...
+
+    def put_age(self, org_id: str, user_id: str, record: AgeRecord) -> None: ...
+
+
+class Mailer(Protocol):
+    """Transactional email (SES)."""
+
+    def send(self, to: str, subject: str, text: str) -> None: ...

@@ -1,0 +1,85 @@
+"""Age on moto: under 16 the account is inactive (403 on every other function) until the guardian
+confirms the link SES delivered; the confirmation page needs no login; bad dates are 4xx."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from tests.integration.conftest import Invoke
+from tests.support import api_event
+
+
+def public_event(method: str, token: str) -> dict[str, Any]:
+    event = api_event(method, "/guardian/consent", query={"token": token})
+    event["requestContext"].pop("authorizer")
+    return event
+
+
+def sent_link() -> str:
+    messages = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert messages
+    match = re.search(r"/guardian/consent\?token=(\S+)", messages[-1].body)
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def public_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCOUNTS_PUBLIC_BASE_URL", "https://api.example.com/dev")
+
+
+def test_under_16_inactive_until_guardian_confirms(call: Invoke) -> None:
+    kid = {"user": "kid-1"}
+    body = {"birth_date": "2014-03-02", "guardian_name": "Ada Parent", "guardian_email": "parent@example.com"}
+    status, age = call("AccountsFunction", api_event("PUT", "/v1/me/age", body=body, **kid))
+    assert status == 200, age
+    assert (age["status"], age["basis"]) == ("pending_guardian", "birth_date")
+    assert age["guardian"]["consented_at"] is None
+
+    status, refused = call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))
+    assert (status, refused["error"]["code"]) == (403, "guardian_consent_required")
+    assert call("AccountsFunction", api_event("GET", "/v1/me", **kid))[0] == 200  # still reachable
+    assert call("ContactsFunction", api_event("GET", "/v1/contacts"))[0] == 200  # other users unaffected
+
+    token = sent_link()
+    page = call.raw("AccountsFunction", public_event("GET", token))  # type: ignore[attr-defined]
+    assert page["statusCode"] == 200
+    assert "Ada Parent" in page["body"]
+    assert call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))[0] == 403  # GET changed nothing
+    done = call.raw("AccountsFunction", public_event("POST", token))  # type: ignore[attr-defined]
+    assert done["statusCode"] == 200
+
+    assert call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))[0] == 200
+    status, age = call("AccountsFunction", api_event("GET", "/v1/me/age", **kid))
+    assert age["status"] == "guardian_confirmed"
+    assert (age["guardian"]["name"], age["guardian"]["email"], age["guardian"]["method"]) == (
+        "Ada Parent",
+        "parent@example.com",
+        "email_link",
+    )
+    assert age["guardian"]["consented_at"] is not None
+
+    forged = call.raw("AccountsFunction", public_event("POST", token[:-4] + "AAAA"))  # type: ignore[attr-defined]
+    assert forged["statusCode"] == 400
+
+
+def test_adult_and_bad_input(call: Invoke) -> None:
+    assert call("AccountsFunction", api_event("GET", "/v1/me/age"))[0] == 404
+    status, age = call("AccountsFunction", api_event("PUT", "/v1/me/age", body={"attests_16_or_over": True}))
+    assert (status, age["status"], age["basis"], age["guardian"]) == (200, "active", "attestation", None)
+    for body, field in (
+        ({"birth_date": "2014-02-30"}, "birth_date"),
+        ({"birth_date": "2999-01-01"}, "birth_date"),
+        ({"birth_date": "2014-01-01"}, "guardian_name"),
+        ({"birth_date": "2014-01-01", "guardian_name": "P", "guardian_email": "not-mail"}, "guardian_email"),
+        ({"attests_16_or_over": True, "nickname": "x"}, "nickname"),
+        ({}, "birth_date"),
+    ):
+        status, refused = call("AccountsFunction", api_event("PUT", "/v1/me/age", body=body))
+        assert (status, refused["error"]["field"]) == (422, field), refused
+    assert call("AccountsFunction", api_event("GET", "/v1/me/age"))[1]["status"] == "active"
