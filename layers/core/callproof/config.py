@@ -69,6 +69,9 @@ class PolicyGateSettings(Settings):
     """Read by every authenticated REST function (``callproof.http``'s policy-consent check)."""
 
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    # How long an environment trusts its copy of the current policy (a new significant version is
+    # enforced within this); the e2e tests set 0.
+    policy_cache_seconds: float = Field(default=60.0, alias="POLICY_CACHE_SECONDS", ge=0, le=300)
 
 
 class AccountsSettings(Settings):

@@ -178,8 +178,13 @@ def photos() -> PhotoService:
 @cache
 def policy_gate() -> PolicyGate:
     """Built once per Lambda environment: its caches are what keep the check cheap."""
-    table = config.load(config.PolicyGateSettings).accounts_table
-    return PolicyGate(DynamoPolicyStore(aws.dynamodb(), table), DynamoConsentStore(aws.dynamodb(), table))
+    settings = config.load(config.PolicyGateSettings)
+    table = settings.accounts_table
+    return PolicyGate(
+        DynamoPolicyStore(aws.dynamodb(), table),
+        DynamoConsentStore(aws.dynamodb(), table),
+        policy_ttl=settings.policy_cache_seconds,
+    )
 
 
 def reset() -> None:

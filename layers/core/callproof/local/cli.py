@@ -203,6 +203,49 @@ def run_gmail_deliver(mailbox: str, eml: Path, push: bool) -> int:
     return 0 if status < 300 else 1
 
 
+def run_publish_policy(version: str, significant: bool, policy_url: str | None, table: str | None) -> int:
+    """Publish a terms / privacy policy version: on the running local stack, or with ``--table`` on
+    the deployment the AWS credentials point at. A significant one makes every authenticated route
+    answer 428 until each user consents again (within the gate's 60 s cache)."""
+    import boto3
+
+    from callproof.accounts.consent import TERMS_DOCUMENT, ConsentService
+    from callproof.errors import DomainError
+    from callproof.local.provision import aws_session, local_name
+    from callproof.local.stack import state_file
+    from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoPolicyStore
+
+    if table is None:
+        try:
+            moto_url = str(json.loads(state_file().read_text(encoding="utf-8"))["moto_url"])
+        except (OSError, ValueError, KeyError):
+            raise UsageError(
+                f"no running local stack ({state_file()} missing); start `make run` or pass --table"
+            ) from None
+        client = aws_session().client("dynamodb", endpoint_url=moto_url)
+        table = local_name("AccountsTable")
+    else:
+        client = boto3.client("dynamodb")
+    service = ConsentService(
+        DynamoConsentStore(client, table), DynamoPolicyStore(client, table), lambda: b"", public_base_url=None
+    )
+    try:
+        published = service.publish(TERMS_DOCUMENT, version, significant=significant, url=policy_url)
+    except DomainError as exc:
+        raise UsageError(exc.message) from None
+    print(
+        json.dumps(
+            {
+                "document": published.document,
+                "version": published.version,
+                "seq": published.seq,
+                "significant": published.significant,
+            }
+        )
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from callproof.local.stack import DEFAULT_TEMPLATE
 
@@ -231,6 +274,15 @@ def parser() -> argparse.ArgumentParser:
     gmail.add_argument("--mailbox", required=True, help="the Gmail address (as connected)")
     gmail.add_argument("--no-push", action="store_true", help="only add the message (no Pub/Sub push)")
     gmail.add_argument("eml", type=Path, help="an RFC 5322 message file")
+    publish = commands.add_parser(
+        "publish-policy", help="publish a terms / privacy policy version (significant: users consent again)"
+    )
+    publish.add_argument("--version", required=True, help="the version id, e.g. 2026-12")
+    publish.add_argument("--significant", action="store_true", help="ask every user to consent again (428)")
+    publish.add_argument("--url", dest="policy_url", help="where the text of this version is published")
+    publish.add_argument(
+        "--table", help="the AccountsTable of a deployment (default: the running local stack)"
+    )
     return root
 
 
@@ -243,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_token(args.org, args.user, args.roles, args.ttl)
         if args.command == "twilio-sign":
             return run_twilio_sign(args.url, args.params, args.auth_token)
+        if args.command == "publish-policy":
+            return run_publish_policy(args.version, args.significant, args.policy_url, args.table)
         if args.command == "gmail-deliver":
             return run_gmail_deliver(args.mailbox, args.eml, not args.no_push)
         return run_schedule(args.name, args.url)
