@@ -32,7 +32,7 @@ from callproof.accounts.model import (
 )
 from callproof.errors import Conflict
 from callproof.store.contacts_dynamo import SETTINGS_SK, org_pk
-from callproof.store.dynamo import Item, from_item, to_item
+from callproof.store.dynamo import Item, from_item, to_item, transact
 from callproof.tenancy import Role
 
 if TYPE_CHECKING:
@@ -176,15 +176,6 @@ class DynamoOrgSettingsStore:
 
 
 # ------------------------------------------------------------------------------ consent, policies
-def _transact(client: DynamoDBClient, actions: list[dict[str, Any]], conflict: str) -> None:
-    try:
-        client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        raise Conflict(conflict) from None
-
-
 def _record_entry(record: ConsentRecord) -> Item:
     return {
         "purpose": record.purpose.value,
@@ -220,7 +211,7 @@ class DynamoConsentStore:
     def append(self, record: ConsentRecord) -> None:
         entry = _record_entry(record)
         sk = f"CONSENT#{record.user_id}#{record.at.isoformat()}#{record.record_id}"
-        _transact(
+        transact(
             self._client,
             [
                 {
@@ -414,7 +405,7 @@ class DynamoPolicyStore:
                 "ExpressionAttributeValues": to_item({":seq": previous.latest.seq}),
             }
         )
-        _transact(
+        transact(
             self._client,
             [
                 {

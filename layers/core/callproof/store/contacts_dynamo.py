@@ -18,19 +18,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from callproof.contacts.model import Contact, ContactType
 from callproof.errors import Conflict
 from callproof.phones import Phone
 from callproof.store.dynamo import (
     Item,
-    backoff_sleep,
     batch_get,
     decode_cursor,
     encode_cursor,
     from_item,
     to_item,
+    transact,
 )
 from callproof.store.ports import Page
 
@@ -38,8 +36,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 MAX_TRANSACTION_ACTIONS = 100
-_TRANSACTION_ATTEMPTS = 5
 LOOKUP_SK = "LOOKUP"
+_CHANGED = "the contact changed or already exists"
 SETTINGS_SK = "SETTINGS"
 DEFAULT_CALL_RETENTION_MONTHS = 24
 
@@ -191,7 +189,7 @@ class DynamoContactStore:
 
     def _create_pack(self, pack: list[Contact], stored: dict[str, bool]) -> None:
         try:
-            self._transact([action for contact in pack for action in self._create_actions(contact)])
+            transact(self._client, [a for contact in pack for a in self._create_actions(contact)], _CHANGED)
             stored.update(dict.fromkeys((contact.id for contact in pack), True))
             return
         except Conflict:
@@ -227,7 +225,7 @@ class DynamoContactStore:
             _set_update(self._table, old_keys[k], "DELETE", old.id) for k in old_keys.keys() - new_keys
         ]
         added = [_set_update(self._table, new_keys[k], "ADD", new.id) for k in new_keys.keys() - old_keys]
-        self._transact([put, *removed, *added])
+        transact(self._client, [put, *removed, *added], _CHANGED)
 
     def delete(self, contact: Contact) -> None:
         remove = {
@@ -240,22 +238,7 @@ class DynamoContactStore:
             }
         }
         unlink = [_set_update(self._table, key, "DELETE", contact.id) for key in _lookup_keys(contact)]
-        self._transact([remove, *unlink])
-
-    def _transact(self, actions: list[dict[str, Any]]) -> None:
-        """Run one transaction; a failed condition raises Conflict, transient conflicts are retried."""
-        for attempt in range(_TRANSACTION_ATTEMPTS):
-            try:
-                self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-                return
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
-                if "ConditionalCheckFailed" in reasons:
-                    raise Conflict("the contact changed or already exists") from None
-            backoff_sleep(attempt)
-        raise Conflict("the transaction kept conflicting with concurrent writes; retry")
+        transact(self._client, [remove, *unlink], _CHANGED)
 
 
 class DynamoOrgSettings:

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
-from callproof.errors import InvalidInput, TemporarilyUnavailable
+from callproof.errors import Conflict, InvalidInput, TemporarilyUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -96,6 +97,24 @@ def batch_get(
 
 
 MAX_BATCH_WRITE = 25
+TRANSACTION_ATTEMPTS = 5
+
+
+def transact(client: DynamoDBClient, actions: Sequence[Mapping[str, Any]], conflict: str) -> None:
+    """One TransactWriteItems. A failed condition raises ``Conflict(conflict)``; cancellations caused by
+    concurrent transactions on the same items (TransactionConflict) are retried with backoff."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = {reason.get("Code") for reason in exc.response.get("CancellationReasons", [])}
+            if reasons - {"None", None, "TransactionConflict"}:
+                raise Conflict(conflict) from None
+        backoff_sleep(attempt)
+    raise Conflict("the transaction kept conflicting with concurrent writes; retry")
 
 
 def batch_write(

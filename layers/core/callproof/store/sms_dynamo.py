@@ -15,9 +15,6 @@ Entry and message ids are time-ordered, so the newest ledger entry is the first 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -25,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from callproof.errors import Conflict, InvalidInput
+from callproof.errors import Conflict
 from callproof.sms.model import (
     DEFAULT_BRAND,
     ConsentEntry,
@@ -37,7 +34,7 @@ from callproof.sms.model import (
     ThreadMessage,
 )
 from callproof.store.contacts_dynamo import contact_key
-from callproof.store.dynamo import Item, backoff_sleep, batch_get, from_item, to_item
+from callproof.store.dynamo import Item, batch_get, decode_cursor, encode_cursor, from_item, to_item, transact
 from callproof.store.ports import ThreadPage
 
 if TYPE_CHECKING:
@@ -47,7 +44,6 @@ ROUTE_SK = "ROUTE"
 CONFIG_SK = "SMS#CONFIG"
 DEDUP_TTL = timedelta(days=90)  # Twilio retries for minutes; 90 days also catches late replays
 COUNTER_TTL = timedelta(days=3)
-_TRANSACTION_ATTEMPTS = 5
 # Delivery statuses in the order Twilio reaches them; a callback never moves a message backwards.
 STATUS_RANK = {
     "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
@@ -231,7 +227,9 @@ class DynamoSmsStore:
                     }
                 }
             )
-        self._transact(actions, "the SMS settings changed meanwhile, or a sender belongs to another org")
+        transact(
+            self._client, actions, "the SMS settings changed meanwhile, or a sender belongs to another org"
+        )
 
     # ----------------------------------------------------------------------- inbound, ledger
     def record_inbound(
@@ -254,7 +252,7 @@ class DynamoSmsStore:
             for message in messages
         )
         try:
-            self._transact(actions, "duplicate")
+            transact(self._client, actions, "duplicate")
         except Conflict:
             return False
         return True
@@ -353,29 +351,15 @@ class DynamoSmsStore:
             "Limit": limit,
         }
         if cursor:
-            request["ExclusiveStartKey"] = to_item(
-                {"pk": thread_pk(org_id, contact_id), "sk": _decode_cursor(cursor)}
+            request["ExclusiveStartKey"] = decode_cursor(
+                cursor, {"pk": thread_pk(org_id, contact_id)}, {"sk": "MSG#"}
             )
         response = self._client.query(**request)
         last = response.get("LastEvaluatedKey")
         return ThreadPage(
             [_message(from_item(item)) for item in response.get("Items", [])],
-            _encode_cursor(from_item(last)["sk"]) if last else None,
+            encode_cursor(last) if last else None,
         )
-
-    def _transact(self, actions: list[dict[str, Any]], conflict: str) -> None:
-        for attempt in range(_TRANSACTION_ATTEMPTS):
-            try:
-                self._client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
-                return
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
-                if "ConditionalCheckFailed" in reasons:
-                    raise Conflict(conflict) from None
-            backoff_sleep(attempt)
-        raise Conflict("the transaction kept conflicting with concurrent writes; retry")
 
 
 class DynamoRecipientReader:
@@ -403,19 +387,3 @@ class DynamoRecipientReader:
             restricted=bool(item.get("restricted", False)),
             suppressed=bool(item.get("suppressed", False)),
         )
-
-
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    """Only the sort key travels in a cursor: org and contact always come from the request."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        sort_key = data["sk"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise InvalidInput("invalid cursor", field="cursor") from None
-    if not isinstance(sort_key, str) or not sort_key.startswith("MSG#") or len(sort_key) > 80:
-        raise InvalidInput("invalid cursor", field="cursor")
-    return sort_key
