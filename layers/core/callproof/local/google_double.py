@@ -16,6 +16,10 @@ It speaks the real wire formats for what CallProof uses:
 - People v1: ``GET /v1/people/me/connections`` (pageSize paging, ``requestSyncToken`` /
   ``syncToken``, 400 FAILED_PRECONDITION EXPIRED_SYNC_TOKEN for a token older than
   ``/_double/mailboxes/<address>/expire-people-sync``; 403 without the contacts scope).
+- Calendar v3: ``GET /calendar/v3/users/me/calendarList`` (needs ``calendar.calendarlist.readonly``;
+  every mailbox has its primary calendar), ``POST /calendar/v3/calendars``, ``POST
+  .../calendars/{id}/events`` and ``PATCH .../calendars/{id}/events/{eventId}`` (need
+  ``calendar.app.created``, and answer 403 for a calendar the app did not create, as Google does).
 - ``GET /oauth2/v1/certs``: the PEM certificates (by key id) of the local push-token signer, the
   format of Google's ``https://www.googleapis.com/oauth2/v1/certs``.
 
@@ -66,6 +70,9 @@ _CONTROL = re.compile(
     r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke|people|expire-people-sync)$"
 )
 CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts.readonly"
+CALENDAR_APP_CREATED = "https://www.googleapis.com/auth/calendar.app.created"
+CALENDAR_LIST_READONLY = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
+_CALENDAR = re.compile(r"^/calendar/v3/(?:users/me/calendarList|calendars(?:/([^/]+)/events(?:/([^/]+))?)?)$")
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -95,6 +102,8 @@ class _Mailbox:
     people: list[dict[str, Any]] = field(default_factory=list)  # People API person resources
     people_changes: int = 0
     people_sync_floor: int = 0  # sync tokens older than this answer EXPIRED_SYNC_TOKEN
+    calendars: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> calendar (+ "_app")
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> event (+ "_calendar")
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -342,6 +351,9 @@ class GoogleDouble:
                     403, "Request had insufficient authentication scopes.", "insufficientPermissions"
                 )
             return self._connections(owner, request.args)
+        calendar = _CALENDAR.match(path)
+        if calendar:
+            return self._calendar(request, calendar.group(1), calendar.group(2))
         match = _GMAIL.match(path)
         if match:
             mailbox = self._mailbox_for(request.headers.get("Authorization"))
@@ -392,6 +404,7 @@ class GoogleDouble:
                     return _json({"error": "invalid_grant", "error_description": "Bad Request"}, 400)
                 refresh = "1//" + secrets.token_urlsafe(32)
                 self._refresh[refresh] = mailbox
+                self.mailbox(mailbox).granted |= set(scope.split())  # incremental: grants add up
                 return self._issue(mailbox, scope, refresh)
             if grant == "refresh_token":
                 mailbox_for_refresh = self._refresh.get(str(form.get("refresh_token")))
@@ -428,6 +441,79 @@ class GoogleDouble:
             for access in [t for t, m in self._access.items() if m == mailbox]:
                 del self._access[access]
         return _json({})
+
+    # --- Calendar v3 (calendarList.list, calendars.insert, events.insert, events.patch) -----------
+
+    def _calendar(self, request: Request, calendar_id: str | None, event_id: str | None) -> Response:
+        token = (request.headers.get("Authorization") or "").partition(" ")[2]
+        box = self._mailbox_for(request.headers.get("Authorization"))
+        if box is None:
+            return _google_error(401, "Request had invalid authentication credentials.", "authError")
+        scopes = self._scopes.get(token, set())
+        insufficient = _google_error(
+            403, "Request had insufficient authentication scopes.", "insufficientPermissions"
+        )
+        with self._lock:
+            self.stats.setdefault("calendar_writes", 0)
+            box.calendars.setdefault(
+                box.address,
+                {
+                    "id": box.address,
+                    "summary": box.address,
+                    "accessRole": "owner",
+                    "primary": True,
+                    "_app": False,
+                },
+            )
+            public = {k: v for k, v in box.calendars.items()}
+            if request.path.endswith("/calendarList") and request.method == "GET":
+                if CALENDAR_LIST_READONLY not in scopes:
+                    return insufficient
+                items = [
+                    {"kind": "calendar#calendarListEntry", **{k: v for k, v in c.items() if k != "_app"}}
+                    for c in public.values()
+                ]
+                return _json({"kind": "calendar#calendarList", "etag": '"1"', "items": items})
+            if CALENDAR_APP_CREATED not in scopes:
+                return insufficient
+            body = request.get_json(silent=True) or {}
+            if calendar_id is None and request.method == "POST":  # calendars.insert
+                if not body.get("summary"):
+                    return _google_error(400, "Missing title.", "required")
+                new_id = f"c_{secrets.token_hex(16)}@group.calendar.google.com"
+                box.calendars[new_id] = {
+                    "id": new_id,
+                    "summary": body["summary"],
+                    "timeZone": body.get("timeZone", "UTC"),
+                    "accessRole": "owner",
+                    "_app": True,
+                }
+                return _json({"kind": "calendar#calendar", "id": new_id, "summary": body["summary"]})
+            calendar = box.calendars.get(str(calendar_id))
+            if calendar is None:
+                return _google_error(404, "Not Found", "notFound")
+            if not calendar["_app"]:  # calendar.app.created: only calendars this app created
+                return _google_error(403, "Forbidden", "forbidden")
+            self.stats["calendar_writes"] += 1
+            if event_id is None and request.method == "POST":  # events.insert
+                new_event = {"kind": "calendar#event", "id": secrets.token_hex(13), "status": "confirmed"}
+                new_event.update(_event_fields(body))
+                if "start" not in new_event or "end" not in new_event:
+                    return _google_error(400, "Missing time.", "required")
+                new_event["htmlLink"] = f"https://www.google.com/calendar/event?eid={new_event['id']}"
+                box.events[new_event["id"]] = {**new_event, "_calendar": calendar_id}
+                return _json(new_event)
+            if event_id is not None and request.method == "PATCH":  # events.patch
+                stored = box.events.get(event_id)
+                if stored is None or stored["_calendar"] != calendar_id:
+                    return _google_error(404, "Not Found", "notFound")
+                stored.update(_event_fields(body))
+                return _json({k: v for k, v in stored.items() if k != "_calendar"})
+        return _json({"error": "not found"}, 404)
+
+    def calendar_events(self, address: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self.mailbox(address).events.values()]
 
     def _mailbox_for(self, authorization: str | None) -> _Mailbox | None:
         scheme, _, token = (authorization or "").partition(" ")
@@ -599,6 +685,11 @@ class _Args:
 
     def getlist(self, key: str) -> list[str]:
         return list(self._values.get(key, []))
+
+
+def _event_fields(body: dict[str, Any]) -> dict[str, Any]:
+    fields = ("summary", "description", "location", "start", "end", "attendees")
+    return {k: body[k] for k in fields if k in body}
 
 
 def local_environment(gateway_url: str, double_url: str) -> dict[str, str]:

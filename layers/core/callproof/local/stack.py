@@ -29,6 +29,7 @@ from callproof.local.template import REGION, Physical, Resolver, load_template
 from callproof.local.twilio_double import TwilioDouble, local_environment, set_dev_credentials
 
 TWILIO_CREDENTIALS = "TwilioCredentialsSecret"  # template resource: gets the development token
+MICROSOFT_OAUTH_SECRET = "MicrosoftOAuthSecret"  # noqa: S105 - a template resource name
 GOOGLE_OAUTH_SECRET = "GoogleOAuthSecret"  # noqa: S105 - a template resource name: gets the development OAuth client
 
 DEFAULT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
@@ -76,6 +77,7 @@ class LocalStack:
     physical: dict[str, Physical] = field(init=False, default_factory=dict)
     scheduler: Scheduler | None = field(init=False, default=None)
     twilio: TwilioDouble | None = field(init=False, default=None)
+    microsoft: Any = field(init=False, default=None)  # the local Microsoft double (calendars)
     google: Any = field(init=False, default=None)  # the local Google double (Gmail), when the template has it
     _moto: ThreadedMotoServer | None = field(init=False, default=None)
     _pollers: list[Poller] = field(init=False, default_factory=list)
@@ -117,6 +119,14 @@ class LocalStack:
             google_double.set_dev_credentials(
                 aws_session(), self.moto_url, self.physical[GOOGLE_OAUTH_SECRET].ref
             )
+        if MICROSOFT_OAUTH_SECRET in self.physical:  # Calendars: the local Microsoft double and its client
+            from callproof.local import microsoft_double
+
+            self.microsoft = microsoft_double.MicrosoftDouble().start()
+            self._set_env(microsoft_double.local_environment(self.url, self.microsoft.url))
+            microsoft_double.set_dev_credentials(
+                aws_session(), self.moto_url, self.physical[MICROSOFT_OAUTH_SECRET].ref
+            )
         if "AccountsFunction" in self.physical:  # unsubscribe and guardian links point at the gateway
             self._set_env({"ACCOUNTS_PUBLIC_BASE_URL": self.url})
         self.functions = load_functions(template, template_dir, Resolver(template, self.physical))
@@ -143,6 +153,8 @@ class LocalStack:
             self.twilio.stop()
         if self.google is not None:
             self.google.stop()
+        if self.microsoft is not None:
+            self.microsoft.stop()
         if self._moto is not None:
             # moto's backends and config are process-wide: leave them as we found them
             _post_moto(self.moto_url, "/moto-api/reset", {})
@@ -185,6 +197,8 @@ class LocalStack:
             state["twilio_double_url"] = self.twilio.url
         if self.google is not None:
             state["google_double_url"] = self.google.url
+        if self.microsoft is not None:
+            state["microsoft_double_url"] = self.microsoft.url
         path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
     def _remove_state(self) -> None:

@@ -1,0 +1,117 @@
+"""Request and response bodies of the calendars API (unknown fields are refused)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from callproof.calendars.model import Provider
+
+
+def _rfc3339(value: str) -> str:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an RFC 3339 date-time") from None
+    if parsed.tzinfo is None:
+        raise ValueError("must carry a UTC offset")
+    return parsed.isoformat()
+
+
+DateTime = Annotated[str, Field(max_length=40), AfterValidator(_rfc3339)]
+ContactId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+CalendarId = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthorizeOut(BaseModel):
+    authorization_url: str
+
+
+class ConnectedOut(BaseModel):
+    provider: Provider
+    status: str
+    user_id: str
+
+
+class ConnectionOut(BaseModel):
+    provider: Provider
+    status: str
+    connected_at: str
+
+
+class SelectionOut(BaseModel):
+    provider: Provider
+    calendar_id: str
+    name: str
+
+
+class CalendarStatusOut(BaseModel):
+    connections: list[ConnectionOut]
+    selected: SelectionOut | None
+
+
+class CalendarOut(BaseModel):
+    provider: Provider
+    id: str
+    name: str
+    can_edit: bool
+    primary: bool
+    selected: bool
+
+
+class CalendarList(BaseModel):
+    items: list[CalendarOut]
+
+
+class CalendarIn(_In):
+    provider: Provider
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    time_zone: Annotated[str | None, Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")] = None
+
+
+class SelectionIn(_In):
+    provider: Provider
+    calendar_id: CalendarId
+
+
+class EventIn(_In):
+    calendar_id: CalendarId | None = None  # when given, it must be the selected calendar
+    summary: Annotated[str, Field(min_length=1, max_length=500)]
+    start: DateTime
+    end: DateTime
+    description: Annotated[str | None, Field(max_length=8000)] = None
+    location: Annotated[str | None, Field(max_length=500)] = None
+    attendee_contact_ids: Annotated[list[ContactId], Field(max_length=50)] = []
+
+
+class EventPatch(_In):
+    calendar_id: CalendarId | None = None
+    summary: Annotated[str | None, Field(min_length=1, max_length=500)] = None
+    start: DateTime | None = None
+    end: DateTime | None = None
+    description: Annotated[str | None, Field(max_length=8000)] = None
+    location: Annotated[str | None, Field(max_length=500)] = None
+    attendee_contact_ids: Annotated[list[ContactId] | None, Field(max_length=50)] = None
+
+
+class EventOut(BaseModel):
+    id: str
+    calendar_id: str
+    provider: Provider
+    summary: str
+    start: str
+    end: str
+    attendees: list[str]
+    link: str | None
+
+
+class DisconnectOut(BaseModel):
+    provider: Provider
+    revoked: bool
+    tokens_deleted: bool

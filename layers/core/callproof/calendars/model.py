@@ -1,0 +1,133 @@
+"""Calendar connections, calendars and events, and the ports the calendar service uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from callproof.integrations.google_oauth import OAuthState, OAuthToken, SealedToken
+
+
+class Provider(StrEnum):
+    GOOGLE = "google"
+    MICROSOFT = "microsoft"
+
+
+class ConnectionStatus(StrEnum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"  # the provider refused the refresh token: connect again
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    org_id: str
+    user_id: str
+    provider: Provider
+    status: ConnectionStatus
+    connected_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    provider: Provider
+    calendar_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    id: str
+    name: str
+    can_edit: bool
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    contact_id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """Every field set on create; on update, ``None`` means unchanged."""
+
+    summary: str | None
+    start: str | None  # RFC 3339 with an offset
+    end: str | None
+    time_zone: str | None = None
+    description: str | None = None
+    location: str | None = None
+    attendees: tuple[Attendee, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    calendar_id: str
+    provider: Provider
+    summary: str
+    start: str
+    end: str
+    attendees: tuple[str, ...]  # e-mail addresses
+    link: str | None = None
+
+
+class CalendarApi(Protocol):
+    """One provider's calendar API for one access token."""
+
+    def calendars(self) -> list[Calendar]: ...
+
+    def create_calendar(self, name: str, time_zone: str | None) -> Calendar: ...
+
+    def create_event(self, calendar_id: str, draft: EventDraft) -> Event: ...
+
+    def update_event(self, calendar_id: str, event_id: str, draft: EventDraft) -> Event: ...
+
+
+class CalendarOAuth(Protocol):
+    def authorization_url(
+        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
+    ) -> str: ...
+
+    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken: ...
+
+    def refresh(self, token: OAuthToken) -> OAuthToken: ...
+
+    def revoke(self, token: OAuthToken) -> bool: ...
+
+
+class StateStore(Protocol):
+    def issue(self, state: OAuthState) -> str: ...
+
+    def consume(self, value: str, purpose: str) -> OAuthState: ...
+
+
+class TokenSealer(Protocol):
+    def seal(self, token: OAuthToken, org_id: str, user_id: str, purpose: str) -> SealedToken: ...
+
+    def open(self, sealed: SealedToken, org_id: str, user_id: str, purpose: str) -> OAuthToken: ...
+
+
+class ConnectionStore(Protocol):
+    def get(self, org_id: str, user_id: str, provider: Provider) -> Connection | None: ...
+
+    def connected(self, org_id: str, user_id: str) -> list[Connection]: ...
+
+    def save(self, connection: Connection, token: SealedToken) -> None: ...
+
+    def token(self, org_id: str, user_id: str, provider: Provider) -> SealedToken | None: ...
+
+    def save_token(self, org_id: str, user_id: str, provider: Provider, token: SealedToken) -> None: ...
+
+    def set_status(self, org_id: str, user_id: str, provider: Provider, status: ConnectionStatus) -> None: ...
+
+    def delete(self, org_id: str, user_id: str, provider: Provider) -> None:
+        """Delete the connection and its tokens (and the selection if it is in this provider)."""
+
+    def selection(self, org_id: str, user_id: str) -> Selection | None: ...
+
+    def select(self, org_id: str, user_id: str, selection: Selection) -> None: ...
