@@ -7,13 +7,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from callproof.errors import Conflict, InvalidInput
-from callproof.integrations.google_oauth import (
-    GMAIL_READONLY,
-    GrantRevoked,
-    OAuthState,
-    OAuthToken,
-    SealedToken,
-)
 from callproof.mail.model import (
     EmailPage,
     EmailRecord,
@@ -24,6 +17,13 @@ from callproof.mail.model import (
 )
 from callproof.mail.parse import parse
 from callproof.mail.ports import HistoryExpired, SyncTokenExpired
+from callproof.oauth import (
+    GMAIL_READONLY,
+    GrantRevoked,
+    OAuthState,
+    OAuthToken,
+    SealedToken,
+)
 
 
 @dataclass

@@ -12,16 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from callproof.integrations.google_oauth import (
-    GMAIL_READONLY,
-    GoogleOAuthClient,
-    OAuthFailed,
-    OAuthState,
-    OAuthStateStore,
-    OAuthToken,
-    TokenVault,
-    new_pkce,
-)
+from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthStateStore, TokenVault
+from callproof.oauth import GMAIL_READONLY, OAuthFailed, OAuthState, OAuthToken, new_pkce
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from callproof.integrations.google_oauth import OAuthState, OAuthToken, SealedToken
+from callproof.oauth import SealedToken
 
 
 class Provider(StrEnum):
@@ -86,30 +85,6 @@ class CalendarApi(Protocol):
     def create_event(self, calendar_id: str, draft: EventDraft) -> Event: ...
 
     def update_event(self, calendar_id: str, event_id: str, draft: EventDraft) -> Event: ...
-
-
-class CalendarOAuth(Protocol):
-    def authorization_url(
-        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
-    ) -> str: ...
-
-    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken: ...
-
-    def refresh(self, token: OAuthToken) -> OAuthToken: ...
-
-    def revoke(self, token: OAuthToken) -> bool: ...
-
-
-class StateStore(Protocol):
-    def issue(self, state: OAuthState) -> str: ...
-
-    def consume(self, value: str, purpose: str) -> OAuthState: ...
-
-
-class TokenSealer(Protocol):
-    def seal(self, token: OAuthToken, org_id: str, user_id: str, purpose: str) -> SealedToken: ...
-
-    def open(self, sealed: SealedToken, org_id: str, user_id: str, purpose: str) -> OAuthToken: ...
 
 
 class ConnectionStore(Protocol):

@@ -18,7 +18,6 @@ from callproof.calendars.model import (
     Attendee,
     Calendar,
     CalendarApi,
-    CalendarOAuth,
     Connection,
     ConnectionStatus,
     ConnectionStore,
@@ -26,11 +25,17 @@ from callproof.calendars.model import (
     EventDraft,
     Provider,
     Selection,
-    StateStore,
-    TokenSealer,
 )
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.integrations.google_oauth import GrantRevoked, OAuthState, OAuthToken, new_pkce
+from callproof.oauth import (
+    GrantRevoked,
+    OAuthClient,
+    OAuthState,
+    OAuthToken,
+    StateStore,
+    TokenSealer,
+    new_pkce,
+)
 from callproof.tenancy import Caller
 
 GOOGLE_CALENDAR_SCOPES = (
@@ -87,7 +92,7 @@ class CalendarService:
         connections: ConnectionStore,
         states: StateStore,
         vault: TokenSealer,
-        oauth: Mapping[Provider, CalendarOAuth],
+        oauth: Mapping[Provider, OAuthClient],
         api: Callable[[Provider, str], CalendarApi],
         attendees: Callable[[str, Sequence[str]], list[Attendee]],
         redirect_uri: Callable[[Provider], str | None],

@@ -21,8 +21,6 @@ Nothing here logs a token, a code, a verifier or an address.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import re
@@ -30,14 +28,21 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
-from callproof.errors import InvalidInput, TemporarilyUnavailable
+from callproof.errors import TemporarilyUnavailable
+from callproof.oauth import (
+    GrantRevoked,
+    OAuthFailed,
+    OAuthState,
+    OAuthToken,
+    SealedToken,
+)
 from callproof.store.dynamo import from_item, to_item
 
 if TYPE_CHECKING:
@@ -47,9 +52,6 @@ if TYPE_CHECKING:
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
 GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
-GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
-CONTACTS_READONLY = "https://www.googleapis.com/auth/contacts.readonly"
-CALENDAR_READONLY = "https://www.googleapis.com/auth/calendar.readonly"
 
 STATE_TTL_SECONDS = 600
 _STATE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.([A-Za-z0-9_-]{32,64})$")
@@ -57,74 +59,10 @@ _LOOPBACK = re.compile(r"^http://127\.0\.0\.1:\d+(/|$)")
 HTTP_TIMEOUT = (3.05, 15)
 
 
-class GrantRevoked(Exception):
-    """Google answered ``invalid_grant``: the user revoked access or the refresh token expired."""
-
-
-class OAuthFailed(InvalidInput):
-    """The authorization code (or state) was refused: the user must connect again."""
-
-    code = "oauth_failed"
-
-
 # --- PKCE ------------------------------------------------------------------------------------------
 
 
-def new_pkce() -> tuple[str, str]:
-    """(verifier, S256 challenge): 64 url-safe characters, as RFC 7636 section 4.1 allows (43-128)."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    return verifier, challenge
-
-
 # --- tokens ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OAuthToken:
-    access_token: str
-    refresh_token: str | None
-    expires_at: float  # epoch seconds
-    scopes: tuple[str, ...]
-
-    def expired(self, now: float, margin: float = 60.0) -> bool:
-        return now >= self.expires_at - margin
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "access_token": self.access_token,
-                "refresh_token": self.refresh_token,
-                "expires_at": self.expires_at,
-                "scopes": list(self.scopes),
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> OAuthToken:
-        data = json.loads(text)
-        return cls(
-            access_token=data["access_token"],
-            refresh_token=data.get("refresh_token"),
-            expires_at=float(data["expires_at"]),
-            scopes=tuple(data.get("scopes") or ()),
-        )
-
-    @classmethod
-    def from_response(
-        cls, token: dict[str, Any], previous_refresh: str | None = None, now: float | None = None
-    ) -> OAuthToken:
-        """Google's token response; a refresh answer usually omits the refresh token (keep the old)."""
-        issued = time.time() if now is None else now
-        expires_at = token.get("expires_at") or issued + float(token.get("expires_in") or 3600)
-        scope = token.get("scope") or ()
-        scopes = tuple(scope.split()) if isinstance(scope, str) else tuple(scope)
-        return cls(
-            access_token=str(token["access_token"]),
-            refresh_token=token.get("refresh_token") or previous_refresh,
-            expires_at=float(expires_at),
-            scopes=scopes,
-        )
 
 
 # --- the OAuth client ------------------------------------------------------------------------------
@@ -251,15 +189,6 @@ class GoogleOAuthClient:
 # --- state: single use, bound to org + user --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OAuthState:
-    org_id: str
-    user_id: str
-    code_verifier: str
-    purpose: str  # which integration asked ("gmail", "calendar", ...)
-    redirect_after: str | None = None
-
-
 def state_key(org_id: str, nonce: str) -> dict[str, str]:
     return {"pk": f"ORG#{org_id}", "sk": f"OAUTHSTATE#{nonce}"}
 
@@ -322,24 +251,6 @@ class OAuthStateStore:
 
 
 # --- token storage: KMS envelope encryption --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SealedToken:
-    """What is stored: never the token itself."""
-
-    ciphertext: bytes
-    nonce: bytes
-    encrypted_key: bytes
-
-    def to_attributes(self) -> dict[str, bytes]:
-        return {"token_ct": self.ciphertext, "token_nonce": self.nonce, "token_key": self.encrypted_key}
-
-    @classmethod
-    def from_attributes(cls, item: dict[str, Any]) -> SealedToken | None:
-        if not item.get("token_ct"):
-            return None
-        return cls(bytes(item["token_ct"]), bytes(item["token_nonce"]), bytes(item["token_key"]))
 
 
 class TokenVault:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
-from callproof.integrations.google_oauth import OAuthState, OAuthToken, SealedToken
 from callproof.mail.model import (
     EmailPage,
     EmailRecord,
@@ -16,6 +15,7 @@ from callproof.mail.model import (
     IntegrationStatus,
     MessageMeta,
 )
+from callproof.oauth import SealedToken
 
 
 class HistoryExpired(Exception):
@@ -59,30 +59,6 @@ class GmailApi(Protocol):
         ...
 
     def stop(self) -> None: ...
-
-
-class OAuthClient(Protocol):
-    def authorization_url(
-        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
-    ) -> str: ...
-
-    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken: ...
-
-    def refresh(self, token: OAuthToken) -> OAuthToken: ...
-
-    def revoke(self, token: OAuthToken) -> bool: ...
-
-
-class StateStore(Protocol):
-    def issue(self, state: OAuthState) -> str: ...
-
-    def consume(self, value: str, purpose: str) -> OAuthState: ...
-
-
-class TokenSealer(Protocol):
-    def seal(self, token: OAuthToken, org_id: str, user_id: str, purpose: str) -> SealedToken: ...
-
-    def open(self, sealed: SealedToken, org_id: str, user_id: str, purpose: str) -> OAuthToken: ...
 
 
 class IntegrationStore(Protocol):

@@ -23,14 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from callproof.errors import Conflict, DomainError, InvalidInput, NotFound
-from callproof.integrations.google_oauth import (
-    CONTACTS_READONLY,
-    GMAIL_READONLY,
-    GrantRevoked,
-    OAuthState,
-    OAuthToken,
-    new_pkce,
-)
 from callproof.mail.model import (
     PURPOSE,
     EmailPage,
@@ -52,12 +44,20 @@ from callproof.mail.ports import (
     IntegrationStore,
     MailBlobs,
     MailIndex,
-    OAuthClient,
     PeopleApi,
-    StateStore,
     SyncQueue,
     SyncTokenExpired,
+)
+from callproof.oauth import (
+    CONTACTS_READONLY,
+    GMAIL_READONLY,
+    GrantRevoked,
+    OAuthClient,
+    OAuthState,
+    OAuthToken,
+    StateStore,
     TokenSealer,
+    new_pkce,
 )
 from callproof.tenancy import Caller, Role
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from callproof.errors import Conflict
-from callproof.integrations.google_oauth import SealedToken
 from callproof.mail.model import Attachment, EmailPage, EmailRecord, Integration, IntegrationStatus
+from callproof.oauth import SealedToken
 from callproof.store.contacts_dynamo import DynamoContactStore, contact_key
 from callproof.store.dynamo import (
     BatchIncomplete,
