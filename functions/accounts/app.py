@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import http, wiring
+from callproof import html_pages, http, wiring
 from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
     AgeIn,
@@ -39,7 +39,6 @@ from callproof.accounts.model import (
 from callproof.accounts.service import AccountService
 from callproof.errors import DomainError, NotFound
 from callproof.observability import logger, metrics, tracer
-from callproof.sms import pages
 
 app = http.resolver()
 
@@ -181,10 +180,8 @@ def withdraw_consent(purpose: Purpose) -> ConsentOut:
 TITLE = "Unsubscribe from marketing email"
 
 
-def _page(status: int, body: str) -> Response[str]:
-    return Response(
-        status, pages.CONTENT_TYPE, pages.document(TITLE, body), headers=dict(pages.SECURITY_HEADERS)
-    )
+def _page(status: int, body: str, title: str = TITLE) -> Response[str]:
+    return http.html_response(status, html_pages.document(title, body))
 
 
 @app.get("/email/unsubscribe", include_in_schema=False)
@@ -216,30 +213,27 @@ def unsubscribe(token: Annotated[str, Query(max_length=1024)] = "") -> Response[
 GUARDIAN_TITLE = "Parent or guardian consent"
 
 
-def _guardian_page(status: int, body: str) -> Response[str]:
-    return Response(
-        status, pages.CONTENT_TYPE, pages.document(GUARDIAN_TITLE, body), headers=dict(pages.SECURITY_HEADERS)
-    )
-
-
 @app.get("/guardian/consent", include_in_schema=False)
 def guardian_page(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
     """GET changes nothing (mail scanners follow links): it asks the guardian to confirm."""
     try:
         record = wiring.ages().pending(token)
     except DomainError as error:
-        return _guardian_page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
+        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>', GUARDIAN_TITLE)
     if record.guardian_consented_at is not None:
-        return _guardian_page(
-            200, '<p class="done" role="status">Your consent is already recorded. Thank you.</p>'
+        return _page(
+            200,
+            '<p class="done" role="status">Your consent is already recorded. Thank you.</p>',
+            GUARDIAN_TITLE,
         )
-    return _guardian_page(
+    return _page(
         200,
         f'<form method="post" action="consent?token={escape(token)}">'
         f"<p>{escape(record.guardian_name or '')}, you were named as the parent or guardian of a person under "
         "16 who signed up for CallProof. We hold their name, company, email and the data they enter "
         "in the CRM. Their account stays inactive until you agree.</p>"
         '<button type="submit">I am their parent or guardian and I consent</button></form>',
+        GUARDIAN_TITLE,
     )
 
 
@@ -248,9 +242,11 @@ def guardian_confirm(token: Annotated[str, Query(max_length=1024)] = "") -> Resp
     try:
         wiring.ages().confirm(token)
     except DomainError as error:
-        return _guardian_page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
+        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>', GUARDIAN_TITLE)
     metrics.add_metric(name="GuardianConsents", unit="Count", value=1)
-    return _guardian_page(200, '<p class="done" role="status">Thank you: your consent is recorded.</p>')
+    return _page(
+        200, '<p class="done" role="status">Thank you: your consent is recorded.</p>', GUARDIAN_TITLE
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

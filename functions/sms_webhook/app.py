@@ -123,10 +123,6 @@ def delivery_status(org_id: str, contact_id: str, message_id: str) -> Response[s
 
 
 # -------------------------------------------------------------------------------- consent pages
-def _html(status: int, body: str, cookies: list[Cookie] | None = None) -> Response[str]:
-    return Response(status, pages.CONTENT_TYPE, body, headers=dict(pages.SECURITY_HEADERS), cookies=cookies)
-
-
 def _form_page(action: str, *, error: str | None = None, status: int = 200, **fields: Any) -> Response[str]:
     nonce, csrf = service().new_csrf()
     secure = (wiring.sms()[1].public_base_url or "").startswith("https://")
@@ -134,7 +130,9 @@ def _form_page(action: str, *, error: str | None = None, status: int = 200, **fi
         CSRF_COOKIE, nonce, path="/", secure=secure, http_only=True, same_site=SameSite.STRICT_MODE,
         max_age=int(links.CSRF_TTL.total_seconds()),
     )  # fmt: skip
-    return _html(status, pages.form(pages.FormPage(action, csrf, error=error, **fields)), [cookie])
+    return http.html_response(
+        status, pages.form(pages.FormPage(action, csrf, error=error, **fields)), [cookie]
+    )
 
 
 def _show(action: str) -> Response[str]:
@@ -145,12 +143,12 @@ def _show(action: str) -> Response[str]:
             claims = service().link_claims(token, action)
             return _form_page(action, token=token, masked_number=links.mask(claims.e164))
         if action == "opt-in":
-            return _html(200, pages.opt_in_by_reply(action))
+            return http.html_response(200, pages.opt_in_by_reply(action))
         if org_id and len(org_id) <= 64 and service().page_org_exists(org_id):
             return _form_page(action, org_id=org_id)
     except links.InvalidToken as exc:
-        return _html(400, pages.problem(action, exc.message))
-    return _html(404, pages.problem(action, "This link is not valid."))
+        return http.html_response(400, pages.problem(action, exc.message))
+    return http.html_response(404, pages.problem(action, "This link is not valid."))
 
 
 def _same_origin() -> bool:
@@ -193,10 +191,10 @@ def _submit(action: str) -> Response[str]:
             raise NotFound("An opt-in needs the link your account team sent you.")
         service().web_consent(org_id, e164, action)
     except DomainError as exc:
-        return _html(_status_of(exc), pages.problem(action, exc.message))
+        return http.html_response(_status_of(exc), pages.problem(action, exc.message))
     metrics.add_metric(name="SmsWebConsent", unit="Count", value=1)
     logger.info("web consent recorded", extra={"action": action})
-    return _html(200, pages.done(action, links.mask(e164)))
+    return http.html_response(200, pages.done(action, links.mask(e164)))
 
 
 def _status_of(error: DomainError) -> int:

@@ -17,9 +17,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from callproof import html_pages
 from callproof.errors import (
     Conflict,
     DomainError,
@@ -123,6 +125,12 @@ def resolver() -> APIGatewayRestResolver:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
 
     return app
+
+
+def html_response(status: int, document: str, cookies: list[Cookie] | None = None) -> Response[str]:
+    """A public HTML page (see ``callproof.html_pages``) with its security headers."""
+    headers = dict(html_pages.SECURITY_HEADERS)
+    return Response(status, html_pages.CONTENT_TYPE, document, headers=headers, cookies=cookies)
 
 
 def current_caller(app: APIGatewayRestResolver) -> Caller:

@@ -5,27 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    # The link token is in the URL: never sent to another site. (no-referrer would make browsers send
-    # "Origin: null" on our own form posts, which the same-origin check refuses.)
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-}
-CONTENT_TYPE = "text/html; charset=utf-8"
-
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;line-height:1.5;"
-    "color:#111;background:#fff}label{display:block;font-weight:600;margin:.75rem 0 .25rem}"
-    "input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;border:1px solid #555}"
-    "button{margin-top:1rem;font-size:1rem;padding:.6rem 1.2rem;background:#0b57d0;color:#fff;border:0}"
-    "button:focus,input:focus{outline:3px solid #f9a825;outline-offset:2px}"
-    ".error{color:#a50e0e;font-weight:600}.done{color:#136c2e;font-weight:600}"
-)
+from callproof.html_pages import document
 
 TITLES = {"opt-out": "Stop text messages", "opt-in": "Receive text messages again"}
 
@@ -38,18 +18,6 @@ class FormPage:
     masked_number: str | None = None
     org_id: str | None = None  # typed-number form
     error: str | None = None
-
-
-def _document(title: str, body: str) -> str:
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
-    )
-
-
-document = _document  # the accounts function's unsubscribe page uses the same shell
 
 
 def form(page: FormPage) -> str:
@@ -79,7 +47,7 @@ def form(page: FormPage) -> str:
     )
     if page.action == "opt-out":
         parts.append("<p>You can also reply STOP to any of our messages.</p>")
-    return _document(title, "".join(parts))
+    return document(title, "".join(parts))
 
 
 def done(action: str, masked_number: str) -> str:
@@ -89,18 +57,18 @@ def done(action: str, masked_number: str) -> str:
         text = (
             f"Done: {masked_number} can receive our text messages again. Reply STOP at any time to stop them."
         )
-    return _document(TITLES[action], f'<p class="done" role="status">{escape(text)}</p>')
+    return document(TITLES[action], f'<p class="done" role="status">{escape(text)}</p>')
 
 
 def problem(action: str, message: str) -> str:
-    return _document(
+    return document(
         TITLES.get(action, "Text messages"), f'<p class="error" role="alert">{escape(message)}</p>'
     )
 
 
 def opt_in_by_reply(action: str) -> str:
     """Opt-in without a link: a typed number proves nothing, so the person texts START themselves."""
-    return _document(
+    return document(
         TITLES[action],
         "<p>To receive our text messages again, reply <strong>START</strong> from your phone to the number "
         "that texted you, or use the opt-in link your account team sent you.</p>",
