@@ -6,7 +6,7 @@ environment, like the boto3 clients it uses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,13 @@ from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
 
 
 @cache
+def link_key(secret_arn: str) -> Callable[[], bytes]:
+    """The HMAC key that signs public links (SMS consent, unsubscribe, guardian), read lazily."""
+    secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
+    return lambda: secret.field("key").encode()
+
+
+@cache
 def contact_services() -> tuple[ContactService, ContactImporter]:
     settings = config.load(config.ContactsSettings)
     store = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
@@ -61,7 +68,6 @@ def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
 def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
     settings = config.load(config.SmsSettings)
     twilio_secret = CachedJsonSecret(aws.secretsmanager, settings.twilio_secret_arn)
-    link_secret = CachedJsonSecret(aws.secretsmanager, settings.link_secret_arn)
 
     def gateway() -> SmsGateway:
         from callproof.integrations.twilio_rest import TwilioSmsGateway  # the REST client only when sending
@@ -78,7 +84,7 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
         DynamoRecipientReader(aws.dynamodb(), settings.contacts_table),
         DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region),
         gateway,
-        lambda: link_secret.field("key").encode(),
+        link_key(settings.link_secret_arn),
         public_base_url=settings.public_base_url,
         default_daily_cap=settings.daily_cap,
     )
@@ -220,11 +226,10 @@ def calendars() -> CalendarService:
 @cache
 def consent() -> ConsentService:
     settings = config.load(config.AccountsSettings)
-    link_secret = CachedJsonSecret(aws.secretsmanager, settings.link_secret_arn)
     return ConsentService(
         DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
         DynamoPolicyStore(aws.dynamodb(), settings.accounts_table),
-        lambda: link_secret.field("key").encode(),
+        link_key(settings.link_secret_arn),
         settings.public_base_url,
     )
 
@@ -232,11 +237,10 @@ def consent() -> ConsentService:
 @cache
 def ages() -> AgeService:
     settings = config.load(config.AccountsSettings)
-    link_secret = CachedJsonSecret(aws.secretsmanager, settings.link_secret_arn)
     return AgeService(
         DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
         SesMailer(aws.ses(), settings.mail_from),
-        lambda: link_secret.field("key").encode(),
+        link_key(settings.link_secret_arn),
         settings.public_base_url,
     )
 
@@ -264,6 +268,7 @@ def reset() -> None:
     contact_services.cache_clear()
     call_logs.cache_clear()
     sms.cache_clear()
+    link_key.cache_clear()
     gmail.cache_clear()
     accounts.cache_clear()
     consent.cache_clear()
