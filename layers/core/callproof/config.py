@@ -141,6 +141,47 @@ class CalendarSettings(Settings):
     microsoft_base_url: str | None = Field(default=None, alias="MICROSOFT_BASE_URL", pattern=_LOCAL_URL)
 
 
+class DsarSettings(Settings):
+    """The data-subject request API (staff and public routes) and its schedule."""
+
+    dsar_table: str = Field(alias="DSAR_TABLE", min_length=3)
+    contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)  # resolving subjects, corrections
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    default_phone_region: str = Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")
+    exports_bucket: str = Field(alias="EXPORTS_BUCKET", min_length=3)
+    link_secret_arn: str = Field(alias="DSAR_LINK_SECRET_ARN", min_length=3)  # confirmation, download
+    mail_sender: str = Field(alias="DSAR_MAIL_SENDER", pattern=r"^[^@\s]+@[^@\s]+$")
+    export_machine_arn: str = Field(alias="EXPORT_STATE_MACHINE_ARN", min_length=3)
+    erasure_machine_arn: str = Field(alias="ERASURE_STATE_MACHINE_ARN", min_length=3)
+    # The API's public base (stage included): the emailed confirmation and download links point here.
+    public_base_url: str = Field(alias="DSAR_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$")
+    # Public requests accepted per client address and per org within an hour.
+    public_rate_per_hour: int = Field(default=5, alias="DSAR_PUBLIC_RATE_PER_HOUR", ge=1, le=10_000)
+
+
+class DsarTaskSettings(Settings):
+    """The workflow tasks: every store of personal data is optional (an undeployed store is absent)."""
+
+    dsar_table: str = Field(alias="DSAR_TABLE", min_length=3)
+    exports_bucket: str = Field(alias="EXPORTS_BUCKET", min_length=3)
+    data_key_id: str = Field(alias="DATA_KEY_ID", min_length=1)
+    default_phone_region: str = Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")
+    suppression_secret_arn: str = Field(alias="SUPPRESSION_SECRET_ARN", min_length=3)
+    link_secret_arn: str = Field(alias="DSAR_LINK_SECRET_ARN", min_length=3)
+    mail_sender: str = Field(alias="DSAR_MAIL_SENDER", pattern=r"^[^@\s]+@[^@\s]+$")
+    public_base_url: str = Field(alias="DSAR_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$")
+    contacts_table: str | None = Field(default=None, alias="CONTACTS_TABLE", min_length=3)
+    call_logs_table: str | None = Field(default=None, alias="CALL_LOGS_TABLE", min_length=3)
+    sms_table: str | None = Field(default=None, alias="SMS_TABLE", min_length=3)
+    mail_table: str | None = Field(default=None, alias="MAIL_TABLE", min_length=3)
+    accounts_table: str | None = Field(default=None, alias="ACCOUNTS_TABLE", min_length=3)
+    data_bucket: str | None = Field(default=None, alias="DATA_BUCKET", min_length=3)
+    user_pool_id: str | None = Field(default=None, alias="USER_POOL_ID", min_length=3)
+    google_oauth_secret_arn: str | None = Field(default=None, alias="GOOGLE_OAUTH_SECRET_ARN", min_length=3)
+    # Set only by the local stack: Google's revoke endpoint is the local double's.
+    google_oauth_base_url: str | None = Field(default=None, alias="GOOGLE_OAUTH_BASE_URL", pattern=_LOCAL_URL)
+
+
 def environment() -> Mapping[str, str]:
     """The environment as the running function sees it (local overlay first, then the process)."""
     return ChainMap(dict(_overlay.get()), dict(os.environ))

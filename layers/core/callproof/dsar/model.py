@@ -1,0 +1,245 @@
+"""Data-subject requests: the entity, its statuses, per-store progress and the API models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from callproof.contacts.model import Email, RawPhone
+from callproof.dsar.deadlines import Deadline, DeadlineState, Jurisdiction
+from callproof.dsar.ports import Subject
+
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+CONFIRMATION_DAYS = 7
+DOWNLOAD_DAYS = 7
+
+
+class RequestType(StrEnum):
+    ACCESS = "access"
+    ERASURE = "erasure"
+    CORRECTION = "correction"
+    RESTRICTION = "restriction"
+    PORTABILITY = "portability"
+
+
+WORKFLOW_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE})
+
+
+class Status(StrEnum):
+    PENDING_CONFIRMATION = "pending_confirmation"  # waiting for the subject's emailed link
+    VERIFIED = "verified"  # confirmed or verified by staff, not started
+    IN_PROGRESS = "in_progress"  # a workflow execution is running
+    AWAITING_CORRECTION = "awaiting_correction"  # correction: staff apply the fields through PATCH
+    NEEDS_ATTENTION = "needs_attention"  # a step failed after its retries: staff may retry
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the confirmation link ran out unused
+
+
+OPEN_STATUSES = frozenset(
+    {
+        Status.PENDING_CONFIRMATION,
+        Status.VERIFIED,
+        Status.IN_PROGRESS,
+        Status.AWAITING_CORRECTION,
+        Status.NEEDS_ATTENTION,
+    }
+)
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProgress:
+    """One store's part of a workflow: collected rows (export) or deleted / kept / residue (erasure)."""
+
+    status: StepStatus = StepStatus.PENDING
+    rows: int = 0
+    deleted: int = 0
+    kept: int = 0
+    residue: int | None = None
+    attempts: int = 0
+    error: str | None = None  # an error class name, never a message (it could hold personal data)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    at: datetime
+    event: str  # a status, or a step such as "export.assembled"
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Identifiers:
+    """What the requester gave: personal data, kept on the request until an erasure finishes."""
+
+    email: str | None = None
+    phone: str | None = None  # E.164
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DsarRequest:
+    org_id: str
+    id: str
+    type: RequestType
+    status: Status
+    deadline: Deadline
+    identifiers: Identifiers
+    created_at: datetime
+    created_by: str  # a staff user id, or "public"
+    verification: str | None = None
+    recipient_email: str | None = None  # portability: the third party who receives the export
+    lift: bool = False  # restriction: lift an earlier restriction instead of setting one
+    deadline_state: DeadlineState = DeadlineState.ON_TRACK
+    subject: Subject | None = None  # resolved at the first workflow step
+    stores: dict[str, StoreProgress] = field(default_factory=dict)
+    steps: dict[str, StepStatus] = field(default_factory=dict)  # workflow steps other than stores
+    timeline: tuple[TimelineEvent, ...] = ()
+    export_key: str | None = None
+    attempt: int = 0  # workflow executions started so far
+    version: int = 1
+
+    def with_status(self, status: Status, at: datetime, detail: str | None = None) -> DsarRequest:
+        return replace(self, status=status, timeline=(*self.timeline, TimelineEvent(at, status.value, detail)))
+
+
+# ------------------------------------------------------------------------------------ API models
+RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+ContactIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SubjectIn(_Strict):
+    """At least one identifier; a phone is read with the org's default region unless it starts with +."""
+
+    email: Email | None = None
+    phone: RawPhone | None = None
+    contact_id: ContactIdText | None = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> SubjectIn:
+        if not (self.email or self.phone or self.contact_id):
+            raise ValueError("give at least one of email, phone, contact_id")
+        return self
+
+
+class RequestIn(_Strict):
+    """A request recorded by compliance staff, with the verification they performed."""
+
+    type: RequestType
+    subject: SubjectIn
+    jurisdiction: Jurisdiction
+    received: date
+    verification: Evidence
+    recipient_email: Email | None = None
+    lift: bool = False
+    start: bool = True  # start the workflow now (erasure still waits for the subject's confirmation)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RequestIn:
+        _check_type_fields(self.type, self.recipient_email, self.lift)
+        if self.type is RequestType.ERASURE and not self.subject.email:
+            raise ValueError("an erasure needs the subject's email: it is confirmed by email")
+        return self
+
+
+class PublicRequestIn(_Strict):
+    """A request from the person themselves (no login): confirmed through a link sent to ``email``."""
+
+    org_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    type: RequestType
+    email: Email
+    phone: RawPhone | None = None
+    jurisdiction: Jurisdiction
+    recipient_email: Email | None = None
+    lift: bool = False
+    details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PublicRequestIn:
+        _check_type_fields(self.type, self.recipient_email, self.lift)
+        return self
+
+
+def _check_type_fields(kind: RequestType, recipient_email: str | None, lift: bool) -> None:
+    if (kind is RequestType.PORTABILITY) != (recipient_email is not None):
+        raise ValueError("recipient_email is required for portability, and only for portability")
+    if lift and kind is not RequestType.RESTRICTION:
+        raise ValueError("lift applies to restriction requests only")
+
+
+class ExtendIn(_Strict):
+    reason: Reason
+    to: date | None = None  # default: the legal maximum
+
+
+class CancelIn(_Strict):
+    reason: Reason
+
+
+class _FromDomain(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StoreProgressOut(_FromDomain):
+    status: StepStatus
+    rows: int
+    deleted: int
+    kept: int
+    residue: int | None
+    attempts: int
+    error: str | None
+
+
+class TimelineEventOut(_FromDomain):
+    at: datetime
+    event: str
+    detail: str | None
+
+
+class RequestSummaryOut(BaseModel):
+    id: str
+    type: RequestType
+    status: Status
+    jurisdiction: Jurisdiction
+    received: date
+    due: date
+    days_left: int
+    deadline_state: DeadlineState
+    extended: bool
+    created_at: datetime
+
+
+class RequestOut(RequestSummaryOut):
+    subject: dict[str, Any]
+    recipient_email: str | None
+    lift: bool
+    verification: str | None
+    stores: dict[str, StoreProgressOut]
+    steps: dict[str, StepStatus]
+    timeline: list[TimelineEventOut]
+    download_ready: bool
+
+
+class RequestPage(BaseModel):
+    items: list[RequestSummaryOut]
+    next_cursor: str | None
+
+
+class DownloadOut(BaseModel):
+    url: str
+    expires_at: datetime

@@ -1,0 +1,93 @@
+"""Ports of the data-subject request workflows.
+
+A store that holds personal data joins every workflow by implementing ``PersonalDataStore`` and being
+listed once in ``callproof.dsar.registry``; a store that is not deployed is simply not listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+Cell = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Whom a request is about, resolved once at the start of its workflow and kept on the request.
+
+    The identifiers are expanded one step: the contacts found by the given email / phone / id bring
+    their other emails and numbers, so a call to the subject's second number is found too. After an
+    erasure the contacts are gone, which is why the residue scan reads this stored copy.
+    """
+
+    org_id: str
+    emails: frozenset[str] = frozenset()  # lower-cased
+    phones: frozenset[str] = frozenset()  # E.164
+    contact_ids: frozenset[str] = frozenset()
+    user_ids: frozenset[str] = frozenset()  # org members whose account email is the subject's
+
+    @property
+    def empty(self) -> bool:
+        return not (self.emails or self.phones or self.contact_ids or self.user_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    """What one store's erasure did: items and objects deleted, and items kept under a legal duty."""
+
+    deleted: int = 0
+    kept: int = 0
+    kept_reasons: tuple[str, ...] = field(default=())  # e.g. "sms_opt_out: legal obligation"
+
+
+class PersonalDataStore(Protocol):
+    """One store's collector, eraser and residue check for a subject. Every method pages through the
+    store itself (queries and batch calls of bounded size), never loads a whole table and never Scans.
+    """
+
+    @property
+    def name(self) -> str:
+        """Stable store name: the CSV file name in the export and the key of per-store progress."""
+        ...
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The CSV header, in order (the manifest's schema of this store's file)."""
+        ...
+
+    def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
+        """Every record of the subject in this store, one CSV row each (keys from ``columns``)."""
+        ...
+
+    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
+        """Extra export files as (path inside the zip, content), e.g. mail as ``mail/<id>.eml``.
+        Most stores yield nothing. Generated lazily, one at a time."""
+        ...
+
+    def erase(self, subject: Subject) -> Erased:
+        """Delete every item (and S3 object version) of the subject; idempotent, so a second run
+        after a crash deletes only what is left and reports it."""
+        ...
+
+    def residue(self, subject: Subject) -> int:
+        """How many items of the subject this store still holds through any of its access paths
+        (items kept under a legal duty are not residue: they are keyed by hash only)."""
+        ...
+
+
+class Suppression(Protocol):
+    """The erasure suppression list: keyed hashes (HMAC) of erased phones and emails, per org, with
+    the SMS opt-out kept under the phone's hash. Contact imports and SMS sends consult it."""
+
+    def suppress(
+        self, org_id: str, emails: frozenset[str], phones: frozenset[str], sms_opted_out: frozenset[str]
+    ) -> int:
+        """Record the hashes (idempotent); ``sms_opted_out`` are phones whose opt-out is kept.
+        Returns how many entries were written or already present."""
+        ...
+
+    def suppressed(self, org_id: str, emails: frozenset[str], phones: frozenset[str]) -> frozenset[str]:
+        """Which of these emails / phones are suppressed (batched reads)."""
+        ...

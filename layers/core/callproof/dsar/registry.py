@@ -1,0 +1,29 @@
+"""The stores of personal data every workflow reaches: one entry per store.
+
+A store joins by adding one ``PersonalDataStore`` here; a store whose table (or bucket) is not
+configured for the tasks function is not deployed and is simply left out. The order is the export's
+and the erasure's order (erasure runs stores in parallel; the order only matters for reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from callproof.config import DsarTaskSettings
+from callproof.dsar.ports import PersonalDataStore
+
+StoreFactory = Callable[[DsarTaskSettings], PersonalDataStore | None]
+
+# Each factory builds its store from the settings, or answers None when the store is not deployed.
+# Imports of the store modules go above; one line per store below.
+FACTORIES: list[StoreFactory] = []
+
+
+def personal_data_stores(settings: DsarTaskSettings) -> dict[str, PersonalDataStore]:
+    """The deployed stores by name, in registration order."""
+    stores: dict[str, PersonalDataStore] = {}
+    for factory in FACTORIES:
+        store = factory(settings)
+        if store is not None:
+            stores[store.name] = store
+    return stores

@@ -1,0 +1,1 @@
+"""One ``PersonalDataStore`` per store that holds personal data (see ``callproof.dsar.ports``)."""
