@@ -36,6 +36,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class Gone(DomainError):
+    """What was there once is no more: an expired link (its request or export may still exist)."""
+
+    code = "gone"
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
