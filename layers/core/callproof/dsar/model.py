@@ -109,7 +109,9 @@ class DsarRequest:
     version: int = 1
 
     def with_status(self, status: Status, at: datetime, detail: str | None = None) -> DsarRequest:
-        return replace(self, status=status, timeline=(*self.timeline, TimelineEvent(at, status.value, detail)))
+        return replace(
+            self, status=status, timeline=(*self.timeline, TimelineEvent(at, status.value, detail))
+        )
 
 
 # ------------------------------------------------------------------------------------ API models

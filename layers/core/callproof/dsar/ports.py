@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from callproof.dsar.model import DsarRequest, Status, StoreProgress
 
 Cell = str | int | float | bool | None
 
@@ -90,4 +94,57 @@ class Suppression(Protocol):
 
     def suppressed(self, org_id: str, emails: frozenset[str], phones: frozenset[str]) -> frozenset[str]:
         """Which of these emails / phones are suppressed (batched reads)."""
+        ...
+
+
+# ------------------------------------------------------------------- requests, workflows, links
+class RequestStore(Protocol):
+    """Requests of one org at a time (plus the cross-org index of open requests for the schedule)."""
+
+    def create(self, request: DsarRequest, confirmation_hash: str | None, expires_at: int | None) -> None: ...
+
+    def get(self, org_id: str, request_id: str) -> DsarRequest | None: ...
+
+    def save(self, old: DsarRequest, new: DsarRequest) -> None:
+        """Store ``new``'s status, deadline, subject, steps, timeline and export if the stored version
+        is still ``old.version`` (else ``Conflict``); per-store progress is left as it is."""
+        ...
+
+    def set_store(self, org_id: str, request_id: str, store: str, progress: StoreProgress) -> None:
+        """Record one store's progress (parallel workflow branches each write their own store)."""
+        ...
+
+    def confirm(self, org_id: str, request_id: str, confirmation_hash: str, now: int) -> DsarRequest | None:
+        """Consume the confirmation once: the request if the hash matched, it was pending and not
+        expired (the hash is removed), else None."""
+        ...
+
+    def page(
+        self, org_id: str, status: Status | None, due_before: date | None, limit: int, cursor: str | None
+    ) -> tuple[list[DsarRequest], str | None]:
+        """By due date, earliest first."""
+        ...
+
+    def open_requests(self) -> Iterator[tuple[str, str]]:
+        """(org, request id) of every open request across orgs, by due date (sparse index)."""
+        ...
+
+    def claim(self, org_id: str, request_id: str, key: str) -> bool:
+        """Record that the once-only effect ``key`` (an email) happens now; False if it already did."""
+        ...
+
+    def release(self, org_id: str, request_id: str, key: str) -> None:
+        """Undo a claim whose effect failed, so a retry performs it."""
+        ...
+
+    def hit(self, org_id: str, client: str, window: str, limit: int) -> bool:
+        """Count one public request of ``client`` (a hash) in ``window``; False once over ``limit``."""
+        ...
+
+
+class Workflows(Protocol):
+    """Step Functions executions of the export and erasure state machines."""
+
+    def start(self, machine: str, name: str, payload: Mapping[str, object]) -> None:
+        """Start one execution named ``name`` (an existing one of that name is not an error)."""
         ...
