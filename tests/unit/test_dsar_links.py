@@ -1,0 +1,104 @@
+"""Confirmation and download links: claims, 7-day expiry (410 Gone), purpose separation, tampering."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+
+import pytest
+
+from callproof import signing
+from callproof.dsar.links import (
+    Confirmation,
+    Download,
+    InvalidLink,
+    confirmation_token,
+    download_token,
+    read_confirmation,
+    read_download,
+)
+from callproof.errors import Gone
+from callproof.http import STATUS_BY_ERROR, _status_for
+
+SECRET = b"k" * 32
+NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
+
+
+def test_confirmation_round_trip_and_seven_days() -> None:
+    link = confirmation_token(SECRET, "org-a", "req-1", "nonce-1", NOW)
+    assert link.expires_at == NOW + timedelta(days=7)
+    assert read_confirmation(SECRET, link.token, NOW + timedelta(days=6, hours=23)) == Confirmation(
+        "org-a", "req-1", "nonce-1"
+    )
+
+
+def test_download_round_trip_and_seven_days() -> None:
+    link = download_token(SECRET, "org-a", "req-1", "exports/org-a/req-1.zip", NOW)
+    assert link.expires_at == NOW + timedelta(days=7)
+    assert read_download(SECRET, link.token, NOW) == Download("org-a", "req-1", "exports/org-a/req-1.zip")
+
+
+@pytest.mark.parametrize("after", [timedelta(days=7), timedelta(days=30)])
+def test_expired_links_are_gone(after: timedelta) -> None:
+    confirm = confirmation_token(SECRET, "org-a", "req-1", "n", NOW).token
+    download = download_token(SECRET, "org-a", "req-1", "k", NOW).token
+    with pytest.raises(Gone):
+        read_confirmation(SECRET, confirm, NOW + after)
+    with pytest.raises(Gone):
+        read_download(SECRET, download, NOW + after)
+
+
+def test_gone_answers_410_and_a_bad_link_422() -> None:
+    assert STATUS_BY_ERROR[Gone] == HTTPStatus.GONE
+    assert _status_for(Gone("expired")) == HTTPStatus.GONE
+    assert _status_for(InvalidLink("bad")) == HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+def test_a_token_of_one_purpose_never_opens_the_other() -> None:
+    confirm = confirmation_token(SECRET, "org-a", "req-1", "n", NOW).token
+    download = download_token(SECRET, "org-a", "req-1", "k", NOW).token
+    with pytest.raises(InvalidLink):
+        read_download(SECRET, confirm, NOW)
+    with pytest.raises(InvalidLink):
+        read_confirmation(SECRET, download, NOW)
+
+
+def test_another_secret_is_refused() -> None:
+    token = download_token(SECRET, "org-a", "req-1", "k", NOW).token
+    with pytest.raises(InvalidLink):
+        read_download(b"x" * 32, token, NOW)
+
+
+def test_tampered_claims_are_refused_even_if_unexpired() -> None:
+    token = download_token(SECRET, "org-a", "req-1", "exports/org-a/req-1.zip", NOW).token
+    payload, _, mac = token.partition(".")
+    claims = signing.verify(SECRET, b"dsar-download\x00", token)
+    for change in ({"org": "org-b"}, {"key": "exports/org-b/x.zip"}, {"exp": claims["exp"] + 10**6}):
+        forged = signing.b64(json.dumps({**claims, **change}, separators=(",", ":")).encode())
+        with pytest.raises(InvalidLink):
+            read_download(SECRET, f"{forged}.{mac}", NOW)
+    flipped = mac[:-1] + ("A" if mac[-1] != "A" else "B")
+    with pytest.raises(InvalidLink):
+        read_download(SECRET, f"{payload}.{flipped}", NOW)
+
+
+@pytest.mark.parametrize("token", ["", ".", "abc", "abc.", ".abc", "x" * 2000])
+def test_malformed_tokens_are_refused(token: str) -> None:
+    with pytest.raises(InvalidLink):
+        read_confirmation(SECRET, token, NOW)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"org": "org-a", "req": "req-1", "exp": 2_000_000_000},  # no nonce
+        {"org": "org-a", "req": 1, "nonce": "n", "exp": 2_000_000_000},  # not a string
+        {"org": "org-a", "req": "req-1", "nonce": "n"},  # no expiry
+        {"org": "org-a", "req": "req-1", "nonce": "n", "exp": "2000000000"},
+        {"org": "org-a", "req": "req-1", "nonce": "n", "exp": True},
+    ],
+)
+def test_authentic_but_incomplete_claims_are_refused(claims: dict[str, object]) -> None:
+    with pytest.raises(InvalidLink):
+        read_confirmation(SECRET, signing.sign(SECRET, b"dsar-confirm\x00", claims), NOW)
