@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from callproof.errors import Conflict
+from callproof.errors import Conflict, TemporarilyUnavailable
 from callproof.mail.model import Attachment, EmailPage, EmailRecord, Integration, IntegrationStatus
 from callproof.oauth import SealedToken
 from callproof.store.contacts_dynamo import DynamoContactStore, contact_key
@@ -109,7 +109,7 @@ def _summary(record: EmailRecord) -> dict[str, Any]:
     }
 
 
-def _record(org_id: str, item: Mapping[str, Any]) -> EmailRecord:
+def email_record(org_id: str, item: Mapping[str, Any]) -> EmailRecord:
     return EmailRecord(
         org_id=org_id,
         email_id=item["email_id"],
@@ -367,7 +367,7 @@ class DynamoMailIndex:
         item = self._client.get_item(TableName=self._table, Key=to_item(message_key(org_id, email_id))).get(
             "Item"
         )
-        return _record(org_id, from_item(item)) if item else None
+        return email_record(org_id, from_item(item)) if item else None
 
     def list_for_contact(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> EmailPage:
         prefix = f"CMAIL#{contact_id}#"
@@ -381,7 +381,7 @@ class DynamoMailIndex:
         if cursor:
             request["ExclusiveStartKey"] = decode_cursor(cursor, {"pk": org_pk(org_id)}, {"sk": prefix})
         response = self._client.query(**request)
-        emails = [_record(org_id, from_item(item)) for item in response.get("Items", [])]
+        emails = [email_record(org_id, from_item(item)) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return EmailPage(emails, encode_cursor(last) if last else None)
 
@@ -394,7 +394,7 @@ class DynamoMailIndex:
         while True:
             response = self._client.query(**request)
             for item in response.get("Items", []):
-                yield _record(org_id, from_item(item))
+                yield email_record(org_id, from_item(item))
             last = response.get("LastEvaluatedKey")
             if not last:
                 return
@@ -446,10 +446,12 @@ class S3MailBlobs:
                     if entry["Key"] == key:
                         objects.append({"Key": key, "VersionId": entry["VersionId"]})
         for start in range(0, len(objects), 1000):
-            self._client.delete_objects(
+            response = self._client.delete_objects(
                 Bucket=self._bucket,
                 Delete={"Objects": objects[start : start + 1000], "Quiet": True},  # type: ignore[typeddict-item]
             )
+            if response.get("Errors"):  # Quiet mode answers only the failures: never drop them
+                raise TemporarilyUnavailable("some mail body versions could not be deleted; retry")
         return len(objects)
 
 
