@@ -1,6 +1,7 @@
 """The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``,
 ``twilio-sign`` (the X-Twilio-Signature of a form post, for curl against the local stack),
-``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would).
+``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would),
+``audit verify`` (check an org's DSAR audit hash chain).
 
 Exit codes: 0 success or a clean stop (Ctrl-C / SIGTERM), 1 unexpected failure, 2 a usage problem the
 user can fix (port taken, unknown schedule, no running stack, bad token arguments).
@@ -19,9 +20,13 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from callproof.local import auth, seed
 from callproof.local.seed import DEMO_ORG, DEMO_ROLES, DEMO_USER
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 DEMO_TTL = 12 * 3600
 CREATE_BODY = (
@@ -207,25 +212,11 @@ def run_publish_policy(version: str, significant: bool, policy_url: str | None, 
     """Publish a terms / privacy policy version: on the running local stack, or with ``--table`` on
     the deployment the AWS credentials point at. A significant one makes every authenticated route
     answer 428 until each user consents again (within the gate's 60 s cache)."""
-    import boto3
-
     from callproof.accounts.consent import TERMS_DOCUMENT, ConsentService
     from callproof.errors import DomainError
-    from callproof.local.provision import aws_session, local_name
-    from callproof.local.stack import state_file
     from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoPolicyStore
 
-    if table is None:
-        try:
-            moto_url = str(json.loads(state_file().read_text(encoding="utf-8"))["moto_url"])
-        except (OSError, ValueError, KeyError):
-            raise UsageError(
-                f"no running local stack ({state_file()} missing); start `make run` or pass --table"
-            ) from None
-        client = aws_session().client("dynamodb", endpoint_url=moto_url)
-        table = local_name("AccountsTable")
-    else:
-        client = boto3.client("dynamodb")
+    client, table = _dynamodb_table("AccountsTable", table)
     service = ConsentService(
         DynamoConsentStore(client, table), DynamoPolicyStore(client, table), lambda: b"", public_base_url=None
     )
@@ -244,6 +235,45 @@ def run_publish_policy(version: str, significant: bool, policy_url: str | None, 
         )
     )
     return 0
+
+
+def _dynamodb_table(logical_id: str, table: str | None) -> tuple[DynamoDBClient, str]:
+    """A DynamoDB client and table name: the running local stack's table ``logical_id``, or with
+    ``table`` the deployment the AWS credentials point at."""
+    import boto3
+
+    from callproof.local.provision import aws_session, local_name
+    from callproof.local.stack import state_file
+
+    if table is not None:
+        return boto3.client("dynamodb"), table
+    try:
+        moto_url = str(json.loads(state_file().read_text(encoding="utf-8"))["moto_url"])
+    except (OSError, ValueError, KeyError):
+        raise UsageError(
+            f"no running local stack ({state_file()} missing); start `make run` or pass --table"
+        ) from None
+    return aws_session().client("dynamodb", endpoint_url=moto_url), local_name(logical_id)
+
+
+def run_audit_verify(org: str, table: str | None) -> int:
+    """Check an org's audit hash chain up to its head: 0 and the entry count when intact, 1 and the
+    first broken link otherwise."""
+    from itertools import islice
+
+    from callproof.dsar.audit import verify
+    from callproof.store.audit_dynamo import DynamoAuditLog
+
+    client, table = _dynamodb_table("DsarTable", table)
+    log = DynamoAuditLog(client, table)
+    head = log.head(org)  # read first: entries appended while we read are past it, not breaks
+    length = head.seq if head else 0
+    broken = verify(islice(log.entries(org), length), head)  # streamed, never the whole chain in memory
+    if broken is None:
+        print(f"chain intact: {length} entries")
+        return 0
+    print(f"chain broken at seq {broken.seq} (entry {broken.index + 1}): {broken.reason}")
+    return 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -283,6 +313,14 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--table", help="the AccountsTable of a deployment (default: the running local stack)"
     )
+    audit = commands.add_parser("audit", help="the DSAR audit trail").add_subparsers(
+        dest="audit", required=True
+    )
+    audit_verify = audit.add_parser("verify", help="check an org's hash chain; report the first broken link")
+    audit_verify.add_argument("--org", required=True)
+    audit_verify.add_argument(
+        "--table", help="the DsarTable of a deployment (default: the running local stack)"
+    )
     return root
 
 
@@ -297,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_twilio_sign(args.url, args.params, args.auth_token)
         if args.command == "publish-policy":
             return run_publish_policy(args.version, args.significant, args.policy_url, args.table)
+        if args.command == "audit":
+            return run_audit_verify(args.org, args.table)
         if args.command == "gmail-deliver":
             return run_gmail_deliver(args.mailbox, args.eml, not args.no_push)
         return run_schedule(args.name, args.url)
