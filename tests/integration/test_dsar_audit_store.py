@@ -12,12 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from callproof.dsar.audit import GENESIS, ChainHead, verify
 from callproof.local import cli
 from callproof.store.audit_dynamo import DynamoAuditLog, audit_pk, entry_sk, marker_sk
 from callproof.store.dynamo import to_item
+from tests.integration.moto_env import REGION, bare_aws
 
 TABLE = "dsar-audit-test"
 
@@ -25,15 +25,8 @@ TABLE = "dsar-audit-test"
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A table shaped like the template's DsarTable (pk / sk strings) in moto."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+    with bare_aws(monkeypatch):
+        client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
             TableName=TABLE,
             AttributeDefinitions=[

@@ -14,10 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from callproof.dsar.export import ExportPart, assemble
 from callproof.store.s3_stream import MiB, S3MultipartWriter, read_chunks
+from tests.integration.moto_env import REGION, bare_aws
 
 BUCKET = "exports-test"
 
@@ -47,16 +47,9 @@ class CountingS3:
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[CountingS3, str]]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+    with bare_aws(monkeypatch):
+        client = boto3.client("s3", region_name=REGION)
+        key_id = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
         client.create_bucket(Bucket=BUCKET)
         client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         yield CountingS3(client), key_id

@@ -18,8 +18,8 @@ from callproof.dsar.links import (
     read_confirmation,
     read_download,
 )
-from callproof.errors import Gone
-from callproof.http import STATUS_BY_ERROR, _status_for
+from callproof.errors import Gone, InvalidInput
+from callproof.http import STATUS_BY_ERROR
 
 SECRET = b"k" * 32
 NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
@@ -51,8 +51,8 @@ def test_expired_links_are_gone(after: timedelta) -> None:
 
 def test_gone_answers_410_and_a_bad_link_422() -> None:
     assert STATUS_BY_ERROR[Gone] == HTTPStatus.GONE
-    assert _status_for(Gone("expired")) == HTTPStatus.GONE
-    assert _status_for(InvalidLink("bad")) == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert issubclass(InvalidLink, InvalidInput)
+    assert STATUS_BY_ERROR[InvalidInput] == HTTPStatus.UNPROCESSABLE_ENTITY
 
 
 def test_a_token_of_one_purpose_never_opens_the_other() -> None:
