@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 # Adaptive retry mode backs off on throttling (ProvisionedThroughputExceeded, ThrottlingException).
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10)
@@ -50,6 +51,11 @@ def sqs() -> SQSClient:
 
 
 @cache
+def stepfunctions() -> SFNClient:
+    return boto3.client("stepfunctions", config=_CONFIG)
+
+
+@cache
 def cognito_idp() -> Any:
     """No stubs are pinned for cognito-idp; the one adapter using it types its calls itself."""
     return boto3.client("cognito-idp", config=_CONFIG)
@@ -68,5 +74,6 @@ def reset() -> None:
     kms.cache_clear()
     s3.cache_clear()
     sqs.cache_clear()
+    stepfunctions.cache_clear()
     cognito_idp.cache_clear()
     ses.cache_clear()

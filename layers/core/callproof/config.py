@@ -39,6 +39,7 @@ class Settings(BaseModel):
 class ContactsSettings(Settings):
     contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)
     default_phone_region: str = Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")
+    suppression_secret_arn: str = Field(alias="SUPPRESSION_SECRET_ARN", min_length=3)  # erasure HMAC key
 
 
 class CallLogsSettings(Settings):
@@ -53,6 +54,7 @@ class SmsSettings(Settings):
     default_phone_region: str = Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")
     twilio_secret_arn: str = Field(alias="TWILIO_SECRET_ARN", min_length=3)
     link_secret_arn: str = Field(alias="SMS_LINK_SECRET_ARN", min_length=3)
+    suppression_secret_arn: str = Field(alias="SUPPRESSION_SECRET_ARN", min_length=3)  # erasure HMAC key
     daily_cap: int = Field(alias="SMS_DAILY_CAP", ge=0, le=1_000_000)
     # The URL Twilio calls us on (the API's public base, stage included). Unset: every webhook is
     # refused with 403, because a signature can only be checked against the URL Twilio signed.
@@ -159,6 +161,10 @@ class DsarSettings(Settings):
     public_rate_per_hour: int = Field(default=5, alias="DSAR_PUBLIC_RATE_PER_HOUR", ge=1, le=10_000)
 
 
+class DsarDeadlineSettings(Settings):
+    dsar_table: str = Field(alias="DSAR_TABLE", min_length=3)
+
+
 class DsarTaskSettings(Settings):
     """The workflow tasks: every store of personal data is optional (an undeployed store is absent)."""
 
@@ -170,7 +176,7 @@ class DsarTaskSettings(Settings):
     link_secret_arn: str = Field(alias="DSAR_LINK_SECRET_ARN", min_length=3)
     mail_sender: str = Field(alias="DSAR_MAIL_SENDER", pattern=r"^[^@\s]+@[^@\s]+$")
     public_base_url: str = Field(alias="DSAR_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$")
-    contacts_table: str | None = Field(default=None, alias="CONTACTS_TABLE", min_length=3)
+    contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)  # subjects are resolved by contacts
     call_logs_table: str | None = Field(default=None, alias="CALL_LOGS_TABLE", min_length=3)
     sms_table: str | None = Field(default=None, alias="SMS_TABLE", min_length=3)
     mail_table: str | None = Field(default=None, alias="MAIL_TABLE", min_length=3)
@@ -180,6 +186,8 @@ class DsarTaskSettings(Settings):
     google_oauth_secret_arn: str | None = Field(default=None, alias="GOOGLE_OAUTH_SECRET_ARN", min_length=3)
     # Set only by the local stack: Google's revoke endpoint is the local double's.
     google_oauth_base_url: str | None = Field(default=None, alias="GOOGLE_OAUTH_BASE_URL", pattern=_LOCAL_URL)
+    # Set only by the local stack: the Gmail API (stopping a watch on disconnect) is the local double's.
+    google_api_base_url: str | None = Field(default=None, alias="GOOGLE_API_BASE_URL", pattern=_LOCAL_URL)
 
 
 def environment() -> Mapping[str, str]:

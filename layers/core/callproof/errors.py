@@ -42,6 +42,12 @@ class Gone(DomainError):
     code = "gone"
 
 
+class TooManyRequests(DomainError):
+    """The caller went over a rate limit (public forms): retry later."""
+
+    code = "rate_limited"
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 

@@ -31,6 +31,7 @@ from callproof.errors import (
     NotFound,
     PayloadTooLarge,
     TemporarilyUnavailable,
+    TooManyRequests,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -49,6 +50,7 @@ STATUS_BY_ERROR: Mapping[type[DomainError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
     Conflict: HTTPStatus.CONFLICT,
     Gone: HTTPStatus.GONE,
+    TooManyRequests: HTTPStatus.TOO_MANY_REQUESTS,
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -76,7 +78,7 @@ def _error_body(
     return {"error": {"code": code, "message": message, "field": field, "details": details or []}}
 
 
-def _status_for(error: DomainError) -> HTTPStatus:
+def status_for(error: DomainError) -> HTTPStatus:
     for error_type in type(error).__mro__:
         if error_type in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[error_type]
@@ -94,7 +96,7 @@ def resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(DomainError)
     def on_domain_error(error: DomainError) -> Response[dict[str, Any]]:
-        status = _status_for(error)
+        status = status_for(error)
         logger.info("request refused", extra={"error_code": error.code, "status": int(status)})
         return error_response(status, error.code, error.message, error.field)
 

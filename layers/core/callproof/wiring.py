@@ -18,6 +18,11 @@ from callproof.accounts.service import AccountService, OrgSettingsService
 from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
+from callproof.dsar.ports import RequestStore
+from callproof.dsar.registry import personal_data_stores
+from callproof.dsar.service import DsarService
+from callproof.dsar.subjects import SubjectResolver
+from callproof.dsar.workflow import WorkflowTasks
 from callproof.sms.service import SmsService
 from callproof.store.accounts_dynamo import (
     DynamoConsentStore,
@@ -25,14 +30,19 @@ from callproof.store.accounts_dynamo import (
     DynamoOrgSettingsStore,
     DynamoPolicyStore,
 )
+from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
+from callproof.store.dsar_dynamo import DynamoRequestStore
+from callproof.store.exports_s3 import S3Exports
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.mailer_ses import SesMailer
 from callproof.store.photos_s3 import S3PhotoStorage
 from callproof.store.ports import SmsGateway
 from callproof.store.secrets import CachedJsonSecret
 from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
+from callproof.store.suppression_dynamo import DynamoSuppression
+from callproof.store.workflows_sfn import StepFunctionsWorkflows
 
 
 @cache
@@ -42,13 +52,20 @@ def link_key(secret_arn: str) -> Callable[[], bytes]:
     return lambda: secret.field("key").encode()
 
 
+def suppression(contacts_table: str, secret_arn: str) -> DynamoSuppression:
+    """The erasure suppression list; its HMAC key is a JSON secret with field "key", read lazily."""
+    return DynamoSuppression(aws.dynamodb(), contacts_table, link_key(secret_arn))
+
+
 @cache
 def contact_services() -> tuple[ContactService, ContactImporter]:
     settings = config.load(config.ContactsSettings)
     store = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
     orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
     service = ContactService(store, orgs)
-    return service, ContactImporter(store, orgs, service)
+    return service, ContactImporter(
+        store, orgs, service, suppression(settings.contacts_table, settings.suppression_secret_arn)
+    )
 
 
 @cache
@@ -87,6 +104,7 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
         link_key(settings.link_secret_arn),
         public_base_url=settings.public_base_url,
         default_daily_cap=settings.daily_cap,
+        suppression=suppression(settings.contacts_table, settings.suppression_secret_arn),
     )
     return service, settings, twilio_secret
 
@@ -263,6 +281,60 @@ def policy_gate() -> PolicyGate:
     )
 
 
+@cache
+def dsar() -> tuple[DsarService, config.DsarSettings]:
+    """The data-subject request API (staff and public routes)."""
+
+    settings = config.load(config.DsarSettings)
+    contacts = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
+    orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
+    workflows = StepFunctionsWorkflows(
+        aws.stepfunctions(), settings.export_machine_arn, settings.erasure_machine_arn
+    )
+    service = DsarService(
+        requests=DynamoRequestStore(aws.dynamodb(), settings.dsar_table),
+        audit=DynamoAuditLog(aws.dynamodb(), settings.dsar_table),
+        workflows=workflows,
+        machines=workflows,
+        resolver=SubjectResolver(contacts, DynamoMemberStore(aws.dynamodb(), settings.accounts_table)),
+        restrictions=contacts,
+        corrections=ContactService(contacts, orgs),
+        downloads=S3Exports(aws.s3(), settings.exports_bucket, ""),
+        mailer=SesMailer(aws.ses(), settings.mail_sender),
+        link_key=link_key(settings.link_secret_arn),
+        phone_region=orgs.default_phone_region,
+        public_base_url=settings.public_base_url,
+        public_rate_per_hour=settings.public_rate_per_hour,
+    )
+    return service, settings
+
+
+@cache
+def dsar_tasks() -> WorkflowTasks:
+    """The workflow steps, with every deployed store of personal data (``callproof.dsar.registry``)."""
+
+    settings = config.load(config.DsarTaskSettings)
+    members = DynamoMemberStore(aws.dynamodb(), settings.accounts_table) if settings.accounts_table else None
+    return WorkflowTasks(
+        requests=DynamoRequestStore(aws.dynamodb(), settings.dsar_table),
+        audit=DynamoAuditLog(aws.dynamodb(), settings.dsar_table),
+        stores=personal_data_stores(settings),
+        resolver=SubjectResolver(DynamoContactStore(aws.dynamodb(), settings.contacts_table), members),
+        suppression=suppression(settings.contacts_table, settings.suppression_secret_arn),
+        exports=S3Exports(aws.s3(), settings.exports_bucket, settings.data_key_id),
+        mailer=SesMailer(aws.ses(), settings.mail_sender),
+        link_key=link_key(settings.link_secret_arn),
+        public_base_url=settings.public_base_url,
+    )
+
+
+@cache
+def dsar_requests() -> RequestStore:
+    """The request store alone (the daily deadline check)."""
+
+    return DynamoRequestStore(aws.dynamodb(), config.load(config.DsarDeadlineSettings).dsar_table)
+
+
 def reset() -> None:
     """Forget built services (tests that switch settings call this)."""
     contact_services.cache_clear()
@@ -276,3 +348,6 @@ def reset() -> None:
     photos.cache_clear()
     ages.cache_clear()
     calendars.cache_clear()
+    dsar.cache_clear()
+    dsar_tasks.cache_clear()
+    dsar_requests.cache_clear()

@@ -108,6 +108,9 @@ class DsarRequest:
     attempt: int = 0  # workflow executions started so far
     version: int = 1
 
+    def with_event(self, event: str, at: datetime, detail: str | None = None) -> DsarRequest:
+        return replace(self, timeline=(*self.timeline, TimelineEvent(at, event, detail)))
+
     def with_status(self, status: Status, at: datetime, detail: str | None = None) -> DsarRequest:
         return replace(
             self, status=status, timeline=(*self.timeline, TimelineEvent(at, status.value, detail))

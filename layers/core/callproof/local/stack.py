@@ -129,6 +129,8 @@ class LocalStack:
             )
         if "AccountsFunction" in self.physical:  # unsubscribe and guardian links point at the gateway
             self._set_env({"ACCOUNTS_PUBLIC_BASE_URL": self.url})
+        if "DsarFunction" in self.physical:  # confirmation and download links point at the gateway
+            self._set_env({"DSAR_PUBLIC_BASE_URL": self.url})
         self.functions = load_functions(template, template_dir, Resolver(template, self.physical))
         bridge.install(self.functions)
         self.scheduler = Scheduler(self.functions.values())

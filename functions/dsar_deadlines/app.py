@@ -1,0 +1,24 @@
+"""Daily: flag open data-subject requests due within 7 days and overdue ones (status + metrics)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from callproof import wiring
+from callproof.dsar.deadlines import DeadlineState
+from callproof.dsar.service import deadline_states
+from callproof.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    counts = deadline_states(wiring.dsar_requests(), datetime.now(UTC).date())
+    metrics.add_metric(name="DsarDueSoon", unit="Count", value=counts[DeadlineState.DUE_SOON])
+    metrics.add_metric(name="DsarOverdue", unit="Count", value=counts[DeadlineState.OVERDUE])
+    logger.info("dsar deadline check", extra={state.value: count for state, count in counts.items()})
+    return {state.value: count for state, count in counts.items()}

@@ -1,0 +1,456 @@
+"""Data-subject requests as compliance staff and the people themselves drive them.
+
+Lifecycle: a request is recorded (by staff, who record their own verification, or by the person,
+who must confirm through an emailed link); an erasure always waits for that email confirmation. A
+verified request runs: access and portability through the export workflow, erasure through the
+erasure workflow (Step Functions), restriction at once, correction by staff applying the corrected
+fields through the request. Every change is audited under pseudonymous ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+from callproof.contacts.model import Contact, ContactPatch
+from callproof.dsar import links
+from callproof.dsar.audit import AuditLog
+from callproof.dsar.deadlines import Deadline, DeadlineState
+from callproof.dsar.model import (
+    OPEN_STATUSES,
+    WORKFLOW_TYPES,
+    DsarRequest,
+    ExtendIn,
+    Identifiers,
+    PublicRequestIn,
+    RequestIn,
+    RequestType,
+    Status,
+    SubjectIn,
+)
+from callproof.dsar.ports import RequestStore, Subject, Workflows
+from callproof.dsar.subjects import SubjectResolver
+from callproof.errors import Conflict, Gone, InvalidInput, NotFound, TemporarilyUnavailable, TooManyRequests
+from callproof.phones import InvalidPhoneNumber, normalize
+from callproof.sms.service import time_ordered_id
+from callproof.store.ports import Mailer
+from callproof.tenancy import Caller, Role
+
+PUBLIC = "public"
+SYSTEM = "system"
+DOWNLOAD_URL_SECONDS = 300
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Restrictions(Protocol):
+    def set_restricted(self, org_id: str, contact_ids: frozenset[str], restricted: bool) -> int: ...
+
+
+class Corrections(Protocol):
+    def correct(self, org_id: str, contact_id: str, patch: ContactPatch) -> Contact:
+        """Apply the patch to the org's contact (``NotFound`` for another org's)."""
+        ...
+
+
+class DownloadLinks(Protocol):
+    def presign(self, key: str, seconds: int) -> str | None:
+        """A short-lived GET URL of the export, None once the archive expired."""
+        ...
+
+
+class Machines(Protocol):
+    """Which state machine runs which request type."""
+
+    def machine_for(self, kind: RequestType) -> str: ...
+
+
+def start_workflow(
+    requests: RequestStore, workflows: Workflows, machine: str, request: DsarRequest, now: datetime
+) -> DsarRequest:
+    """Mark the request in progress and start its next execution (named after the attempt, so a
+    replayed start never runs twice)."""
+    attempt = request.attempt + 1
+    started = replace(
+        request.with_status(Status.IN_PROGRESS, now), attempt=attempt, version=request.version + 1
+    )
+    requests.save(request, started)
+    workflows.start(
+        machine,
+        f"{request.id}-{attempt}",
+        {"org_id": request.org_id, "request_id": request.id, "attempt": attempt},
+    )
+    return started
+
+
+class DsarService:
+    def __init__(
+        self,
+        requests: RequestStore,
+        audit: AuditLog,
+        workflows: Workflows,
+        machines: Machines,
+        resolver: SubjectResolver,
+        restrictions: Restrictions,
+        corrections: Corrections,
+        downloads: DownloadLinks,
+        mailer: Mailer,
+        link_key: Callable[[], bytes],
+        phone_region: Callable[[str], str],
+        public_base_url: str | None,
+        public_rate_per_hour: int = 5,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._requests = requests
+        self._audit = audit
+        self._workflows = workflows
+        self._machines = machines
+        self._resolver = resolver
+        self._restrictions = restrictions
+        self._corrections = corrections
+        self._downloads = downloads
+        self._mailer = mailer
+        self._link_key = link_key
+        self._phone_region = phone_region
+        self._base_url = public_base_url.rstrip("/") if public_base_url else None
+        self._rate_limit = public_rate_per_hour
+        self._clock = clock
+
+    # ------------------------------------------------------------------------------- staff actions
+    def create(self, caller: Caller, data: RequestIn) -> DsarRequest:
+        caller.require(Role.COMPLIANCE)
+        now = self._clock()
+        if data.received > now.date():
+            raise InvalidInput("the received date is in the future", field="received")
+        request = DsarRequest(
+            org_id=caller.org_id,
+            id=time_ordered_id(now),
+            type=data.type,
+            status=Status.VERIFIED,
+            deadline=Deadline(data.jurisdiction, data.received),
+            identifiers=self._identifiers(caller.org_id, data.subject),
+            created_at=now,
+            created_by=caller.user_id,
+            verification=data.verification,
+            recipient_email=data.recipient_email,
+            lift=data.lift,
+        ).with_status(Status.VERIFIED, now, "verified by staff")
+        request = replace(request, deadline_state=request.deadline.state(now.date()))
+        if data.type is RequestType.ERASURE:  # the policy promises an email confirmation first
+            return self._record_pending(request, caller.user_id)
+        self._requests.create(request, None, None)
+        self._log(request, caller.user_id, "request.created", {"type": request.type.value})
+        return self._proceed(request, caller.user_id) if data.start else request
+
+    def get(self, caller: Caller, request_id: str) -> DsarRequest:
+        caller.require(Role.COMPLIANCE)
+        return self._load(caller.org_id, request_id)
+
+    def page(
+        self, caller: Caller, status: Status | None, due_before: date | None, limit: int, cursor: str | None
+    ) -> tuple[list[DsarRequest], str | None]:
+        caller.require(Role.COMPLIANCE)
+        return self._requests.page(caller.org_id, status, due_before, limit, cursor)
+
+    def start(self, caller: Caller, request_id: str) -> DsarRequest:
+        caller.require(Role.COMPLIANCE)
+        request = self._load(caller.org_id, request_id)
+        if request.status is not Status.VERIFIED:
+            raise Conflict(f"only a verified request can be started (this one is {request.status.value})")
+        return self._proceed(request, caller.user_id)
+
+    def extend(self, caller: Caller, request_id: str, data: ExtendIn) -> DsarRequest:
+        caller.require(Role.COMPLIANCE)
+        request = self._load(caller.org_id, request_id)
+        self._require_open(request)
+        now = self._clock()
+        deadline = request.deadline.extend(now.date(), data.to)
+        extended = replace(
+            request.with_event("extended", now, f"to {deadline.due.isoformat()}: {data.reason}"),
+            deadline=deadline,
+            deadline_state=deadline.state(now.date()),
+            version=request.version + 1,
+        )
+        self._requests.save(request, extended)
+        due = deadline.due.isoformat()
+        self._log(extended, caller.user_id, "request.extended", {"due": due}, per=due)
+        if request.identifiers.email:  # Art. 12(3): the person is told of the extension and why
+            self._send_once(
+                extended,
+                f"extension-{deadline.due.isoformat()}",
+                request.identifiers.email,
+                "Your privacy request: more time needed",
+                f"We need more time to complete your request ({request.type.value}).\n"
+                f"Reason: {data.reason}\nWe will complete it by {deadline.due.isoformat()}.",
+            )
+        return extended
+
+    def cancel(self, caller: Caller, request_id: str, reason: str) -> DsarRequest:
+        caller.require(Role.COMPLIANCE)
+        request = self._load(caller.org_id, request_id)
+        self._require_open(request)
+        cancelled = replace(
+            request.with_status(Status.CANCELLED, self._clock(), reason), version=request.version + 1
+        )
+        self._requests.save(request, cancelled)  # a running workflow stops at its next step
+        self._log(cancelled, caller.user_id, "request.cancelled", {})
+        return cancelled
+
+    def retry(self, caller: Caller, request_id: str) -> DsarRequest:
+        caller.require(Role.COMPLIANCE)
+        request = self._load(caller.org_id, request_id)
+        if request.status is not Status.NEEDS_ATTENTION:
+            raise Conflict(
+                f"only a request that needs attention can be retried (this one is {request.status.value})"
+            )
+        started = start_workflow(
+            self._requests, self._workflows, self._machines.machine_for(request.type), request, self._clock()
+        )
+        self._log(
+            started, caller.user_id, "request.retried", {"attempt": started.attempt}, per=started.attempt
+        )
+        return started
+
+    def correct(self, caller: Caller, request_id: str, contact_id: str, patch: ContactPatch) -> Contact:
+        caller.require(Role.COMPLIANCE)
+        request = self._load(caller.org_id, request_id)
+        if request.type is not RequestType.CORRECTION:
+            raise Conflict("contact fields are corrected through a correction request")
+        if request.status not in (Status.AWAITING_CORRECTION, Status.COMPLETED):
+            raise Conflict(f"the request is {request.status.value}: it cannot correct data now")
+        subject = self._resolver.resolve(caller.org_id, request.identifiers)
+        if contact_id not in subject.contact_ids:
+            raise NotFound("no contact of this request's subject has this id")
+        contact = self._corrections.correct(caller.org_id, contact_id, patch)
+        fields = sorted(patch.model_dump(exclude_unset=True))
+        now = self._clock()
+        done = replace(
+            request.with_status(Status.COMPLETED, now, f"corrected {', '.join(fields)}"),
+            version=request.version + 1,
+        )
+        self._requests.save(request, done)
+        self._log(
+            done, caller.user_id, "correction.applied", {"fields": ",".join(fields)}, per=contact.version
+        )
+        return contact
+
+    def download_url(self, caller: Caller, request_id: str) -> tuple[str, datetime]:
+        caller.require(Role.COMPLIANCE)
+        return self._download(self._load(caller.org_id, request_id))
+
+    # ------------------------------------------------------------------------------- the public
+    def public_request(self, data: PublicRequestIn, client: str) -> DsarRequest:
+        """Record a person's own request and email them the confirmation link. ``client`` is the
+        caller's address: it is only hashed, to count requests per hour."""
+        now = self._clock()
+        window = now.strftime("%Y%m%d%H")
+        for who in (f"ip:{client}", f"email:{data.email}"):
+            if not self._requests.hit(data.org_id, digest(who), window, self._rate_limit):
+                raise TooManyRequests("too many privacy requests from here; try again in an hour")
+        phone = data.phone if data.phone is None else self._e164(data.org_id, data.phone)
+        request = DsarRequest(
+            org_id=data.org_id,
+            id=time_ordered_id(now),
+            type=data.type,
+            status=Status.PENDING_CONFIRMATION,
+            deadline=Deadline(data.jurisdiction, now.date()),
+            identifiers=Identifiers(email=data.email, phone=phone),
+            created_at=now,
+            created_by=PUBLIC,
+            verification="email confirmation",
+            recipient_email=data.recipient_email,
+            lift=data.lift,
+        )
+        return self._record_pending(request, PUBLIC)
+
+    def pending(self, token: str) -> DsarRequest:
+        """The request a confirmation link is for, while it still awaits confirmation (read only:
+        mail scanners open links, so showing the page must not confirm anything)."""
+        claims = links.read_confirmation(self._link_key(), token, self._clock())
+        request = self._requests.get(claims.org_id, claims.request_id)
+        if request is None or request.status is not Status.PENDING_CONFIRMATION:
+            raise Gone("this link was already used or has expired")
+        return request
+
+    def confirm(self, token: str) -> DsarRequest:
+        """Consume a confirmation link once and start the request. ``Gone`` for an expired or used
+        link, ``InvalidInput`` for one we did not sign."""
+        now = self._clock()
+        claims = links.read_confirmation(self._link_key(), token, now)
+        confirmed = self._requests.confirm(
+            claims.org_id, claims.request_id, digest(claims.nonce), int(now.timestamp())
+        )
+        if confirmed is None:
+            raise Gone("this link was already used or has expired")
+        verified = replace(
+            confirmed.with_status(Status.VERIFIED, now, "confirmed by email"), version=confirmed.version + 1
+        )
+        self._requests.save(confirmed, verified)
+        self._log(verified, PUBLIC, "request.confirmed", {})
+        return self._proceed(verified, PUBLIC)
+
+    def public_download(self, token: str) -> str:
+        now = self._clock()
+        claims = links.read_download(self._link_key(), token, now)
+        request = self._requests.get(claims.org_id, claims.request_id)
+        if request is None or request.export_key != claims.key:
+            raise Gone("this export is no longer available")
+        return self._download(request)[0]
+
+    # ------------------------------------------------------------------------------- internals
+    def _record_pending(self, request: DsarRequest, actor: str) -> DsarRequest:
+        email = request.identifiers.email
+        if self._base_url is None or email is None:
+            raise Conflict("confirmation links are not configured for this deployment")
+        now = self._clock()
+        nonce = secrets.token_urlsafe(24)
+        link = links.confirmation_token(self._link_key(), request.org_id, request.id, nonce, now)
+        pending = request.with_status(Status.PENDING_CONFIRMATION, now, "confirmation link sent")
+        self._requests.create(pending, digest(nonce), int(link.expires_at.timestamp()))
+        self._log(pending, actor, "request.created", {"type": pending.type.value})
+        what = (
+            "delete all data we hold about you"
+            if request.type is RequestType.ERASURE
+            else f"handle your {request.type.value} request"
+        )
+        self._send_once(
+            pending,
+            "confirmation",
+            email,
+            "Confirm your privacy request",
+            f"We received a request to {what}.\nConfirm it within 7 days by opening this link:\n"
+            f"{self._base_url}/privacy/confirm?token={link.token}\n"
+            "If you did not ask for this, ignore this email and nothing will happen.",
+        )
+        return pending
+
+    def _proceed(self, request: DsarRequest, actor: str) -> DsarRequest:
+        """Run a verified request: start its workflow, or apply it now (restriction), or wait for
+        the corrected fields (correction)."""
+        now = self._clock()
+        if request.type in WORKFLOW_TYPES:
+            started = start_workflow(
+                self._requests, self._workflows, self._machines.machine_for(request.type), request, now
+            )
+            self._log(started, actor, "workflow.started", {"attempt": started.attempt})
+            return started
+        if request.type is RequestType.CORRECTION:
+            waiting = replace(
+                request.with_status(Status.AWAITING_CORRECTION, now), version=request.version + 1
+            )
+            self._requests.save(request, waiting)
+            return waiting
+        subject = self._resolver.resolve(request.org_id, request.identifiers)
+        changed = self._restrictions.set_restricted(request.org_id, subject.contact_ids, not request.lift)
+        action = "restriction.lifted" if request.lift else "restriction.applied"
+        done = replace(
+            request.with_status(Status.COMPLETED, now, f"{action}: {changed} contact(s)"),
+            subject=_ids_only(subject),
+            version=request.version + 1,
+        )
+        self._requests.save(request, done)
+        self._log(done, actor, action, {"contacts": changed})
+        return done
+
+    def _download(self, request: DsarRequest) -> tuple[str, datetime]:
+        if request.export_key is None or request.type not in (RequestType.ACCESS, RequestType.PORTABILITY):
+            raise NotFound("this request has no export to download")
+        url = self._downloads.presign(request.export_key, DOWNLOAD_URL_SECONDS)
+        if url is None:
+            raise Gone("the export has expired; start a new access request")
+        return url, self._clock() + timedelta(seconds=DOWNLOAD_URL_SECONDS)
+
+    def _send_once(self, request: DsarRequest, key: str, to: str, subject: str, text: str) -> None:
+        send_once(self._requests, self._mailer, request, key, to, subject, text)
+
+    def _identifiers(self, org_id: str, subject: SubjectIn) -> Identifiers:
+        phone = None if subject.phone is None else self._e164(org_id, subject.phone)
+        return Identifiers(email=subject.email, phone=phone, contact_id=subject.contact_id)
+
+    def _e164(self, org_id: str, raw: str) -> str:
+        try:
+            return normalize(raw, self._phone_region(org_id)).e164
+        except InvalidPhoneNumber as exc:
+            raise InvalidInput(f"phone: {exc}", field="phone") from None
+
+    def _load(self, org_id: str, request_id: str) -> DsarRequest:
+        request = self._requests.get(org_id, request_id)
+        if request is None:
+            raise NotFound("no such request")
+        return request
+
+    @staticmethod
+    def _require_open(request: DsarRequest) -> None:
+        if request.status not in OPEN_STATUSES:
+            raise Conflict(f"the request is {request.status.value}")
+
+    def _log(
+        self,
+        request: DsarRequest,
+        actor: str,
+        action: str,
+        detail: Mapping[str, str | int],
+        per: object = None,
+    ) -> None:
+        audit_once(self._audit, request, actor, action, detail, per)
+
+
+def audit_once(
+    audit: AuditLog,
+    request: DsarRequest,
+    actor: str,
+    action: str,
+    detail: Mapping[str, str | int],
+    per: object,
+) -> None:
+    """Append an audit entry once per request, action and ``per`` (a store, an attempt...): a
+    replayed step finds its entry and appends nothing."""
+    key = f"{request.id}:{action}" if per is None else f"{request.id}:{action}:{per}"
+    audit.append(request.org_id, key, actor, action, request.id, dict(detail))
+
+
+def send_once(
+    requests: RequestStore, mailer: Mailer, request: DsarRequest, key: str, to: str, subject: str, text: str
+) -> None:
+    """Send an email at most once per request and ``key``: a replayed step finds the claim and
+    sends nothing; a failed send releases it so that the retry sends."""
+    if not requests.claim(request.org_id, request.id, key):
+        return
+    try:
+        mailer.send(to, subject, text)
+    except Exception:
+        requests.release(request.org_id, request.id, key)
+        raise TemporarilyUnavailable("the email could not be sent; retry") from None
+
+
+def _ids_only(subject: Subject) -> Subject:
+    """What a finished restriction keeps of the subject: the contact ids it flagged."""
+    return Subject(org_id=subject.org_id, contact_ids=subject.contact_ids)
+
+
+def deadline_states(requests: RequestStore, today: date) -> dict[DeadlineState, int]:
+    """The daily check: recompute every open request's deadline state (due within 7 days, overdue)
+    and store the changed ones; returns how many open requests are in each state."""
+    counts = dict.fromkeys(DeadlineState, 0)
+    for org_id, request_id in requests.open_requests():
+        request = requests.get(org_id, request_id)
+        if request is None or request.status not in OPEN_STATUSES:
+            continue
+        state = request.deadline.state(today)
+        counts[state] += 1
+        if state is not request.deadline_state:
+            try:
+                requests.save(request, replace(request, deadline_state=state, version=request.version + 1))
+            except Conflict:
+                continue  # changed meanwhile; tomorrow's run sees it again
+    return counts
