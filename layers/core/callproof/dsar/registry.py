@@ -11,12 +11,17 @@ from collections.abc import Callable
 
 from callproof.config import DsarTaskSettings
 from callproof.dsar.ports import PersonalDataStore
+from callproof.dsar.stores import accounts, integrations, mail
 
 StoreFactory = Callable[[DsarTaskSettings], PersonalDataStore | None]
 
 # Each factory builds its store from the settings, or answers None when the store is not deployed.
 # Imports of the store modules go above; one line per store below.
-FACTORIES: list[StoreFactory] = []
+FACTORIES: list[StoreFactory] = [
+    mail.build,
+    integrations.build,
+    accounts.build,
+]
 
 
 def personal_data_stores(settings: DsarTaskSettings) -> dict[str, PersonalDataStore]:

@@ -1,0 +1,246 @@
+"""Integrations of a subject who is an org user: the Gmail connection (MailTable ``GMAIL#USER#<user>``
+with its sealed token, mailbox route and watch-registry entry), calendar connections
+(``CALENDAR#<user>#<provider>``, ``CALSELECTED#<user>``) and pending OAuth states (``OAUTHSTATE#``).
+
+Erasure goes through the services' own disconnect paths (``GmailService.remove`` without purge: stop
+the watch, revoke at Google, delete token, route and registry entry; ``CalendarService.disconnect``:
+revoke at Google, delete the token; Microsoft has no per-token revocation, so its connection is only
+deleted). Revocation is best effort: when a provider is down, or the service path itself fails before
+deleting (e.g. the token cannot be opened), the items are deleted directly all the same, and the
+failure is counted and reported on the store's result. Export rows never contain a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from callproof import aws
+from callproof.calendars.model import ConnectionStore, Provider
+from callproof.config import DsarTaskSettings
+from callproof.dsar.ports import Cell, Erased, PersonalDataStore, Subject
+from callproof.dsar.stores.common import delete_keys, key_of, partition
+from callproof.mail.ports import IntegrationStore
+from callproof.mail.service import RemovalResult
+from callproof.observability import logger
+from callproof.store.calendars_dynamo import selection_key
+from callproof.store.mail_dynamo import org_pk
+from callproof.tenancy import Caller
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.mail.service import GmailService
+
+
+class GmailRemoval(Protocol):
+    def remove(self, caller: Caller, purge: bool) -> RemovalResult: ...
+
+
+class CalendarDisconnect(Protocol):
+    def disconnect(self, caller: Caller, provider: Provider) -> bool: ...
+
+
+@dataclass(slots=True)
+class Revocations:
+    revoked: int = 0
+    failed: int = 0  # the provider could not be reached (or refused): tokens deleted anyway
+    not_revocable: int = 0  # Microsoft: no per-token revocation exists
+
+    def note(self) -> tuple[str, ...]:
+        if not self.failed:
+            return ()
+        return (
+            f"revoke_failed: {self.failed} grant(s) not revoked at the provider; their tokens were deleted",
+        )
+
+
+class IntegrationsStore:
+    name = "integrations"
+    columns = ("user_id", "service", "provider", "mailbox", "calendar", "status", "connected_at")
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        gmail: IntegrationStore,
+        calendars: ConnectionStore,
+        gmail_removal: GmailRemoval,
+        calendar_disconnect: CalendarDisconnect,
+        revocable: frozenset[Provider] = frozenset({Provider.GOOGLE}),
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._gmail = gmail
+        self._calendars = calendars
+        self._gmail_removal = gmail_removal
+        self._calendar_disconnect = calendar_disconnect
+        self._revocable = revocable
+
+    def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
+        org = subject.org_id
+        for user_id in sorted(subject.user_ids):
+            gmail = self._gmail.get(org, user_id)
+            if gmail is not None:
+                yield dict(
+                    user_id=user_id,
+                    service="gmail",
+                    provider=Provider.GOOGLE.value,
+                    mailbox=gmail.mailbox,
+                    status=gmail.status.value,
+                    connected_at=gmail.connected_at,
+                )
+            for connection in self._calendars.connected(org, user_id):
+                yield dict(
+                    user_id=user_id,
+                    service="calendar",
+                    provider=connection.provider.value,
+                    status=connection.status.value,
+                    connected_at=connection.connected_at,
+                )
+            selection = self._calendars.selection(org, user_id)
+            if selection is not None:
+                yield dict(
+                    user_id=user_id,
+                    service="calendar_selection",
+                    provider=selection.provider.value,
+                    calendar=selection.name or selection.calendar_id,
+                )
+
+    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
+        return iter(())
+
+    def erase(self, subject: Subject) -> Erased:
+        revocations = Revocations()
+        deleted = sum(
+            self._erase_user(subject.org_id, user_id, revocations) for user_id in sorted(subject.user_ids)
+        )
+        if revocations.failed:
+            logger.warning(
+                "dsar integrations: revocation failed, tokens deleted", extra={"failed": revocations.failed}
+            )
+        return Erased(deleted=deleted, kept_reasons=revocations.note())
+
+    def _erase_user(self, org_id: str, user_id: str, revocations: Revocations) -> int:
+        caller = Caller(org_id=org_id, user_id=user_id, roles=frozenset())
+        deleted = 0
+        integration = self._gmail.get(org_id, user_id)
+        if integration is not None:
+            try:
+                revoked = self._gmail_removal.remove(caller, purge=False).revoked
+            except Exception:  # the provider or the token: never a reason to keep the grant stored
+                revoked = False
+                self._gmail.delete(integration)
+            self._count(revocations, Provider.GOOGLE, revoked)
+            deleted += 3  # integration (with its sealed token), mailbox route, registry entry
+        selection = self._calendars.selection(org_id, user_id)
+        for connection in self._calendars.connected(org_id, user_id):
+            try:
+                revoked = self._calendar_disconnect.disconnect(caller, connection.provider)
+            except Exception:
+                revoked = False
+                self._calendars.delete(org_id, user_id, connection.provider)
+            self._count(revocations, connection.provider, revoked)
+            deleted += 1
+        leftovers = self._states(org_id, user_id)
+        if self._calendars.selection(org_id, user_id) is not None:
+            leftovers.append(selection_key(org_id, user_id))  # a selection whose provider is gone
+        elif selection is not None:
+            deleted += 1  # deleted with its provider's connection
+        return deleted + delete_keys(self._client, self._table, leftovers)
+
+    def _count(self, revocations: Revocations, provider: Provider, revoked: bool) -> None:
+        if revoked:
+            revocations.revoked += 1
+        elif provider in self._revocable:
+            revocations.failed += 1
+        else:
+            revocations.not_revocable += 1
+
+    def _states(self, org_id: str, user_id: str) -> list[dict[str, str]]:
+        """The user's unfinished OAuth flows (their PKCE verifiers); TTL removes them late."""
+        items = partition(self._client, self._table, org_pk(org_id), "OAUTHSTATE#")
+        return [key_of(item) for item in items if item.get("user_id") == user_id]
+
+    def residue(self, subject: Subject) -> int:
+        org = subject.org_id
+        found = 0
+        for user_id in subject.user_ids:
+            found += self._gmail.get(org, user_id) is not None
+            found += len(self._calendars.connected(org, user_id))
+            found += self._calendars.selection(org, user_id) is not None
+            found += len(self._states(org, user_id))
+        return found
+
+
+class _NotReachedByRemoval:
+    """Stands in for the services' sync and calendar-API ports: the disconnect paths never use them."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"{name} is not available to the data-subject request tasks")
+
+
+def build(settings: DsarTaskSettings) -> PersonalDataStore | None:
+    """The store on MailTable (integrations and OAuth states live there), or None when not deployed."""
+    if not settings.mail_table:
+        return None
+    from callproof.calendars.service import CalendarService
+    from callproof.integrations.google_oauth import (
+        GoogleOAuthClient,
+        OAuthEndpoints,
+        OAuthStateStore,
+        TokenVault,
+    )
+    from callproof.mail.service import GmailConfig, GmailService
+    from callproof.store.calendars_dynamo import DynamoCalendarStore
+    from callproof.store.mail_dynamo import DynamoIntegrationStore
+    from callproof.store.secrets import CachedJsonSecret
+
+    table = settings.mail_table
+    secret_arn = settings.google_oauth_secret_arn
+    secret = CachedJsonSecret(aws.secretsmanager, secret_arn) if secret_arn else None
+
+    def credential(name: str) -> Callable[[], str]:
+        return lambda: secret.field(name) if secret else ""  # revoking needs no client credentials
+
+    google = GoogleOAuthClient(
+        credential("client_id"),
+        credential("client_secret"),
+        OAuthEndpoints.at(settings.google_oauth_base_url),
+    )
+    integrations = DynamoIntegrationStore(aws.dynamodb(), table)
+    calendars = DynamoCalendarStore(aws.dynamodb(), table)
+    states = OAuthStateStore(aws.dynamodb(), table)
+    vault = TokenVault(aws.kms, settings.data_key_id)
+    unused: Any = _NotReachedByRemoval()
+
+    def gmail_api(access_token: str) -> Any:
+        from callproof.integrations.google_gmail import (
+            gmail_api,
+        )  # googleapiclient: only when stopping a watch
+
+        return gmail_api(access_token, settings.google_api_base_url)
+
+    gmail: GmailService = GmailService(
+        integrations=integrations,
+        index=unused,
+        blobs=unused,
+        contacts=unused,
+        oauth=google,
+        states=states,
+        vault=vault,
+        gmail=gmail_api,
+        queue=unused,
+        config=GmailConfig(topic="", redirect_uri=None),
+    )
+    calendar = CalendarService(
+        connections=calendars,
+        states=states,
+        vault=vault,
+        oauth={Provider.GOOGLE: google},  # Microsoft: no per-token revocation, the disconnect only deletes
+        api=unused,
+        attendees=unused,
+        redirect_uri=lambda provider: None,
+    )
+    return IntegrationsStore(aws.dynamodb(), table, integrations, calendars, gmail, calendar)
