@@ -4,6 +4,7 @@ erasure of whole messages (every link, every S3 version), residue, and what it l
 from __future__ import annotations
 
 import json
+import uuid
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -11,6 +12,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from callproof import aws
 from callproof.config import DsarTaskSettings
@@ -190,3 +193,31 @@ def test_a_user_subjects_mailbox_is_kept_as_the_orgs_crm_record(seeded: Any) -> 
 def test_the_store_is_absent_without_its_table_or_bucket(aws_stack: dict[str, Physical]) -> None:
     assert mail.build(dsar_settings(aws_stack)) is None
     assert mail.build(dsar_settings(aws_stack, MAIL_TABLE=aws_stack["MailTable"].ref)) is None
+
+
+CONTACTS = ("c-1", "c-2", "c-3", "c-4")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    links=st.lists(st.sets(st.sampled_from(CONTACTS), min_size=1), min_size=1, max_size=8),
+    erased=st.sets(st.sampled_from(CONTACTS), min_size=1, max_size=2),
+)
+def test_erasing_one_subject_leaves_no_residue_and_only_others_mail(
+    aws_stack: dict[str, Physical], links: list[set[str]], erased: set[str]
+) -> None:
+    org = f"org-{uuid.uuid4().hex[:8]}"  # a fresh tenant per example: the stack is shared
+    seed = Mail(aws_stack)
+    records = [seed.add(f"{n:x}", tuple(sorted(contacts)), org=org) for n, contacts in enumerate(links)]
+    store = mail.build(dsar_settings(aws_stack, MAIL_TABLE=seed.table, DATA_BUCKET=seed.bucket))
+    assert store is not None
+    subject = Subject(org, contact_ids=frozenset(erased))
+    store.erase(subject)
+    assert store.residue(subject) == 0
+    for record in records:
+        involved = bool(erased & set(record.contact_ids))
+        assert (seed.index.get(org, record.email_id) is None) is involved
+        assert seed.versions(record.object_key) == (0 if involved else 2)
+    others = Subject(org, contact_ids=frozenset(set(CONTACTS) - erased))
+    expected = sorted(r.email_id for r in records if not erased & set(r.contact_ids))
+    assert sorted(str(row["email_id"]) for row in store.rows(others)) == expected
