@@ -12,12 +12,20 @@ from collections.abc import Callable
 from callproof.config import DsarTaskSettings
 from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores import accounts, integrations, mail
+from callproof.dsar.stores.calls import CallLogsData, DevicesData
+from callproof.dsar.stores.common import on_table
+from callproof.dsar.stores.contacts import ContactsData
+from callproof.dsar.stores.sms import SmsData
 
 StoreFactory = Callable[[DsarTaskSettings], PersonalDataStore | None]
 
 # Each factory builds its store from the settings, or answers None when the store is not deployed.
 # Imports of the store modules go above; one line per store below.
 FACTORIES: list[StoreFactory] = [
+    on_table(lambda settings: settings.contacts_table, ContactsData),
+    on_table(lambda settings: settings.call_logs_table, CallLogsData),
+    on_table(lambda settings: settings.call_logs_table, DevicesData),
+    on_table(lambda settings: settings.sms_table, SmsData),
     mail.build,
     integrations.build,
     accounts.build,

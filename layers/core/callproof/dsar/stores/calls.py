@@ -1,0 +1,149 @@
+"""Call logs and devices (CallLogsTable) of a subject.
+
+The subject's calls are found through the ByContact index (calls matched to one of their contacts)
+and the ByNumber index (calls with one of their numbers, ambiguous matches included): those are
+deleted. When the subject is an org user, the calls they logged as a rep (ByUser) are the org's
+business record about its contacts: they are exported and kept, unless the call is also about the
+subject. Their devices are found through the DevicesByUser index and deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from callproof.calls.model import CallLog
+from callproof.dsar.ports import Cell, Erased, Subject
+from callproof.dsar.stores.common import cell, delete_keys, key_of, query_all
+from callproof.store.calls_dynamo import DEVICES_BY_USER, DynamoCallLogStore, device_user_pk
+from callproof.store.dynamo import BatchIncomplete, to_item
+from callproof.store.ports import CallPageData
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+KEPT_REASON = "calls logged by an org user: employer business record"
+CALL_COLUMNS = (
+    "relation", "id", "user_id", "device_id", "direction", "started_at", "duration_seconds", "raw_number",
+    "e164", "extension", "match_status", "contact_ids", "metadata", "received_at",
+)  # fmt: skip
+DEVICE_COLUMNS = (
+    "id", "user_id", "device_type", "os_name", "os_version", "app_version", "country", "settings", "location",
+    "updated_at",
+)  # fmt: skip
+PAGE = 500
+
+
+class CallLogsData:
+    name = "call_logs"
+    columns = CALL_COLUMNS
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+        self._calls = DynamoCallLogStore(client, table)
+
+    def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
+        seen: set[str] = set()
+        for relation, calls in (
+            ("about_subject", self._about(subject)),
+            ("logged_by_subject", self._logged(subject)),
+        ):
+            for call in calls:
+                if call.id not in seen:
+                    seen.add(call.id)
+                    yield _call_row(relation, call)
+
+    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
+        return iter(())
+
+    def erase(self, subject: Subject) -> Erased:
+        about = {call.id for call in self._about(subject)}
+        failed = self._calls.delete_many(subject.org_id, sorted(about)) if about else set()
+        if failed:
+            raise BatchIncomplete("the database is throttling deletes; retry shortly")
+        kept = sum(1 for call in self._logged(subject) if call.id not in about)
+        return Erased(deleted=len(about), kept=kept, kept_reasons=(KEPT_REASON,) if kept else ())
+
+    def residue(self, subject: Subject) -> int:
+        return len({call.id for call in self._about(subject)})
+
+    def _about(self, subject: Subject) -> Iterator[CallLog]:
+        """Calls matched to the subject's contacts or made with their numbers (may repeat a call)."""
+        for contact_id in sorted(subject.contact_ids):
+            yield from _every_page(self._calls.list_by_contact, subject.org_id, contact_id)
+        for e164 in sorted(subject.phones):
+            yield from self._calls.with_number(subject.org_id, e164)
+
+    def _logged(self, subject: Subject) -> Iterator[CallLog]:
+        """Calls the subject logged as an org user."""
+        for user_id in sorted(subject.user_ids):
+            yield from _every_page(self._calls.list_by_user, subject.org_id, user_id)
+
+
+def _every_page(
+    list_page: Callable[[str, str, int, str | None], CallPageData], org_id: str, key: str
+) -> Iterator[CallLog]:
+    cursor: str | None = None
+    while True:
+        page = list_page(org_id, key, PAGE, cursor)
+        yield from page.calls
+        if not (cursor := page.next_cursor):
+            return
+
+
+def _call_row(relation: str, call: CallLog) -> dict[str, Cell]:
+    return {
+        "relation": relation,
+        "id": call.id,
+        "user_id": call.user_id,
+        "device_id": call.device_id,
+        "direction": call.direction.value,
+        "started_at": call.started_at.isoformat(),
+        "duration_seconds": call.duration_seconds,
+        "raw_number": call.raw_number,
+        "e164": call.e164,
+        "extension": call.extension,
+        "match_status": call.match.status.value,
+        "contact_ids": cell(call.match.contact_ids),
+        "metadata": cell(call.metadata),
+        "received_at": call.received_at.isoformat(),
+    }
+
+
+class DevicesData:
+    """The devices an org user registered (app, OS, settings, last location)."""
+
+    name = "devices"
+    columns = DEVICE_COLUMNS
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
+        for item in self._devices(subject):
+            yield {column: cell(item.get(column)) for column in DEVICE_COLUMNS}
+
+    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
+        return iter(())
+
+    def erase(self, subject: Subject) -> Erased:
+        return Erased(
+            deleted=delete_keys(self._client, self._table, [key_of(i) for i in self._devices(subject)])
+        )
+
+    def residue(self, subject: Subject) -> int:
+        return sum(1 for _ in self._devices(subject))
+
+    def _devices(self, subject: Subject) -> Iterator[dict[str, Any]]:
+        for user_id in sorted(subject.user_ids):
+            yield from query_all(
+                self._client,
+                {
+                    "TableName": self._table,
+                    "IndexName": DEVICES_BY_USER,
+                    "KeyConditionExpression": "device_user_pk = :user",
+                    "ExpressionAttributeValues": to_item({":user": device_user_pk(subject.org_id, user_id)}),
+                },
+            )

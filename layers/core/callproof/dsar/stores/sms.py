@@ -1,0 +1,89 @@
+"""SMS data of a subject (SmsTable): the consent ledger of each of their numbers and the thread of
+each of their contacts, exported as one CSV (column ``kind``: ``consent`` or ``message``).
+
+Inbound dedup items (``ORG#<org>#INBOUND#<MessageSid>``) hold only Twilio's message id and expire
+after 90 days; the link from that id to a person lives in the ledger entries and messages erased
+here, so they are not personal data of their own and are left to expire. Sender routes, the SMS
+config and the daily counters are the org's, not a person's.
+
+The opt-out must outlive the erasure: the workflow calls ``opted_out`` before ``erase`` and keeps
+those numbers' opt-out under their hash in the suppression list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from callproof.dsar.ports import Cell, Erased, Subject
+from callproof.dsar.stores.common import delete_keys, key_of, partition
+from callproof.sms.model import ConsentStatus
+from callproof.store.dynamo import Item
+from callproof.store.sms_dynamo import DynamoSmsStore, ledger_pk, thread_pk
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+OPT_OUT_KEPT = "sms_opt_out: legal obligation (kept as a keyed hash in the suppression list)"
+COLUMNS = (
+    "kind", "e164", "contact_id", "at", "status", "source", "keyword", "actor", "direction", "body",
+    "message_sid", "sender", "delivery_status", "sent_by",
+)  # fmt: skip
+
+
+class SmsData:
+    name = "sms"
+    columns = COLUMNS
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+        self._sms = DynamoSmsStore(client, table)
+
+    def opted_out(self, subject: Subject) -> frozenset[str]:
+        """The subject's numbers whose newest ledger entry is an opt-out (read before erasing)."""
+        return frozenset(
+            e164
+            for e164 in subject.phones
+            if (newest := self._sms.consent_history(subject.org_id, e164, 1))
+            and newest[0].status is ConsentStatus.OPTED_OUT
+        )
+
+    def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
+        for item in self._items(subject):
+            consent = item["entity"] == "consent"
+            yield {
+                "kind": "consent" if consent else "message",
+                "e164": item.get("e164"),
+                "contact_id": item.get("contact_id"),
+                "at": item.get("at"),
+                "status": item.get("status") if consent else None,
+                "source": item.get("source"),
+                "keyword": item.get("keyword"),
+                "actor": item.get("actor"),
+                "direction": item.get("direction"),
+                "body": item.get("body"),
+                "message_sid": item.get("message_sid"),
+                "sender": item.get("sender"),
+                "delivery_status": None if consent else item.get("status"),
+                "sent_by": item.get("sent_by"),
+            }
+
+    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
+        return iter(())
+
+    def erase(self, subject: Subject) -> Erased:
+        """Delete the ledgers and threads. ``kept`` counts the opt-outs still in a ledger when this
+        run started: the workflow has already kept them in the suppression list."""
+        kept = len(self.opted_out(subject))
+        deleted = delete_keys(self._client, self._table, [key_of(item) for item in self._items(subject)])
+        return Erased(deleted=deleted, kept=kept, kept_reasons=(OPT_OUT_KEPT,) if kept else ())
+
+    def residue(self, subject: Subject) -> int:
+        return sum(1 for _ in self._items(subject))
+
+    def _items(self, subject: Subject) -> Iterator[Item]:
+        for e164 in sorted(subject.phones):
+            yield from partition(self._client, self._table, ledger_pk(subject.org_id, e164), "AT#")
+        for contact_id in sorted(subject.contact_ids):
+            yield from partition(self._client, self._table, thread_pk(subject.org_id, contact_id), "MSG#")

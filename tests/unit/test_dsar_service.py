@@ -1,0 +1,461 @@
+"""Data-subject requests with in-memory fakes: lifecycle, confirmation, deadlines, workflows that
+are killed and retried, erasure proof, restriction and correction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from callproof.contacts.model import ContactIn, ContactPatch, ContactType
+from callproof.contacts.service import ContactService
+from callproof.dsar.deadlines import DeadlineState
+from callproof.dsar.model import ExtendIn, PublicRequestIn, RequestIn, RequestType, Status, StepStatus
+from callproof.dsar.service import DsarService, deadline_states
+from callproof.dsar.subjects import SubjectResolver
+from callproof.dsar.workflow import TaskEvent, WorkflowTasks
+from callproof.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooManyRequests
+from callproof.tenancy import Caller, Role
+from tests.dsar_fakes import (
+    FakeAudit,
+    FakeExports,
+    FakeMailer,
+    FakeRequests,
+    FakeStore,
+    FakeSuppression,
+    FakeWorkflows,
+    Killed,
+    OptOutStore,
+    run_workflow,
+)
+from tests.fakes import FixedOrgSettings, InMemoryContactStore, InMemoryMemberStore
+
+KEY = b"k" * 32
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+STAFF = Caller("org-a", "staff-1", frozenset({Role.COMPLIANCE}))
+ADMIN = Caller("org-a", "admin-1", frozenset({Role.ADMIN, Role.REP}))
+ADA = "ada@example.com"
+ADA_PHONE = "+14155550100"
+
+
+@dataclass
+class World:
+    service: DsarService
+    tasks: WorkflowTasks
+    requests: FakeRequests
+    audit: FakeAudit
+    workflows: FakeWorkflows
+    mailer: FakeMailer
+    exports: FakeExports
+    suppression: FakeSuppression
+    contacts: ContactService
+    store: InMemoryContactStore
+    calls: FakeStore
+    sms: OptOutStore
+    clock: list[datetime]
+
+    def run(self, request_id: str, kill_at: str | None = None, org: str = "org-a") -> str:
+        request = self.requests.get(org, request_id)
+        assert request is not None
+        machine = "erasure" if request.type is RequestType.ERASURE else "export"
+        return run_workflow(self.tasks, machine, org, request_id, request.attempt, kill_at)
+
+    def link(self, to: str) -> str:
+        text = next(text for who, _, text in reversed(self.mailer.sent) if who == to)
+        return str(re.findall(r"token=(\S+)", text)[0])
+
+
+@pytest.fixture
+def world() -> World:
+    clock = [NOW]
+    requests, audit, workflows, mailer = FakeRequests(), FakeAudit(), FakeWorkflows(), FakeMailer()
+    exports, suppression = FakeExports(), FakeSuppression()
+    store, orgs = InMemoryContactStore(), FixedOrgSettings("US")
+    contacts = ContactService(store, orgs, clock=lambda: clock[0])
+    members = InMemoryMemberStore()
+    resolver = SubjectResolver(store, members)
+    calls = FakeStore("call_logs")
+    sms = OptOutStore("sms")
+    service = DsarService(
+        requests=requests,
+        audit=audit,
+        workflows=workflows,
+        machines=workflows,
+        resolver=resolver,
+        restrictions=store,
+        corrections=contacts,
+        downloads=exports,
+        mailer=mailer,
+        link_key=lambda: KEY,
+        phone_region=orgs.default_phone_region,
+        public_base_url="https://api.example/dev",
+        public_rate_per_hour=3,
+        clock=lambda: clock[0],
+    )
+    tasks = WorkflowTasks(
+        requests=requests,
+        audit=audit,
+        stores={"call_logs": calls, "sms": sms},
+        resolver=resolver,
+        suppression=suppression,
+        exports=exports,
+        mailer=mailer,
+        link_key=lambda: KEY,
+        public_base_url="https://api.example/dev",
+        clock=lambda: clock[0],
+    )
+    world = World(
+        service,
+        tasks,
+        requests,
+        audit,
+        workflows,
+        mailer,
+        exports,
+        suppression,
+        contacts,
+        store,
+        calls,
+        sms,
+        clock,
+    )
+    contacts.create(ADMIN, ContactIn(name="Ada", type=ContactType.CUSTOMER, emails=[ADA], phones=[ADA_PHONE]))
+    contacts.create(
+        ADMIN,
+        ContactIn(name="Bob", type=ContactType.CUSTOMER, emails=["bob@example.com"], phones=["+14155550199"]),
+    )
+    calls.rows_by_key = {
+        ADA_PHONE: [{"key": ADA_PHONE, "value": "call 1"}, {"key": ADA_PHONE, "value": "call 2"}],
+        "+14155550199": [{"key": "bob", "value": "call"}],
+    }
+    sms.rows_by_key = {ADA_PHONE: [{"key": ADA_PHONE, "value": "STOP"}]}
+    sms.opt_outs = {ADA_PHONE}
+    return world
+
+
+def request_in(kind: RequestType = RequestType.ACCESS, **overrides: object) -> RequestIn:
+    data: dict[str, object] = {
+        "type": kind,
+        "subject": {"email": ADA},
+        "jurisdiction": "gdpr",
+        "received": "2026-11-20",
+        "verification": "ID checked on a call",
+        **overrides,
+    }
+    return RequestIn.model_validate(data)
+
+
+# ------------------------------------------------------------------------------------ access / export
+def test_access_exports_every_store_and_emails_one_link(world: World) -> None:
+    request = world.service.create(STAFF, request_in())
+    assert request.status is Status.IN_PROGRESS
+    assert world.run(request.id) == "Finish"
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    assert done.stores["call_logs"].rows == 2
+    assert done.stores["sms"].rows == 1
+    assert done.export_key is not None
+    assert done.export_key in world.exports.objects
+    assert world.exports.objects[done.export_key][:2] == b"PK"
+    assert [to for to, _, _ in world.mailer.sent] == [ADA]
+    assert "/privacy/download?token=" in world.mailer.sent[0][2]
+    url = world.service.public_download(world.link(ADA))
+    assert url.startswith("https://exports.example/")
+    assert world.service.download_url(STAFF, request.id)[0] == url
+
+
+@pytest.mark.parametrize("kill_at", ["Begin", "Collect", "Assemble", "Deliver", "Finish"])
+def test_a_killed_export_resumes_on_retry_without_duplicates(world: World, kill_at: str) -> None:
+    request = world.service.create(STAFF, request_in())
+    with pytest.raises(Killed):
+        world.run(request.id, kill_at=kill_at)
+    stuck = world.requests.get("org-a", request.id)
+    assert stuck is not None
+    # The execution was stopped: staff see it stuck and the failure handler marks it.
+    world.tasks.run(_event("needs_attention", stuck.attempt, error="States.Timeout", request_id=request.id))
+    retried = world.service.retry(STAFF, request.id)
+    assert retried.attempt == 2
+    assert world.run(request.id) == "Finish"
+    assert world.requests.get("org-a", request.id).status is Status.COMPLETED  # type: ignore[union-attr]
+    assert len(world.mailer.sent) == 1
+    keys = [entry[0] for entry in world.audit.entries_by_org["org-a"]]
+    assert len(keys) == len(set(keys))
+    assert world.audit.actions("org-a").count("export.delivered") == 1
+
+
+def test_a_crash_after_the_email_never_sends_it_twice(world: World) -> None:
+    """The deliver step sends, then dies before recording it; the state machine's retry runs the
+    step again: the once-marker keeps the second email from leaving."""
+    request = world.service.create(STAFF, request_in())
+    world.requests.fail_saves_after_claim = 1
+    assert world.run(request.id) == "Finish"
+    assert len(world.mailer.sent) == 1
+    assert world.requests.get("org-a", request.id).status is Status.COMPLETED  # type: ignore[union-attr]
+
+
+def test_a_failed_send_is_retried(world: World) -> None:
+    request = world.service.create(STAFF, request_in())
+    world.mailer.fail_next = 1
+    assert world.run(request.id) == "Finish"
+    assert len(world.mailer.sent) == 1
+
+
+def test_a_store_that_keeps_failing_leaves_the_request_needing_attention(world: World) -> None:
+    world.calls.failures = 4  # more than the task's retries
+    request = world.service.create(STAFF, request_in())
+    assert world.run(request.id) == "Stopped"
+    stuck = world.requests.get("org-a", request.id)
+    assert stuck is not None
+    assert stuck.status is Status.NEEDS_ATTENTION
+    assert stuck.stores["call_logs"].status is StepStatus.FAILED
+    assert stuck.stores["sms"].status is StepStatus.DONE
+    world.service.retry(STAFF, request.id)
+    assert world.run(request.id) == "Finish"
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    assert done.stores["sms"].attempts == 1  # finished steps are not redone
+
+
+def test_identifiers_that_match_nothing_complete_with_zero_rows(world: World) -> None:
+    request = world.service.create(STAFF, request_in(subject={"email": "nobody@example.com"}))
+    assert world.run(request.id) == "Finish"
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    assert {name: p.rows for name, p in done.stores.items()} == {"call_logs": 0, "sms": 0}
+
+
+def test_portability_sends_the_link_to_the_third_party_and_records_a_receipt(world: World) -> None:
+    request = world.service.create(
+        STAFF, request_in(RequestType.PORTABILITY, recipient_email="dpo@newcrm.example")
+    )
+    world.run(request.id)
+    assert [to for to, _, _ in world.mailer.sent] == ["dpo@newcrm.example"]
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert any(e.detail == "delivered to the named third party" for e in done.timeline)
+    assert "export.transferred" in world.audit.actions("org-a")
+
+
+# ------------------------------------------------------------------------------------ erasure
+def test_erasure_waits_for_the_emailed_confirmation(world: World) -> None:
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    assert request.status is Status.PENDING_CONFIRMATION
+    assert world.workflows.started == {}
+    token = world.link(ADA)
+    assert world.service.pending(token).id == request.id
+    confirmed = world.service.confirm(token)
+    assert confirmed.status is Status.IN_PROGRESS
+    assert next(iter(world.workflows.started.values()))[0] == "erasure"
+    with pytest.raises(Gone):
+        world.service.confirm(token)  # single use
+
+
+def test_erasure_deletes_proves_and_keeps_the_opt_out_under_a_hash(world: World) -> None:
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    world.service.confirm(world.link(ADA))
+    assert world.run(request.id) == "Finish"
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    assert {name: (p.deleted, p.residue) for name, p in done.stores.items()} == {
+        "call_logs": (2, 0),
+        "sms": (1, 0),
+    }
+    assert world.suppression.entries[("org-a", ADA_PHONE)] is True  # the SMS opt-out survives
+    assert world.suppression.entries[("org-a", ADA)] is False
+    assert world.calls.rows_by_key.keys() == {"+14155550199"}  # Bob untouched
+    assert done.identifiers.email is None
+    assert done.subject is not None
+    assert not done.subject.phones
+    verified = [e for e in world.audit.entries_by_org["org-a"] if e[2] == "erasure.verified"]
+    assert verified[0][4]["call_logs.deleted"] == 2
+    assert verified[0][4]["sms.residue"] == 0
+
+
+def test_erasure_with_residue_needs_attention(world: World) -> None:
+    class Leaky(FakeStore):
+        def residue(self, subject: object) -> int:
+            return 1
+
+    world.tasks._stores = {"leaky": Leaky("leaky")}
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    world.service.confirm(world.link(ADA))
+    assert world.run(request.id) == "Stopped"
+    stuck = world.requests.get("org-a", request.id)
+    assert stuck is not None
+    assert stuck.status is Status.NEEDS_ATTENTION
+    assert stuck.stores["leaky"].residue == 1
+
+
+@pytest.mark.parametrize("kill_at", ["Begin", "Suppress", "Erase", "Verify", "Finish"])
+def test_a_killed_erasure_reaches_the_same_end_on_retry(world: World, kill_at: str) -> None:
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    world.service.confirm(world.link(ADA))
+    with pytest.raises(Killed):
+        world.run(request.id, kill_at=kill_at)
+    stuck = world.requests.get("org-a", request.id)
+    assert stuck is not None
+    world.tasks.run(_event("needs_attention", stuck.attempt, error="States.Timeout", request_id=request.id))
+    world.service.retry(STAFF, request.id)
+    assert world.run(request.id) == "Finish"
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    assert {name: (p.deleted, p.residue) for name, p in done.stores.items()} == {
+        "call_logs": (2, 0),
+        "sms": (1, 0),
+    }
+    assert {p.attempts for p in done.stores.values()} == {1}  # an erased store is not erased again
+    assert world.suppression.entries[("org-a", ADA_PHONE)] is True
+    assert len(world.mailer.sent) == 1  # the confirmation only
+    keys = [entry[0] for entry in world.audit.entries_by_org["org-a"]]
+    assert len(keys) == len(set(keys))
+
+
+def test_a_cancelled_request_stops_its_workflow(world: World) -> None:
+    request = world.service.create(STAFF, request_in())
+    world.service.cancel(STAFF, request.id, "the person withdrew the request")
+    assert world.run(request.id) == "Cancelled"
+    assert world.mailer.sent == []
+
+
+# ------------------------------------------------------------------------------------ public
+def test_public_requests_are_rate_limited_and_change_nothing_when_refused(world: World) -> None:
+    body = PublicRequestIn.model_validate(
+        {"org_id": "org-a", "type": "access", "email": ADA, "jurisdiction": "ccpa"}
+    )
+    for _ in range(3):
+        world.service.public_request(body, "203.0.113.9")
+    before = len(world.requests.items)
+    with pytest.raises(TooManyRequests):
+        world.service.public_request(body, "203.0.113.9")
+    assert len(world.requests.items) == before
+
+
+def test_an_expired_confirmation_link_is_gone(world: World) -> None:
+    body = PublicRequestIn.model_validate(
+        {"org_id": "org-a", "type": "erasure", "email": ADA, "jurisdiction": "gdpr"}
+    )
+    world.service.public_request(body, "198.51.100.1")
+    token = world.link(ADA)
+    world.clock[0] = NOW + timedelta(days=7, seconds=1)
+    with pytest.raises(Gone):
+        world.service.confirm(token)
+    with pytest.raises(InvalidInput):
+        world.service.confirm(token[:-3] + "xyz")
+
+
+# ------------------------------------------------------------------------------------ staff rules
+def test_only_compliance_staff_use_the_requests_api(world: World) -> None:
+    with pytest.raises(Forbidden):
+        world.service.create(ADMIN, request_in())
+    request = world.service.create(STAFF, request_in())
+    with pytest.raises(Forbidden):
+        world.service.get(ADMIN, request.id)
+    with pytest.raises(NotFound):
+        world.service.get(Caller("org-b", "staff-2", frozenset({Role.COMPLIANCE})), request.id)
+
+
+def test_extension_rules(world: World) -> None:
+    request = world.service.create(STAFF, request_in(received="2026-11-20"))
+    extended = world.service.extend(STAFF, request.id, _extend("complex request: 3 mailboxes"))
+    assert extended.deadline.due == date(2027, 2, 20)
+    assert any("more time" in subject for _, subject, _ in world.mailer.sent)
+    ccpa = world.service.create(STAFF, request_in(jurisdiction="ccpa", received="2026-10-01"))
+    world.clock[0] = datetime(2026, 11, 16, tzinfo=UTC)  # 46 days after receipt: past the original due date
+    with pytest.raises(Conflict):
+        world.service.extend(STAFF, ccpa.id, _extend("too late"))
+
+
+def test_restriction_flags_and_lifts(world: World) -> None:
+    world.service.create(STAFF, request_in(RequestType.RESTRICTION))
+    ada = next(c for c in world.store.contacts.values() if ADA in c.emails)
+    assert ada.restricted
+    done = world.service.create(STAFF, request_in(RequestType.RESTRICTION, lift=True))
+    assert done.status is Status.COMPLETED
+    assert not world.store.contacts[("org-a", ada.id)].restricted
+
+
+def test_correction_through_the_request_is_audited(world: World) -> None:
+    request = world.service.create(STAFF, request_in(RequestType.CORRECTION))
+    assert request.status is Status.AWAITING_CORRECTION
+    ada = next(c for c in world.store.contacts.values() if ADA in c.emails)
+    bob = next(c for c in world.store.contacts.values() if ADA not in c.emails)
+    with pytest.raises(NotFound):  # not the subject's contact
+        world.service.correct(STAFF, request.id, bob.id, ContactPatch(name="Robert"))
+    corrected = world.service.correct(STAFF, request.id, ada.id, ContactPatch(name="Ada Lovelace"))
+    assert corrected.name == "Ada Lovelace"
+    assert world.requests.get("org-a", request.id).status is Status.COMPLETED  # type: ignore[union-attr]
+    entry = next(e for e in world.audit.entries_by_org["org-a"] if e[2] == "correction.applied")
+    assert entry[4] == {"fields": "name"}
+    assert "Lovelace" not in str(entry)
+
+
+def test_the_daily_check_flags_due_soon_and_overdue(world: World) -> None:
+    soon = world.service.create(STAFF, request_in(RequestType.CORRECTION, received="2026-11-01"))
+    late = world.service.create(STAFF, request_in(RequestType.CORRECTION, received="2026-10-01"))
+    calm = world.service.create(STAFF, request_in(RequestType.CORRECTION, received="2026-11-27"))
+    counts = deadline_states(world.requests, date(2026, 11, 28))
+    assert counts == {DeadlineState.ON_TRACK: 1, DeadlineState.DUE_SOON: 1, DeadlineState.OVERDUE: 1}
+    states = {r.id: r.deadline_state for r in world.requests.items.values()}
+    assert states[soon.id] is DeadlineState.DUE_SOON
+    assert states[late.id] is DeadlineState.OVERDUE
+    assert states[calm.id] is DeadlineState.ON_TRACK
+    listed = world.service.page(STAFF, None, None, 10, None)[0]
+    assert [r.id for r in listed] == [late.id, soon.id, calm.id]
+
+
+def test_bad_input_is_refused_before_anything_changes(world: World) -> None:
+    with pytest.raises(ValueError, match="type"):
+        RequestIn.model_validate({**request_in().model_dump(mode="json"), "type": "delete-everything"})
+    with pytest.raises(ValueError, match="recipient_email"):
+        request_in(RequestType.PORTABILITY)
+    with pytest.raises(InvalidInput):
+        world.service.create(STAFF, request_in(received="2027-01-01"))
+    with pytest.raises(InvalidInput):
+        world.service.create(STAFF, request_in(subject={"phone": "12"}))
+    assert world.requests.items == {}
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["Begin", "Suppress", "Erase", "Verify", "Finish", None]), st.integers(0, 2))
+def test_property_retries_converge(world: World, kill_at: str | None, failures: int) -> None:
+    """Whatever step a run stops at and however often a store fails, retrying ends completed with
+    no residue, one confirmation email and no repeated audit entry."""
+    world.calls.failures = failures
+    request = world.service.create(
+        STAFF, request_in(RequestType.ERASURE, subject={"email": f"{failures}{kill_at}@x.example"})
+    )
+    world.service.confirm(world.link(f"{failures}{kill_at}@x.example".lower()))
+    for _ in range(4):
+        try:
+            end = world.run(request.id, kill_at=kill_at)
+        except Killed:
+            end = "Killed"
+            current = world.requests.get("org-a", request.id)
+            assert current is not None
+            world.tasks.run(_event("needs_attention", current.attempt, error="Killed", request_id=request.id))
+        kill_at = None
+        if end == "Finish":
+            break
+        world.service.retry(STAFF, request.id)
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    keys = [entry[0] for entry in world.audit.entries_by_org["org-a"]]
+    assert len(keys) == len(set(keys))
+
+
+def _event(step: str, attempt: int, **fields: object) -> TaskEvent:
+    return TaskEvent.model_validate({"step": step, "org_id": "org-a", "attempt": attempt, **fields})
+
+
+def _extend(reason: str) -> ExtendIn:
+    return ExtendIn(reason=reason)
