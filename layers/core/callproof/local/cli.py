@@ -1,7 +1,8 @@
 """The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``,
 ``twilio-sign`` (the X-Twilio-Signature of a form post, for curl against the local stack),
 ``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would),
-``audit verify`` (check an org's DSAR audit hash chain).
+``audit verify`` (check an org's DSAR audit hash chain), ``dsar create | list | show | wait`` (staff
+DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``.
 
 Exit codes: 0 success or a clean stop (Ctrl-C / SIGTERM), 1 unexpected failure, 2 a usage problem the
 user can fix (port taken, unknown schedule, no running stack, bad token arguments).
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from callproof.local import auth, seed
 from callproof.local.seed import DEMO_ORG, DEMO_ROLES, DEMO_USER
+from callproof.local.usage import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,10 +35,6 @@ CREATE_BODY = (
     '{"name":"Ada Lovelace","type":"customer","emails":["ada@example.com"],"phones":["+1 415 555 0100"]}'
 )
 LOOKUP_BODY = '{"phones":["+14155550100"],"emails":["ada@example.com"]}'
-
-
-class UsageError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
 
 
 def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) -> str:
@@ -321,6 +319,9 @@ def parser() -> argparse.ArgumentParser:
     audit_verify.add_argument(
         "--table", help="the DsarTable of a deployment (default: the running local stack)"
     )
+    from callproof.local import dsar_cli
+
+    dsar_cli.add_commands(commands)  # dsar create | list | show | wait, outbox
     return root
 
 
@@ -337,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_publish_policy(args.version, args.significant, args.policy_url, args.table)
         if args.command == "audit":
             return run_audit_verify(args.org, args.table)
+        if args.command in ("dsar", "outbox"):
+            from callproof.local import dsar_cli
+
+            return dsar_cli.run(args)
         if args.command == "gmail-deliver":
             return run_gmail_deliver(args.mailbox, args.eml, not args.no_push)
         return run_schedule(args.name, args.url)

@@ -7,13 +7,16 @@ strings, as API Gateway puts them) and turns the proxy response back into HTTP.
 Deliberate differences from API Gateway, for a clearer local experience:
 - an unknown route answers 404 ``{"message": "Not Found"}`` (API Gateway answers 403 "Missing
   Authentication Token"), and a known path with another method answers 405 with ``Allow``;
-- ``GET /health`` and ``/_local/...`` (local administration, e.g. triggering a schedule) are served
+- ``GET /health`` and ``/_local/...`` (local administration: ``POST /_local/schedules/<name>`` fires a
+  schedule, ``GET /_local/outbox`` lists the mail sent through SES, loopback clients only) are served
   by the gateway itself, before the template's routes, without authentication.
 """
 
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import json
 import socket
 import sys
@@ -35,7 +38,7 @@ from callproof.local import auth
 from callproof.local.invoke import invoke
 from callproof.local.model import ApiEvent, Function
 from callproof.local.routing import Match, Routes
-from callproof.local.template import ACCOUNT_ID
+from callproof.local.template import ACCOUNT_ID, REGION
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _TEXT_TYPES = (
@@ -185,6 +188,47 @@ def http_response(result: Any) -> Response:
     return response
 
 
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def sent_mail(message: Any) -> dict[str, Any]:
+    """One message of moto's SES backend as ``{id, from, to, subject, body}``."""
+    if hasattr(message, "raw_data"):  # SendRawEmail
+        parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
+        part = parsed.get_body(preferencelist=("plain", "html"))
+        return {
+            "id": message.id,
+            "from": message.source,
+            "to": list(message.destinations),
+            "subject": str(parsed.get("Subject", "")),
+            "body": part.get_content() if part is not None else "",
+        }
+    destinations = message.destinations
+    recipients = (
+        [
+            address
+            for field in ("ToAddresses", "CcAddresses", "BccAddresses")
+            for address in destinations.get(field, [])
+        ]
+        if isinstance(destinations, dict)
+        else list(destinations)
+    )
+    return {
+        "id": message.id,
+        "from": message.source,
+        "to": recipients,
+        "subject": getattr(message, "subject", getattr(message, "template", "")),
+        "body": getattr(message, "body", getattr(message, "template_data", "")),
+    }
+
+
+def outbox() -> list[dict[str, Any]]:
+    """The mail the stack sent through SES, oldest first (moto's in-process backend keeps it)."""
+    from moto.ses.models import ses_backends
+
+    return [sent_mail(message) for message in ses_backends[ACCOUNT_ID][REGION].sent_messages]
+
+
 class Gateway:
     """The WSGI application (see the module docstring for the routes it serves)."""
 
@@ -250,6 +294,10 @@ class Gateway:
         )
 
     def _local(self, request: Request) -> Response:
+        if request.path == "/_local/outbox" and request.method == "GET":
+            if request.remote_addr not in LOOPBACK:
+                return _json(403, {"message": "Forbidden"})
+            return _json(200, {"messages": outbox()})
         prefix = "/_local/schedules/"
         if not (request.path.startswith(prefix) and request.method == "POST"):
             return _json(404, {"message": "Not Found"})
