@@ -69,6 +69,17 @@ class InMemoryContactStore:
             raise Conflict("changed")
         del self.contacts[(contact.org_id, contact.id)]
 
+    def set_restricted(self, org_id: str, contact_ids: Iterable[str], restricted: bool) -> int:
+        changed = 0
+        for contact_id in sorted(set(contact_ids)):
+            stored = self.contacts.get((org_id, contact_id))
+            if stored is not None and stored.restricted != restricted:
+                self.contacts[(org_id, contact_id)] = replace(
+                    stored, restricted=restricted, version=stored.version + 1
+                )
+                changed += 1
+        return changed
+
     def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]:
         return self._lookup(org_id, e164s, lambda c: c.e164s)
 
@@ -407,3 +418,25 @@ class InMemoryPolicyStore:
         significant = version if version.significant else (previous.significant if previous else None)
         self.versions.append(version)
         self.currents[version.document] = CurrentPolicy(version, significant)
+
+
+class InMemorySuppression:
+    """The erasure suppression list; like the DynamoDB adapter it keeps (kind, value) pairs per org
+    (the adapter keeps only their HMAC)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str, str], bool] = {}  # (org, kind, value) -> sms_opt_out
+
+    def suppress(
+        self, org_id: str, emails: frozenset[str], phones: frozenset[str], sms_opted_out: frozenset[str]
+    ) -> int:
+        for kind, values in (("email", emails), ("phone", phones)):
+            for value in values:
+                key = (org_id, kind, value)
+                self.entries[key] = self.entries.get(key, False) or value in sms_opted_out
+        return len(emails) + len(phones)
+
+    def suppressed(self, org_id: str, emails: frozenset[str], phones: frozenset[str]) -> frozenset[str]:
+        return frozenset(e for e in emails if (org_id, "email", e) in self.entries) | frozenset(
+            p for p in phones if (org_id, "phone", p) in self.entries
+        )

@@ -27,6 +27,7 @@ def test_bad_setting_fails_naming_the_variable(monkeypatch: pytest.MonkeyPatch) 
 def test_function_environment_overlays_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTACTS_TABLE", "process-table")
     monkeypatch.setenv("DEFAULT_PHONE_REGION", "US")
+    monkeypatch.setenv("SUPPRESSION_SECRET_ARN", "arn:suppression-key")
     with config.function_environment({"CONTACTS_TABLE": "function-table", "DEFAULT_PHONE_REGION": "GB"}):
         inside = config.load(config.ContactsSettings)
     outside = config.load(config.ContactsSettings)

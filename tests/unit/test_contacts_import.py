@@ -36,7 +36,7 @@ def test_each_row_gets_a_result_by_file_line(importer: ContactImporter, store: I
     assert "too short" in (report.rows[1].reason or "")
     assert report.rows[2].field == "name"
     assert report.ignored_columns == ["Notes"]
-    assert report.counts() == {"created": 2, "updated": 1, "duplicate": 1, "rejected": 2}
+    assert report.counts() == {"created": 2, "updated": 1, "duplicate": 1, "rejected": 2, "suppressed": 0}
     ada = store.get("org-a", report.rows[0].contact_id or "")
     assert ada is not None
     assert ada.e164s == {"+14155550100", "+12025550143"}

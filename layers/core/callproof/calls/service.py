@@ -78,9 +78,12 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 
 def numbers_to_rematch(old: Contact | None, new: Contact | None) -> set[str]:
-    """Numbers whose calls may match differently after a contact was created, changed or deleted."""
-    before = old.e164s if old else frozenset()
-    after = new.e164s if new else frozenset()
+    """Numbers whose calls may match differently after a contact was created, changed or deleted.
+
+    A restricted contact counts as absent, so setting or lifting the restriction re-matches all its
+    numbers."""
+    before = old.e164s if old and not old.restricted else frozenset()
+    after = new.e164s if new and not new.restricted else frozenset()
     return set(before ^ after)
 
 
@@ -118,7 +121,7 @@ class CallLogService:
         parsed = self._parse(caller, raw_entries, results)
         accepted = self._classify(caller, parsed, results)
         new = self._deduplicate(caller.org_id, accepted, results)
-        index = self._contacts.lookup_by_phones(
+        index = self._candidates(
             caller.org_id, {a.number.e164 for a in new if a.number.matchable and a.number.e164}
         )
         now = self._clock()
@@ -133,6 +136,16 @@ class CallLogService:
         if len(unwritten) < len(calls):
             self._calls.register_org(caller.org_id)
         return [results[i] for i in range(len(raw_entries))]
+
+    def _candidates(self, org_id: str, e164s: set[str]) -> dict[str, frozenset[str]]:
+        """The contacts per number that a call may match: restricted contacts (a data-subject request
+        restricted their processing) are treated as absent."""
+        index = self._contacts.lookup_by_phones(org_id, e164s) if e164s else {}
+        found = frozenset().union(*index.values())
+        restricted = (
+            {c.id for c in self._contacts.get_many(org_id, found) if c.restricted} if found else set()
+        )
+        return {e164: ids - restricted for e164, ids in index.items()}
 
     def _parse(
         self, caller: Caller, raw_entries: Sequence[Any], results: dict[int, EntryResult]
@@ -239,7 +252,7 @@ class CallLogService:
         """Recompute the match of every call with these numbers (a contact gained or lost them)."""
         if not e164s:
             return 0
-        index = self._contacts.lookup_by_phones(org_id, e164s)
+        index = self._candidates(org_id, e164s)
         changed = 0
         for e164 in sorted(e164s):
             match = match_of(index.get(e164, frozenset()))

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactType
 from callproof.contacts.service import ContactService, build_draft
+from callproof.dsar.ports import Suppression
 from callproof.errors import Conflict, InvalidInput
 from callproof.phones import Phone
 from callproof.store.ports import ContactStore, OrgSettingsReader
@@ -45,6 +46,7 @@ class RowStatus(StrEnum):
     UPDATED = "updated"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    SUPPRESSED = "suppressed"  # an email or phone of the row belongs to an erased person
 
 
 @dataclass(slots=True)
@@ -84,10 +86,17 @@ class _Working:
 
 
 class ContactImporter:
-    def __init__(self, store: ContactStore, orgs: OrgSettingsReader, service: ContactService) -> None:
+    def __init__(
+        self,
+        store: ContactStore,
+        orgs: OrgSettingsReader,
+        service: ContactService,
+        suppression: Suppression | None = None,
+    ) -> None:
         self._store = store
         self._orgs = orgs
         self._service = service
+        self._suppression = suppression
 
     def run(self, caller: Caller, text: str) -> ImportReport:
         caller.require(Role.REP, Role.ADMIN)
@@ -106,12 +115,31 @@ class ContactImporter:
             except InvalidInput as exc:
                 results.append(RowResult(line, RowStatus.REJECTED, field=exc.field, reason=exc.message))
 
+        drafts = self._drop_suppressed(caller.org_id, drafts, results)
         working = self._load_matches(caller.org_id, [d for _, d in drafts])
         for line, draft in drafts:
             results.append(self._apply(caller.org_id, line, draft, working))
         self._write(working, results)
         results.sort(key=lambda row: row.line)
         return ImportReport(rows=results, ignored_columns=ignored)
+
+    def _drop_suppressed(
+        self, org_id: str, drafts: list[tuple[int, ContactDraft]], results: list[RowResult]
+    ) -> list[tuple[int, ContactDraft]]:
+        """Rows naming an erased person's email or phone are skipped (one batched check for the file);
+        the status does not say which value matched."""
+        if self._suppression is None or not drafts:
+            return drafts
+        emails = frozenset(email for _, draft in drafts for email in draft.emails)
+        e164s = frozenset(phone.e164 for _, draft in drafts for phone in draft.phones)
+        hit = self._suppression.suppressed(org_id, emails, e164s)
+        kept = []
+        for line, draft in drafts:
+            if hit.intersection(draft.emails, (phone.e164 for phone in draft.phones)):
+                results.append(RowResult(line, RowStatus.SUPPRESSED))
+            else:
+                kept.append((line, draft))
+        return kept
 
     def _load_matches(self, org_id: str, drafts: list[ContactDraft]) -> _Working:
         emails = {email for draft in drafts for email in draft.emails}

@@ -35,6 +35,7 @@ class Contact:
     emails: tuple[str, ...] = ()
     phones: tuple[Phone, ...] = ()
     version: int = 1
+    restricted: bool = False  # processing restricted by a data-subject request: kept, not processed
 
     @property
     def e164s(self) -> frozenset[str]:
@@ -116,6 +117,7 @@ class ContactOut(_FromDomain):
     created_at: datetime
     updated_at: datetime
     version: int
+    restricted: bool
 
 
 class ContactPage(BaseModel):

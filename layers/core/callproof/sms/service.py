@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from callproof.dsar.ports import Suppression
 from callproof.errors import Forbidden, InvalidInput, NotFound, NotTextable, SendRefused
 from callproof.phones import InvalidPhoneNumber, normalize
 from callproof.sms import links
@@ -107,6 +108,7 @@ class SmsService:
         *,
         public_base_url: str | None,
         default_daily_cap: int,
+        suppression: Suppression | None = None,
         clock: Clock = utc_now,
         new_id: IdFactory = time_ordered_id,
     ) -> None:
@@ -118,6 +120,7 @@ class SmsService:
         self._link_key = link_key
         self._base_url = public_base_url.rstrip("/") if public_base_url else None
         self._default_cap = default_daily_cap
+        self._suppression = suppression
         self._clock = clock
         self._new_id = new_id
 
@@ -218,7 +221,10 @@ class SmsService:
             raise SendRefused("restricted", "processing of this contact's data is restricted")
         if recipient.suppressed:
             raise SendRefused("suppressed", "this contact is suppressed")
-        if self.status_of(caller.org_id, to) is ConsentStatus.OPTED_OUT:
+        status = self.status_of(caller.org_id, to)
+        if status is ConsentStatus.OPTED_OUT or (
+            status is not ConsentStatus.OPTED_IN and self._erased(caller.org_id, to)
+        ):
             raise SendRefused("opted_out", "the number opted out of SMS")
         config = self._store.get_config(caller.org_id)
         sender = config.messaging_service_sid or (config.phone_numbers[0] if config.phone_numbers else None)
@@ -259,6 +265,14 @@ class SmsService:
         )
         self._store.add_message(message)
         return message
+
+    def _erased(self, org_id: str, e164: str) -> bool:
+        """Whether the number is on the erasure suppression list. An erased person is never texted
+        again unless they opt in anew (START or an opt-in link, recorded in the ledger after the
+        erasure); the refusal is the opt-out's, so it does not reveal that an erasure happened."""
+        return self._suppression is not None and bool(
+            self._suppression.suppressed(org_id, frozenset(), frozenset({e164}))
+        )
 
     def _carrier_opt_out(self, org_id: str, e164: str, message_sid: str | None) -> None:
         now = self._clock()

@@ -8,6 +8,7 @@ Items (every key begins with the org, except the org registry the retention swee
   ByOrgTime org_calls_pk=ORG#<org>#CALLS             (retention)
   time_sk = <started_at in UTC, ISO>#<client id>: newest first with ScanIndexForward=false
 - device:  pk=ORG#<org>#DEVICE#<device id> sk=DEVICE
+  DevicesByUser device_user_pk=ORG#<org>#USER#<user>#DEVICES (a user's devices: data-subject requests)
 - org registry: pk=CALL_ORGS sk=ORG#<org>  (org ids only: which orgs have call logs to sweep)
 """
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BY_USER, BY_CONTACT, BY_NUMBER, BY_ORG_TIME = "ByUser", "ByContact", "ByNumber", "ByOrgTime"
+DEVICES_BY_USER = "DevicesByUser"
 ORG_REGISTRY_PK = "CALL_ORGS"
 
 
@@ -46,6 +48,10 @@ def call_key(org_id: str, call_id: str) -> dict[str, str]:
 
 def device_key(org_id: str, device_id: str) -> dict[str, str]:
     return {"pk": f"ORG#{org_id}#DEVICE#{device_id}", "sk": "DEVICE"}
+
+
+def device_user_pk(org_id: str, user_id: str) -> str:
+    return f"ORG#{org_id}#USER#{user_id}#DEVICES"
 
 
 def _call_id(pk: str) -> str:
@@ -259,6 +265,7 @@ class DynamoDeviceStore:
             "settings": device.settings,
             "location": device.location,
             "updated_at": device.updated_at.isoformat(),
+            "device_user_pk": device_user_pk(device.org_id, device.user_id),  # DevicesByUser index
         }
         try:
             self._client.put_item(

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from callproof.contacts.model import Contact, ContactType
 from callproof.errors import Conflict
 from callproof.phones import Phone
@@ -82,6 +84,7 @@ def _to_record(contact: Contact) -> Item:
         "created_at": contact.created_at.isoformat(),
         "updated_at": contact.updated_at.isoformat(),
         "version": contact.version,
+        "restricted": contact.restricted or None,  # absent unless set: the Gmail / SMS readers' flag
     }
 
 
@@ -98,6 +101,7 @@ def _from_record(item: Item) -> Contact:
         created_at=datetime.fromisoformat(item["created_at"]),
         updated_at=datetime.fromisoformat(item["updated_at"]),
         version=int(item["version"]),
+        restricted=bool(item.get("restricted", False)),
     )
 
 
@@ -226,6 +230,35 @@ class DynamoContactStore:
         ]
         added = [_set_update(self._table, new_keys[k], "ADD", new.id) for k in new_keys.keys() - old_keys]
         transact(self._client, [put, *removed, *added], _CHANGED)
+
+    def set_restricted(self, org_id: str, contact_ids: Iterable[str], restricted: bool) -> int:
+        """Set or lift the restriction flag of existing contacts (a data-subject request); returns how
+        many changed. The flag is present only while set; the version is bumped so that an edit based
+        on an older read conflicts instead of silently dropping the flag."""
+        if restricted:
+            update, condition = (
+                "SET restricted = :on",
+                "attribute_exists(pk) AND attribute_not_exists(restricted)",
+            )
+        else:
+            update, condition = "REMOVE restricted", "attribute_exists(restricted)"
+        changed = 0
+        for contact_id in sorted(set(contact_ids)):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item(contact_key(org_id, contact_id)),
+                    UpdateExpression=f"{update} ADD #version :one",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#version": "version"},
+                    ExpressionAttributeValues=to_item({":one": 1, **({":on": True} if restricted else {})}),
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue
+            changed += 1
+        return changed
 
     def delete(self, contact: Contact) -> None:
         remove = {

@@ -131,6 +131,8 @@ class ContactPhoneLookup(Protocol):
 
     def get(self, org_id: str, contact_id: str) -> Contact | None: ...
 
+    def get_many(self, org_id: str, contact_ids: Iterable[str]) -> list[Contact]: ...
+
 
 # ---------------------------------------------------------------------------------------------- SMS
 
