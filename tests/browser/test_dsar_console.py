@@ -1,0 +1,157 @@
+"""The compliance console in headless Chromium, against the local stack (workflows really run)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.fixtures.local_stack.process import RunningStack
+
+pytestmark = pytest.mark.e2e
+WORKFLOW_TIMEOUT_MS = 90_000
+
+
+def _api(stack: RunningStack, org: str, method: str, path: str, body: Any = None) -> Any:
+    token = stack.token(org, "console-staff", ["admin", "rep", "compliance"])
+    response = requests.request(
+        method, stack.url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+@pytest.fixture
+def org(local_stack: RunningStack) -> str:
+    return f"console-{uuid.uuid4().hex[:8]}"
+
+
+def _sign_in(page: Any, stack: RunningStack, org: str) -> None:
+    page.goto(f"{stack.url}/console")
+    page.get_by_label("Bearer token").fill(stack.token(org, "officer", ["compliance"]))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("status")).to_have_text("Signed in.")
+
+
+def test_create_follow_and_download_an_access_request(
+    local_stack: RunningStack, org: str, browser: Any
+) -> None:
+    email = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    _api(
+        local_stack,
+        org,
+        "POST",
+        "/v1/contacts",
+        {"name": "Ada Lovelace", "type": "customer", "emails": [email]},
+    )
+    page = browser.new_page()
+    try:
+        _sign_in(page, local_stack, org)
+        page.get_by_label("Type").select_option("access")
+        page.get_by_label("Subject email").fill(email)
+        page.get_by_label("Jurisdiction").select_option("gdpr")
+        page.get_by_label("Verification").fill("passport checked by video call")
+        page.get_by_role("button", name="Create request").click()
+        expect(page.get_by_role("status")).to_contain_text("created")
+        request_id = page.get_by_role("status").inner_text().split()[1]
+
+        row = page.locator(f'#requests tr[data-id="{request_id}"]')
+        expect(row).to_be_visible()
+        assert row.locator("td").nth(1).inner_text() == "access"
+
+        page.get_by_role("button", name=f"Open request {request_id}").click()
+        expect(page.locator("#detail-status")).to_have_text("completed", timeout=WORKFLOW_TIMEOUT_MS)
+        contacts = page.locator("#stores tbody tr", has=page.get_by_role("cell", name="contacts", exact=True))
+        assert [cell.inner_text() for cell in contacts.locator("td").all()][:3] == ["contacts", "done", "1"]
+        expect(page.locator("#timeline")).to_contain_text("completed")
+        expect(row.locator("td").nth(2)).to_have_text("completed")  # the list followed the status
+
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download").click()
+        archive = Path(download.value.path()).read_bytes()
+        assert archive.startswith(b"PK")
+        expect(page.get_by_role("alert")).to_have_text("")
+    finally:
+        page.close()
+
+
+def test_list_sorted_by_due_date_and_extend(local_stack: RunningStack, org: str, browser: Any) -> None:
+    def create(received: date) -> dict[str, Any]:
+        body = {
+            "type": "access",
+            "subject": {"email": f"s-{uuid.uuid4().hex[:6]}@example.com"},
+            "jurisdiction": "ccpa",
+            "received": received.isoformat(),
+            "verification": "account login",
+            "start": False,
+        }
+        created: dict[str, Any] = _api(local_stack, org, "POST", "/v1/dsar/requests", body)
+        return created
+
+    later = create(date.today())
+    sooner = create(date.today() - timedelta(days=40))  # CCPA: due in 5 days
+    page = browser.new_page()
+    try:
+        _sign_in(page, local_stack, org)
+        rows = page.locator("#requests tbody tr")
+        expect(rows).to_have_count(2)
+        assert [rows.nth(i).get_attribute("data-id") for i in range(2)] == [sooner["id"], later["id"]]
+        assert rows.nth(0).get_attribute("class") == "due-soon"
+        assert rows.nth(0).locator("td").nth(4).inner_text() == "5 (due soon)"
+
+        page.get_by_role("button", name=f"Open request {sooner['id']}").click()
+        expect(page.locator("#detail-status")).to_have_text("verified")
+        expect(page.get_by_role("button", name="Start")).to_be_visible()
+        expect(page.get_by_role("button", name="Retry")).to_be_hidden()
+        page.get_by_label("Extension reason").fill("the subject's records span three systems")
+        page.get_by_role("button", name="Extend").click()
+        extended = _api(local_stack, org, "GET", f"/v1/dsar/requests/{sooner['id']}")
+        expect(page.get_by_role("status")).to_have_text(f"Extended: now due {extended['due']}.")
+        assert extended["extended"] is True
+        assert extended["due"] > sooner["due"]
+        expect(page.locator("#facts")).to_contain_text(f"{extended['due']} (extended)")
+        page.reload()  # the tab stays signed in
+        expect(page.locator("#requests tbody tr")).to_have_count(2)
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_label("Bearer token")).to_be_visible()
+        assert page.evaluate("sessionStorage.length") == 0
+        page.reload()
+        expect(page.get_by_label("Bearer token")).to_be_visible()
+        expect(page.locator("#requests tbody tr")).to_have_count(0)
+    finally:
+        page.close()
+
+
+def test_a_bad_token_shows_an_error(local_stack: RunningStack, browser: Any) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(f"{local_stack.url}/console")
+        page.get_by_label("Bearer token").fill("not-a-token")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("token was refused")
+        expect(page.get_by_label("Bearer token")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+        assert page.evaluate("sessionStorage.length") == 0
+    finally:
+        page.close()
+
+
+def test_a_non_compliance_role_sees_the_api_refusal(
+    local_stack: RunningStack, org: str, browser: Any
+) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(f"{local_stack.url}/console")
+        page.get_by_label("Bearer token").fill(local_stack.token(org, "a-rep", ["rep"]))
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_have_text("requires one of the roles: compliance")
+        expect(page.get_by_label("Bearer token")).to_be_visible()
+        assert page.evaluate("sessionStorage.length") == 0
+    finally:
+        page.close()
