@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callproof.dsar.eml import to_eml
@@ -80,6 +80,7 @@ def test_a_stored_value_cannot_inject_a_header() -> None:
     assert message["Subject"] == "Hi Bcc: victim@example.com"
 
 
+@settings(deadline=None)  # no wall-clock limit: the machine may be loaded
 @given(
     values=st.lists(st.text(max_size=200), min_size=6, max_size=6),
     text=st.none() | st.text(max_size=500),
