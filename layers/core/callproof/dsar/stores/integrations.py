@@ -116,10 +116,8 @@ class IntegrationsStore:
         deleted = sum(
             self._erase_user(subject.org_id, user_id, revocations) for user_id in sorted(subject.user_ids)
         )
-        if revocations.failed:
-            logger.warning(
-                "dsar integrations: revocation failed, tokens deleted", extra={"failed": revocations.failed}
-            )
+        counts = {"revoked": revocations.revoked, "revoke_failed": revocations.failed}
+        logger.info("dsar integrations erased", extra={**counts, "not_revocable": revocations.not_revocable})
         return Erased(deleted=deleted, kept_reasons=revocations.note())
 
     def _erase_user(self, org_id: str, user_id: str, revocations: Revocations) -> int:
