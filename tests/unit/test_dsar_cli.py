@@ -260,3 +260,16 @@ def test_api_errors_read_the_error_body_or_the_gateway_message() -> None:
     )
     assert str(error) == "validation_error: request validation failed (type)"
     assert str(dsar_cli.ApiError(401, {"message": "Unauthorized"})) == "401: Unauthorized"
+
+
+def test_outbox_route_answers_loopback_clients_only() -> None:
+    from werkzeug.test import Client
+
+    from callproof.local.gateway import Gateway
+
+    client = Client(Gateway([], "http://127.0.0.1:9", lambda name: None))
+    assert client.get("/_local/outbox", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 403
+    local = client.get("/_local/outbox", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert local.status_code == 200
+    assert isinstance(local.json["messages"], list)  # type: ignore[index]
+    assert client.post("/_local/outbox").status_code == 404
