@@ -156,7 +156,10 @@ class DsarSettings(Settings):
     export_machine_arn: str = Field(alias="EXPORT_STATE_MACHINE_ARN", min_length=3)
     erasure_machine_arn: str = Field(alias="ERASURE_STATE_MACHINE_ARN", min_length=3)
     # The API's public base (stage included): the emailed confirmation and download links point here.
-    public_base_url: str = Field(alias="DSAR_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$")
+    # Unset: requests that need an emailed link (public ones, erasures) answer 409 (not configured).
+    public_base_url: str | None = Field(
+        default=None, alias="DSAR_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$"
+    )
     # Public requests accepted per client address and per org within an hour.
     public_rate_per_hour: int = Field(default=5, alias="DSAR_PUBLIC_RATE_PER_HOUR", ge=1, le=10_000)
 
@@ -175,7 +178,9 @@ class DsarTaskSettings(Settings):
     suppression_secret_arn: str = Field(alias="SUPPRESSION_SECRET_ARN", min_length=3)
     link_secret_arn: str = Field(alias="DSAR_LINK_SECRET_ARN", min_length=3)
     mail_sender: str = Field(alias="DSAR_MAIL_SENDER", pattern=r"^[^@\s]+@[^@\s]+$")
-    public_base_url: str = Field(alias="DSAR_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$")
+    public_base_url: str | None = Field(
+        default=None, alias="DSAR_PUBLIC_BASE_URL", pattern=r"^https?://[^\s?#]+$"
+    )
     contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)  # subjects are resolved by contacts
     call_logs_table: str | None = Field(default=None, alias="CALL_LOGS_TABLE", min_length=3)
     sms_table: str | None = Field(default=None, alias="SMS_TABLE", min_length=3)

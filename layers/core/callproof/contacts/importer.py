@@ -135,7 +135,7 @@ class ContactImporter:
         hit = self._suppression.suppressed(org_id, emails, e164s)
         kept = []
         for line, draft in drafts:
-            if hit.intersection(draft.emails, (phone.e164 for phone in draft.phones)):
+            if hit & {*draft.emails, *(phone.e164 for phone in draft.phones)}:
                 results.append(RowResult(line, RowStatus.SUPPRESSED))
             else:
                 kept.append((line, draft))
