@@ -8,22 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
+from tests.fixtures.local_stack.api import call
 from tests.fixtures.local_stack.process import RunningStack
 
 pytestmark = pytest.mark.e2e
 WORKFLOW_TIMEOUT_MS = 90_000
-
-
-def _api(stack: RunningStack, org: str, method: str, path: str, body: Any = None) -> Any:
-    token = stack.token(org, "console-staff", ["admin", "rep", "compliance"])
-    response = requests.request(
-        method, stack.url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
-    )
-    assert response.status_code < 300, response.text
-    return response.json()
 
 
 @pytest.fixture
@@ -42,7 +33,7 @@ def test_create_follow_and_download_an_access_request(
     local_stack: RunningStack, org: str, browser: Any
 ) -> None:
     email = f"ada-{uuid.uuid4().hex[:6]}@example.com"
-    _api(
+    call(
         local_stack,
         org,
         "POST",
@@ -90,7 +81,7 @@ def test_list_sorted_by_due_date_and_extend(local_stack: RunningStack, org: str,
             "verification": "account login",
             "start": False,
         }
-        created: dict[str, Any] = _api(local_stack, org, "POST", "/v1/dsar/requests", body)
+        created: dict[str, Any] = call(local_stack, org, "POST", "/v1/dsar/requests", body)
         return created
 
     later = create(date.today())
@@ -110,7 +101,7 @@ def test_list_sorted_by_due_date_and_extend(local_stack: RunningStack, org: str,
         expect(page.get_by_role("button", name="Retry")).to_be_hidden()
         page.get_by_label("Extension reason").fill("the subject's records span three systems")
         page.get_by_role("button", name="Extend").click()
-        extended = _api(local_stack, org, "GET", f"/v1/dsar/requests/{sooner['id']}")
+        extended = call(local_stack, org, "GET", f"/v1/dsar/requests/{sooner['id']}")
         expect(page.get_by_role("status")).to_have_text(f"Extended: now due {extended['due']}.")
         assert extended["extended"] is True
         assert extended["due"] > sooner["due"]

@@ -10,11 +10,11 @@ import sys
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
+from tests.fixtures.local_stack.api import call
 from tests.fixtures.local_stack.process import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -42,18 +42,9 @@ def org(local_stack: RunningStack) -> str:
     return f"cli-{uuid.uuid4().hex[:8]}"
 
 
-def _api(stack: RunningStack, org: str, method: str, path: str, body: Any = None) -> Any:
-    token = stack.token(org, "cli-admin", ["admin", "rep", "compliance"])
-    response = requests.request(
-        method, stack.url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
-    )
-    assert response.status_code < 300, response.text
-    return response.json()
-
-
 def test_create_wait_show_list_an_access_request(local_stack: RunningStack, org: str) -> None:
     email = f"grace-{uuid.uuid4().hex[:6]}@example.com"
-    _api(
+    call(
         local_stack,
         org,
         "POST",
@@ -118,7 +109,7 @@ def test_wait_exits_1_for_a_cancelled_request(local_stack: RunningStack, org: st
     created = cli(local_stack, "dsar", "create", "--org", org, "--type", "access", "--contact-id", "c1",
                   "--jurisdiction", "gdpr", "--verification", "ID checked", "--no-start", "-q")  # fmt: skip
     request_id = created.stdout.strip()
-    _api(local_stack, org, "POST", f"/v1/dsar/requests/{request_id}/cancel", {"reason": "asked by phone"})
+    call(local_stack, org, "POST", f"/v1/dsar/requests/{request_id}/cancel", {"reason": "asked by phone"})
     waited = cli(local_stack, "dsar", "wait", request_id, "--org", org)
     assert waited.returncode == 1
     assert waited.stderr.splitlines()[-1] == f"request {request_id} ended waiting: cancelled"
