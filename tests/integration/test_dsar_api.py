@@ -14,7 +14,6 @@ from callproof.local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event, form_event
 
-STAFF = {"org": "org-a", "user": "staff-1", "roles": "compliance"}
 BODY = {
     "type": "correction",
     "subject": {"email": "ada@example.com"},
@@ -31,13 +30,37 @@ def dsar(call: Invoke, aws_stack: dict[str, Physical], monkeypatch: pytest.Monke
     return call
 
 
-def create(call: Invoke, body: dict[str, Any] | None = None, **who: str) -> tuple[int, Any]:
-    return call("DsarFunction", api_event("POST", "/v1/dsar/requests", body=body or BODY, **{**STAFF, **who}))
-
-
-def get(call: Invoke, path: str, query: dict[str, str] | None = None, **who: str) -> tuple[int, Any]:
+def staff(
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    org: str = "org-a",
+    roles: str = "compliance",
+) -> dict[str, Any]:
     resource = re.sub(r"/requests/[^/]+", "/requests/{request_id}", path)
-    return call("DsarFunction", api_event("GET", path, resource=resource, query=query, **{**STAFF, **who}))
+    return api_event(
+        method, path, resource=resource, body=body, query=query, org=org, user="staff-1", roles=roles
+    )
+
+
+def raw(call: Invoke, function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The handler's whole response (HTML pages, headers)."""
+    return call.raw(function, event)  # type: ignore[attr-defined,no-any-return]
+
+
+def create(call: Invoke, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    return call("DsarFunction", staff("POST", "/v1/dsar/requests", body=body or BODY))
+
+
+def get(
+    call: Invoke,
+    path: str,
+    query: dict[str, str] | None = None,
+    org: str = "org-a",
+    roles: str = "compliance",
+) -> tuple[int, Any]:
+    return call("DsarFunction", staff("GET", path, query=query, org=org, roles=roles))
 
 
 def sent_mail() -> list[Any]:
@@ -68,7 +91,8 @@ def test_staff_requests_start_workflows_and_cross_org_reads_are_404(
     dsar: Invoke, aws_stack: dict[str, Physical]
 ) -> None:
     status, body = create(dsar, {**BODY, "type": "access"})
-    assert status == 201 and body["status"] == "in_progress"
+    assert status == 201
+    assert body["status"] == "in_progress"
     executions = aws.stepfunctions().list_executions(stateMachineArn=aws_stack["ExportStateMachine"].ref)[
         "executions"
     ]
@@ -81,14 +105,16 @@ def test_erasure_by_staff_sends_one_confirmation_and_the_link_confirms_once(
     dsar: Invoke, aws_stack: dict[str, Physical]
 ) -> None:
     status, body = create(dsar, {**BODY, "type": "erasure"})
-    assert status == 201 and body["status"] == "pending_confirmation"
+    assert status == 201
+    assert body["status"] == "pending_confirmation"
     [mail] = sent_mail()
     token = re.findall(r"token=(\S+)", mail.body)[0]
-    page = dsar.raw("DsarFunction", form_event("/privacy/confirm", {}, method="GET", query={"token": token}))
-    assert page["statusCode"] == 200 and "Confirm my request" in page["body"]
-    done = dsar.raw("DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
+    page = raw(dsar, "DsarFunction", form_event("/privacy/confirm", {}, method="GET", query={"token": token}))
+    assert page["statusCode"] == 200
+    assert "Confirm my request" in page["body"]
+    done = raw(dsar, "DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
     assert done["statusCode"] == 200, done["body"]
-    again = dsar.raw("DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
+    again = raw(dsar, "DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
     assert again["statusCode"] == 410
     executions = aws.stepfunctions().list_executions(stateMachineArn=aws_stack["ErasureStateMachine"].ref)[
         "executions"
@@ -101,7 +127,7 @@ def test_public_requests_are_rate_limited_per_client(dsar: Invoke) -> None:
     event.update(body='{"org_id":"org-a","type":"access","email":"p@example.com","jurisdiction":"ccpa"}')
     event["headers"]["Content-Type"] = "application/json"
     event["requestContext"]["identity"]["sourceIp"] = "203.0.113.7"
-    statuses = [dsar.raw("DsarFunction", event)["statusCode"] for _ in range(6)]
+    statuses = [raw(dsar, "DsarFunction", event)["statusCode"] for _ in range(6)]
     assert statuses == [202] * 5 + [429]
     assert len(sent_mail()) == 5
 
@@ -131,43 +157,32 @@ def test_actions_on_the_wrong_status_are_409(dsar: Invoke) -> None:
     _, body = create(dsar)
     path = f"/v1/dsar/requests/{body['id']}"
     for action in ("start", "retry"):
-        event = api_event(
-            "POST", f"{path}/{action}", resource=f"/v1/dsar/requests/{{request_id}}/{action}", **STAFF
-        )
+        event = staff("POST", f"{path}/{action}")
         assert dsar("DsarFunction", event)[0] == 409
-    cancel = api_event(
-        "POST",
-        f"{path}/cancel",
-        resource="/v1/dsar/requests/{request_id}/cancel",
-        body={"reason": "withdrawn"},
-        **STAFF,
-    )
+    cancel = staff("POST", f"{path}/cancel", body={"reason": "withdrawn"})
     assert dsar("DsarFunction", cancel)[0] == 200
     assert dsar("DsarFunction", cancel)[0] == 409
-    download = api_event(
-        "GET", f"{path}/download", resource="/v1/dsar/requests/{request_id}/download", **STAFF
-    )
+    download = staff("GET", f"{path}/download")
     assert dsar("DsarFunction", download)[0] == 404
-    missing = api_event("GET", "/v1/dsar/requests/nope", resource="/v1/dsar/requests/{request_id}", **STAFF)
+    missing = staff("GET", "/v1/dsar/requests/nope")
     assert dsar("DsarFunction", missing)[0] == 404
 
 
 def test_the_daily_check_flags_open_requests(dsar: Invoke) -> None:
     create(dsar, {**BODY, "received": "2026-01-01"})
-    result = dsar.raw("DsarDeadlinesFunction", {"source": "aws.events"})
+    result = raw(dsar, "DsarDeadlinesFunction", {"source": "aws.events"})
     assert result["overdue"] == 1
     _, page = get(dsar, "/v1/dsar/requests")
     assert page["items"][0]["deadline_state"] == "overdue"
 
 
 def test_the_console_is_served_with_a_strict_policy(dsar: Invoke) -> None:
-    page = dsar.raw("DsarFunction", form_event("/console", {}, method="GET"))
+    page = raw(dsar, "DsarFunction", form_event("/console", {}, method="GET"))
     assert page["statusCode"] == 200
     policy = (
         page["multiValueHeaders"]["Content-Security-Policy"][0]
         if "multiValueHeaders" in page
         else page["headers"]["Content-Security-Policy"]
     )
-    assert (
-        "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
-    )
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
