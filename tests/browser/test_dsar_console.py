@@ -22,11 +22,16 @@ def org(local_stack: RunningStack) -> str:
     return f"console-{uuid.uuid4().hex[:8]}"
 
 
-def _sign_in(page: Any, stack: RunningStack, org: str) -> None:
+def _sign_in(page: Any, stack: RunningStack, org: str) -> list[str]:
+    """Sign in as a compliance officer of ``org``; returns the console errors seen from then on
+    (a Content-Security-Policy violation would land there)."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(f"{stack.url}/console")
     page.get_by_label("Bearer token").fill(stack.token(org, "officer", ["compliance"]))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("status")).to_have_text("Signed in.")
+    return errors
 
 
 def test_create_follow_and_download_an_access_request(
@@ -42,7 +47,7 @@ def test_create_follow_and_download_an_access_request(
     )
     page = browser.new_page()
     try:
-        _sign_in(page, local_stack, org)
+        errors = _sign_in(page, local_stack, org)
         page.get_by_label("Type").select_option("access")
         page.get_by_label("Subject email").fill(email)
         page.get_by_label("Jurisdiction").select_option("gdpr")
@@ -67,6 +72,7 @@ def test_create_follow_and_download_an_access_request(
         archive = Path(download.value.path()).read_bytes()
         assert archive.startswith(b"PK")
         expect(page.get_by_role("alert")).to_have_text("")
+        assert errors == []
     finally:
         page.close()
 
