@@ -1,9 +1,11 @@
-"""Synced mail through data-subject requests over HTTP on the local stack: Gmail connected through the
-Google double, contact mail synced, then an access request exports it (mail.csv and a parseable .eml)
-and an erasure, confirmed by email, deletes it with zero residue."""
+"""Synced mail, integrations and accounts through data-subject requests over HTTP on the local stack:
+Gmail connected through the Google double and contact mail synced, exported (mail.csv and a parseable
+.eml) and erased with zero residue; an org member erased with her Gmail and calendar grants deleted,
+her account gone and her consent record kept."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
@@ -106,3 +108,56 @@ def test_synced_mail_is_exported_as_eml_and_erased_whole(staff: Org, local_stack
     assert done["stores"]["mail"]["deleted"] == 3
     assert done["stores"]["mail"]["residue"] == 0
     assert org.api("GET", f"/v1/emails/{email['email_id']}", headers=org.rep).status_code == 404
+
+
+def test_a_member_is_erased_with_integrations_revoked_and_the_consent_ledger_kept(
+    staff: Org, local_stack: RunningStack
+) -> None:
+    org = staff
+    email = f"rita-{uuid.uuid4().hex[:6]}@example.com"  # her sign-in and her Gmail mailbox
+    added = org.api("POST", "/v1/org/members", {"email": email, "full_name": "Rita Rep", "roles": ["rep"]})
+    assert added.status_code == 201, added.text
+    user_id = added.json()["user_id"]
+    rita = copy.copy(org)  # the same org, signed in as the new member
+    rita.rep = {"Authorization": f"Bearer {local_stack.token(org.id, user_id, ['rep'])}"}
+    consent = rita.api("POST", "/v1/me/consents", {"purpose": "marketing_email"}, headers=rita.rep)
+    assert consent.status_code == 201, consent.text
+    upload = rita.api("POST", "/v1/me/photo", {"content_type": "image/png"}, headers=rita.rep).json()
+    photo = requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("p.png", b"\x89PNG rita")}, timeout=30
+    )
+    assert photo.status_code in (200, 204), photo.text
+    connect_gmail(rita, email)
+    authorize = rita.api("POST", "/v1/integrations/google/calendar/authorize", headers=rita.rep)
+    assert authorize.status_code == 200, authorize.text
+    consent_page = requests.get(
+        authorize.json()["authorization_url"] + f"&login_hint={email}", allow_redirects=False, timeout=10
+    )
+    assert requests.get(consent_page.headers["Location"], timeout=30).status_code == 200
+
+    body = {
+        "type": "erasure",
+        "subject": {"email": email},
+        "jurisdiction": "gdpr",
+        "received": "2026-11-20",
+        "verification": "ID checked by video call",
+    }
+    created = org.api("POST", "/v1/dsar/requests", body)
+    assert created.status_code == 201, created.text
+    [confirm] = [
+        url
+        for mail in org.mail_to(email)
+        for url in re.findall(r"(http\S+/privacy/confirm\?token=\S+)", mail["body"])
+    ]
+    assert requests.post(confirm, timeout=30).status_code == 200
+    done = org.wait(created.json()["id"])
+    assert done["status"] == "completed", done
+    stores = done["stores"]
+    assert stores["integrations"]["deleted"] == 3 + 1  # Gmail (item, route, registry), Google calendar
+    assert stores["accounts"]["deleted"] == 1 + 1 + 2  # Cognito user, photo version, profile + consents
+    assert stores["accounts"]["kept"] == 1  # the consent record, kept as evidence
+    assert all(store["residue"] == 0 for store in stores.values())
+    assert rita.api("GET", "/v1/integrations/google", headers=rita.rep).status_code == 404
+    assert rita.api("GET", "/v1/integrations/calendar", headers=rita.rep).json()["connections"] == []
+    members = org.api("GET", "/v1/org/members").json()["items"]
+    assert user_id not in {member["user_id"] for member in members}
