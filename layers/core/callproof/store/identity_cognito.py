@@ -60,16 +60,17 @@ class CognitoDirectory:
                 raise
 
     def username_of(self, org_id: str, user_id: str) -> str | None:
-        """The username of the org's user whose ``sub`` is ``user_id`` (ListUsers with a ``sub`` filter;
-        a user of another org is not found)."""
-        if '"' in user_id or "\\" in user_id:  # never part of a sub; would break out of the filter
+        """The username of the org's user whose ``sub`` is ``user_id``, or None (gone, or a user of
+        another org). The pool signs in by email (``UsernameAttributes: [email]``), so Cognito names
+        each user by its ``sub``: AdminGetUser finds it by that name."""
+        try:
+            user = self._client.admin_get_user(UserPoolId=self._pool, Username=user_id)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "UserNotFoundException":
+                raise
             return None
-        users = self._client.list_users(UserPoolId=self._pool, Filter=f'sub = "{user_id}"', Limit=1)["Users"]
-        for user in users:
-            attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
-            if attributes.get(ORG_CLAIM) == org_id:
-                return str(user["Username"])
-        return None
+        attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+        return str(user["Username"]) if attributes.get(ORG_CLAIM) == org_id else None
 
     def delete_user(self, username: str) -> bool:
         """Disable, then delete the user (so no sign-in slips in between); False if already gone."""
