@@ -304,9 +304,11 @@ def main() -> None:
     bench_import_memory()
     bench_call_logs()
     bench_sms()
+    from bench.dsar import bench_dsar
     from bench.gmail import bench_gmail
 
     bench_gmail(report, local_functions, api_event)
+    bench_dsar()  # last: it starts the local stack in this process
     report(
         "max resident memory of this process",
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -1,0 +1,227 @@
+"""Data-subject requests on the local stack: export and erasure of a subject with 10,000 synced emails
+and 10,000 call logs. Reports wall time (state machine really executing in moto, tasks bridged
+in-process), Step Functions state transitions, AWS requests per record, and the peak memory of the
+assembling task (run again in a separate process so that moto's own memory is not counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import requests
+
+from callproof import aws
+from callproof.calls.model import CallLog, Direction, Match, MatchStatus
+from callproof.calls.numbers import NumberKind
+from callproof.dsar.model import Status
+from callproof.mail.model import EmailRecord
+from callproof.store.calls_dynamo import DynamoCallLogStore
+from callproof.store.dsar_dynamo import DynamoRequestStore
+from callproof.store.mail_dynamo import DynamoMailIndex, S3MailBlobs
+
+ORG = "bench-dsar"
+EMAIL = "subject@example.com"
+PHONE = "+14155550100"
+STAFF = "staff-1"
+
+
+def report(name: str, value: float, unit: str) -> None:
+    print(f"{name:<48} {value:>12.2f} {unit}", flush=True)
+
+
+@contextmanager
+def running_stack() -> Iterator[Any]:
+    from callproof.local.stack import LocalStack
+    from tests.support import TEMPLATE
+
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["CALLPROOF_LOCAL_HOME"] = home
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        with LocalStack(TEMPLATE, 0) as stack:
+            yield stack
+
+
+def physical(stack: Any, logical_id: str) -> str:
+    return str(stack.physical[logical_id].ref)
+
+
+def seed(stack: Any, records: int) -> str:
+    """One contact (the subject), ``records`` calls with their number and ``records`` synced emails."""
+    headers = staff_headers()
+    contact = {"name": "Subject", "type": "customer", "emails": [EMAIL], "phones": [PHONE]}
+    response = requests.post(f"{stack.url}/v1/contacts", json=contact, headers=headers, timeout=60)
+    response.raise_for_status()
+    contact_id = str(response.json()["id"])
+    now = datetime.now(UTC)
+    calls = [
+        CallLog(
+            org_id=ORG,
+            id=str(uuid.uuid4()),
+            user_id="rep-1",
+            device_id="phone-1",
+            direction=Direction.OUTBOUND,
+            started_at=now - timedelta(minutes=i),
+            duration_seconds=60,
+            raw_number=PHONE,
+            number_kind=NumberKind.PHONE,
+            match=Match(MatchStatus.UNIQUE, (contact_id,)),
+            content_hash=f"h{i}",
+            received_at=now,
+            e164=PHONE,
+        )
+        for i in range(records)
+    ]
+    unwritten = DynamoCallLogStore(aws.dynamodb(), physical(stack, "CallLogsTable")).put_many(calls)
+    assert not unwritten
+    index = DynamoMailIndex(aws.dynamodb(), physical(stack, "MailTable"))
+    blobs = S3MailBlobs(aws.s3(), physical(stack, "DataBucket"))
+    for i in range(records):
+        key = f"orgs/{ORG}/mail/rep-1/g{i}.json"
+        document = {
+            "gmail_id": f"g{i}",
+            "thread_id": f"t{i // 3}",
+            "internal_date": 1_795_000_000_000 + i,
+            "headers": [["From", EMAIL], ["To", "rep@callproof.test"], ["Subject", f"Quote {i}"]],
+            "subject": f"Quote {i}",
+            "text": "Hello, please find the quote below.\n" * 20,
+            "html": None,
+            "attachments": [],
+        }
+        blobs.put(key, json.dumps(document).encode())
+        index.put(
+            EmailRecord(
+                org_id=ORG,
+                email_id=f"rep-1.g{i}",
+                user_id="rep-1",
+                gmail_id=f"g{i}",
+                thread_id=f"t{i // 3}",
+                internal_date=1_795_000_000_000 + i,
+                subject=f"Quote {i}",
+                sender=EMAIL,
+                contact_ids=(contact_id,),
+                object_key=key,
+            )
+        )
+    return contact_id
+
+
+def staff_headers() -> dict[str, str]:
+    from callproof.local import auth
+
+    return {"Authorization": f"Bearer {auth.mint(ORG, STAFF, ['compliance', 'admin', 'rep'], ttl=3600)}"}
+
+
+class RequestCounter:
+    """Counts every AWS API call our code makes (handlers use boto3's default session)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        boto3.DEFAULT_SESSION.events.register("before-call", self._count)
+        aws.reset()  # clients are created again, from the session that counts
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
+
+    def total(self, without: tuple[str, ...] = ("stepfunctions:DescribeExecution",)) -> int:
+        return sum(n for name, n in self.calls.items() if name not in without)
+
+
+def run_request(stack: Any, body: dict[str, Any]) -> tuple[str, float]:
+    headers = staff_headers()
+    started = time.perf_counter()
+    created = requests.post(f"{stack.url}/v1/dsar/requests", json=body, headers=headers, timeout=60)
+    assert created.status_code == 201, created.text
+    request_id = str(created.json()["id"])
+    if created.json()["status"] == "pending_confirmation":
+        mail = requests.get(f"{stack.url}/_local/outbox", timeout=30).json()["messages"][-1]
+        link = re.findall(r"(http\S+/privacy/confirm\?token=\S+)", mail["body"])[0]
+        assert requests.post(link, timeout=60).status_code == 200
+    while True:
+        status = requests.get(f"{stack.url}/v1/dsar/requests/{request_id}", headers=headers, timeout=60).json()
+        if status["status"] not in ("in_progress", "pending_confirmation", "verified"):
+            break
+        time.sleep(0.2)
+    assert status["status"] == "completed", status
+    return request_id, time.perf_counter() - started
+
+
+def transitions(stack: Any, machine: str, request_id: str) -> int:
+    arn = physical(stack, machine).replace(":stateMachine:", ":execution:") + f":{request_id}-1"
+    history = aws.stepfunctions().get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return sum(1 for event in history if event["type"].endswith("StateEntered"))
+
+
+def assembly_memory(stack: Any, records: int) -> None:
+    """The assemble step of a fresh export, in its own process: tracemalloc peak and max RSS."""
+    body = {"type": "access", "subject": {"email": EMAIL}, "jurisdiction": "gdpr", "received": "2026-11-20"}
+    body |= {"verification": "bench", "start": False}
+    created = requests.post(f"{stack.url}/v1/dsar/requests", json=body, headers=staff_headers(), timeout=60)
+    request_id = str(created.json()["id"])
+    store = DynamoRequestStore(aws.dynamodb(), physical(stack, "DsarTable"))
+    request = store.get(ORG, request_id)
+    assert request is not None
+    store.save(request, replace(request, status=Status.IN_PROGRESS, attempt=1, version=request.version + 1))
+    function = stack.functions["DsarTasksFunction"]
+    env = {**os.environ, **function.environment, "AWS_ENDPOINT_URL": stack.moto_url}
+    script = f"""
+import json, resource, tracemalloc
+from callproof import wiring
+from callproof.dsar.workflow import TaskEvent
+tasks = wiring.dsar_tasks()
+event = dict(org_id={ORG!r}, request_id={request_id!r}, attempt=1)
+stores = tasks.run(TaskEvent(step="begin", **event))["stores"]
+for store in stores:
+    tasks.run(TaskEvent(step="collect", store=store, **event))
+tracemalloc.start()
+tasks.run(TaskEvent(step="assemble", **event))
+print(json.dumps({{"peak": tracemalloc.get_traced_memory()[1],
+                  "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+    output = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    figures = json.loads(output.stdout.strip().splitlines()[-1])
+    request = store.get(ORG, request_id)
+    assert request is not None and request.export_key is not None
+    size = aws.s3().head_object(Bucket=physical(stack, "ExportsBucket"), Key=request.export_key)["ContentLength"]
+    report(f"DSAR assemble ({records} emails + calls): archive", size / 2**20, "MiB")
+    report("DSAR assemble: peak Python allocations", figures["peak"] / 2**20, "MiB")
+    report("DSAR assemble: max RSS of the task process", figures["rss_kib"] / 1024, "MiB")
+
+
+def bench_dsar(records: int = 10_000) -> None:
+    with running_stack() as stack:
+        started = time.perf_counter()
+        seed(stack, records)
+        report(f"DSAR seed ({records} emails + {records} calls)", time.perf_counter() - started, "s")
+        counter = RequestCounter()
+        base = {"subject": {"email": EMAIL}, "jurisdiction": "gdpr", "received": "2026-11-20", "verification": "bench"}
+        request_id, seconds = run_request(stack, {**base, "type": "access"})
+        report("DSAR export wall time (local stack)", seconds, "s")
+        report("DSAR export state transitions", transitions(stack, "ExportStateMachine", request_id), "")
+        report("DSAR export AWS requests per record", counter.total() / (2 * records), "req")
+        assembly_memory(stack, records)
+        counter.calls.clear()
+        request_id, seconds = run_request(stack, {**base, "type": "erasure"})
+        report("DSAR erasure wall time (local stack)", seconds, "s")
+        report("DSAR erasure state transitions", transitions(stack, "ErasureStateMachine", request_id), "")
+        report("DSAR erasure AWS requests per record", counter.total() / (2 * records), "req")
+
+
+if __name__ == "__main__":
+    bench_dsar(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
