@@ -77,7 +77,9 @@ def test_create_follow_and_download_an_access_request(
         page.close()
 
 
-def test_list_sorted_by_due_date_and_extend(local_stack: RunningStack, org: str, browser: Any) -> None:
+def test_list_sorting_extend_start_cancel_and_filter(
+    local_stack: RunningStack, org: str, browser: Any
+) -> None:
     def create(received: date) -> dict[str, Any]:
         body = {
             "type": "access",
@@ -112,8 +114,22 @@ def test_list_sorted_by_due_date_and_extend(local_stack: RunningStack, org: str,
         assert extended["extended"] is True
         assert extended["due"] > sooner["due"]
         expect(page.locator("#facts")).to_contain_text(f"{extended['due']} (extended)")
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator("#detail-status")).to_have_text("completed", timeout=WORKFLOW_TIMEOUT_MS)
+        expect(page.get_by_role("button", name="Start")).to_be_hidden()
+
+        page.get_by_role("button", name=f"Open request {later['id']}").click()
+        page.get_by_label("Cancellation reason").fill("the subject withdrew the request")
+        page.get_by_role("button", name="Cancel request").click()
+        expect(page.locator("#detail-status")).to_have_text("cancelled")
+        expect(page.get_by_role("button", name="Extend")).to_be_hidden()
+        assert call(local_stack, org, "GET", f"/v1/dsar/requests/{later['id']}")["status"] == "cancelled"
+
         page.reload()  # the tab stays signed in
         expect(page.locator("#requests tbody tr")).to_have_count(2)
+        page.get_by_label("Filter by status").select_option("cancelled")
+        expect(page.locator("#requests tbody tr")).to_have_count(1)
+        assert page.locator("#requests tbody tr").get_attribute("data-id") == later["id"]
 
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_label("Bearer token")).to_be_visible()
