@@ -154,7 +154,9 @@ def run_request(stack: Any, body: dict[str, Any]) -> tuple[str, float]:
         link = re.findall(r"(http\S+/privacy/confirm\?token=\S+)", mail["body"])[0]
         assert requests.post(link, timeout=60).status_code == 200
     while True:
-        status = requests.get(f"{stack.url}/v1/dsar/requests/{request_id}", headers=headers, timeout=60).json()
+        status = requests.get(
+            f"{stack.url}/v1/dsar/requests/{request_id}", headers=headers, timeout=60
+        ).json()
         if status["status"] not in ("in_progress", "pending_confirmation", "verified"):
             break
         time.sleep(0.2)
@@ -194,11 +196,16 @@ tasks.run(TaskEvent(step="assemble", **event))
 print(json.dumps({{"peak": tracemalloc.get_traced_memory()[1],
                   "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
 """
-    output = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
     figures = json.loads(output.stdout.strip().splitlines()[-1])
     request = store.get(ORG, request_id)
-    assert request is not None and request.export_key is not None
-    size = aws.s3().head_object(Bucket=physical(stack, "ExportsBucket"), Key=request.export_key)["ContentLength"]
+    assert request is not None
+    assert request.export_key is not None
+    size = aws.s3().head_object(Bucket=physical(stack, "ExportsBucket"), Key=request.export_key)[
+        "ContentLength"
+    ]
     report(f"DSAR assemble ({records} emails + calls): archive", size / 2**20, "MiB")
     report("DSAR assemble: peak Python allocations", figures["peak"] / 2**20, "MiB")
     report("DSAR assemble: max RSS of the task process", figures["rss_kib"] / 1024, "MiB")
@@ -210,7 +217,12 @@ def bench_dsar(records: int = 10_000) -> None:
         seed(stack, records)
         report(f"DSAR seed ({records} emails + {records} calls)", time.perf_counter() - started, "s")
         counter = RequestCounter()
-        base = {"subject": {"email": EMAIL}, "jurisdiction": "gdpr", "received": "2026-11-20", "verification": "bench"}
+        base = {
+            "subject": {"email": EMAIL},
+            "jurisdiction": "gdpr",
+            "received": "2026-11-20",
+            "verification": "bench",
+        }
         request_id, seconds = run_request(stack, {**base, "type": "access"})
         report("DSAR export wall time (local stack)", seconds, "s")
         report("DSAR export state transitions", transitions(stack, "ExportStateMachine", request_id), "")

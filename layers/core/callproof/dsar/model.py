@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from callproof.contacts.model import Email, RawPhone
 from callproof.dsar.deadlines import Deadline, DeadlineState, Jurisdiction
