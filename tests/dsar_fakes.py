@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -237,8 +237,16 @@ class Killed(Exception):
     """The test stops the execution here, as if the state machine were stopped."""
 
 
+RunTask = Callable[[dict[str, Any]], Any]
+
+
+def in_process(tasks: WorkflowTasks) -> RunTask:
+    """Run a task payload on ``tasks`` the way the task Lambda does."""
+    return lambda payload: tasks.run(TaskEvent.model_validate(payload))
+
+
 def run_workflow(
-    tasks: WorkflowTasks, machine: str, org_id: str, request_id: str, attempt: int, kill_at: str | None = None
+    tasks: RunTask, machine: str, org_id: str, request_id: str, attempt: int, kill_at: str | None = None
 ) -> str:
     """Interpret the ASL file's top-level states (Task, Map over stores, Fail, Succeed) with its
     Retry (max attempts, no waiting) and Catch routes; returns the final state's name."""
@@ -287,13 +295,11 @@ def _payload(template: Mapping[str, Any], state_input: Mapping[str, Any]) -> dic
     return payload
 
 
-def _with_retry(
-    tasks: WorkflowTasks, state: Mapping[str, Any], payload: Mapping[str, Any]
-) -> dict[str, object]:
+def _with_retry(tasks: RunTask, state: Mapping[str, Any], payload: dict[str, Any]) -> Any:
     attempts = 0
     while True:
         try:
-            return tasks.run(TaskEvent.model_validate(payload))
+            return tasks(payload)
         except Exception as error:
             retry = _matching(state.get("Retry", []), error)
             attempts += 1
@@ -316,7 +322,7 @@ def _catch(state: Mapping[str, Any], error: Exception, state_input: dict[str, An
     return str(rule["Next"])
 
 
-def _run_store(tasks: WorkflowTasks, state: Mapping[str, Any], item: dict[str, Any]) -> None:
+def _run_store(tasks: RunTask, state: Mapping[str, Any], item: dict[str, Any]) -> None:
     processor = state["ItemProcessor"]
     inner = processor["States"][processor["StartAt"]]
     payload = _payload(state["ItemSelector"], item)

@@ -30,6 +30,7 @@ from tests.dsar_fakes import (
     FakeWorkflows,
     Killed,
     OptOutStore,
+    in_process,
     run_workflow,
 )
 from tests.fakes import FixedOrgSettings, InMemoryContactStore, InMemoryMemberStore
@@ -62,7 +63,7 @@ class World:
         request = self.requests.get(org, request_id)
         assert request is not None
         machine = "erasure" if request.type is RequestType.ERASURE else "export"
-        return run_workflow(self.tasks, machine, org, request_id, request.attempt, kill_at)
+        return run_workflow(in_process(self.tasks), machine, org, request_id, request.attempt, kill_at)
 
     def link(self, to: str) -> str:
         text = next(text for who, _, text in reversed(self.mailer.sent) if who == to)
