@@ -99,7 +99,7 @@ class Org:
                 at=_now(),
             )
         )
-        index = DynamoMailIndex(aws.dynamodb(), self.physical["MailTable"].ref)
+        mail_index = DynamoMailIndex(aws.dynamodb(), self.physical["MailTable"].ref)
         blobs = S3MailBlobs(aws.s3(), self.physical["DataBucket"].ref)
         for n in range(person.mails):
             gmail_id = f"g{index}x{n}"
@@ -122,7 +122,7 @@ class Org:
                 (self.contacts[person.email],),
                 key,
             )
-            assert index.put(record)
+            assert mail_index.put(record)
 
     def footprint(self, person: Person) -> tuple[int, int, int, int, int]:
         """(contacts, calls, SMS ledger entries, mail messages, mail body versions) of the person,
@@ -166,11 +166,12 @@ class Org:
             if person.email in str(m.destinations)
         ][-1]
         token = re.findall(r"token=(\S+)", mail.body)[0]
-        confirmed = self.call.raw("DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))  # type: ignore[attr-defined]
+        raw = self.call.raw  # type: ignore[attr-defined]
+        confirmed = raw("DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
         assert confirmed["statusCode"] == 200, confirmed["body"]
         end = run_workflow(
-            lambda payload: self.call.raw("DsarTasksFunction", payload), "erasure", self.id, created["id"], 1
-        )  # type: ignore[attr-defined]
+            lambda payload: raw("DsarTasksFunction", payload), "erasure", self.id, created["id"], 1
+        )
         assert end == "Finish"
         path = f"/v1/dsar/requests/{created['id']}"
         return dict(self.api("DsarFunction", "GET", path, resource="/v1/dsar/requests/{request_id}"))
