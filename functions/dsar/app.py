@@ -76,6 +76,7 @@ def detail(request: DsarRequest) -> RequestOut:
             "recipient_email": request.recipient_email,
             "lift": request.lift,
             "verification": request.verification,
+            "details": request.details,
             "stores": request.stores,
             "steps": request.steps,
             "timeline": request.timeline,

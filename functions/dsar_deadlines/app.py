@@ -17,8 +17,9 @@ from callproof.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    counts = deadline_states(wiring.dsar_requests(), datetime.now(UTC).date())
+    counts = deadline_states(wiring.dsar_requests(), datetime.now(UTC))
     metrics.add_metric(name="DsarDueSoon", unit="Count", value=counts[DeadlineState.DUE_SOON])
     metrics.add_metric(name="DsarOverdue", unit="Count", value=counts[DeadlineState.OVERDUE])
-    logger.info("dsar deadline check", extra={state.value: count for state, count in counts.items()})
-    return {state.value: count for state, count in counts.items()}
+    metrics.add_metric(name="DsarConfirmationsExpired", unit="Count", value=counts["expired"])
+    logger.info("dsar deadline check", extra=counts)
+    return counts

@@ -400,17 +400,23 @@ def test_correction_through_the_request_is_audited(world: World) -> None:
 
 
 def test_the_daily_check_flags_due_soon_and_overdue(world: World) -> None:
-    soon = world.service.create(STAFF, request_in(RequestType.CORRECTION, received="2026-11-01"))
+    soon = world.service.create(STAFF, request_in(RequestType.CORRECTION, received="2026-11-10"))
     late = world.service.create(STAFF, request_in(RequestType.CORRECTION, received="2026-10-01"))
     calm = world.service.create(STAFF, request_in(RequestType.CORRECTION, received="2026-11-27"))
-    counts = deadline_states(world.requests, date(2026, 11, 28))
-    assert counts == {DeadlineState.ON_TRACK: 1, DeadlineState.DUE_SOON: 1, DeadlineState.OVERDUE: 1}
-    states = {r.id: r.deadline_state for r in world.requests.items.values()}
+    body = PublicRequestIn.model_validate(
+        {"org_id": "org-a", "type": "access", "email": ADA, "jurisdiction": "gdpr", "details": "old address"}
+    )
+    unconfirmed = world.service.public_request(body, "192.0.2.1")
+    assert unconfirmed.details == "old address"
+    counts = deadline_states(world.requests, datetime(2026, 12, 6, tzinfo=UTC))
+    assert counts == {"on_track": 1, "due_soon": 1, "overdue": 1, "expired": 1}
+    assert world.requests.get("org-a", unconfirmed.id).status is Status.EXPIRED  # type: ignore[union-attr]
+    states = {r.id: r.deadline_state for r in world.requests.items.values() if r.id != unconfirmed.id}
     assert states[soon.id] is DeadlineState.DUE_SOON
     assert states[late.id] is DeadlineState.OVERDUE
     assert states[calm.id] is DeadlineState.ON_TRACK
     listed = world.service.page(STAFF, None, None, 10, None)[0]
-    assert [r.id for r in listed] == [late.id, soon.id, calm.id]
+    assert [r.id for r in listed] == [late.id, soon.id, calm.id, unconfirmed.id]
 
 
 def test_bad_input_is_refused_before_anything_changes(world: World) -> None:

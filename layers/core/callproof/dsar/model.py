@@ -97,6 +97,7 @@ class DsarRequest:
     created_at: datetime
     created_by: str  # a staff user id, or "public"
     verification: str | None = None
+    details: str | None = None  # the person's own words (what to correct, for instance)
     recipient_email: str | None = None  # portability: the third party who receives the export
     lift: bool = False  # restriction: lift an earlier restriction instead of setting one
     deadline_state: DeadlineState = DeadlineState.ON_TRACK
@@ -150,6 +151,7 @@ class RequestIn(_Strict):
     jurisdiction: Jurisdiction
     received: date
     verification: Evidence
+    details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     recipient_email: Email | None = None
     lift: bool = False
     start: bool = True  # start the workflow now (erasure still waits for the subject's confirmation)
@@ -234,6 +236,7 @@ class RequestOut(RequestSummaryOut):
     recipient_email: str | None
     lift: bool
     verification: str | None
+    details: str | None
     stores: dict[str, StoreProgressOut]
     steps: dict[str, StepStatus]
     timeline: list[TimelineEventOut]

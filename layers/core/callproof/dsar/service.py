@@ -9,6 +9,7 @@ fields through the request. Every change is audited under pseudonymous ids.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from callproof.contacts.model import Contact, ContactPatch
 from callproof.dsar import links
 from callproof.dsar.audit import AuditLog
 from callproof.dsar.deadlines import Deadline, DeadlineState
+from callproof.dsar.links import CONFIRMATION_TTL
 from callproof.dsar.model import (
     OPEN_STATUSES,
     WORKFLOW_TYPES,
@@ -142,6 +144,7 @@ class DsarService:
             created_at=now,
             created_by=caller.user_id,
             verification=data.verification,
+            details=data.details,
             recipient_email=data.recipient_email,
             lift=data.lift,
         ).with_status(Status.VERIFIED, now, "verified by staff")
@@ -268,6 +271,7 @@ class DsarService:
             created_at=now,
             created_by=PUBLIC,
             verification="email confirmation",
+            details=data.details,
             recipient_email=data.recipient_email,
             lift=data.lift,
         )
@@ -438,19 +442,30 @@ def _ids_only(subject: Subject) -> Subject:
     return Subject(org_id=subject.org_id, contact_ids=subject.contact_ids)
 
 
-def deadline_states(requests: RequestStore, today: date) -> dict[DeadlineState, int]:
-    """The daily check: recompute every open request's deadline state (due within 7 days, overdue)
-    and store the changed ones; returns how many open requests are in each state."""
-    counts = dict.fromkeys(DeadlineState, 0)
+def deadline_states(requests: RequestStore, now: datetime) -> dict[str, int]:
+    """The daily check: a request whose confirmation link ran out unused expires; every other open
+    request's deadline state is recomputed (due within 7 days, overdue) and stored when it changed.
+    Returns how many open requests are in each state, and how many expired."""
+    counts = {state.value: 0 for state in DeadlineState} | {Status.EXPIRED.value: 0}
+    today = now.date()
     for org_id, request_id in requests.open_requests():
         request = requests.get(org_id, request_id)
         if request is None or request.status not in OPEN_STATUSES:
             continue
+        if request.status is Status.PENDING_CONFIRMATION and now > request.created_at + CONFIRMATION_TTL:
+            expired = request.with_status(Status.EXPIRED, now, "the confirmation link was not used")
+            _save_quietly(requests, request, replace(expired, version=request.version + 1))
+            counts[Status.EXPIRED.value] += 1
+            continue
         state = request.deadline.state(today)
-        counts[state] += 1
+        counts[state.value] += 1
         if state is not request.deadline_state:
-            try:
-                requests.save(request, replace(request, deadline_state=state, version=request.version + 1))
-            except Conflict:
-                continue  # changed meanwhile; tomorrow's run sees it again
+            _save_quietly(
+                requests, request, replace(request, deadline_state=state, version=request.version + 1)
+            )
     return counts
+
+
+def _save_quietly(requests: RequestStore, old: DsarRequest, new: DsarRequest) -> None:
+    with contextlib.suppress(Conflict):  # changed meanwhile (staff acted): tomorrow's run sees it again
+        requests.save(old, new)
