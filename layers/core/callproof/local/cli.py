@@ -51,6 +51,9 @@ def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) ->
         f"  curl -s {auth_header} {url}/v1/contacts",
         f"  curl -s -X POST {auth_header} {json_header} -d '{CREATE_BODY}' {url}/v1/contacts",
         f"  curl -s -X POST {auth_header} {json_header} -d '{LOOKUP_BODY}' {url}/v1/contacts/lookup",
+        f"Data-subject requests: console {url}/console (paste the token above; it has the compliance role),",
+        "  or: callproof dsar create --org demo-org --type access --email grace@example.com "
+        '--jurisdiction gdpr --verification "ID checked"; callproof outbox shows the mail sent',
         "Ctrl-C stops the stack.",
     ]
     return "\n".join(lines)

@@ -7,7 +7,7 @@ import urllib.request
 
 from callproof.local import auth
 
-DEMO_ORG, DEMO_USER, DEMO_ROLES = "demo-org", "demo-user", ("admin", "rep")
+DEMO_ORG, DEMO_USER, DEMO_ROLES = "demo-org", "demo-user", ("admin", "rep", "compliance")
 DEMO_CONTACTS_CSV = """name,company,type,email,phone
 Grace Hopper,Navy Computing,customer,grace@example.com,+1 202 555 0143
 Alan Turing,Bletchley Park,prospect,alan@example.org,+44 20 7946 0958
