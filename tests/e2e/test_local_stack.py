@@ -47,7 +47,7 @@ def test_banner_prints_a_valid_demo_token_and_examples(
     assert (claims["custom:org_id"], claims["sub"], claims["cognito:groups"]) == (
         "demo-org",
         "demo-user",
-        ["admin", "rep", "compliance"],
+        ["admin", "compliance", "rep"],
     )
     assert claims["exp"] - claims["iat"] == 12 * 3600
     assert any(line.strip().startswith("curl") and "/v1/contacts/lookup" in line for line in lines)
