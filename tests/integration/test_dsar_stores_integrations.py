@@ -150,7 +150,7 @@ def test_a_provider_that_is_down_does_not_keep_the_tokens(
     assert result.deleted == 3 + 2 + 1 + 1
     assert result.kept == 0
     # Gmail and the Google calendar could not be revoked (Microsoft has no revocation to fail).
-    assert result.kept_reasons == (
+    assert result.notes == (
         "revoke_failed: 2 grant(s) not revoked at the provider; their tokens were deleted",
     )
     assert store.residue(REP) == 0
@@ -184,7 +184,7 @@ def test_a_token_that_cannot_be_opened_is_deleted_all_the_same(
         )
     result = store.erase(REP)
     assert result.deleted == 3 + 2 + 1 + 1
-    assert result.kept_reasons == (
+    assert result.notes == (
         "revoke_failed: 2 grant(s) not revoked at the provider; their tokens were deleted",
     )
     assert store.residue(REP) == 0

@@ -44,6 +44,7 @@ class Erased:
     deleted: int = 0
     kept: int = 0
     kept_reasons: tuple[str, ...] = field(default=())  # e.g. "sms_opt_out: legal obligation"
+    notes: tuple[str, ...] = field(default=())  # what else staff should know (a revoke that failed)
 
 
 class PersonalDataStore(Protocol):

@@ -320,6 +320,8 @@ class WorkflowTasks:
         detail: dict[str, str | int] = {"store": store.name, "deleted": erased.deleted, "kept": erased.kept}
         if erased.kept_reasons:
             detail["kept_because"] = "; ".join(erased.kept_reasons)
+        if erased.notes:
+            detail["notes"] = "; ".join(erased.notes)
         self._log(request, "erasure.erased", detail, per=store.name)
         return {"store": store.name, "deleted": erased.deleted}
 

@@ -118,7 +118,7 @@ class IntegrationsStore:
         )
         counts = {"revoked": revocations.revoked, "revoke_failed": revocations.failed}
         logger.info("dsar integrations erased", extra={**counts, "not_revocable": revocations.not_revocable})
-        return Erased(deleted=deleted, kept_reasons=revocations.note())
+        return Erased(deleted=deleted, notes=revocations.note())
 
     def _erase_user(self, org_id: str, user_id: str, revocations: Revocations) -> int:
         caller = Caller(org_id=org_id, user_id=user_id, roles=frozenset())
