@@ -93,21 +93,11 @@ def _every_page(
 
 
 def _call_row(relation: str, call: CallLog) -> dict[str, Cell]:
-    return {
+    row: dict[str, Cell] = {column: cell(getattr(call, column, None)) for column in CALL_COLUMNS}
+    return row | {
         "relation": relation,
-        "id": call.id,
-        "user_id": call.user_id,
-        "device_id": call.device_id,
-        "direction": call.direction.value,
-        "started_at": call.started_at.isoformat(),
-        "duration_seconds": call.duration_seconds,
-        "raw_number": call.raw_number,
-        "e164": call.e164,
-        "extension": call.extension,
         "match_status": call.match.status.value,
         "contact_ids": cell(call.match.contact_ids),
-        "metadata": cell(call.metadata),
-        "received_at": call.received_at.isoformat(),
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from callproof import aws
@@ -51,11 +53,15 @@ def delete_keys(client: DynamoDBClient, table: str, keys: Iterable[Mapping[str, 
 
 
 def cell(value: Any) -> Cell:
-    """A CSV cell: lists joined with ';', mappings as compact JSON, everything else as it is."""
+    """A CSV cell: lists joined with ';', mappings as compact JSON, times in ISO 8601, enums by value."""
     if isinstance(value, list | tuple | set | frozenset):
         return ";".join(str(part) for part in value)
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
