@@ -430,6 +430,7 @@ class InMemorySuppression:
     def suppress(
         self, org_id: str, emails: frozenset[str], phones: frozenset[str], sms_opted_out: frozenset[str]
     ) -> int:
+        phones = phones | sms_opted_out
         for kind, values in (("email", emails), ("phone", phones)):
             for value in values:
                 key = (org_id, kind, value)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from callproof.calls.model import CallLog
 from callproof.dsar.ports import Cell, Erased, Subject
-from callproof.dsar.stores.common import cell, delete_keys, key_of, query_all
+from callproof.dsar.stores.common import TableData, cell, delete_keys, key_of, query_all
 from callproof.store.calls_dynamo import DEVICES_BY_USER, DynamoCallLogStore, device_user_pk
 from callproof.store.dynamo import BatchIncomplete, to_item
 from callproof.store.ports import CallPageData
@@ -34,13 +34,12 @@ DEVICE_COLUMNS = (
 PAGE = 500
 
 
-class CallLogsData:
+class CallLogsData(TableData):
     name = "call_logs"
     columns = CALL_COLUMNS
 
     def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self._table = table
+        super().__init__(client, table)
         self._calls = DynamoCallLogStore(client, table)
 
     def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
@@ -53,9 +52,6 @@ class CallLogsData:
                 if call.id not in seen:
                     seen.add(call.id)
                     yield _call_row(relation, call)
-
-    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
-        return iter(())
 
     def erase(self, subject: Subject) -> Erased:
         about = {call.id for call in self._about(subject)}
@@ -101,22 +97,15 @@ def _call_row(relation: str, call: CallLog) -> dict[str, Cell]:
     }
 
 
-class DevicesData:
+class DevicesData(TableData):
     """The devices an org user registered (app, OS, settings, last location)."""
 
     name = "devices"
     columns = DEVICE_COLUMNS
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self._table = table
-
     def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
         for item in self._devices(subject):
             yield {column: cell(item.get(column)) for column in DEVICE_COLUMNS}
-
-    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
-        return iter(())
 
     def erase(self, subject: Subject) -> Erased:
         return Erased(

@@ -11,11 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from callproof import aws
 from callproof.config import DsarTaskSettings
-from callproof.dsar.ports import Cell, PersonalDataStore
+from callproof.dsar.ports import Cell, PersonalDataStore, Subject
 from callproof.store.dynamo import BatchIncomplete, Item, batch_write, from_item, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class TableData:
+    """Base of a store of personal data on one DynamoDB table; it adds no extra export files."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
+        return iter(())
 
 
 def query_all(client: DynamoDBClient, request: Mapping[str, Any]) -> Iterator[Item]:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from callproof.contacts.model import Contact
 from callproof.dsar.ports import Cell, Erased, Subject
-from callproof.dsar.stores.common import delete_keys
+from callproof.dsar.stores.common import TableData, delete_keys
 from callproof.store.contacts_dynamo import DynamoContactStore, contact_key, email_key, phone_key
 from callproof.store.dynamo import Item, batch_get, to_item
 
@@ -26,13 +26,12 @@ COLUMNS = (
 )  # fmt: skip
 
 
-class ContactsData:
+class ContactsData(TableData):
     name = "contacts"
     columns = COLUMNS
 
     def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self._table = table
+        super().__init__(client, table)
         self._contacts = DynamoContactStore(client, table)
 
     def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
@@ -49,9 +48,6 @@ class ContactsData:
                 "updated_at": contact.updated_at.isoformat(),
                 "restricted": contact.restricted,
             }
-
-    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
-        return iter(())
 
     def erase(self, subject: Subject) -> Erased:
         contacts = self._contacts.get_many(subject.org_id, subject.contact_ids)

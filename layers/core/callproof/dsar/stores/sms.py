@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from callproof.dsar.ports import Cell, Erased, Subject
-from callproof.dsar.stores.common import delete_keys, key_of, partition
+from callproof.dsar.stores.common import TableData, delete_keys, key_of, partition
 from callproof.sms.model import ConsentStatus
 from callproof.store.dynamo import Item
 from callproof.store.sms_dynamo import DynamoSmsStore, ledger_pk, thread_pk
@@ -31,13 +31,12 @@ COLUMNS = (
 )  # fmt: skip
 
 
-class SmsData:
+class SmsData(TableData):
     name = "sms"
     columns = COLUMNS
 
     def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self._table = table
+        super().__init__(client, table)
         self._sms = DynamoSmsStore(client, table)
 
     def opted_out(self, subject: Subject) -> frozenset[str]:
@@ -68,9 +67,6 @@ class SmsData:
                 "delivery_status": None if consent else item.get("status"),
                 "sent_by": item.get("sent_by"),
             }
-
-    def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
-        return iter(())
 
     def erase(self, subject: Subject) -> Erased:
         """Delete the ledgers and threads. ``kept`` counts the opt-outs still in a ledger when this
