@@ -98,3 +98,39 @@ def test_calls_never_match_a_restricted_contact(call: Invoke, aws_stack: dict[st
 
     store.set_restricted("org-a", [ada["id"]], False)
     assert upload_match(call)["status"] == "ambiguous"
+
+
+def modify_event(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The ContactsTable stream record of one contact change (NEW_AND_OLD_IMAGES)."""
+    record = {"eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb"}
+    record["eventSourceARN"] = "arn:aws:dynamodb:us-east-1:123456789012:table/contacts/stream/x"
+    images = {"Keys": {k: new[k] for k in ("pk", "sk")}, "OldImage": old, "NewImage": new}
+    record["dynamodb"] = {**images, "SequenceNumber": "100", "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    return {"Records": [record]}
+
+
+def test_restricting_a_contact_unlinks_its_earlier_calls_through_the_stream(
+    call: Invoke, aws_stack: dict[str, Physical]
+) -> None:
+    status, body = call(
+        "CallLogsFunction",
+        api_event("PUT", "/v1/devices/pixel-1", resource="/v1/devices/{device_id}", body=DEVICE),
+    )
+    assert status == 200, body
+    ada = new_contact(call)
+    assert upload_match(call)["status"] == "unique"
+    table, client = aws_stack["ContactsTable"].ref, aws.dynamodb()
+    key = {"pk": {"S": "ORG#org-a"}, "sk": {"S": f"CONTACT#{ada['id']}"}}
+    before = client.get_item(TableName=table, Key=key)["Item"]
+    DynamoContactStore(client, table).set_restricted("org-a", [ada["id"]], True)
+    after = client.get_item(TableName=table, Key=key)["Item"]
+
+    assert call.raw("CallRematchFunction", modify_event(before, after)) == {"batchItemFailures": []}  # type: ignore[attr-defined]
+
+    path = f"/v1/contacts/{ada['id']}/calls"
+    status, page = call(
+        "CallLogsFunction", api_event("GET", path, resource="/v1/contacts/{contact_id}/calls")
+    )
+    assert (status, page["items"]) == (200, [])
+    status, mine = call("CallLogsFunction", api_event("GET", "/v1/call-logs"))
+    assert [c["match"]["status"] for c in mine["items"]] == ["none"]
