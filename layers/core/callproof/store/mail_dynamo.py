@@ -38,6 +38,7 @@ from callproof.store.dynamo import (
     from_item,
     to_item,
 )
+from callproof.store.parallel import ordered_map
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -435,16 +436,20 @@ class S3MailBlobs:
         except self._client.exceptions.NoSuchKey:
             return None
 
+    def _versions(self, key: str) -> list[dict[str, str]]:
+        found = []
+        for page in self._client.get_paginator("list_object_versions").paginate(
+            Bucket=self._bucket, Prefix=key
+        ):
+            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                if entry["Key"] == key:
+                    found.append({"Key": key, "VersionId": entry["VersionId"]})
+        return found
+
     def delete_all_versions(self, keys: Sequence[str]) -> int:
         """Every version and delete marker of each key (the bucket is versioned: a plain delete keeps
         the mail)."""
-        objects: list[dict[str, str]] = []
-        for key in keys:
-            paginator = self._client.get_paginator("list_object_versions")
-            for page in paginator.paginate(Bucket=self._bucket, Prefix=key):
-                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-                    if entry["Key"] == key:
-                        objects.append({"Key": key, "VersionId": entry["VersionId"]})
+        objects = [version for versions in ordered_map(self._versions, keys) for version in versions]
         for start in range(0, len(objects), 1000):
             response = self._client.delete_objects(
                 Bucket=self._bucket,

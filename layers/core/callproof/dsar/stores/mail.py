@@ -30,6 +30,7 @@ from callproof.dsar.stores.common import partition
 from callproof.mail.model import EmailRecord
 from callproof.mail.ports import MailBlobs, MailIndex
 from callproof.store.mail_dynamo import MAX_LINKS, DynamoMailIndex, S3MailBlobs, email_record, org_pk
+from callproof.store.parallel import ordered_map
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -92,8 +93,10 @@ class MailStore:
     def files(self, subject: Subject) -> Iterator[tuple[str, bytes]]:
         """``mail/<email id>.eml`` per message, one S3 read at a time. A body missing from S3 still gives
         a message, from the summary the index keeps (nothing is left out silently)."""
-        for record in self._messages(subject):
-            body = self._blobs.get(record.object_key)
+        fetched = ordered_map(
+            lambda record: (record, self._blobs.get(record.object_key)), self._messages(subject)
+        )
+        for record, body in fetched:  # a few GETs in flight at a time, in order
             document = json.loads(body) if body is not None else _summary_document(record)
             yield f"mail/{record.email_id}.eml", to_eml(document)
 
