@@ -113,12 +113,22 @@ class WorkflowTasks:
 
     def run(self, event: TaskEvent) -> dict[str, object]:
         request = self._running(event)
-        if event.step in ("collect", "erase", "store_failed"):
+        per_store = {"collect": self._collect, "erase": self._erase, "store_failed": self._store_failed}
+        if event.step in per_store:
             store = self._stores.get(event.store or "")
             if store is None:
                 raise NotFound(f"no store named {event.store!r} is deployed")
-            return getattr(self, f"_{event.step}")(request, store, event)  # type: ignore[no-any-return]
-        return getattr(self, f"_{event.step}")(request, event)  # type: ignore[no-any-return]
+            return per_store[event.step](request, store, event)
+        whole_request = {
+            "begin": self._begin,
+            "assemble": self._assemble,
+            "deliver": self._deliver,
+            "suppress": self._suppress,
+            "verify": self._verify,
+            "finish": self._finish,
+            "needs_attention": self._needs_attention,
+        }
+        return whole_request[event.step](request, event)
 
     # --------------------------------------------------------------------------------- both
     def _begin(self, request: DsarRequest, event: TaskEvent) -> dict[str, object]:
