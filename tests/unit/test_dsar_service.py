@@ -108,6 +108,7 @@ def world() -> World:
         link_key=lambda: KEY,
         public_base_url="https://api.example/dev",
         clock=lambda: clock[0],
+        settle=lambda attempt: None,
     )
     world = World(
         service,
@@ -278,6 +279,22 @@ def test_erasure_deletes_proves_and_keeps_the_opt_out_under_a_hash(world: World)
     verified = [e for e in world.audit.entries_by_org["org-a"] if e[2] == "erasure.verified"]
     assert verified[0][4]["call_logs.deleted"] == 2
     assert verified[0][4]["sms.residue"] == 0
+
+
+def test_residue_that_clears_on_a_second_look_is_none(world: World) -> None:
+    """An index that still lists a deleted item for a moment does not fail the proof."""
+
+    class Lagging(FakeStore):
+        looks = 0
+
+        def residue(self, subject: object) -> int:
+            self.looks += 1
+            return 1 if self.looks == 1 else 0
+
+    world.tasks._stores = {"lagging": Lagging("lagging")}
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    world.service.confirm(world.link(ADA))
+    assert world.run(request.id) == "Finish"
 
 
 def test_erasure_with_residue_needs_attention(world: World) -> None:

@@ -9,6 +9,7 @@ state transitions depends on the number of stores, never on the number of record
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -29,6 +30,7 @@ from callproof.errors import NotFound
 from callproof.store.ports import Mailer
 
 DONE = StepStatus.DONE
+RESIDUE_LOOKS = 4  # the first look and up to three more, after 1, 2 and 4 seconds
 
 
 class RequestCancelled(Exception):
@@ -99,6 +101,7 @@ class WorkflowTasks:
         link_key: Callable[[], bytes],
         public_base_url: str | None,
         clock: Callable[[], datetime] = utc_now,
+        settle: Callable[[int], None] = lambda attempt: time.sleep(2**attempt),
     ) -> None:
         self._requests = requests
         self._audit = audit
@@ -110,6 +113,7 @@ class WorkflowTasks:
         self._link_key = link_key
         self._base_url = public_base_url.rstrip("/") if public_base_url else None
         self._clock = clock
+        self._settle = settle
 
     def run(self, event: TaskEvent) -> dict[str, object]:
         request = self._running(event)
@@ -345,7 +349,7 @@ class WorkflowTasks:
         subject = self._subject(request)
         found = {}
         for name, store in self._stores.items():
-            residue = store.residue(subject)
+            residue = self._residue(store, subject)
             progress = replace(request.stores[name], residue=residue)
             if residue:
                 progress = replace(progress, status=StepStatus.FAILED, error="Residue")
@@ -364,6 +368,15 @@ class WorkflowTasks:
         return {"residue": 0}
 
     # --------------------------------------------------------------------------------- helpers
+    def _residue(self, store: PersonalDataStore, subject: Subject) -> int:
+        """A store's residue, looked at again a few times before it counts: secondary indexes are
+        eventually consistent, so an item deleted a moment ago may still be listed."""
+        for attempt in range(RESIDUE_LOOKS - 1):
+            if not store.residue(subject):
+                return 0
+            self._settle(attempt)
+        return store.residue(subject)
+
     def _running(self, event: TaskEvent) -> DsarRequest:
         request = self._requests.get(event.org_id, event.request_id)
         if request is None:
