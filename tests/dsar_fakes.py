@@ -262,7 +262,7 @@ def run_workflow(
             return str(name)
         try:
             if state["Type"] == "Map":
-                stores = state_input["plan"]["result"]["stores"]
+                stores = _payload({"items.$": state["ItemsPath"]}, state_input)["items"]
                 for store in stores:
                     _run_store(tasks, state, {**state_input, "store": store})
                 name = state["Next"]

@@ -15,6 +15,7 @@ from callproof.contacts.model import ContactIn, ContactPatch, ContactType
 from callproof.contacts.service import ContactService
 from callproof.dsar.deadlines import DeadlineState
 from callproof.dsar.model import ExtendIn, PublicRequestIn, RequestIn, RequestType, Status, StepStatus
+from callproof.dsar.ports import Erased, Subject
 from callproof.dsar.service import DsarService, deadline_states
 from callproof.dsar.subjects import SubjectResolver
 from callproof.dsar.workflow import TaskEvent, WorkflowTasks
@@ -295,6 +296,22 @@ def test_residue_that_clears_on_a_second_look_is_none(world: World) -> None:
     request = world.service.create(STAFF, request_in(RequestType.ERASURE))
     world.service.confirm(world.link(ADA))
     assert world.run(request.id) == "Finish"
+
+
+def test_stores_erased_last_wait_for_the_others(world: World) -> None:
+    order: list[str] = []
+
+    class Recording(FakeStore):
+        def erase(self, subject: Subject) -> Erased:
+            order.append(self.name)
+            return super().erase(subject)
+
+    world.tasks._stores = {name: Recording(name) for name in ("contacts", "call_logs", "sms")}
+    world.tasks._erased_last = frozenset({"contacts"})
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    world.service.confirm(world.link(ADA))
+    assert world.run(request.id) == "Finish"
+    assert order == ["call_logs", "sms", "contacts"]
 
 
 def test_erasure_with_residue_needs_attention(world: World) -> None:

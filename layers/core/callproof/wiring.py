@@ -19,7 +19,7 @@ from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
 from callproof.dsar.ports import RequestStore
-from callproof.dsar.registry import personal_data_stores
+from callproof.dsar.registry import ERASED_LAST, personal_data_stores
 from callproof.dsar.service import DsarService
 from callproof.dsar.subjects import SubjectResolver
 from callproof.dsar.workflow import WorkflowTasks
@@ -325,6 +325,7 @@ def dsar_tasks() -> WorkflowTasks:
         mailer=SesMailer(aws.ses(), settings.mail_sender),
         link_key=link_key(settings.link_secret_arn),
         public_base_url=settings.public_base_url,
+        erased_last=ERASED_LAST,
     )
 
 

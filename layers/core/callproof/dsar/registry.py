@@ -2,7 +2,8 @@
 
 A store joins by adding one ``PersonalDataStore`` here; a store whose table (or bucket) is not
 configured for the tasks function is not deployed and is simply left out. The order is the export's
-and the erasure's order (erasure runs stores in parallel; the order only matters for reports).
+and the erasure's order (erasure runs stores in parallel; the order only matters for reports), but
+the stores in ``ERASED_LAST`` are erased only after all the others.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ FACTORIES: list[StoreFactory] = [
     integrations.build,
     accounts.build,
 ]
+
+# Contacts are what the other stores are matched against: deleting one re-matches the calls with its
+# numbers (the contacts table's stream), which would rewrite each of the subject's calls just before
+# the call-log store deletes it. Erased after the others, they find nothing left to re-match.
+ERASED_LAST = frozenset({"contacts"})
 
 
 def personal_data_stores(settings: DsarTaskSettings) -> dict[str, PersonalDataStore]:

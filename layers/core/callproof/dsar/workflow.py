@@ -102,6 +102,7 @@ class WorkflowTasks:
         public_base_url: str | None,
         clock: Callable[[], datetime] = utc_now,
         settle: Callable[[int], None] = lambda attempt: time.sleep(2**attempt),
+        erased_last: frozenset[str] = frozenset(),
     ) -> None:
         self._requests = requests
         self._audit = audit
@@ -114,6 +115,7 @@ class WorkflowTasks:
         self._base_url = public_base_url.rstrip("/") if public_base_url else None
         self._clock = clock
         self._settle = settle
+        self._erased_last = erased_last  # erased in a second round, after every other store
 
     def run(self, event: TaskEvent) -> dict[str, object]:
         request = self._running(event)
@@ -151,7 +153,12 @@ class WorkflowTasks:
                     "users": len(subject.user_ids),
                 },
             )
-        return {"stores": list(self._stores)}
+        if request.type is not RequestType.ERASURE:
+            return {"stores": list(self._stores), "last": []}
+        return {
+            "stores": [name for name in self._stores if name not in self._erased_last],
+            "last": [name for name in self._stores if name in self._erased_last],
+        }
 
     def _store_failed(
         self, request: DsarRequest, store: PersonalDataStore, event: TaskEvent
