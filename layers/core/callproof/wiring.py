@@ -18,11 +18,6 @@ from callproof.accounts.service import AccountService, OrgSettingsService
 from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
-from callproof.dsar.ports import RequestStore
-from callproof.dsar.registry import ERASED_LAST, personal_data_stores
-from callproof.dsar.service import DsarService
-from callproof.dsar.subjects import SubjectResolver
-from callproof.dsar.workflow import WorkflowTasks
 from callproof.sms.service import SmsService
 from callproof.store.accounts_dynamo import (
     DynamoConsentStore,
@@ -30,11 +25,8 @@ from callproof.store.accounts_dynamo import (
     DynamoOrgSettingsStore,
     DynamoPolicyStore,
 )
-from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
-from callproof.store.dsar_dynamo import DynamoRequestStore
-from callproof.store.exports_s3 import S3Exports
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.mailer_ses import SesMailer
 from callproof.store.photos_s3 import S3PhotoStorage
@@ -42,7 +34,6 @@ from callproof.store.ports import SmsGateway
 from callproof.store.secrets import CachedJsonSecret
 from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
 from callproof.store.suppression_dynamo import DynamoSuppression
-from callproof.store.workflows_sfn import StepFunctionsWorkflows
 
 
 @cache
@@ -123,7 +114,10 @@ def accounts() -> tuple[AccountService, OrgSettingsService]:
     return service, org_settings
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the DSAR modules load only in the DSAR functions: every other cold start skips them
+    from callproof.dsar.ports import RequestStore
+    from callproof.dsar.service import DsarService
+    from callproof.dsar.workflow import WorkflowTasks
     from callproof.mail.service import GmailService
 
 
@@ -284,6 +278,12 @@ def policy_gate() -> PolicyGate:
 @cache
 def dsar() -> tuple[DsarService, config.DsarSettings]:
     """The data-subject request API (staff and public routes)."""
+    from callproof.dsar.service import DsarService
+    from callproof.dsar.subjects import SubjectResolver
+    from callproof.store.audit_dynamo import DynamoAuditLog
+    from callproof.store.dsar_dynamo import DynamoRequestStore
+    from callproof.store.exports_s3 import S3ExportLinks
+    from callproof.store.workflows_sfn import StepFunctionsWorkflows
 
     settings = config.load(config.DsarSettings)
     contacts = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
@@ -299,7 +299,7 @@ def dsar() -> tuple[DsarService, config.DsarSettings]:
         resolver=SubjectResolver(contacts, DynamoMemberStore(aws.dynamodb(), settings.accounts_table)),
         restrictions=contacts,
         corrections=ContactService(contacts, orgs),
-        downloads=S3Exports(aws.s3(), settings.exports_bucket, ""),
+        downloads=S3ExportLinks(aws.s3(), settings.exports_bucket),
         mailer=SesMailer(aws.ses(), settings.mail_sender),
         link_key=link_key(settings.link_secret_arn),
         phone_region=orgs.default_phone_region,
@@ -312,6 +312,12 @@ def dsar() -> tuple[DsarService, config.DsarSettings]:
 @cache
 def dsar_tasks() -> WorkflowTasks:
     """The workflow steps, with every deployed store of personal data (``callproof.dsar.registry``)."""
+    from callproof.dsar.registry import ERASED_LAST, personal_data_stores
+    from callproof.dsar.subjects import SubjectResolver
+    from callproof.dsar.workflow import WorkflowTasks
+    from callproof.store.audit_dynamo import DynamoAuditLog
+    from callproof.store.dsar_dynamo import DynamoRequestStore
+    from callproof.store.exports_s3 import S3Exports
 
     settings = config.load(config.DsarTaskSettings)
     members = DynamoMemberStore(aws.dynamodb(), settings.accounts_table) if settings.accounts_table else None
@@ -332,6 +338,7 @@ def dsar_tasks() -> WorkflowTasks:
 @cache
 def dsar_requests() -> RequestStore:
     """The request store alone (the daily deadline check)."""
+    from callproof.store.dsar_dynamo import DynamoRequestStore
 
     return DynamoRequestStore(aws.dynamodb(), config.load(config.DsarDeadlineSettings).dsar_table)
 

@@ -32,6 +32,14 @@ class S3Exports:
             batch: list[ObjectIdentifierTypeDef] = [{"Key": key} for key in keys[start : start + 1000]]
             self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
 
+
+class S3ExportLinks:
+    """Short-lived download URLs of export archives (the API's only use of the exports bucket)."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
     def presign(self, key: str, seconds: int) -> str | None:
         """A GET URL valid ``seconds``, or None once the archive has expired (lifecycle rule).
 
