@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from callproof.contacts.model import Contact, ContactPatch
@@ -23,6 +23,7 @@ from callproof.dsar.audit import AuditLog
 from callproof.dsar.deadlines import Deadline, DeadlineState
 from callproof.dsar.links import CONFIRMATION_TTL
 from callproof.dsar.model import (
+    EXPORT_TYPES,
     OPEN_STATUSES,
     WORKFLOW_TYPES,
     DsarRequest,
@@ -37,18 +38,14 @@ from callproof.dsar.model import (
 from callproof.dsar.ports import RequestStore, Subject, Workflows
 from callproof.dsar.subjects import SubjectResolver
 from callproof.errors import Conflict, Gone, InvalidInput, NotFound, TemporarilyUnavailable, TooManyRequests
+from callproof.ids import time_ordered_id, utc_now
 from callproof.phones import InvalidPhoneNumber, normalize
-from callproof.sms.service import time_ordered_id
 from callproof.store.ports import Mailer
 from callproof.tenancy import Caller, Role
 
 PUBLIC = "public"
 SYSTEM = "system"
 DOWNLOAD_URL_SECONDS = 300
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def digest(value: str) -> str:
@@ -367,7 +364,7 @@ class DsarService:
         return done
 
     def _download(self, request: DsarRequest) -> tuple[str, datetime]:
-        if request.export_key is None or request.type not in (RequestType.ACCESS, RequestType.PORTABILITY):
+        if request.export_key is None or request.type not in EXPORT_TYPES:
             raise NotFound("this request has no export to download")
         url = self._downloads.presign(request.export_key, DOWNLOAD_URL_SECONDS)
         if url is None:

@@ -24,9 +24,10 @@ from callproof.dsar.audit import AuditLog
 from callproof.dsar.export import ByteSink, ExportPart, assemble, write_csv
 from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status, StepStatus, StoreProgress
 from callproof.dsar.ports import PersonalDataStore, RequestStore, Subject, Suppression
-from callproof.dsar.service import SYSTEM, audit_once, digest, send_once, utc_now
+from callproof.dsar.service import SYSTEM, audit_once, digest, send_once
 from callproof.dsar.subjects import SubjectResolver
 from callproof.errors import NotFound
+from callproof.ids import utc_now
 from callproof.store.ports import Mailer
 
 DONE = StepStatus.DONE

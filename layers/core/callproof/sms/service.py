@@ -6,13 +6,13 @@ The current consent status of a number is always derived from its ledger (the ne
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from callproof.dsar.ports import Suppression
 from callproof.errors import Forbidden, InvalidInput, NotFound, NotTextable, SendRefused
+from callproof.ids import time_ordered_id, utc_now
 from callproof.phones import InvalidPhoneNumber, normalize
 from callproof.sms import links
 from callproof.sms.keywords import KeywordKind, classify
@@ -51,15 +51,6 @@ STATUS_PATH = "/webhooks/twilio/sms/status"
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[datetime], str]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def time_ordered_id(now: datetime) -> str:
-    """Microseconds since the epoch (15 hex digits) + 32 random bits: sorts by time, never collides."""
-    return f"{int(now.timestamp() * 1_000_000):015x}{secrets.token_hex(4)}"
 
 
 def inbound_number(raw: str, field: str) -> str:
