@@ -3,7 +3,7 @@ and download links. Thin: parse, call ``DsarService``, map the result."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from html import escape
 from http import HTTPStatus
 from pathlib import Path
@@ -17,7 +17,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from callproof import html_pages, http, wiring
 from callproof.contacts.model import ContactOut, ContactPatch
 from callproof.dsar.model import (
-    OPEN_STATUSES,
     CancelIn,
     DownloadOut,
     DsarRequest,
@@ -43,47 +42,8 @@ def service() -> DsarService:
     return wiring.dsar()[0]
 
 
-def summary(request: DsarRequest) -> dict[str, Any]:
-    today = date.today()
-    deadline = request.deadline
-    return {
-        "id": request.id,
-        "type": request.type,
-        "status": request.status,
-        "jurisdiction": deadline.jurisdiction,
-        "received": deadline.received,
-        "due": deadline.due,
-        "days_left": deadline.days_left(today),
-        "deadline_state": deadline.state(today)
-        if request.status in OPEN_STATUSES
-        else request.deadline_state,
-        "extended": deadline.extended_to is not None,
-        "created_at": request.created_at,
-    }
-
-
 def detail(request: DsarRequest) -> RequestOut:
-    identifiers = request.identifiers
-    return RequestOut.model_validate(
-        {
-            **summary(request),
-            "subject": {
-                "email": identifiers.email,
-                "phone": identifiers.phone,
-                "contact_id": identifiers.contact_id,
-                "contacts_found": sorted(request.subject.contact_ids) if request.subject else None,
-            },
-            "recipient_email": request.recipient_email,
-            "lift": request.lift,
-            "verification": request.verification,
-            "details": request.details,
-            "stores": request.stores,
-            "steps": request.steps,
-            "timeline": request.timeline,
-            "download_ready": request.export_key is not None
-            and request.type in (RequestType.ACCESS, RequestType.PORTABILITY),
-        }
-    )
+    return RequestOut.of(request, datetime.now(UTC).date())
 
 
 # ------------------------------------------------------------------------------------ staff API
@@ -103,7 +63,7 @@ def list_requests(
 ) -> RequestPage:
     items, next_cursor = service().page(http.current_caller(app), status, due_before, limit, cursor)
     return RequestPage(
-        items=[RequestSummaryOut.model_validate(summary(r)) for r in items], next_cursor=next_cursor
+        items=[RequestSummaryOut.of(r, datetime.now(UTC).date()) for r in items], next_cursor=next_cursor
     )
 
 

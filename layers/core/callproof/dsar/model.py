@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
@@ -26,7 +26,8 @@ class RequestType(StrEnum):
     PORTABILITY = "portability"
 
 
-WORKFLOW_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE})
+EXPORT_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
+WORKFLOW_TYPES = EXPORT_TYPES | {RequestType.ERASURE}
 
 
 class Status(StrEnum):
@@ -230,6 +231,30 @@ class RequestSummaryOut(BaseModel):
     extended: bool
     created_at: datetime
 
+    @classmethod
+    def of(cls, request: DsarRequest, today: date) -> Self:
+        deadline = request.deadline
+        open_now = request.status in OPEN_STATUSES  # a closed request keeps its last deadline state
+        return cls.model_validate(
+            {
+                "id": request.id,
+                "type": request.type,
+                "status": request.status,
+                "jurisdiction": deadline.jurisdiction,
+                "received": deadline.received,
+                "due": deadline.due,
+                "days_left": deadline.days_left(today),
+                "deadline_state": deadline.state(today) if open_now else request.deadline_state,
+                "extended": deadline.extended_to is not None,
+                "created_at": request.created_at,
+                **cls._details(request),
+            }
+        )
+
+    @staticmethod
+    def _details(request: DsarRequest) -> dict[str, Any]:
+        return {}
+
 
 class RequestOut(RequestSummaryOut):
     subject: dict[str, Any]
@@ -241,6 +266,26 @@ class RequestOut(RequestSummaryOut):
     steps: dict[str, StepStatus]
     timeline: list[TimelineEventOut]
     download_ready: bool
+
+    @staticmethod
+    def _details(request: DsarRequest) -> dict[str, Any]:
+        identifiers = request.identifiers
+        return {
+            "subject": {
+                "email": identifiers.email,
+                "phone": identifiers.phone,
+                "contact_id": identifiers.contact_id,
+                "contacts_found": sorted(request.subject.contact_ids) if request.subject else None,
+            },
+            "recipient_email": request.recipient_email,
+            "lift": request.lift,
+            "verification": request.verification,
+            "details": request.details,
+            "stores": request.stores,
+            "steps": request.steps,
+            "timeline": request.timeline,
+            "download_ready": request.export_key is not None and request.type in EXPORT_TYPES,
+        }
 
 
 class RequestPage(BaseModel):
