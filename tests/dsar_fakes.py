@@ -26,7 +26,6 @@ class FakeRequests:
         self.items: dict[tuple[str, str], DsarRequest] = {}
         self.confirmations: dict[tuple[str, str], tuple[str, int]] = {}
         self.claims: set[tuple[str, str, str]] = set()
-        self.hits: dict[tuple[str, str, str], int] = {}
         self.fail_saves_after_claim = 0  # the next saves after a claim fail: a crash after an email
 
     def _crash_after_claim(self) -> None:
@@ -92,13 +91,6 @@ class FakeRequests:
 
     def release(self, org_id: str, request_id: str, key: str) -> None:
         self.claims.discard((org_id, request_id, key))
-
-    def hit(self, org_id: str, client: str, window: str, limit: int) -> bool:
-        key = (org_id, client, window)
-        if self.hits.get(key, 0) >= limit:
-            return False
-        self.hits[key] = self.hits.get(key, 0) + 1
-        return True
 
 
 class FakeAudit:

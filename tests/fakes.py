@@ -20,6 +20,7 @@ from callproof.accounts.model import (
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
 from callproof.errors import Conflict, InvalidInput
+from callproof.otp import CodeCheck, CodeOutcome
 from callproof.sms.model import ConsentEntry, OrgSmsConfig, Recipient, SendResult, ThreadMessage
 from callproof.store.ports import MAX_BATCH_KEYS, CallPageData, Page, RecipientOptedOut, ThreadPage
 from callproof.tenancy import Role
@@ -309,6 +310,40 @@ class FakeSmsGateway:
             raise RecipientOptedOut()
         self.sent.append({"to": to, "body": body, "sender": sender, "status_callback": status_callback})
         return SendResult(message_sid=f"SM{len(self.sent):032x}", status="queued")
+
+
+class InMemoryCodeStore:
+    """CodeStore with the DynamoDB adapter's semantics (replace on put; accept once; count tries)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[tuple[str, str], dict[str, object]] = {}
+
+    def put(self, org_id: str, slot: str, code_hash: str, expires_at: int) -> None:
+        self.codes[(org_id, slot)] = {"hash": code_hash, "tries": 0, "expires_at": expires_at, "used": False}
+
+    def use(self, org_id: str, slot: str, code_hash: str, now: int, max_tries: int) -> CodeCheck:
+        code = self.codes.get((org_id, slot))
+        if code is None or code["used"] or int(str(code["expires_at"])) <= now:
+            return CodeCheck(CodeOutcome.MISSING)
+        tries = int(str(code["tries"]))
+        if tries >= max_tries:
+            return CodeCheck(CodeOutcome.LOCKED)
+        if code["hash"] == code_hash:
+            code["used"] = True
+            return CodeCheck(CodeOutcome.ACCEPTED)
+        code["tries"] = tries + 1
+        return CodeCheck(CodeOutcome.WRONG, max_tries - tries - 1)
+
+
+class InMemoryRateCounter:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def hit(self, key: str, window: str, limit: int) -> bool:
+        if self.counts[(key, window)] >= limit:
+            return False
+        self.counts[(key, window)] += 1
+        return True
 
 
 # ----------------------------------------------------------------------------- accounts (issue 7)

@@ -3,8 +3,8 @@ and download links. Thin: parse, call ``DsarService``, map the result."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime
-from html import escape
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import html_pages, http, wiring
 from callproof.contacts.model import ContactOut, ContactPatch
+from callproof.dsar import pages
 from callproof.dsar.model import (
     CancelIn,
     DownloadOut,
@@ -26,8 +27,8 @@ from callproof.dsar.model import (
     RequestOut,
     RequestPage,
     RequestSummaryOut,
-    RequestType,
     Status,
+    SubjectChoiceIn,
 )
 from callproof.dsar.service import DsarService
 from callproof.errors import DomainError
@@ -94,6 +95,13 @@ def retry_request(request_id: str) -> Response[RequestOut]:
     return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, detail(request))
 
 
+@app.post("/v1/dsar/requests/<request_id>/subject")
+def choose_subject(request_id: str, body: SubjectChoiceIn) -> Response[RequestOut]:
+    """Staff choose whom a request in needs_review is about; then it runs."""
+    request = service().choose_subject(http.current_caller(app), request_id, body)
+    return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, detail(request))
+
+
 @app.patch("/v1/dsar/requests/<request_id>/contacts/<contact_id>")
 def correct_contact(request_id: str, contact_id: str, body: ContactPatch) -> ContactOut:
     return ContactOut.model_validate(
@@ -110,35 +118,27 @@ def download(request_id: str) -> DownloadOut:
 # ------------------------------------------------------------------------------------ public
 @app.post("/privacy/requests")
 def public_request(body: PublicRequestIn) -> Response[dict[str, str]]:
-    """No login: the request waits for the confirmation link emailed to ``email``."""
-    client = str(
-        (app.current_event.raw_event.get("requestContext") or {}).get("identity", {}).get("sourceIp") or ""
-    )
-    service().public_request(body, client)
+    """No login: the request waits for the confirmation link emailed to ``email`` (and a phone it
+    names reaches its data only with the code texted to it)."""
+    service().public_request(body, http.client_address(app))
     metrics.add_metric(name="DsarPublicRequests", unit="Count", value=1)
     return Response(
         HTTPStatus.ACCEPTED,
         content_types.APPLICATION_JSON,
-        {"status": Status.PENDING_CONFIRMATION.value, "message": "Check your email to confirm the request."},
+        {
+            "status": Status.PENDING_CONFIRMATION.value,
+            "message": "Check your email to confirm the request. If you gave a phone number, enter the "
+            "code we texted it on the confirmation page.",
+        },
     )
 
 
-TITLE = "Confirm your privacy request"
-WHAT = {
-    RequestType.ACCESS: "send you a copy of the data we hold about you",
-    RequestType.PORTABILITY: "send a copy of your data to the recipient you named",
-    RequestType.ERASURE: "delete all data we hold about you (this cannot be undone)",
-    RequestType.CORRECTION: "correct the data we hold about you",
-    RequestType.RESTRICTION: "restrict (or lift the restriction of) the processing of your data",
-}
+def _page(status: int, document: str) -> Response[str]:
+    return http.html_response(status, document)
 
 
-def _page(status: int, body: str) -> Response[str]:
-    return http.html_response(status, html_pages.document(TITLE, body))
-
-
-def _error_page(error: DomainError) -> Response[str]:
-    return _page(int(http.status_for(error)), f'<p class="error" role="alert">{escape(error.message)}</p>')
+def _problem(error: DomainError) -> Response[str]:
+    return _page(int(http.status_for(error)), pages.problem(error.message))
 
 
 @app.get("/privacy/confirm", include_in_schema=False)
@@ -147,27 +147,34 @@ def confirm_page(token: Annotated[str, Query(max_length=1024)] = "") -> Response
     try:
         request = service().pending(token)
     except DomainError as error:
-        return _error_page(error)
-    return _page(
-        200,
-        f'<form method="post" action="confirm?token={escape(token)}">'
-        f"<p>You asked us to {escape(WHAT[request.type])}.</p>"
-        '<button type="submit">Confirm my request</button></form>',
-    )
+        return _problem(error)
+    return _page(200, pages.confirm(request, token))
 
 
 @app.post("/privacy/confirm", include_in_schema=False)
 def confirm(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
+    """Confirms once; a ``code`` field proves the phone first (a wrong code confirms nothing). The
+    page's second button (field ``resend``) texts a new code instead (limited per client and number)."""
     try:
-        request = service().confirm(token)
+        form = dict(http.form_pairs(app, 10))
+        if "resend" in form:
+            request = service().send_code(token, http.client_address(app))
+            notice = "If the number can receive our texts, a new code is on its way."
+            return _page(200, pages.confirm(request, token, notice=notice))
+        request = service().confirm(token, form.get("code", "").strip() or None)
     except DomainError as error:
-        return _error_page(error)
+        return _refused(token, error)
     metrics.add_metric(name="DsarConfirmed", unit="Count", value=1)
-    return _page(
-        200,
-        f'<p class="done" role="status">Thank you: your request is confirmed. We will {escape(WHAT[request.type])} '
-        f"by {request.deadline.due.isoformat()} at the latest.</p>",
-    )
+    return _page(200, pages.confirmed(request))
+
+
+def _refused(token: str, error: DomainError) -> Response[str]:
+    """A wrong code shows the form again with the reason; anything else, the problem page."""
+    status = int(http.status_for(error))
+    if error.field == "code":
+        with contextlib.suppress(DomainError):
+            return _page(status, pages.confirm(service().pending(token), token, error=error.message))
+    return _page(status, pages.problem(error.message))
 
 
 @app.get("/privacy/download", include_in_schema=False)
@@ -176,7 +183,7 @@ def public_download(token: Annotated[str, Query(max_length=1024)] = "") -> Respo
     try:
         url = service().public_download(token)
     except DomainError as error:
-        return _error_page(error)
+        return _problem(error)
     return Response(
         HTTPStatus.FOUND, content_types.TEXT_HTML, "", headers={"Location": url, "Cache-Control": "no-store"}
     )

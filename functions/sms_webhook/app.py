@@ -22,6 +22,7 @@ from callproof import http, wiring
 from callproof.errors import DomainError, Forbidden, InvalidInput, NotFound
 from callproof.integrations.twilio_webhook import TWIML_CONTENT_TYPE, FormParams, signature_is_valid, twiml
 from callproof.observability import logger, metrics, tracer
+from callproof.phones import masked
 from callproof.sms import links, pages
 from callproof.sms.model import (
     ConsentEntryOut,
@@ -47,6 +48,7 @@ MAX_FORM_BYTES = 16 * 1024  # a Twilio webhook is a few hundred bytes plus a bod
 MAX_FORM_FIELDS = 100
 CSRF_COOKIE = "sms_csrf"
 _SID = r"^(SM|MM)[0-9a-fA-F]{32}$"
+ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 def service() -> SmsService:
@@ -55,13 +57,7 @@ def service() -> SmsService:
 
 # ------------------------------------------------------------------------------------ helpers
 def _form() -> FormParams:
-    try:
-        pairs = urllib.parse.parse_qsl(
-            http.body_text(app), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FORM_FIELDS
-        )
-    except ValueError:
-        raise InvalidInput("too many form fields", field="body") from None
-    return FormParams(pairs)
+    return FormParams(http.form_pairs(app, MAX_FORM_FIELDS))
 
 
 def _verified_form() -> FormParams:
@@ -137,14 +133,14 @@ def _form_page(action: str, *, error: str | None = None, status: int = 200, **fi
 
 def _show(action: str) -> Response[str]:
     token = app.current_event.get_query_string_value("token")
-    org_id = app.current_event.get_query_string_value("org")
+    org_id = app.current_event.get_query_string_value("org") or ""
     try:
         if token:
             claims = service().link_claims(token, action)
-            return _form_page(action, token=token, masked_number=links.mask(claims.e164))
+            return _form_page(action, token=token, masked_number=masked(claims.e164))
         if action == "opt-in":
             return http.html_response(200, pages.opt_in_by_reply(action))
-        if org_id and len(org_id) <= 64 and service().page_org_exists(org_id):
+        if ORG_ID.match(org_id):  # known or not, the same form: the page reveals no org
             return _form_page(action, org_id=org_id)
     except links.InvalidToken as exc:
         return http.html_response(400, pages.problem(action, exc.message))
@@ -171,37 +167,46 @@ def _submit(action: str) -> Response[str]:
         except links.InvalidToken as exc:
             raise Forbidden(exc.message) from None
         token = params.first("token")
-        if token:
+        if token:  # a signed link names the number: one step
             claims = service().link_claims(token, action)
-            org_id, e164 = claims.org_id, claims.e164
-        elif action == "opt-out":
-            org_id = params.first("org") or ""
-            if len(org_id) > 64 or not service().page_org_exists(org_id):
-                raise NotFound("This link is not valid.")
-            try:
-                e164 = service().number(org_id, params.first("phone") or "", "phone")
-            except InvalidInput:
-                return _form_page(
-                    action,
-                    org_id=org_id,
-                    status=422,
-                    error="Please enter a valid mobile number, like +1 415 555 0100.",
-                )
-        else:
+            service().web_consent(claims.org_id, claims.e164, action)
+            return _done(action, claims.e164)
+        if action != "opt-out":
             raise NotFound("An opt-in needs the link your account team sent you.")
-        service().web_consent(org_id, e164, action)
+        return _typed_opt_out(params)
     except DomainError as exc:
-        return http.html_response(_status_of(exc), pages.problem(action, exc.message))
+        return http.html_response(int(http.status_for(exc)), pages.problem(action, exc.message))
+
+
+def _typed_opt_out(params: FormParams) -> Response[str]:
+    """A typed number proves nothing: it gets a code first, and the code records the opt-out."""
+    org_id = params.first("org") or ""
+    if not ORG_ID.match(org_id):
+        raise NotFound("This link is not valid.")
+    try:
+        e164 = service().number(org_id, params.first("phone") or "", "phone")
+    except InvalidInput:
+        error = "Please enter a valid mobile number, like +1 415 555 0100."
+        return _form_page("opt-out", org_id=org_id, status=422, error=error)
+    code = params.first("code")
+    if code is None:
+        service().send_opt_out_code(org_id, e164, http.client_address(app))
+        return _form_page("opt-out", org_id=org_id, e164=e164)
+    try:
+        service().opt_out_with_code(org_id, e164, code)
+    except DomainError as exc:
+        if exc.field != "code":
+            raise
+        return _form_page(
+            "opt-out", org_id=org_id, e164=e164, status=int(http.status_for(exc)), error=exc.message
+        )
+    return _done("opt-out", e164)
+
+
+def _done(action: str, e164: str) -> Response[str]:
     metrics.add_metric(name="SmsWebConsent", unit="Count", value=1)
     logger.info("web consent recorded", extra={"action": action})
-    return http.html_response(200, pages.done(action, links.mask(e164)))
-
-
-def _status_of(error: DomainError) -> int:
-    for error_type in type(error).__mro__:
-        if error_type in http.STATUS_BY_ERROR:
-            return int(http.STATUS_BY_ERROR[error_type])
-    return int(HTTPStatus.BAD_REQUEST)
+    return http.html_response(200, pages.done(action, masked(e164)))
 
 
 def _cookie(name: str) -> str | None:

@@ -20,6 +20,10 @@ from callproof.dsar.service import DsarService, deadline_states
 from callproof.dsar.subjects import SubjectResolver
 from callproof.dsar.workflow import TaskEvent, WorkflowTasks
 from callproof.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooManyRequests
+from callproof.otp import OneTimeCodes
+from callproof.ratelimit import RateLimits
+from callproof.sms.model import OrgSmsConfig
+from callproof.sms.verification import PhoneVerification
 from callproof.tenancy import Caller, Role
 from tests.dsar_fakes import (
     FakeAudit,
@@ -34,7 +38,15 @@ from tests.dsar_fakes import (
     in_process,
     run_workflow,
 )
-from tests.fakes import FixedOrgSettings, InMemoryContactStore, InMemoryMemberStore
+from tests.fakes import (
+    FakeSmsGateway,
+    FixedOrgSettings,
+    InMemoryCodeStore,
+    InMemoryContactStore,
+    InMemoryMemberStore,
+    InMemoryRateCounter,
+    InMemorySmsStore,
+)
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -42,6 +54,7 @@ STAFF = Caller("org-a", "staff-1", frozenset({Role.COMPLIANCE}))
 ADMIN = Caller("org-a", "admin-1", frozenset({Role.ADMIN, Role.REP}))
 ADA = "ada@example.com"
 ADA_PHONE = "+14155550100"
+SENDER = "+15005550006"
 
 
 @dataclass
@@ -59,6 +72,8 @@ class World:
     calls: FakeStore
     sms: OptOutStore
     clock: list[datetime]
+    texts: FakeSmsGateway
+    members: InMemoryMemberStore
 
     def run(self, request_id: str, kill_at: str | None = None, org: str = "org-a") -> str:
         request = self.requests.get(org, request_id)
@@ -69,6 +84,10 @@ class World:
     def link(self, to: str) -> str:
         text = next(text for who, _, text in reversed(self.mailer.sent) if who == to)
         return str(re.findall(r"token=(\S+)", text)[0])
+
+    def code(self, to: str) -> str:
+        text = next(str(sent["body"]) for sent in reversed(self.texts.sent) if sent["to"] == to)
+        return str(re.findall(r"\b(\d{6})\b", text)[0])
 
 
 @pytest.fixture
@@ -82,6 +101,15 @@ def world() -> World:
     resolver = SubjectResolver(store, members)
     calls = FakeStore("call_logs")
     sms = OptOutStore("sms")
+    texts, gateway = InMemorySmsStore(), FakeSmsGateway()
+    texts.configs["org-a"] = OrgSmsConfig(org_id="org-a", phone_numbers=(SENDER,))
+    phones = PhoneVerification(
+        OneTimeCodes(InMemoryCodeStore(), lambda: KEY, lambda: clock[0]),
+        RateLimits(InMemoryRateCounter(), lambda: KEY, lambda: clock[0]),
+        texts,
+        lambda: gateway,
+        suppression,
+    )
     service = DsarService(
         requests=requests,
         audit=audit,
@@ -95,6 +123,8 @@ def world() -> World:
         link_key=lambda: KEY,
         phone_region=orgs.default_phone_region,
         public_base_url="https://api.example/dev",
+        limits=RateLimits(InMemoryRateCounter(), lambda: KEY, lambda: clock[0]),
+        phones=phones,
         public_rate_per_hour=3,
         clock=lambda: clock[0],
     )
@@ -102,7 +132,6 @@ def world() -> World:
         requests=requests,
         audit=audit,
         stores={"call_logs": calls, "sms": sms},
-        resolver=resolver,
         suppression=suppression,
         exports=exports,
         mailer=mailer,
@@ -125,6 +154,8 @@ def world() -> World:
         calls,
         sms,
         clock,
+        gateway,
+        members,
     )
     contacts.create(ADMIN, ContactIn(name="Ada", type=ContactType.CUSTOMER, emails=[ADA], phones=[ADA_PHONE]))
     contacts.create(

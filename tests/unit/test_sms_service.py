@@ -18,6 +18,7 @@ from callproof.errors import (
     TemporarilyUnavailable,
 )
 from callproof.integrations.twilio_webhook import FormParams, sign, signature_is_valid, twiml
+from callproof.phones import masked
 from callproof.sms import links
 from callproof.sms.model import (
     ConsentSource,
@@ -287,7 +288,7 @@ def test_csrf_needs_matching_cookie_and_unexpired_field() -> None:
 
 
 def test_masked_number_shows_last_four_only() -> None:
-    assert links.mask(ADA) == "\u2022\u2022\u2022\u2022 0100"
+    assert masked(ADA) == "\u2022\u2022\u2022\u2022 0100"
 
 
 # ------------------------------------------------------------------------------- signatures

@@ -162,6 +162,14 @@ class DsarSettings(Settings):
     )
     # Public requests accepted per client address and per org within an hour.
     public_rate_per_hour: int = Field(default=5, alias="DSAR_PUBLIC_RATE_PER_HOUR", ge=1, le=10_000)
+    # Phone codes: texted from the org's Twilio sender, stored (hashed) in the SMS table.
+    sms_table: str = Field(alias="SMS_TABLE", min_length=3)
+    twilio_secret_arn: str = Field(alias="TWILIO_SECRET_ARN", min_length=3)
+    sms_link_secret_arn: str = Field(alias="SMS_LINK_SECRET_ARN", min_length=3)  # key of code hashes
+    suppression_secret_arn: str = Field(alias="SUPPRESSION_SECRET_ARN", min_length=3)  # erased: no texts
+    twilio_api_base_url: str | None = Field(
+        default=None, alias="TWILIO_API_BASE_URL", pattern=r"^http://127\.0\.0\.1:\d+$"
+    )
 
 
 class DsarDeadlineSettings(Settings):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import urllib.parse
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -150,6 +151,21 @@ def body_text(app: APIGatewayRestResolver) -> str:
         return data.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise InvalidInput("body must be UTF-8 text", field="body") from None
+
+
+def client_address(app: APIGatewayRestResolver) -> str:
+    """The caller's address as API Gateway saw it (the TCP peer: a header cannot forge it). Public
+    routes use it only hashed, for their rate limits; it is never logged or stored."""
+    identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "")
+
+
+def form_pairs(app: APIGatewayRestResolver, max_fields: int = 100) -> list[tuple[str, str]]:
+    """A form-encoded body (public HTML forms, Twilio webhooks) as (name, value) pairs in order."""
+    try:
+        return urllib.parse.parse_qsl(body_text(app), keep_blank_values=True, max_num_fields=max_fields)
+    except ValueError:
+        raise InvalidInput("too many form fields", field="body") from None
 
 
 def handle(

@@ -53,3 +53,8 @@ def normalize(raw: str, region: str) -> Phone:
         raise InvalidPhoneNumber(f"not a valid number (read with default region {region})")
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return Phone(e164=e164, raw=text, extension=number.extension or None)
+
+
+def masked(e164: str) -> str:
+    """Only the last four digits, for a page that shows someone which number it means."""
+    return "\u2022\u2022\u2022\u2022 " + e164[-4:] if len(e164) > 4 else "\u2022\u2022\u2022\u2022"

@@ -18,7 +18,10 @@ from callproof.accounts.service import AccountService, OrgSettingsService
 from callproof.calls.service import CallLogService
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
+from callproof.otp import OneTimeCodes
+from callproof.ratelimit import RateLimits
 from callproof.sms.service import SmsService
+from callproof.sms.verification import PhoneVerification
 from callproof.store.accounts_dynamo import (
     DynamoConsentStore,
     DynamoMemberStore,
@@ -26,11 +29,13 @@ from callproof.store.accounts_dynamo import (
     DynamoPolicyStore,
 )
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
+from callproof.store.codes_dynamo import DynamoOneTimeCodes
 from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.mailer_ses import SesMailer
 from callproof.store.photos_s3 import S3PhotoStorage
 from callproof.store.ports import SmsGateway
+from callproof.store.rates_dynamo import DynamoRateCounter
 from callproof.store.secrets import CachedJsonSecret
 from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
 from callproof.store.suppression_dynamo import DynamoSuppression
@@ -46,6 +51,33 @@ def link_key(secret_arn: str) -> Callable[[], bytes]:
 def suppression(contacts_table: str, secret_arn: str) -> DynamoSuppression:
     """The erasure suppression list; its HMAC key is a JSON secret with field "key", read lazily."""
     return DynamoSuppression(aws.dynamodb(), contacts_table, link_key(secret_arn))
+
+
+def twilio_gateway(secret_arn: str, api_base_url: str | None) -> Callable[[], SmsGateway]:
+    """Twilio's REST client, built (and its SDK imported) only when a text is sent."""
+    secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
+
+    def gateway() -> SmsGateway:
+        from callproof.integrations.twilio_rest import TwilioSmsGateway
+
+        return TwilioSmsGateway(secret.field("account_sid"), secret.field("auth_token"), api_base_url)
+
+    return gateway
+
+
+def phone_verification(
+    sms_table: str, link_secret_arn: str, twilio_secret_arn: str, twilio_api_base_url: str | None,
+    suppressed: DynamoSuppression,
+) -> PhoneVerification:  # fmt: skip
+    """Codes texted from the org's sender; codes and their rate counters live in the SMS table."""
+    key = link_key(link_secret_arn)
+    return PhoneVerification(
+        OneTimeCodes(DynamoOneTimeCodes(aws.dynamodb(), sms_table), key),
+        RateLimits(DynamoRateCounter(aws.dynamodb(), sms_table), key),
+        DynamoSmsStore(aws.dynamodb(), sms_table),
+        twilio_gateway(twilio_secret_arn, twilio_api_base_url),
+        suppressed,
+    )
 
 
 @cache
@@ -76,26 +108,24 @@ def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
 def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
     settings = config.load(config.SmsSettings)
     twilio_secret = CachedJsonSecret(aws.secretsmanager, settings.twilio_secret_arn)
-
-    def gateway() -> SmsGateway:
-        from callproof.integrations.twilio_rest import TwilioSmsGateway  # the REST client only when sending
-
-        return TwilioSmsGateway(
-            twilio_secret.field("account_sid"),
-            twilio_secret.field("auth_token"),
-            settings.twilio_api_base_url,
-        )
-
+    suppressed = suppression(settings.contacts_table, settings.suppression_secret_arn)
     service = SmsService(
         DynamoSmsStore(aws.dynamodb(), settings.sms_table),
         DynamoContactStore(aws.dynamodb(), settings.contacts_table),
         DynamoRecipientReader(aws.dynamodb(), settings.contacts_table),
         DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region),
-        gateway,
+        twilio_gateway(settings.twilio_secret_arn, settings.twilio_api_base_url),
         link_key(settings.link_secret_arn),
         public_base_url=settings.public_base_url,
         default_daily_cap=settings.daily_cap,
-        suppression=suppression(settings.contacts_table, settings.suppression_secret_arn),
+        suppression=suppressed,
+        verification=phone_verification(
+            settings.sms_table,
+            settings.link_secret_arn,
+            settings.twilio_secret_arn,
+            settings.twilio_api_base_url,
+            suppressed,
+        ),
     )
     return service, settings, twilio_secret
 
@@ -304,6 +334,16 @@ def dsar() -> tuple[DsarService, config.DsarSettings]:
         link_key=link_key(settings.link_secret_arn),
         phone_region=orgs.default_phone_region,
         public_base_url=settings.public_base_url,
+        limits=RateLimits(
+            DynamoRateCounter(aws.dynamodb(), settings.dsar_table), link_key(settings.link_secret_arn)
+        ),
+        phones=phone_verification(
+            settings.sms_table,
+            settings.sms_link_secret_arn,
+            settings.twilio_secret_arn,
+            settings.twilio_api_base_url,
+            suppression(settings.contacts_table, settings.suppression_secret_arn),
+        ),
         public_rate_per_hour=settings.public_rate_per_hour,
     )
     return service, settings
@@ -313,19 +353,16 @@ def dsar() -> tuple[DsarService, config.DsarSettings]:
 def dsar_tasks() -> WorkflowTasks:
     """The workflow steps, with every deployed store of personal data (``callproof.dsar.registry``)."""
     from callproof.dsar.registry import ERASED_LAST, personal_data_stores
-    from callproof.dsar.subjects import SubjectResolver
     from callproof.dsar.workflow import WorkflowTasks
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.dsar_dynamo import DynamoRequestStore
     from callproof.store.exports_s3 import S3Exports
 
     settings = config.load(config.DsarTaskSettings)
-    members = DynamoMemberStore(aws.dynamodb(), settings.accounts_table) if settings.accounts_table else None
     return WorkflowTasks(
         requests=DynamoRequestStore(aws.dynamodb(), settings.dsar_table),
         audit=DynamoAuditLog(aws.dynamodb(), settings.dsar_table),
         stores=personal_data_stores(settings),
-        resolver=SubjectResolver(DynamoContactStore(aws.dynamodb(), settings.contacts_table), members),
         suppression=suppression(settings.contacts_table, settings.suppression_secret_arn),
         exports=S3Exports(aws.s3(), settings.exports_bucket, settings.data_key_id),
         mailer=SesMailer(aws.ses(), settings.mail_sender),

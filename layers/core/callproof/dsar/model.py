@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from callproof.contacts.model import Email, RawPhone
 from callproof.dsar.deadlines import Deadline, DeadlineState, Jurisdiction
@@ -35,6 +35,7 @@ class Status(StrEnum):
     VERIFIED = "verified"  # confirmed or verified by staff, not started
     IN_PROGRESS = "in_progress"  # a workflow execution is running
     AWAITING_CORRECTION = "awaiting_correction"  # correction: staff apply the fields through PATCH
+    NEEDS_REVIEW = "needs_review"  # the identifiers reach several people or an account: staff choose
     NEEDS_ATTENTION = "needs_attention"  # a step failed after its retries: staff may retry
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -47,6 +48,7 @@ OPEN_STATUSES = frozenset(
         Status.VERIFIED,
         Status.IN_PROGRESS,
         Status.AWAITING_CORRECTION,
+        Status.NEEDS_REVIEW,
         Status.NEEDS_ATTENTION,
     }
 )
@@ -78,13 +80,53 @@ class TimelineEvent:
     detail: str | None = None
 
 
+class Proof(StrEnum):
+    """An identifier of the request, named by kind (never by value)."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    CONTACT_ID = "contact_id"
+
+
 @dataclass(frozen=True, slots=True)
 class Identifiers:
-    """What the requester gave: personal data, kept on the request until an erasure finishes."""
+    """What the requester gave: personal data, kept on the request until an erasure finishes.
+
+    ``proven`` names the identifiers the person proved (the email by its confirmation link, the
+    phone by a texted code) or staff verified; only those reach data."""
 
     email: str | None = None
     phone: str | None = None  # E.164
     contact_id: str | None = None
+    proven: frozenset[Proof] = frozenset()
+
+    @property
+    def given(self) -> frozenset[Proof]:
+        values = {Proof.EMAIL: self.email, Proof.PHONE: self.phone, Proof.CONTACT_ID: self.contact_id}
+        return frozenset(kind for kind, value in values.items() if value)
+
+    @property
+    def unverified(self) -> frozenset[Proof]:
+        """Given but not proven: left out of the subject, listed for staff."""
+        return self.given - self.proven
+
+    def proving(self, kind: Proof) -> Identifiers:
+        return replace(self, proven=self.proven | {kind})
+
+
+class CandidateKind(StrEnum):
+    CONTACT = "contact"
+    USER = "user"  # an org member's account
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Someone the proven identifiers reach while the subject is not clear: ids and how each was
+    reached (``email``, ``phone``, ``contact_id``, or ``phone of contact <id>``), no other data."""
+
+    kind: CandidateKind
+    id: str
+    via: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +144,8 @@ class DsarRequest:
     recipient_email: str | None = None  # portability: the third party who receives the export
     lift: bool = False  # restriction: lift an earlier restriction instead of setting one
     deadline_state: DeadlineState = DeadlineState.ON_TRACK
-    subject: Subject | None = None  # resolved at the first workflow step
+    subject: Subject | None = None  # resolved before anything runs (or chosen by staff)
+    candidates: tuple[Candidate, ...] = ()  # needs_review: whom staff choose among
     stores: dict[str, StoreProgress] = field(default_factory=dict)
     steps: dict[str, StepStatus] = field(default_factory=dict)  # workflow steps other than stores
     timeline: tuple[TimelineEvent, ...] = ()
@@ -190,6 +233,14 @@ def _check_type_fields(kind: RequestType, recipient_email: str | None, lift: boo
         raise ValueError("lift applies to restriction requests only")
 
 
+class SubjectChoiceIn(_Strict):
+    """Staff choose whom a request in needs_review is about, among its candidates."""
+
+    contact_ids: Annotated[list[ContactIdText], Field(max_length=100)] = []
+    user_ids: Annotated[list[ContactIdText], Field(max_length=100)] = []
+    reason: Reason
+
+
 class ExtendIn(_Strict):
     reason: Reason
     to: date | None = None  # default: the legal maximum
@@ -256,8 +307,25 @@ class RequestSummaryOut(BaseModel):
         return {}
 
 
+class CandidateOut(_FromDomain):
+    kind: CandidateKind
+    id: str
+    via: list[str]
+
+
+class SubjectOut(BaseModel):
+    email: str | None
+    phone: str | None
+    contact_id: str | None
+    proven: list[Proof]
+    unverified: list[Proof]  # given but not proven: left out of the subject
+    contacts_found: list[str] | None
+    users_found: list[str] | None
+    candidates: list[CandidateOut]  # needs_review: choose among these
+
+
 class RequestOut(RequestSummaryOut):
-    subject: dict[str, Any]
+    subject: SubjectOut
     recipient_email: str | None
     lift: bool
     verification: str | None
@@ -275,7 +343,11 @@ class RequestOut(RequestSummaryOut):
                 "email": identifiers.email,
                 "phone": identifiers.phone,
                 "contact_id": identifiers.contact_id,
+                "proven": sorted(identifiers.proven),
+                "unverified": sorted(identifiers.unverified),
                 "contacts_found": sorted(request.subject.contact_ids) if request.subject else None,
+                "users_found": sorted(request.subject.user_ids) if request.subject else None,
+                "candidates": request.candidates,
             },
             "recipient_email": request.recipient_email,
             "lift": request.lift,

@@ -19,18 +19,19 @@ Cell = str | int | float | bool | None
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """Whom a request is about, resolved once at the start of its workflow and kept on the request.
+    """Whom a request is about, resolved once before anything runs and kept on the request.
 
-    The identifiers are expanded one step: the contacts found by the given email / phone / id bring
-    their other emails and numbers, so a call to the subject's second number is found too. After an
-    erasure the contacts are gone, which is why the residue scan reads this stored copy.
+    Built from proven identifiers only (``callproof.dsar.subjects``): the contacts they name bring
+    their other emails and numbers when those reach nobody else, so a call to the subject's second
+    number is found too. After an erasure the contacts are gone, which is why the residue scan
+    reads this stored copy.
     """
 
     org_id: str
     emails: frozenset[str] = frozenset()  # lower-cased
     phones: frozenset[str] = frozenset()  # E.164
     contact_ids: frozenset[str] = frozenset()
-    user_ids: frozenset[str] = frozenset()  # org members whose account email is the subject's
+    user_ids: frozenset[str] = frozenset()  # org members' accounts (only ever chosen by staff)
 
     @property
     def empty(self) -> bool:
@@ -138,8 +139,18 @@ class RequestStore(Protocol):
         """Undo a claim whose effect failed, so a retry performs it."""
         ...
 
-    def hit(self, org_id: str, client: str, window: str, limit: int) -> bool:
-        """Count one public request of ``client`` (a hash) in ``window``; False once over ``limit``."""
+
+class PhoneProof(Protocol):
+    """One-time codes texted to a phone from the org's sender (``callproof.sms.verification``)."""
+
+    def send_code(self, org_id: str, scope: str, e164: str, client: str, purpose: str) -> bool:
+        """Text a new code; False when the org cannot text that number. ``TooManyRequests`` over the
+        per-client and per-number limits."""
+        ...
+
+    def check_code(self, org_id: str, scope: str, code: str) -> None:
+        """Accept the code once; else ``InvalidInput`` (wrong), ``TooManyRequests`` (locked) or
+        ``Gone`` (expired or used)."""
         ...
 
 

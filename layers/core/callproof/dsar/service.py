@@ -26,26 +26,38 @@ from callproof.dsar.model import (
     EXPORT_TYPES,
     OPEN_STATUSES,
     WORKFLOW_TYPES,
+    CandidateKind,
     DsarRequest,
     ExtendIn,
     Identifiers,
+    Proof,
     PublicRequestIn,
     RequestIn,
     RequestType,
     Status,
+    SubjectChoiceIn,
     SubjectIn,
 )
-from callproof.dsar.ports import RequestStore, Subject, Workflows
+from callproof.dsar.ports import PhoneProof, RequestStore, Subject, Workflows
 from callproof.dsar.subjects import SubjectResolver
-from callproof.errors import Conflict, Gone, InvalidInput, NotFound, TemporarilyUnavailable, TooManyRequests
+from callproof.errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    InvalidInput,
+    NotFound,
+    TemporarilyUnavailable,
+)
 from callproof.ids import time_ordered_id, utc_now
 from callproof.phones import InvalidPhoneNumber, normalize
+from callproof.ratelimit import RateLimits
 from callproof.store.ports import Mailer
 from callproof.tenancy import Caller, Role
 
 PUBLIC = "public"
 SYSTEM = "system"
 DOWNLOAD_URL_SECONDS = 300
+CODE_PURPOSE = "confirm your privacy request"
 
 
 def digest(value: str) -> str:
@@ -107,6 +119,8 @@ class DsarService:
         link_key: Callable[[], bytes],
         phone_region: Callable[[str], str],
         public_base_url: str | None,
+        limits: RateLimits,
+        phones: PhoneProof | None,
         public_rate_per_hour: int = 5,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -122,6 +136,8 @@ class DsarService:
         self._link_key = link_key
         self._phone_region = phone_region
         self._base_url = public_base_url.rstrip("/") if public_base_url else None
+        self._limits = limits
+        self._phones = phones
         self._rate_limit = public_rate_per_hour
         self._clock = clock
 
@@ -137,7 +153,7 @@ class DsarService:
             type=data.type,
             status=Status.VERIFIED,
             deadline=Deadline(data.jurisdiction, data.received),
-            identifiers=self._identifiers(caller.org_id, data.subject),
+            identifiers=self._staff_verified(caller.org_id, data.subject),
             created_at=now,
             created_by=caller.user_id,
             verification=data.verification,
@@ -221,6 +237,43 @@ class DsarService:
         )
         return started
 
+    def choose_subject(self, caller: Caller, request_id: str, choice: SubjectChoiceIn) -> DsarRequest:
+        """Staff decide whom a request in needs_review is about, among its candidates; then it runs."""
+        caller.require(Role.COMPLIANCE)
+        request = self._load(caller.org_id, request_id)
+        if request.status is not Status.NEEDS_REVIEW:
+            raise Conflict(
+                f"only a request that needs review has a subject to choose ({request.status.value})"
+            )
+        for kind, ids, field in (
+            (CandidateKind.CONTACT, choice.contact_ids, "contact_ids"),
+            (CandidateKind.USER, choice.user_ids, "user_ids"),
+        ):
+            allowed = {candidate.id for candidate in request.candidates if candidate.kind is kind}
+            if not set(ids) <= allowed:
+                raise InvalidInput(f"choose {field} among the request's candidates", field=field)
+        subject = self._resolver.chosen(
+            caller.org_id, request.identifiers, choice.contact_ids, choice.user_ids
+        )
+        now = self._clock()
+        chosen = replace(
+            request.with_status(Status.VERIFIED, now, f"subject chosen by staff: {choice.reason}"),
+            subject=subject,
+            version=request.version + 1,
+        )
+        self._requests.save(request, chosen)
+        self._log(
+            chosen,
+            caller.user_id,
+            "subject.chosen",
+            {
+                "contacts": ",".join(sorted(subject.contact_ids)),
+                "users": ",".join(sorted(subject.user_ids)),
+                "reason_sha256": digest(choice.reason),
+            },
+        )
+        return self._proceed(chosen, caller.user_id)
+
     def correct(self, caller: Caller, request_id: str, contact_id: str, patch: ContactPatch) -> Contact:
         caller.require(Role.COMPLIANCE)
         request = self._load(caller.org_id, request_id)
@@ -228,8 +281,7 @@ class DsarService:
             raise Conflict("contact fields are corrected through a correction request")
         if request.status not in (Status.AWAITING_CORRECTION, Status.COMPLETED):
             raise Conflict(f"the request is {request.status.value}: it cannot correct data now")
-        subject = self._resolver.resolve(caller.org_id, request.identifiers)
-        if contact_id not in subject.contact_ids:
+        if request.subject is None or contact_id not in request.subject.contact_ids:
             raise NotFound("no contact of this request's subject has this id")
         contact = self._corrections.correct(caller.org_id, contact_id, patch)
         fields = sorted(patch.model_dump(exclude_unset=True))
@@ -250,13 +302,12 @@ class DsarService:
 
     # ------------------------------------------------------------------------------- the public
     def public_request(self, data: PublicRequestIn, client: str) -> DsarRequest:
-        """Record a person's own request and email them the confirmation link. ``client`` is the
-        caller's address: it is only hashed, to count requests per hour."""
+        """Record a person's own request, email them the confirmation link and, when they gave a
+        phone, text it a code: nothing is proven yet. ``client`` is the caller's address: it is only
+        hashed, to count requests per hour across every org."""
         now = self._clock()
-        window = now.strftime("%Y%m%d%H")
-        for who in (f"ip:{client}", f"email:{data.email}"):
-            if not self._requests.hit(data.org_id, digest(who), window, self._rate_limit):
-                raise TooManyRequests("too many privacy requests from here; try again in an hour")
+        self._limits.charge("privacy-request", self._rate_limit, f"ip:{client}")
+        self._limits.charge("privacy-request", self._rate_limit, f"email:{data.email}")
         phone = data.phone if data.phone is None else self._e164(data.org_id, data.phone)
         request = DsarRequest(
             org_id=data.org_id,
@@ -272,7 +323,21 @@ class DsarService:
             recipient_email=data.recipient_email,
             lift=data.lift,
         )
-        return self._record_pending(request, PUBLIC)
+        pending = self._record_pending(request, PUBLIC)
+        if phone is not None:
+            # The page asks for the code whether or not it went out (the answer reveals nothing);
+            # a code that could not go now can be asked for again from the confirmation page.
+            with contextlib.suppress(DomainError):
+                self._send_code(pending, client)
+        return pending
+
+    def send_code(self, token: str, client: str) -> DsarRequest:
+        """Text a new code to the phone of the request a confirmation link is for."""
+        request = self.pending(token)
+        if Proof.PHONE not in request.identifiers.unverified:
+            raise Conflict("this request has no phone number to prove")
+        self._send_code(request, client)
+        return request
 
     def pending(self, token: str) -> DsarRequest:
         """The request a confirmation link is for, while it still awaits confirmation (read only:
@@ -283,18 +348,24 @@ class DsarService:
             raise Gone("this link was already used or has expired")
         return request
 
-    def confirm(self, token: str) -> DsarRequest:
-        """Consume a confirmation link once and start the request. ``Gone`` for an expired or used
-        link, ``InvalidInput`` for one we did not sign."""
+    def confirm(self, token: str, code: str | None = None) -> DsarRequest:
+        """Consume a confirmation link once (the email is proven) and run the request. With the
+        texted ``code``, the phone is proven first; a wrong code confirms nothing. Without it, the
+        phone stays unverified and reaches nothing. ``Gone`` for an expired or used link,
+        ``InvalidInput`` for one we did not sign."""
         now = self._clock()
         claims = links.read_confirmation(self._link_key(), token, now)
+        if code:
+            self._prove_phone(self.pending(token), code)
         confirmed = self._requests.confirm(
             claims.org_id, claims.request_id, digest(claims.nonce), int(now.timestamp())
         )
         if confirmed is None:
             raise Gone("this link was already used or has expired")
         verified = replace(
-            confirmed.with_status(Status.VERIFIED, now, "confirmed by email"), version=confirmed.version + 1
+            confirmed.with_status(Status.VERIFIED, now, "confirmed by email"),
+            identifiers=confirmed.identifiers.proving(Proof.EMAIL),
+            version=confirmed.version + 1,
         )
         self._requests.save(confirmed, verified)
         self._log(verified, PUBLIC, "request.confirmed", {})
@@ -336,8 +407,13 @@ class DsarService:
         return pending
 
     def _proceed(self, request: DsarRequest, actor: str) -> DsarRequest:
-        """Run a verified request: start its workflow, or apply it now (restriction), or wait for
-        the corrected fields (correction)."""
+        """Run a verified request once its subject is clear: start its workflow, or apply it now
+        (restriction), or wait for the corrected fields (correction). A subject that is not clear
+        stops the request in needs_review for staff to choose."""
+        request = self._resolve(request, actor)
+        subject = request.subject
+        if subject is None:
+            return request
         now = self._clock()
         if request.type in WORKFLOW_TYPES:
             started = start_workflow(
@@ -351,7 +427,6 @@ class DsarService:
             )
             self._requests.save(request, waiting)
             return waiting
-        subject = self._resolver.resolve(request.org_id, request.identifiers)
         changed = self._restrictions.set_restricted(request.org_id, subject.contact_ids, not request.lift)
         action = "restriction.lifted" if request.lift else "restriction.applied"
         done = replace(
@@ -362,6 +437,39 @@ class DsarService:
         self._requests.save(request, done)
         self._log(done, actor, action, {"contacts": changed})
         return done
+
+    def _resolve(self, request: DsarRequest, actor: str) -> DsarRequest:
+        """The request with its subject stored, or in needs_review with the candidates."""
+        if request.subject is not None:
+            return request
+        resolution = self._resolver.resolve(request.org_id, request.identifiers)
+        subject = resolution.subject
+        if subject is None:
+            found = len(resolution.candidates)
+            review = replace(
+                request.with_status(
+                    Status.NEEDS_REVIEW, self._clock(), f"{found} candidate(s) to choose from"
+                ),
+                candidates=resolution.candidates,
+                version=request.version + 1,
+            )
+            self._requests.save(request, review)
+            self._log(review, actor, "subject.needs_review", {"candidates": found})
+            return review
+        resolved = replace(request, subject=subject, version=request.version + 1)
+        self._requests.save(request, resolved)
+        detail = {
+            "contacts": len(subject.contact_ids),
+            "emails": len(subject.emails),
+            "phones": len(subject.phones),
+        }
+        self._log(
+            resolved,
+            actor,
+            "subject.resolved",
+            {**detail, "unverified": ",".join(sorted(resolved.identifiers.unverified))},
+        )
+        return resolved
 
     def _download(self, request: DsarRequest) -> tuple[str, datetime]:
         if request.export_key is None or request.type not in EXPORT_TYPES:
@@ -374,9 +482,30 @@ class DsarService:
     def _send_once(self, request: DsarRequest, key: str, to: str, subject: str, text: str) -> None:
         send_once(self._requests, self._mailer, request, key, to, subject, text)
 
-    def _identifiers(self, org_id: str, subject: SubjectIn) -> Identifiers:
+    def _staff_verified(self, org_id: str, subject: SubjectIn) -> Identifiers:
+        """Staff record what they verified: every identifier they give counts as proven (the
+        subject rules still apply: an identifier that reaches several people goes to review)."""
         phone = None if subject.phone is None else self._e164(org_id, subject.phone)
-        return Identifiers(email=subject.email, phone=phone, contact_id=subject.contact_id)
+        identifiers = Identifiers(email=subject.email, phone=phone, contact_id=subject.contact_id)
+        return replace(identifiers, proven=identifiers.given)
+
+    def _send_code(self, request: DsarRequest, client: str) -> None:
+        phone = request.identifiers.phone
+        if self._phones is None or phone is None:
+            raise Conflict("phone codes are not configured for this deployment")
+        self._phones.send_code(request.org_id, _code_scope(request), phone, client, CODE_PURPOSE)
+
+    def _prove_phone(self, request: DsarRequest, code: str) -> None:
+        if Proof.PHONE not in request.identifiers.unverified or self._phones is None:
+            raise InvalidInput("this request has no phone number to prove", field="code")
+        self._phones.check_code(request.org_id, _code_scope(request), code)
+        proven = replace(
+            request.with_event("phone.proven", self._clock(), "by a texted code"),
+            identifiers=request.identifiers.proving(Proof.PHONE),
+            version=request.version + 1,
+        )
+        self._requests.save(request, proven)
+        self._log(proven, PUBLIC, "phone.proven", {})
 
     def _e164(self, org_id: str, raw: str) -> str:
         try:
@@ -432,6 +561,10 @@ def send_once(
     except Exception:
         requests.release(request.org_id, request.id, key)
         raise TemporarilyUnavailable("the email could not be sent; retry") from None
+
+
+def _code_scope(request: DsarRequest) -> str:
+    return f"dsar:{request.org_id}:{request.id}"
 
 
 def _ids_only(subject: Subject) -> Subject:

@@ -25,7 +25,6 @@ from callproof.dsar.export import ByteSink, ExportPart, assemble, write_csv
 from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status, StepStatus, StoreProgress
 from callproof.dsar.ports import PersonalDataStore, RequestStore, Subject, Suppression
 from callproof.dsar.service import SYSTEM, audit_once, digest, send_once
-from callproof.dsar.subjects import SubjectResolver
 from callproof.errors import NotFound
 from callproof.ids import utc_now
 from callproof.store.ports import Mailer
@@ -95,7 +94,6 @@ class WorkflowTasks:
         requests: RequestStore,
         audit: AuditLog,
         stores: Mapping[str, PersonalDataStore],
-        resolver: SubjectResolver,
         suppression: Suppression | None,
         exports: ExportStorage,
         mailer: Mailer,
@@ -108,7 +106,6 @@ class WorkflowTasks:
         self._requests = requests
         self._audit = audit
         self._stores = stores
-        self._resolver = resolver
         self._suppression = suppression
         self._exports = exports
         self._mailer = mailer
@@ -139,21 +136,9 @@ class WorkflowTasks:
 
     # --------------------------------------------------------------------------------- both
     def _begin(self, request: DsarRequest, event: TaskEvent) -> dict[str, object]:
-        """Resolve the subject once: after an erasure started, the contacts that led to the rest
-        may be gone, so a retry must use the stored subject."""
-        if request.subject is None:
-            subject = self._resolver.resolve(request.org_id, request.identifiers)
-            self._save(request, subject=subject)
-            self._log(
-                request,
-                "subject.resolved",
-                {
-                    "contacts": len(subject.contact_ids),
-                    "emails": len(subject.emails),
-                    "phones": len(subject.phones),
-                    "users": len(subject.user_ids),
-                },
-            )
+        """The plan: which stores each Map runs. The subject was resolved (and stored) before the
+        workflow started: after an erasure began, the contacts that led to the rest may be gone."""
+        self._subject(request)
         if request.type is not RequestType.ERASURE:
             return {"stores": list(self._stores), "last": []}
         return {
@@ -396,7 +381,7 @@ class WorkflowTasks:
     @staticmethod
     def _subject(request: DsarRequest) -> Subject:
         if request.subject is None:
-            raise RuntimeError("the subject is resolved by the begin step")
+            raise RuntimeError("a workflow starts only once the request's subject is resolved")
         return request.subject
 
     def _save(

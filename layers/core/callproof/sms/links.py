@@ -89,8 +89,3 @@ def check_csrf(key: bytes, cookie_nonce: str | None, field: str | None, now: dat
         raise InvalidToken("the form expired; reload the page and try again")
     if not hmac.compare_digest(nonce, cookie_nonce) or now.timestamp() >= expires:
         raise InvalidToken("the form expired; reload the page and try again")
-
-
-def mask(e164: str) -> str:
-    """Show only the last four digits of a number on a page."""
-    return "\u2022\u2022\u2022\u2022 " + e164[-4:] if len(e164) > 4 else "\u2022\u2022\u2022\u2022"

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from html import escape
 
 from callproof.html_pages import document
+from callproof.otp import CODE_DIGITS
+from callproof.phones import masked
 
 TITLES = {"opt-out": "Stop text messages", "opt-in": "Receive text messages again"}
 
@@ -17,6 +19,7 @@ class FormPage:
     token: str | None = None  # a signed link: the number is known (shown masked)
     masked_number: str | None = None
     org_id: str | None = None  # typed-number form
+    e164: str | None = None  # typed-number form, second step: the number the code was texted to
     error: str | None = None
 
 
@@ -33,15 +36,35 @@ def form(page: FormPage) -> str:
             f"<p>Confirm that the number {escape(page.masked_number or '')} should {verb} our text messages.</p>"
         )
         fields = ""
+    elif page.e164:
+        described = ' aria-describedby="form-error" aria-invalid="true"' if page.error else ""
+        hidden += (
+            f'<input type="hidden" name="org" value="{escape(page.org_id or "")}">'
+            f'<input type="hidden" name="phone" value="{escape(page.e164)}">'
+        )
+        parts.append(
+            f"<p>If {escape(masked(page.e164))} can receive our texts, we just sent it a {CODE_DIGITS}-digit "
+            f"code. Enter it to confirm that this number should {verb} our text messages.</p>"
+        )
+        fields = (
+            '<label for="code">Code from the text message</label>'
+            f'<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required '
+            f'maxlength="{CODE_DIGITS + 2}"{described}>'
+        )
     else:
         hidden += f'<input type="hidden" name="org" value="{escape(page.org_id or "")}">'
-        parts.append(f"<p>Enter your mobile number to {verb} our text messages.</p>")
+        parts.append(
+            f"<p>Enter your mobile number to {verb} our text messages. We will text it a code to make "
+            "sure the number is yours.</p>"
+        )
         described = ' aria-describedby="form-error" aria-invalid="true"' if page.error else ""
         fields = (
             '<label for="phone">Mobile number</label>'
             f'<input id="phone" name="phone" type="tel" autocomplete="tel" required maxlength="64"{described}>'
         )
     button = "Stop texts" if page.action == "opt-out" else "Start texts"
+    if not (page.token or page.e164):
+        button = "Text me a code"
     parts.append(
         f'<form method="post" action="{page.action}">{hidden}{fields}<button type="submit">{button}</button></form>'
     )

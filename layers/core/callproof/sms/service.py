@@ -32,6 +32,7 @@ from callproof.sms.model import (
     SmsSettingsIn,
     ThreadMessage,
 )
+from callproof.sms.verification import PhoneVerification, opted_out
 from callproof.store.ports import (
     ContactLookup,
     OrgSettingsReader,
@@ -100,6 +101,7 @@ class SmsService:
         public_base_url: str | None,
         default_daily_cap: int,
         suppression: Suppression | None = None,
+        verification: PhoneVerification | None = None,
         clock: Clock = utc_now,
         new_id: IdFactory = time_ordered_id,
     ) -> None:
@@ -112,6 +114,7 @@ class SmsService:
         self._base_url = public_base_url.rstrip("/") if public_base_url else None
         self._default_cap = default_daily_cap
         self._suppression = suppression
+        self._verification = verification
         self._clock = clock
         self._new_id = new_id
 
@@ -212,10 +215,8 @@ class SmsService:
             raise SendRefused("restricted", "processing of this contact's data is restricted")
         if recipient.suppressed:
             raise SendRefused("suppressed", "this contact is suppressed")
-        status = self.status_of(caller.org_id, to)
-        if status is ConsentStatus.OPTED_OUT or (
-            status is not ConsentStatus.OPTED_IN and self._erased(caller.org_id, to)
-        ):
+        if opted_out(self._store, self._suppression, caller.org_id, to):
+            # An erased number gets the opt-out's refusal too: the answer does not reveal an erasure.
             raise SendRefused("opted_out", "the number opted out of SMS")
         config = self._store.get_config(caller.org_id)
         sender = config.messaging_service_sid or (config.phone_numbers[0] if config.phone_numbers else None)
@@ -256,14 +257,6 @@ class SmsService:
         )
         self._store.add_message(message)
         return message
-
-    def _erased(self, org_id: str, e164: str) -> bool:
-        """Whether the number is on the erasure suppression list. An erased person is never texted
-        again unless they opt in anew (START or an opt-in link, recorded in the ledger after the
-        erasure); the refusal is the opt-out's, so it does not reveal that an erasure happened."""
-        return self._suppression is not None and bool(
-            self._suppression.suppressed(org_id, frozenset(), frozenset({e164}))
-        )
 
     def _carrier_opt_out(self, org_id: str, e164: str, message_sid: str | None) -> None:
         now = self._clock()
@@ -383,15 +376,25 @@ class SmsService:
     def link_claims(self, token: str, action: str) -> links.LinkClaims:
         return links.read_link_token(self._link_key(), token, action, self._clock())
 
-    def page_org_exists(self, org_id: str) -> bool:
-        """Typed-number forms name the org; only an org that registered senders has one."""
-        return bool(self._store.get_config(org_id).senders)
-
     def new_csrf(self) -> tuple[str, str]:
         return links.new_csrf(self._link_key(), self._clock())
 
     def check_csrf(self, cookie: str | None, field: str | None) -> None:
         links.check_csrf(self._link_key(), cookie, field, self._clock())
+
+    def send_opt_out_code(self, org_id: str, e164: str, client: str) -> None:
+        """The typed-number opt-out form's first step: text the number a code (limited per client
+        and per number; silently nothing for an org without a sender: the page looks the same)."""
+        if self._verification is None:
+            raise SendRefused("sms_not_configured", "phone codes are not configured")
+        self._verification.send_code(org_id, _opt_out_scope(e164), e164, client, "stop our text messages")
+
+    def opt_out_with_code(self, org_id: str, e164: str, code: str) -> ConsentStatus:
+        """The second step: the code proves the person holds the number; then the opt-out is recorded."""
+        if self._verification is None:
+            raise SendRefused("sms_not_configured", "phone codes are not configured")
+        self._verification.check_code(org_id, _opt_out_scope(e164), code)
+        return self.web_consent(org_id, e164, "opt-out")
 
     def web_consent(self, org_id: str, e164: str, action: str) -> ConsentStatus:
         """Record a change made on a consent page (source ``web``)."""
@@ -408,3 +411,7 @@ class SmsService:
             )
         )
         return status
+
+
+def _opt_out_scope(e164: str) -> str:
+    return f"sms-opt-out:{e164}"

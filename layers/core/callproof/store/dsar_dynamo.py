@@ -7,7 +7,7 @@
                open (sparse; the daily deadline check reads it without a Scan: the one key without
                the org, since it exists to cross orgs)
 - once-marker: pk=ORG#<org>#REQ#<id>  sk=ONCE#<key>        an email that must not go twice
-- rate count:  pk=ORG#<org>#RATE#<client hash>  sk=<window> public requests per window (TTL)
+- rate count:  ``rates_dynamo`` (public requests per client and per email, across orgs)
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from botocore.exceptions import ClientError
 from callproof.dsar.deadlines import Deadline, DeadlineState, Jurisdiction
 from callproof.dsar.model import (
     OPEN_STATUSES,
+    Candidate,
+    CandidateKind,
     DsarRequest,
     Identifiers,
+    Proof,
     RequestType,
     Status,
     StepStatus,
@@ -39,7 +42,6 @@ if TYPE_CHECKING:
 BY_DUE = "ByDue"
 OPEN_BY_DUE = "OpenByDue"
 OPEN_PK = "OPEN"
-RATE_TTL_SECONDS = 2 * 3600
 
 
 def request_key(org_id: str, request_id: str) -> dict[str, str]:
@@ -108,8 +110,13 @@ def _mutable(request: DsarRequest) -> dict[str, Any]:
             "email": request.identifiers.email,
             "phone": request.identifiers.phone,
             "contact_id": request.identifiers.contact_id,
+            "proven": sorted(request.identifiers.proven),
         },
         "subject": _subject_item(request.subject),
+        "candidates": [
+            {"kind": candidate.kind.value, "id": candidate.id, "via": list(candidate.via)}
+            for candidate in request.candidates
+        ],
         "steps": {name: status.value for name, status in request.steps.items()},
         "timeline": [
             {"at": event.at.isoformat(), "event": event.event, "detail": event.detail}
@@ -161,6 +168,7 @@ def _from_item(item: Mapping[str, Any]) -> DsarRequest:
             email=identifiers.get("email"),
             phone=identifiers.get("phone"),
             contact_id=identifiers.get("contact_id"),
+            proven=frozenset(Proof(kind) for kind in identifiers.get("proven") or ()),
         ),
         created_at=datetime.fromisoformat(item["created_at"]),
         created_by=item["created_by"],
@@ -170,6 +178,10 @@ def _from_item(item: Mapping[str, Any]) -> DsarRequest:
         lift=bool(item.get("lift", False)),
         deadline_state=DeadlineState(item.get("deadline_state", DeadlineState.ON_TRACK.value)),
         subject=_subject(org_id, item.get("subject")),
+        candidates=tuple(
+            Candidate(CandidateKind(found["kind"]), found["id"], tuple(found.get("via") or ()))
+            for found in item.get("candidates") or ()
+        ),
         stores={name: _progress(value) for name, value in (item.get("stores") or {}).items()},
         steps={name: StepStatus(value) for name, value in (item.get("steps") or {}).items()},
         timeline=tuple(
@@ -325,20 +337,3 @@ class DynamoRequestStore:
 
     def release(self, org_id: str, request_id: str, key: str) -> None:
         self._client.delete_item(TableName=self._table, Key=self._once_key(org_id, request_id, key))
-
-    def hit(self, org_id: str, client: str, window: str, limit: int) -> bool:
-        expires = int(datetime.now().timestamp()) + RATE_TTL_SECONDS
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": f"ORG#{org_id}#RATE#{client}", "sk": window}),
-                UpdateExpression="ADD #count :one SET expires_at = if_not_exists(expires_at, :expires)",
-                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
-                ExpressionAttributeNames={"#count": "count"},
-                ExpressionAttributeValues=to_item({":one": 1, ":limit": limit, ":expires": expires}),
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
