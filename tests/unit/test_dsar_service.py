@@ -11,16 +11,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callproof.accounts.model import Member
 from callproof.contacts.model import ContactIn, ContactPatch, ContactType
 from callproof.contacts.service import ContactService
 from callproof.dsar.deadlines import DeadlineState
-from callproof.dsar.model import ExtendIn, PublicRequestIn, RequestIn, RequestType, Status, StepStatus
+from callproof.dsar.model import (
+    CandidateKind,
+    ExtendIn,
+    Proof,
+    PublicRequestIn,
+    RequestIn,
+    RequestType,
+    Status,
+    StepStatus,
+    SubjectChoiceIn,
+)
 from callproof.dsar.ports import Erased, Subject
 from callproof.dsar.service import DsarService, deadline_states
 from callproof.dsar.subjects import SubjectResolver
 from callproof.dsar.workflow import TaskEvent, WorkflowTasks
 from callproof.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooManyRequests
-from callproof.otp import OneTimeCodes
+from callproof.otp import CodeLocked, OneTimeCodes, WrongCode
 from callproof.ratelimit import RateLimits
 from callproof.sms.model import OrgSmsConfig
 from callproof.sms.verification import PhoneVerification
@@ -416,6 +427,195 @@ def test_an_expired_confirmation_link_is_gone(world: World) -> None:
         world.service.confirm(token)
     with pytest.raises(InvalidInput):
         world.service.confirm(token[:-3] + "xyz")
+
+
+# ------------------------------------------------------------------------------------ identity proof
+MALLORY = "mallory@evil.example"
+
+
+def public(kind: str = "access", **values: object) -> PublicRequestIn:
+    return PublicRequestIn.model_validate(
+        {"org_id": "org-a", "type": kind, "email": MALLORY, "jurisdiction": "gdpr", **values}
+    )
+
+
+@pytest.mark.parametrize("kind", ["access", "erasure"])
+def test_a_stranger_with_someone_elses_phone_reaches_only_their_own_email(world: World, kind: str) -> None:
+    world.service.public_request(public(kind, phone=ADA_PHONE), "203.0.113.9")
+    assert [sent["to"] for sent in world.texts.sent] == [ADA_PHONE]  # the code goes to Ada, not Mallory
+    assert world.texts.sent[0]["sender"] == SENDER
+    confirmed = world.service.confirm(world.link(MALLORY))  # no code: the phone stays unverified
+    assert confirmed.identifiers.unverified == {Proof.PHONE}
+    assert confirmed.subject is not None
+    assert confirmed.subject.emails == {MALLORY}
+    assert confirmed.subject.phones == frozenset()
+    assert confirmed.subject.contact_ids == frozenset()
+    world.run(confirmed.id)
+    assert world.calls.rows_by_key[ADA_PHONE]  # Ada's calls: neither exported nor erased
+    assert world.sms.rows_by_key[ADA_PHONE]
+    done = world.requests.get("org-a", confirmed.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    assert all(progress.rows == 0 and progress.deleted == 0 for progress in done.stores.values())
+
+
+def test_a_wrong_code_confirms_nothing_and_five_lock_it(world: World) -> None:
+    world.service.public_request(public(phone=ADA_PHONE), "203.0.113.9")
+    token, code = world.link(MALLORY), world.code(ADA_PHONE)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(4):
+        with pytest.raises(WrongCode):
+            world.service.confirm(token, wrong)
+    pending = world.service.pending(token)  # still waiting: nothing was confirmed
+    assert pending.status is Status.PENDING_CONFIRMATION
+    with pytest.raises(CodeLocked):
+        world.service.confirm(token, wrong)
+    with pytest.raises(CodeLocked):
+        world.service.confirm(token, code)
+    assert world.workflows.started == {}
+
+
+def test_the_right_code_proves_the_phone_and_reaches_its_records(world: World) -> None:
+    world.service.public_request(public(phone=ADA_PHONE), "203.0.113.9")
+    confirmed = world.service.confirm(world.link(MALLORY), world.code(ADA_PHONE))
+    assert confirmed.identifiers.proven == {Proof.EMAIL, Proof.PHONE}
+    assert confirmed.subject is not None
+    assert len(confirmed.subject.contact_ids) == 1
+    assert ADA_PHONE in confirmed.subject.phones
+    assert ADA in confirmed.subject.emails
+    world.run(confirmed.id)
+    done = world.requests.get("org-a", confirmed.id)
+    assert done is not None
+    assert done.stores["call_logs"].rows == 2
+    assert "phone.proven" in world.audit.actions("org-a")
+
+
+def test_a_new_code_replaces_the_old_and_a_used_code_is_refused(world: World) -> None:
+    world.service.public_request(public(phone=ADA_PHONE), "203.0.113.9")
+    token = world.link(MALLORY)
+    first = world.code(ADA_PHONE)
+    world.service.send_code(token, "203.0.113.9")
+    second = world.code(ADA_PHONE)
+    if first != second:
+        with pytest.raises(WrongCode):
+            world.service.confirm(token, first)
+    world.service.confirm(token, second)
+    with pytest.raises(Gone):  # the link and its code were used
+        world.service.confirm(token, second)
+
+
+def test_codes_are_limited_per_number_across_requests(world: World) -> None:
+    for index in range(3):  # the filing texts one code each
+        world.service.public_request(
+            public(phone=ADA_PHONE, email=f"m{index}@evil.example"), f"203.0.113.{index}"
+        )
+    world.service.public_request(public(phone=ADA_PHONE, email="m9@evil.example"), "203.0.113.50")
+    assert len(world.texts.sent) == 3  # the fourth request is recorded, but no fourth text
+    with pytest.raises(TooManyRequests):
+        world.service.send_code(world.link("m9@evil.example"), "203.0.113.51")
+
+
+def test_no_code_to_a_number_that_opted_out_or_without_a_sender(world: World) -> None:
+    world.service.public_request(public(phone="+14155550177"), "203.0.113.9")
+    assert len(world.texts.sent) == 1
+    world.suppression.suppress("org-a", frozenset(), frozenset({"+14155550178"}), frozenset())
+    world.service.public_request(public(phone="+14155550178", email="x@evil.example"), "203.0.113.9")
+    body = PublicRequestIn.model_validate(
+        {
+            "org_id": "org-z",
+            "type": "access",
+            "email": "y@evil.example",
+            "phone": ADA_PHONE,
+            "jurisdiction": "gdpr",
+        }
+    )
+    world.service.public_request(body, "203.0.113.8")
+    assert len(world.texts.sent) == 1
+
+
+def test_public_filing_limits_count_across_orgs(world: World) -> None:
+    for org in ("org-a", "org-b", "org-c"):
+        world.service.public_request(public(org_id=org, email=f"p@{org}.example"), "203.0.113.9")
+    with pytest.raises(TooManyRequests):
+        world.service.public_request(public(org_id="org-d", email="p@org-d.example"), "203.0.113.9")
+    for client in ("203.0.113.20", "203.0.113.21"):
+        world.service.public_request(public(org_id="org-e", email="same@example.com"), client)
+    world.service.public_request(public(org_id="org-f", email="same@example.com"), "203.0.113.22")
+    with pytest.raises(TooManyRequests):
+        world.service.public_request(public(org_id="org-g", email="same@example.com"), "203.0.113.23")
+
+
+def _switchboard(world: World) -> list[str]:
+    return sorted(
+        world.contacts.create(
+            ADMIN,
+            ContactIn(
+                name=name, type=ContactType.CUSTOMER, emails=[f"{name}@corp.example"], phones=[SWITCHBOARD]
+            ),
+        ).id
+        for name in ("a", "b", "c")
+    )
+
+
+SWITCHBOARD = "+14155550150"
+
+
+def test_a_switchboard_erasure_waits_for_staff_to_choose(world: World) -> None:
+    ids = _switchboard(world)
+    request = world.service.create(
+        STAFF, request_in(RequestType.ERASURE, subject={"email": "a@corp.example", "phone": SWITCHBOARD})
+    )
+    review = world.service.confirm(world.link("a@corp.example"))
+    assert review.status is Status.NEEDS_REVIEW
+    assert review.subject is None
+    assert sorted(c.id for c in review.candidates) == ids
+    assert world.workflows.started == {}
+    with pytest.raises(InvalidInput):  # only candidates can be chosen
+        world.service.choose_subject(
+            STAFF, request.id, SubjectChoiceIn(contact_ids=["other"], reason="checked")
+        )
+    chosen_id = next(c.id for c in review.candidates if "email" in c.via)
+    with pytest.raises(Forbidden):
+        world.service.choose_subject(
+            ADMIN, request.id, SubjectChoiceIn(contact_ids=[chosen_id], reason="x y z")
+        )
+    started = world.service.choose_subject(
+        STAFF, request.id, SubjectChoiceIn(contact_ids=[chosen_id], reason="ID checked; desk phone is shared")
+    )
+    assert started.status is Status.IN_PROGRESS
+    assert started.subject is not None
+    assert started.subject.contact_ids == {chosen_id}
+    assert SWITCHBOARD not in started.subject.phones
+    entry = next(e for e in world.audit.entries_by_org["org-a"] if e[2] == "subject.chosen")
+    assert entry[4]["contacts"] == chosen_id
+    assert "desk phone" not in str(entry[4])  # the reason is in the timeline, hashed in the audit
+    assert any("desk phone" in (event.detail or "") for event in started.timeline)
+    with pytest.raises(Conflict):  # once chosen, the subject is settled
+        world.service.choose_subject(STAFF, request.id, SubjectChoiceIn(contact_ids=[], reason="again"))
+
+
+def test_a_restriction_of_an_ambiguous_subject_restricts_nothing_until_chosen(world: World) -> None:
+    ids = _switchboard(world)
+    review = world.service.create(STAFF, request_in(RequestType.RESTRICTION, subject={"phone": SWITCHBOARD}))
+    assert review.status is Status.NEEDS_REVIEW
+    assert not any(world.store.get("org-a", contact_id).restricted for contact_id in ids)  # type: ignore[union-attr]
+    done = world.service.choose_subject(
+        STAFF, review.id, SubjectChoiceIn(contact_ids=[ids[1]], reason="chosen")
+    )
+    assert done.status is Status.COMPLETED
+    assert [world.store.get("org-a", i).restricted for i in ids] == [False, True, False]  # type: ignore[union-attr]
+
+
+def test_a_members_own_request_goes_to_review_and_staff_may_include_the_account(world: World) -> None:
+    world.members.put(None, Member("org-a", "user-7", "grace@callproof.example", "Grace"))
+    review = world.service.create(STAFF, request_in(subject={"email": "grace@callproof.example"}))
+    assert review.status is Status.NEEDS_REVIEW
+    assert [(c.kind, c.id) for c in review.candidates] == [(CandidateKind.USER, "user-7")]
+    started = world.service.choose_subject(
+        STAFF, review.id, SubjectChoiceIn(user_ids=["user-7"], reason="own account")
+    )
+    assert started.subject is not None
+    assert started.subject.user_ids == {"user-7"}
 
 
 # ------------------------------------------------------------------------------------ staff rules

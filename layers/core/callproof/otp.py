@@ -24,7 +24,7 @@ from callproof.ids import utc_now
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=10)
 MAX_TRIES = 5
-_CODE = re.compile(rf"^\d{{{CODE_DIGITS}}}$")
+_CODE = re.compile(rf"^[0-9]{{{CODE_DIGITS}}}$")
 
 
 class CodeOutcome(StrEnum):
