@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,5 +166,97 @@ def test_a_non_compliance_role_sees_the_api_refusal(
         expect(page.get_by_role("alert")).to_have_text("requires one of the roles: compliance")
         expect(page.get_by_label("Bearer token")).to_be_visible()
         assert page.evaluate("sessionStorage.length") == 0
+    finally:
+        page.close()
+
+
+def test_a_request_that_needs_review_is_listed_first_and_staff_choose_its_subject(
+    local_stack: RunningStack, org: str, browser: Any
+) -> None:
+    switchboard = "+1415555" + str(uuid.uuid4().int)[:4]
+
+    def contact(name: str) -> dict[str, Any]:  # the switchboard number, and an email of their own
+        body = {"name": name, "type": "customer", "phones": [switchboard], "emails": [f"{name}@acme.example"]}
+        created: dict[str, Any] = call(local_stack, org, "POST", "/v1/contacts", body)
+        return created
+
+    ada, bob = contact("ada"), contact("bob")
+    today = datetime.now(UTC).date()
+    earlier = call(  # due sooner: without the review rule it would be listed first
+        local_stack,
+        org,
+        "POST",
+        "/v1/dsar/requests",
+        {
+            "type": "access",
+            "subject": {"email": f"s-{uuid.uuid4().hex[:6]}@example.com"},
+            "jurisdiction": "gdpr",
+            "received": (today - timedelta(days=10)).isoformat(),
+            "verification": "account login",
+            "start": False,
+        },
+    )
+    review = call(
+        local_stack,
+        org,
+        "POST",
+        "/v1/dsar/requests",
+        {
+            "type": "access",
+            "subject": {"phone": switchboard},
+            "jurisdiction": "gdpr",
+            "received": today.isoformat(),
+            "verification": "called back on the number",
+        },
+    )
+    assert review["status"] == "needs_review"
+    assert {(c["kind"], c["id"]) for c in review["subject"]["candidates"]} == {
+        ("contact", ada["id"]),
+        ("contact", bob["id"]),
+    }
+    page = browser.new_page()
+    try:
+        errors = _sign_in(page, local_stack, org)
+        rows = page.locator("#requests tbody tr")
+        expect(rows).to_have_count(2)
+        assert [rows.nth(i).get_attribute("data-id") for i in range(2)] == [review["id"], earlier["id"]]
+        assert rows.nth(0).get_attribute("class") == "needs-review"
+        assert rows.nth(1).get_attribute("class") == ""
+        expect(rows.nth(0).locator("td").nth(2).locator("strong")).to_have_text("needs review")
+
+        page.get_by_role("button", name=f"Open request {review['id']}").click()
+        expect(page.locator("#detail-status")).to_have_text("needs review")
+        facts = page.locator("#facts")
+        expect(facts).to_contain_text("Proven identifiersphone")
+        expect(facts).to_contain_text("Unverified identifiersnone")
+        candidates = page.locator("#candidates tbody tr")
+        expect(candidates).to_have_count(2)
+        assert sorted(
+            tuple(cell.inner_text() for cell in candidates.nth(i).locator("td").all()[1:]) for i in range(2)
+        ) == sorted([("contact", ada["id"], "phone"), ("contact", bob["id"], "phone")])
+
+        page.get_by_label("Reason for the choice").fill("the caller gave Ada's email on the call")
+        page.get_by_role("button", name="Choose subject").click()  # nobody ticked
+        expect(page.get_by_role("alert")).to_have_text("Tick at least one candidate.")
+        expect(page.locator("#detail-status")).to_have_text("needs review")
+
+        page.get_by_role("checkbox", name=f"Choose contact {ada['id']}").check()
+        page.get_by_role("button", name="Choose subject").click()
+        expect(page.get_by_role("status")).to_contain_text("Subject chosen")
+        expect(page.get_by_role("alert")).to_have_text("")
+        expect(page.locator("#detail-status")).not_to_have_text("needs review")
+        expect(page.locator("#subject-form")).to_be_hidden()
+        expect(page.locator("#detail-status")).to_have_text("completed", timeout=WORKFLOW_TIMEOUT_MS)
+        expect(facts).to_contain_text(f"Contacts found{ada['id']}")
+        contacts = page.locator("#stores tbody tr", has=page.get_by_role("cell", name="contacts", exact=True))
+        assert [cell.inner_text() for cell in contacts.locator("td").all()][:3] == ["contacts", "done", "1"]
+        # no longer needs review: the list is back to due-date order
+        expect(rows.nth(0)).to_have_attribute("data-id", earlier["id"])
+        expect(rows.nth(1).locator("td").nth(2)).to_have_text("completed")
+
+        chosen = call(local_stack, org, "GET", f"/v1/dsar/requests/{review['id']}")
+        assert chosen["subject"]["contacts_found"] == [ada["id"]]
+        assert chosen["subject"]["users_found"] == []
+        assert errors == []
     finally:
         page.close()

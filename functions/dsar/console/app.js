@@ -4,7 +4,11 @@
 
 (() => {
   const TOKEN_KEY = "callproof.dsar.token";
-  const OPEN = new Set(["pending_confirmation", "verified", "in_progress", "awaiting_correction", "needs_attention"]);
+  const OPEN = new Set([
+    "pending_confirmation", "verified", "in_progress", "awaiting_correction", "needs_review", "needs_attention",
+  ]);
+  const REVIEW = "needs_review"; // the identifiers reach several people: staff choose the subject
+  const KINDS = { contact: "contact", user: "member account" };
   const POLL_MS = 1000;
   const $ = (id) => document.getElementById(id);
   let current = null; // the request shown in the detail section
@@ -105,8 +109,21 @@
       items.push(...page.items);
       cursor = page.next_cursor;
     } while (cursor);
-    items.sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : a.id < b.id ? -1 : 1));
+    items.sort(byReviewThenDue);
     renderList(items);
+  }
+
+  // Requests that need review first (nothing moves until staff choose), then by due date, then id.
+  function byReviewThenDue(a, b) {
+    const review = Number(b.status === REVIEW) - Number(a.status === REVIEW);
+    if (review) return review;
+    if (a.due !== b.due) return a.due < b.due ? -1 : 1;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  }
+
+  function statusCell(item) {
+    const text = item.status.replaceAll("_", " ");
+    return item.status === REVIEW ? el("td", {}, el("strong", { class: "review-text" }, text)) : el("td", {}, text);
   }
 
   function renderList(items) {
@@ -116,12 +133,13 @@
         const open = el("button", { type: "button", class: "open", "aria-label": `Open request ${item.id}` }, item.id);
         open.addEventListener("click", () => guarded(() => openRequest(item.id)));
         const cls = deadlineClass(item);
+        const rowClass = [item.status === REVIEW ? "needs-review" : "", cls].filter(Boolean).join(" ");
         return el(
           "tr",
-          { class: cls, "data-id": item.id },
+          { class: rowClass, "data-id": item.id },
           el("td", {}, open),
           el("td", {}, item.type),
-          el("td", {}, item.status.replaceAll("_", " ")),
+          statusCell(item),
           el("td", {}, item.due, item.extended ? " (extended)" : ""),
           el("td", cls ? { class: `${cls}-text` } : {}, deadlineText(item)),
         );
@@ -151,6 +169,10 @@
       ["Email", subject.email],
       ["Phone", subject.phone],
       ["Contact id", subject.contact_id],
+      ["Proven identifiers", kindsText(subject.proven)],
+      ["Unverified identifiers", kindsText(subject.unverified)],
+      ["Contacts found", idsText(subject.contacts_found)],
+      ["Accounts found", idsText(subject.users_found)],
       ["Recipient", request.recipient_email],
       ["Verification", request.verification],
       ["Steps", Object.entries(request.steps || {}).map(([name, s]) => `${name}: ${s}`).join(", ") || null],
@@ -161,6 +183,7 @@
         el("dd", name === "Status" ? { id: "detail-status" } : {}, value),
       ]),
     );
+    renderCandidates(request);
     const stores = Object.entries(request.stores || {}).sort(([a], [b]) => (a < b ? -1 : 1));
     $("stores").tBodies[0].replaceChildren(
       ...stores.map(([name, s]) =>
@@ -183,6 +206,49 @@
     if (previous && previous.id === request.id && previous.status !== request.status) {
       guarded(loadList);
     }
+  }
+
+  // Identifier kinds (``email``, ``phone``, ``contact_id``), or "none".
+  function kindsText(kinds) {
+    return kinds && kinds.length ? kinds.map((kind) => kind.replaceAll("_", " ")).join(", ") : "none";
+  }
+
+  // Resolved ids; null (not shown) while the subject is not resolved yet.
+  function idsText(ids) {
+    if (!ids) return null;
+    return ids.length ? ids.join(", ") : "none";
+  }
+
+  // needs_review: one checkbox per candidate, with its kind and how the identifiers reached it.
+  function renderCandidates(request) {
+    const candidates = request.status === REVIEW ? (request.subject && request.subject.candidates) || [] : [];
+    const form = $("subject-form");
+    if (form.dataset.id !== request.id || candidates.length === 0) form.reset();
+    form.dataset.id = request.id;
+    form.hidden = candidates.length === 0;
+    const ticked = new Set(
+      [...$("candidates").querySelectorAll("input:checked")].map((box) => `${box.dataset.kind}:${box.value}`),
+    );
+    $("candidates").tBodies[0].replaceChildren(
+      ...candidates.map((candidate) => {
+        const kind = KINDS[candidate.kind] || candidate.kind;
+        const box = el("input", {
+          type: "checkbox",
+          value: candidate.id,
+          "data-kind": candidate.kind,
+          "aria-label": `Choose ${kind} ${candidate.id}`,
+        });
+        box.checked = ticked.has(`${candidate.kind}:${candidate.id}`);
+        return el(
+          "tr",
+          {},
+          el("td", {}, box),
+          el("td", {}, kind),
+          el("td", {}, candidate.id),
+          el("td", {}, (candidate.via || []).join(", ") || null),
+        );
+      }),
+    );
   }
 
   // While a workflow runs, follow it.
@@ -305,6 +371,21 @@
       const values = formValues(event.target);
       guarded(async () => {
         await act("cancel", values, () => "Cancelled.");
+        event.target.reset();
+      });
+    });
+    $("subject-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = { contact_ids: [], user_ids: [], reason: formValues(event.target).reason || "" };
+      for (const box of $("candidates").querySelectorAll("input:checked")) {
+        (box.dataset.kind === "user" ? body.user_ids : body.contact_ids).push(box.value);
+      }
+      if (body.contact_ids.length + body.user_ids.length === 0) {
+        showError("Tick at least one candidate.");
+        return;
+      }
+      guarded(async () => {
+        await act("subject", body, (r) => `Subject chosen: the request is now ${r.status.replaceAll("_", " ")}.`);
         event.target.reset();
       });
     });
