@@ -273,3 +273,97 @@ def test_outbox_route_answers_loopback_clients_only() -> None:
     assert local.status_code == 200
     assert isinstance(local.json["messages"], list)  # type: ignore[index]
     assert client.post("/_local/outbox").status_code == 404
+
+
+def test_requests_table_lists_requests_that_need_review_first() -> None:
+    text = dsar_cli.requests_table(
+        [
+            summary("soon", "2026-12-02", 4, "due_soon"),
+            summary("review-late", "2026-12-30", 32, status="needs_review"),
+            summary("over", "2026-11-01", -3, "overdue", "in_progress"),
+            summary("review-early", "2026-12-10", 12, status="needs_review"),
+        ]
+    )
+    rows = [line.split() for line in text.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["review-early", "review-late", "over", "soon"]
+    assert [row[2] for row in rows[:2]] == ["needs_review", "needs_review"]
+
+
+REVIEW = {
+    **summary("r7", "2026-12-28", 27, status="needs_review"),
+    "jurisdiction": "gdpr",
+    "received": "2026-11-28",
+    "subject": {
+        "email": None, "phone": "+14155550100", "contact_id": None, "proven": ["phone"], "unverified": [],
+        "contacts_found": None, "users_found": None,
+        "candidates": [
+            {"kind": "contact", "id": "c-ada", "via": ["phone"]},
+            {"kind": "user", "id": "u-bob", "via": ["email of contact c-ada", "phone"]},
+        ],
+    },
+}  # fmt: skip
+
+
+def test_detail_text_shows_proof_and_the_candidates_of_a_request_that_needs_review() -> None:
+    lines = dsar_cli.detail_text(REVIEW).splitlines()
+    assert "Proven:       phone" in lines
+    assert "Unverified:   none" in lines
+    assert "Contacts:     -" in lines  # not resolved: staff choose
+    table = lines[lines.index("Candidates (choose with `callproof dsar choose`):") + 1 :]
+    assert table[0].split() == ["KIND", "ID", "REACHED", "THROUGH"]
+    assert table[1].split() == ["contact", "c-ada", "phone"]
+    assert table[2].split() == ["user", "u-bob", "email", "of", "contact", "c-ada,", "phone"]
+    chosen = {**REVIEW, "status": "completed", "subject": {**REVIEW["subject"], "candidates": [],
+              "contacts_found": ["c-ada"], "users_found": []}}  # fmt: skip
+    text = dsar_cli.detail_text(chosen)
+    assert "Candidates" not in text
+    assert "Contacts:     c-ada" in text.splitlines()
+    assert "Accounts:     none" in text.splitlines()
+
+
+def test_choose_posts_the_candidates_and_the_reason_and_prints_the_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[tuple[str, str, Any]] = []
+    chosen = {**REVIEW, "status": "in_progress", "subject": {**REVIEW["subject"], "candidates": [],
+              "contacts_found": ["c-ada", "c-eve"], "users_found": ["u-bob"]}}  # fmt: skip
+
+    def fake_http(method: str, url: str, token: str | None = None, body: Any = None) -> Any:
+        calls.append((method, url, body))
+        return chosen
+
+    monkeypatch.setattr(dsar_cli, "http", fake_http)
+    code = main(["dsar", "choose", "r/7", "--url", "http://api.test/prod/", "--token", "t",
+                 "--contact", "c-ada", "--contact", "c-eve", "--user", "u-bob", "--reason", "said so on the call"])  # fmt: skip
+    assert code == 0
+    assert calls == [
+        (
+            "POST",
+            "http://api.test/prod/v1/dsar/requests/r%2F7/subject",
+            {"contact_ids": ["c-ada", "c-eve"], "user_ids": ["u-bob"], "reason": "said so on the call"},
+        )
+    ]
+    out = capsys.readouterr().out.splitlines()
+    assert "Status:       in_progress" in out
+    assert "Contacts:     c-ada, c-eve" in out
+    assert "Accounts:     u-bob" in out
+
+
+def test_choose_needs_a_candidate_and_a_reason_and_reports_refusals(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(method: str, url: str, token: str | None = None, body: Any = None) -> Any:
+        raise dsar_cli.ApiError(
+            409, {"error": {"code": "conflict", "message": "only a request that needs review"}}
+        )
+
+    monkeypatch.setattr(dsar_cli, "http", refuse)
+    target = ["--url", "http://api.test", "--token", "t"]
+    assert main(["dsar", "choose", "r7", *target, "--reason", "no one ticked"]) == 2
+    assert "--contact ID or --user ID" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # argparse: --reason is required
+        main(["dsar", "choose", "r7", *target, "--contact", "c-ada"])
+    assert exited.value.code == 2
+    capsys.readouterr()
+    assert main(["dsar", "choose", "r7", *target, "--user", "u-bob", "--reason", "the account's owner"]) == 1
+    assert capsys.readouterr().err.strip() == "callproof: conflict: only a request that needs review"

@@ -1,12 +1,13 @@
-"""Staff tools on the command line: ``callproof dsar create | list | show | wait`` (the DSAR API over
-HTTP) and ``callproof outbox`` (the mail the local stack sent through SES).
+"""Staff tools on the command line: ``callproof dsar create | list | show | choose | wait`` (the DSAR
+API over HTTP) and ``callproof outbox`` (the mail the local stack sent through SES).
 
 ``dsar`` talks to the running local stack by default (its URL from the state file) and mints a
 ``compliance`` token for ``--org``; ``--url`` and ``--token`` (or ``$CALLPROOF_TOKEN``) point it at a
 deployment. An API refusal prints its error code and message and exits 1; a usage problem (no running
 stack, no org and no token) exits 2. ``wait`` exits 0 once the request completed, 1 when it stopped
-anywhere else (needs_attention, cancelled, expired, waiting for a confirmation or a correction) or
-the timeout passed.
+anywhere else (needs_review, needs_attention, cancelled, expired, waiting for a confirmation or a
+correction) or the timeout passed. ``choose`` answers a request in needs_review: staff pick its
+subject among the candidates it lists.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ CLI_USER = "cli-staff"
 TOKEN_ENV = "CALLPROOF_TOKEN"  # noqa: S105 - the name of an environment variable
 POLL_SECONDS = 0.5
 RUNNING = frozenset({"in_progress", "verified"})
+REVIEW = "needs_review"  # the identifiers reach several people: staff choose the subject
 STATUSES = (
-    "pending_confirmation", "verified", "in_progress", "awaiting_correction", "needs_attention",
+    "pending_confirmation", "verified", "in_progress", "awaiting_correction", REVIEW, "needs_attention",
     "completed", "cancelled", "expired",
 )  # fmt: skip
 TYPES = ("access", "erasure", "correction", "restriction", "portability")
@@ -119,8 +121,9 @@ def days_left(item: Mapping[str, Any]) -> str:
 
 
 def requests_table(items: Iterable[Mapping[str, Any]]) -> str:
-    """The request list, sorted by due date (then id)."""
-    ordered = sorted(items, key=lambda item: (str(item["due"]), str(item["id"])))
+    """The request list: those that need review first (nothing moves until staff choose), then by
+    due date (then id)."""
+    ordered = sorted(items, key=lambda item: (item["status"] != REVIEW, str(item["due"]), str(item["id"])))
     return table(
         ("ID", "TYPE", "STATUS", "DUE", "DAYS LEFT"),
         [(i["id"], i["type"], i["status"], i["due"], days_left(i)) for i in ordered],
@@ -140,12 +143,25 @@ def detail_text(request: Mapping[str, Any]) -> str:
         ("Due", f"{request['due']}{' (extended)' if request.get('extended') else ''}"),
         ("Days left", days_left(request)),
         ("Subject", identifiers or "-"),
+        ("Proven", kinds(subject.get("proven"))),
+        ("Unverified", kinds(subject.get("unverified"))),
+        ("Contacts", ids(subject.get("contacts_found"))),
+        ("Accounts", ids(subject.get("users_found"))),
         ("Recipient", request.get("recipient_email") or "-"),
         ("Verification", request.get("verification") or "-"),
         ("Download", "ready" if request.get("download_ready") else "-"),
     ]
     width = max(len(label) for label, _ in facts) + 1
     lines = [f"{label + ':':<{width}} {value}" for label, value in facts]
+    candidates = subject.get("candidates") or []
+    if candidates:
+        lines += ["", "Candidates (choose with `callproof dsar choose`):"]
+        lines.append(
+            table(
+                ("KIND", "ID", "REACHED THROUGH"),
+                [(c["kind"], c["id"], ", ".join(c["via"])) for c in candidates],
+            )
+        )
     stores = request.get("stores") or {}
     if stores:
         columns = ("status", "rows", "deleted", "kept", "residue", "attempts", "error")
@@ -166,6 +182,18 @@ def detail_text(request: Mapping[str, Any]) -> str:
             table(("AT", "EVENT", "DETAIL"), [(e["at"], e["event"], e.get("detail")) for e in timeline])
         )
     return "\n".join(lines)
+
+
+def kinds(values: Iterable[str] | None) -> str:
+    """Identifier kinds (``email, phone``), ``none`` when empty, ``-`` when absent."""
+    if values is None:
+        return "-"
+    return ", ".join(values) or "none"
+
+
+def ids(values: Iterable[str] | None) -> str:
+    """Resolved ids; ``-`` while the subject is not resolved (or needs review)."""
+    return "-" if values is None else ", ".join(values) or "none"
 
 
 def current_step(request: Mapping[str, Any]) -> str:
@@ -267,6 +295,13 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+def choose_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The subject choice: at least one candidate contact or account, and the reason."""
+    if not (args.contact_ids or args.user_ids):
+        raise UsageError("choose at least one candidate: --contact ID or --user ID")
+    return {"contact_ids": args.contact_ids, "user_ids": args.user_ids, "reason": args.reason}
+
+
 def run_dsar(args: argparse.Namespace) -> int:
     api = connect(args.url, args.token, args.org)
     try:
@@ -277,6 +312,8 @@ def run_dsar(args: argparse.Namespace) -> int:
             print(requests_table(list_all(api, args.status, args.due_before)))
         elif args.dsar == "show":
             print(detail_text(api.call("GET", request_path(args.id))))
+        elif args.dsar == "choose":
+            print(detail_text(api.call("POST", request_path(args.id) + "/subject", choose_body(args))))
         else:
             return wait_for(
                 lambda: api.call("GET", request_path(args.id)), sys.stderr, sys.stderr.isatty(), args.timeout
@@ -352,11 +389,29 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--lift", action="store_true", help="restriction: lift an earlier restriction")
     create.add_argument("--no-start", action="store_true", help="record only; start it later")
     create.add_argument("-q", "--quiet", action="store_true", help="print only the request id")
-    listing = dsar.add_parser("list", parents=[target], help="requests sorted by due date")
+    listing = dsar.add_parser(
+        "list", parents=[target], help="requests: those that need review first, then by due date"
+    )
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--due-before", type=_day, help="only requests due before YYYY-MM-DD")
     show = dsar.add_parser("show", parents=[target], help="a request: stores, steps and timeline")
     show.add_argument("id")
+    choose = dsar.add_parser(
+        "choose", parents=[target], help="choose the subject of a request that needs review"
+    )
+    choose.add_argument("id")
+    choose.add_argument(
+        "--contact", action="append", default=[], dest="contact_ids", metavar="ID", help="a candidate contact"
+    )
+    choose.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        dest="user_ids",
+        metavar="ID",
+        help="a candidate member account",
+    )
+    choose.add_argument("--reason", required=True, help="why this is the subject (3-1000 characters)")
     wait = dsar.add_parser("wait", parents=[target], help="draw a progress bar until the workflow ends")
     wait.add_argument("id")
     wait.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
