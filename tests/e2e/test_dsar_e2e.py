@@ -28,7 +28,7 @@ class Org:
         self.id = f"dsar-{uuid.uuid4().hex[:8]}"
         self.headers = {"Authorization": f"Bearer {stack.token(self.id, 'staff-1', ROLES)}"}
         self.rep = {"Authorization": f"Bearer {stack.token(self.id, 'rep-1', ['rep'])}"}
-        self.number = "+1500555" + str(uuid.uuid4().int)[:4]
+        self.number = f"+1500555{uuid.uuid4().int % 10_000:04d}"
 
     def api(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None

@@ -138,6 +138,15 @@ def test_a_member_is_erased_with_integrations_revoked_and_the_consent_ledger_kep
     created = request(org, "erasure", email)
     confirm = link(org, r"(http\S+/privacy/confirm\?token=\S+)", email)
     assert requests.post(confirm, timeout=30).status_code == 200
+    review = org.api("GET", f"/v1/dsar/requests/{created['id']}").json()
+    assert review["status"] == "needs_review"  # her email is an account: staff decide
+    assert [(c["kind"], c["id"]) for c in review["subject"]["candidates"]] == [("user", user_id)]
+    chosen = org.api(
+        "POST",
+        f"/v1/dsar/requests/{created['id']}/subject",
+        {"user_ids": [user_id], "reason": "leaving employee; identity checked by HR"},
+    )
+    assert chosen.status_code == 202, chosen.text
     done = org.wait(created["id"])
     assert done["status"] == "completed", done
     stores = done["stores"]

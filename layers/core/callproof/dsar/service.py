@@ -439,36 +439,35 @@ class DsarService:
         return done
 
     def _resolve(self, request: DsarRequest, actor: str) -> DsarRequest:
-        """The request with its subject stored, or in needs_review with the candidates."""
+        """The request with its subject stored, or in needs_review with the candidates. What was
+        given but not proven is named on the timeline (the identifiers go when an erasure ends)."""
         if request.subject is not None:
             return request
         resolution = self._resolver.resolve(request.org_id, request.identifiers)
-        subject = resolution.subject
-        if subject is None:
+        unverified = ", ".join(sorted(request.identifiers.unverified))
+        note = f"left out, not proven: {unverified}" if unverified else None
+        now = self._clock()
+        if resolution.subject is None:
             found = len(resolution.candidates)
             review = replace(
-                request.with_status(
-                    Status.NEEDS_REVIEW, self._clock(), f"{found} candidate(s) to choose from"
-                ),
+                request.with_status(Status.NEEDS_REVIEW, now, f"{found} candidate(s) to choose from"),
                 candidates=resolution.candidates,
                 version=request.version + 1,
             )
+            review = review.with_event("subject.unverified", now, note) if note else review
             self._requests.save(request, review)
-            self._log(review, actor, "subject.needs_review", {"candidates": found})
+            self._log(review, actor, "subject.needs_review", {"candidates": found, "unverified": unverified})
             return review
+        subject = resolution.subject
         resolved = replace(request, subject=subject, version=request.version + 1)
+        resolved = resolved.with_event("subject.unverified", now, note) if note else resolved
         self._requests.save(request, resolved)
-        detail = {
+        counts = {
             "contacts": len(subject.contact_ids),
             "emails": len(subject.emails),
             "phones": len(subject.phones),
         }
-        self._log(
-            resolved,
-            actor,
-            "subject.resolved",
-            {**detail, "unverified": ",".join(sorted(resolved.identifiers.unverified))},
-        )
+        self._log(resolved, actor, "subject.resolved", {**counts, "unverified": unverified})
         return resolved
 
     def _download(self, request: DsarRequest) -> tuple[str, datetime]:
