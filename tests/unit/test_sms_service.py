@@ -1,7 +1,9 @@
-"""The SMS service with fakes: inbound routing and storage, replies, the send gate, links and CSRF."""
+"""The SMS service with fakes: inbound routing and storage, replies, the send gate, links and CSRF,
+the typed-number opt-out's texted codes and their limits."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -16,9 +18,12 @@ from callproof.errors import (
     NotTextable,
     SendRefused,
     TemporarilyUnavailable,
+    TooManyRequests,
 )
 from callproof.integrations.twilio_webhook import FormParams, sign, signature_is_valid, twiml
+from callproof.otp import CODE_TTL, CodeLocked, CodeUnavailable, OneTimeCodes, WrongCode
 from callproof.phones import masked
+from callproof.ratelimit import RateLimits
 from callproof.sms import links
 from callproof.sms.model import (
     ConsentSource,
@@ -30,8 +35,18 @@ from callproof.sms.model import (
     SmsSettingsIn,
 )
 from callproof.sms.service import SmsService
+from callproof.sms.verification import PhoneVerification
 from callproof.tenancy import Caller, Role
-from tests.fakes import FakeContactLookup, FakeRecipients, FakeSmsGateway, FixedOrgSettings, InMemorySmsStore
+from tests.fakes import (
+    FakeContactLookup,
+    FakeRecipients,
+    FakeSmsGateway,
+    FixedOrgSettings,
+    InMemoryCodeStore,
+    InMemoryRateCounter,
+    InMemorySmsStore,
+    InMemorySuppression,
+)
 
 ORG, OTHER = "org-a", "org-b"
 TWILIO_NUMBER, SERVICE_SID = "+15005550006", "MG" + "a" * 32
@@ -50,10 +65,21 @@ class World:
         self.recipients.add(ORG, Recipient(ADA_ID, "customer", (ADA,)))
         self.gateway = FakeSmsGateway()
         self.now = NOW
+        self.suppression = InMemorySuppression()
         ids = count(1)
+        codes = count(482_913, 7_919)  # distinct 6-digit codes, read back from the texts
+        self.verification = PhoneVerification(
+            OneTimeCodes(
+                InMemoryCodeStore(), lambda: b"o" * 32, clock=lambda: self.now,
+                new_code=lambda: f"{next(codes) % 10**6:06d}",
+            ),
+            RateLimits(InMemoryRateCounter(), lambda: b"r" * 32, clock=lambda: self.now),
+            self.store, lambda: self.gateway, self.suppression,
+        )  # fmt: skip
         self.service = SmsService(
             self.store, self.contacts, self.recipients, FixedOrgSettings(), lambda: self.gateway,
             lambda: b"k" * 32, public_base_url="https://api.example.com/dev/", default_daily_cap=3,
+            suppression=self.suppression, verification=self.verification,
             clock=lambda: self.now, new_id=lambda _: f"{next(ids):020d}",
         )  # fmt: skip
         self.service.set_senders(
@@ -254,6 +280,189 @@ def test_a_number_belongs_to_one_org(world: World) -> None:
     other_admin = Caller(OTHER, "admin-b", frozenset({Role.ADMIN}))
     with pytest.raises(Conflict):
         world.service.set_senders(other_admin, SendersIn(phone_numbers=[TWILIO_NUMBER]))
+
+
+# ------------------------------------------------------------- typed-number opt-out: texted codes
+CLIENT = "203.0.113.9"
+BOB = "+14155550123"
+OTHER_NUMBER = "+15005550007"
+
+
+def texts_to(world: World, number: str) -> list[dict[str, str | None]]:
+    return [sent for sent in world.gateway.sent if sent["to"] == number]
+
+
+def texted_code(world: World, number: str = ADA) -> str:
+    found = re.search(r"\b(\d{6})\b", str(texts_to(world, number)[-1]["body"]))
+    assert found is not None
+    return found.group(1)
+
+
+def not_this(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def other_org_with_a_number(world: World) -> None:
+    admin = Caller(OTHER, "admin-b", frozenset({Role.ADMIN}))
+    world.service.set_senders(admin, SendersIn(phone_numbers=[OTHER_NUMBER]))
+
+
+def test_the_code_is_texted_from_the_org_sender_and_records_nothing(world: World) -> None:
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    (sent,) = world.gateway.sent
+    assert (sent["to"], sent["sender"], sent["status_callback"]) == (ADA, SERVICE_SID, None)
+    code = texted_code(world)
+    assert sent["body"] == (
+        f"CallProof: {code} is your code to stop our text messages. It expires in 10 minutes. "
+        "If you did not ask for it, ignore this message."
+    )
+    assert world.store.ledger == {}
+    assert world.service.status_of(ORG, ADA) is ConsentStatus.NONE
+
+    other_org_with_a_number(world)  # no messaging service: the org's first number sends
+    world.service.send_opt_out_code(OTHER, BOB, CLIENT)
+    assert [(s["to"], s["sender"]) for s in texts_to(world, BOB)] == [(BOB, OTHER_NUMBER)]
+
+
+def test_an_org_without_a_sender_texts_nothing_and_no_code_is_accepted(world: World) -> None:
+    world.service.send_opt_out_code("org-without-sms", ADA, CLIENT)  # no error: the page is the same
+    assert world.gateway.sent == []
+    with pytest.raises(CodeUnavailable):
+        world.service.opt_out_with_code("org-without-sms", ADA, "123456")
+    assert world.store.ledger == {}
+
+
+@pytest.mark.parametrize("how", ["stop", "api", "erased", "carrier"])
+def test_a_number_that_may_not_be_texted_gets_no_code(world: World, how: str) -> None:
+    if how == "stop":
+        world.inbound("STOP")
+    elif how == "api":
+        world.service.record_consent(REP, ADA, ConsentStatus.OPTED_OUT)
+    elif how == "erased":
+        world.suppression.suppress(ORG, frozenset(), frozenset({ADA}), frozenset())
+    else:  # opted out at Twilio only: the send fails with 21610
+        world.gateway.opted_out.add(ADA)
+    ledger = dict(world.store.ledger)
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)  # silently: the page does not tell
+    assert world.gateway.sent == []
+    assert world.store.ledger == ledger
+
+
+def test_an_erased_number_that_texted_start_again_can_get_a_code(world: World) -> None:
+    world.suppression.suppress(ORG, frozenset(), frozenset({ADA}), frozenset())
+    world.inbound("START")
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    assert len(texts_to(world, ADA)) == 1
+
+
+def test_the_right_code_records_one_web_opt_out_and_cannot_be_replayed(world: World) -> None:
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    code = texted_code(world)
+    spaced = f" {code[:3]} {code[3:]} "  # as people type it
+    assert world.service.opt_out_with_code(ORG, ADA, spaced) is ConsentStatus.OPTED_OUT
+    (entry,) = world.store.ledger[(ORG, ADA)]
+    assert (entry.status, entry.source, entry.at) == (ConsentStatus.OPTED_OUT, ConsentSource.WEB, NOW)
+    with pytest.raises(CodeUnavailable) as raised:
+        world.service.opt_out_with_code(ORG, ADA, code)
+    assert raised.value.field == "code"
+    assert len(world.store.ledger[(ORG, ADA)]) == 1
+
+
+def test_wrong_codes_cost_tries_then_lock_even_the_right_one(world: World) -> None:
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    code = texted_code(world)
+    for left in (4, 3, 2, 1):
+        with pytest.raises(WrongCode) as raised:
+            world.service.opt_out_with_code(ORG, ADA, not_this(code))
+        assert (raised.value.field, f"({left} tries left)" in raised.value.message) == ("code", True)
+    with pytest.raises(CodeLocked):
+        world.service.opt_out_with_code(ORG, ADA, not_this(code))
+    with pytest.raises(CodeLocked):
+        world.service.opt_out_with_code(ORG, ADA, code)
+    assert world.store.ledger == {}
+
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)  # a new code starts over
+    assert world.service.opt_out_with_code(ORG, ADA, texted_code(world)) is ConsentStatus.OPTED_OUT
+
+
+def test_malformed_codes_are_refused_without_costing_a_try(world: World) -> None:
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    for malformed in ("", "12345", "1234567", "abcdef", "12345x"):
+        with pytest.raises(InvalidInput) as raised:
+            world.service.opt_out_with_code(ORG, ADA, malformed)
+        assert not isinstance(raised.value, WrongCode)
+    assert world.store.ledger == {}
+    world.service.opt_out_with_code(ORG, ADA, texted_code(world))
+    assert world.service.status_of(ORG, ADA) is ConsentStatus.OPTED_OUT
+
+
+def test_an_expired_or_replaced_code_is_refused(world: World) -> None:
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    first = texted_code(world)
+    world.now = NOW + CODE_TTL
+    with pytest.raises(CodeUnavailable):
+        world.service.opt_out_with_code(ORG, ADA, first)
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    second = texted_code(world)
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    assert texted_code(world) not in (first, second)
+    with pytest.raises(WrongCode):
+        world.service.opt_out_with_code(ORG, ADA, second)  # only the newest code counts
+    assert world.store.ledger == {}
+
+
+def test_a_code_proves_only_its_number_at_its_org(world: World) -> None:
+    other_org_with_a_number(world)
+    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    code = texted_code(world)
+    with pytest.raises(CodeUnavailable):
+        world.service.opt_out_with_code(ORG, BOB, code)  # another number
+    with pytest.raises(CodeUnavailable):
+        world.service.opt_out_with_code(OTHER, ADA, code)  # another org
+    assert world.store.ledger == {}
+    world.service.opt_out_with_code(ORG, ADA, code)
+    assert list(world.store.ledger) == [(ORG, ADA)]
+
+
+def test_five_codes_an_hour_per_client_across_orgs(world: World) -> None:
+    other_org_with_a_number(world)
+    numbers = [f"+1415555{n:04d}" for n in range(200, 206)]
+    orgs = [ORG, OTHER, "org-without-sms"]  # an org without a sender counts too: the answers match
+    for index, number in enumerate(numbers[:5]):
+        world.service.send_opt_out_code(orgs[index % 3], number, CLIENT)
+    with pytest.raises(TooManyRequests):
+        world.service.send_opt_out_code(ORG, numbers[5], CLIENT)
+    assert texts_to(world, numbers[5]) == []
+    world.service.send_opt_out_code(ORG, numbers[5], "198.51.100.1")  # another client
+    assert len(texts_to(world, numbers[5])) == 1
+    world.now = NOW + timedelta(hours=1)
+    world.service.send_opt_out_code(ORG, "+14155550299", CLIENT)  # a new hour, a new count
+    assert len(texts_to(world, "+14155550299")) == 1
+
+
+def test_three_codes_an_hour_per_number_across_orgs_and_clients(world: World) -> None:
+    other_org_with_a_number(world)
+    for index, org in enumerate([ORG, OTHER, "org-without-sms"]):
+        world.service.send_opt_out_code(org, ADA, f"198.51.100.{index}")
+    with pytest.raises(TooManyRequests):
+        world.service.send_opt_out_code(ORG, ADA, "198.51.100.9")
+    assert [s["sender"] for s in texts_to(world, ADA)] == [SERVICE_SID, OTHER_NUMBER]
+    world.service.send_opt_out_code(ORG, BOB, "198.51.100.9")  # other numbers are not held up
+    world.now = NOW + timedelta(hours=1)
+    world.service.send_opt_out_code(ORG, ADA, "198.51.100.9")
+    assert len(texts_to(world, ADA)) == 3
+
+
+def test_without_phone_codes_configured_the_typed_form_is_refused(world: World) -> None:
+    service = SmsService(
+        world.store, world.contacts, world.recipients, FixedOrgSettings(), lambda: world.gateway,
+        lambda: b"k" * 32, public_base_url=None, default_daily_cap=3,
+    )  # fmt: skip
+    with pytest.raises(SendRefused):
+        service.send_opt_out_code(ORG, ADA, CLIENT)
+    with pytest.raises(SendRefused):
+        service.opt_out_with_code(ORG, ADA, "123456")
+    assert (world.gateway.sent, world.store.ledger) == ([], {})
 
 
 # -------------------------------------------------------------------------------- links, CSRF
