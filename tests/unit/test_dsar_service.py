@@ -570,6 +570,8 @@ def test_a_switchboard_erasure_waits_for_staff_to_choose(world: World) -> None:
     assert review.subject is None
     assert sorted(c.id for c in review.candidates) == ids
     assert world.workflows.started == {}
+    with pytest.raises(ValueError, match="at least one"):
+        SubjectChoiceIn(contact_ids=[], reason="nobody")
     with pytest.raises(InvalidInput):  # only candidates can be chosen
         world.service.choose_subject(
             STAFF, request.id, SubjectChoiceIn(contact_ids=["other"], reason="checked")
@@ -591,7 +593,9 @@ def test_a_switchboard_erasure_waits_for_staff_to_choose(world: World) -> None:
     assert "desk phone" not in str(entry[4])  # the reason is in the timeline, hashed in the audit
     assert any("desk phone" in (event.detail or "") for event in started.timeline)
     with pytest.raises(Conflict):  # once chosen, the subject is settled
-        world.service.choose_subject(STAFF, request.id, SubjectChoiceIn(contact_ids=[], reason="again"))
+        world.service.choose_subject(
+            STAFF, request.id, SubjectChoiceIn(contact_ids=[chosen_id], reason="again")
+        )
 
 
 def test_a_restriction_of_an_ambiguous_subject_restricts_nothing_until_chosen(world: World) -> None:

@@ -240,6 +240,12 @@ class SubjectChoiceIn(_Strict):
     user_ids: Annotated[list[ContactIdText], Field(max_length=100)] = []
     reason: Reason
 
+    @model_validator(mode="after")
+    def _someone(self) -> SubjectChoiceIn:
+        if not (self.contact_ids or self.user_ids):
+            raise ValueError("choose at least one candidate (when none is the person, cancel the request)")
+        return self
+
 
 class ExtendIn(_Strict):
     reason: Reason
