@@ -188,3 +188,18 @@ def test_a_switchboard_erasure_waits_for_staff_and_erases_only_the_chosen_contac
         assert org.calls_of(contact_id) == 1  # their own direct-line call
     shared = org.api("POST", "/v1/contacts/lookup", {"phones": [switchboard]}).json()["phones"][switchboard]
     assert sorted(c["id"] for c in shared) == sorted(people[name][0] for name in ("Ben", "Cat"))
+
+
+def test_public_filing_is_limited_per_client_and_per_email_across_orgs(local_stack: RunningStack) -> None:
+    client = new_client()
+
+    def ask(org: str, email: str, session: requests.Session = client) -> int:
+        body = {"org_id": org, "type": "access", "email": email, "jurisdiction": "ccpa"}
+        return session.post(f"{local_stack.url}/privacy/requests", json=body, timeout=30).status_code
+
+    tag = uuid.uuid4().hex[:6]
+    statuses = [ask(f"limit-{tag}-{n}", f"p{n}-{tag}@example.com") for n in range(6)]
+    assert statuses == [202] * 5 + [429]
+    same = f"same-{tag}@example.com"
+    statuses = [ask(f"limit-{tag}-x{n}", same, new_client()) for n in range(6)]
+    assert statuses == [202] * 5 + [429]
