@@ -190,7 +190,7 @@ def test_staff_choose_the_subject_of_a_switchboard_request(dsar: Sms) -> None:
     assert chosen["subject"]["contacts_found"] == [ids[0]]
     assert staff(dsar, "POST", path, {"contact_ids": [ids[0]], "reason": "again"})[0] == 409
     event = api_event(
-        "POST", path, resource="/v1/dsar/requests/{request_id}/subject", body={"reason": "abc"}, org="org-b",
+        "POST", path, resource="/v1/dsar/requests/{request_id}/subject", body={"contact_ids": [ids[0]], "reason": "abc"}, org="org-b",
         user="staff-2", roles="compliance",
     )  # fmt: skip
     assert dsar.json(event, "DsarFunction")[0] == 404

@@ -166,3 +166,24 @@ def decode_cursor(
     if not valid:
         raise InvalidInput("invalid cursor", field="cursor")
     return to_item(data)
+
+
+def count_below(
+    client: DynamoDBClient, table: str, key: Mapping[str, Any], attribute: str, cap: int, expires_at: int
+) -> bool:
+    """Add one to ``attribute`` of the item at ``key`` unless it already reached ``cap`` (then False
+    and nothing changes); the item expires at ``expires_at`` (TTL) set by its first count."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=to_item(key),
+            UpdateExpression="ADD #count :one SET expires_at = if_not_exists(expires_at, :expires)",
+            ConditionExpression="attribute_not_exists(#count) OR #count < :cap",
+            ExpressionAttributeNames={"#count": attribute},
+            ExpressionAttributeValues=to_item({":one": 1, ":cap": cap, ":expires": expires_at}),
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

@@ -10,10 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from callproof.ratelimit import WINDOW_SECONDS
-from callproof.store.dynamo import to_item
+from callproof.store.dynamo import count_below
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,17 +24,6 @@ class DynamoRateCounter:
 
     def hit(self, key: str, window: str, limit: int) -> bool:
         expires = int(time.time()) + 2 * WINDOW_SECONDS
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": f"RATE#{key}", "sk": window}),
-                UpdateExpression="ADD #count :one SET expires_at = if_not_exists(expires_at, :expires)",
-                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
-                ExpressionAttributeNames={"#count": "count"},
-                ExpressionAttributeValues=to_item({":one": 1, ":limit": limit, ":expires": expires}),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return count_below(
+            self._client, self._table, {"pk": f"RATE#{key}", "sk": window}, "count", limit, expires
+        )

@@ -34,7 +34,16 @@ from callproof.sms.model import (
     ThreadMessage,
 )
 from callproof.store.contacts_dynamo import contact_key
-from callproof.store.dynamo import Item, batch_get, decode_cursor, encode_cursor, from_item, to_item, transact
+from callproof.store.dynamo import (
+    Item,
+    batch_get,
+    count_below,
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    to_item,
+    transact,
+)
 from callproof.store.ports import ThreadPage
 
 if TYPE_CHECKING:
@@ -278,19 +287,8 @@ class DynamoSmsStore:
     # -------------------------------------------------------------------------- daily cap
     def reserve_send(self, org_id: str, day: str, cap: int) -> bool:
         expires = int(datetime.fromisoformat(day).timestamp() + COUNTER_TTL.total_seconds())
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": f"ORG#{org_id}", "sk": f"SMS#DAY#{day}"}),
-                UpdateExpression="ADD sends :one SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(sends) OR sends < :cap",
-                ExpressionAttributeValues=to_item({":one": 1, ":cap": cap, ":expires": expires}),
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        key = {"pk": f"ORG#{org_id}", "sk": f"SMS#DAY#{day}"}
+        return count_below(self._client, self._table, key, "sends", cap, expires)
 
     def release_send(self, org_id: str, day: str) -> None:
         try:
