@@ -13,16 +13,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from callproof.otp import CodeCheck, CodeOutcome
-from callproof.store.dynamo import from_item, to_item
+from callproof.store.dynamo import condition_failed, from_item, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CODE_SK = "CODE"
-
-
-def _failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class DynamoOneTimeCodes:
@@ -57,7 +53,7 @@ class DynamoOneTimeCodes:
             )
             return CodeCheck(CodeOutcome.ACCEPTED)
         except ClientError as exc:
-            if not _failed(exc):
+            if not condition_failed(exc):
                 raise
         try:
             response = self._client.update_item(
@@ -70,7 +66,7 @@ class DynamoOneTimeCodes:
             )
             return CodeCheck(CodeOutcome.WRONG, max_tries - int(from_item(response["Attributes"])["tries"]))
         except ClientError as exc:
-            if not _failed(exc):
+            if not condition_failed(exc):
                 raise
         item = self._client.get_item(TableName=self._table, Key=self._key(org_id, slot), ConsistentRead=True)
         found = from_item(item["Item"]) if "Item" in item else None

@@ -34,7 +34,7 @@ from callproof.dsar.model import (
 )
 from callproof.dsar.ports import Subject
 from callproof.errors import Conflict
-from callproof.store.dynamo import decode_cursor, encode_cursor, from_item, to_item
+from callproof.store.dynamo import condition_failed, decode_cursor, encode_cursor, from_item, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,10 +46,6 @@ OPEN_PK = "OPEN"
 
 def request_key(org_id: str, request_id: str) -> dict[str, str]:
     return {"pk": f"ORG#{org_id}", "sk": f"REQ#{request_id}"}
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 def _subject_item(subject: Subject | None) -> dict[str, Any] | None:
@@ -206,7 +202,7 @@ class DynamoRequestStore:
                 TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 raise Conflict("a request with this id exists") from None
             raise
 
@@ -236,7 +232,7 @@ class DynamoRequestStore:
                 ),
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 raise Conflict("the request changed meanwhile; reload and retry") from None
             raise
 
@@ -264,7 +260,7 @@ class DynamoRequestStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return None
             raise
         return _from_item(from_item(response["Attributes"]))
@@ -330,7 +326,7 @@ class DynamoRequestStore:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True

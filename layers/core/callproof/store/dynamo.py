@@ -168,6 +168,11 @@ def decode_cursor(
     return to_item(data)
 
 
+def condition_failed(exc: ClientError) -> bool:
+    """Whether a conditional write was refused because its condition did not hold."""
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
 def count_below(
     client: DynamoDBClient, table: str, key: Mapping[str, Any], attribute: str, cap: int, expires_at: int
 ) -> bool:
@@ -183,7 +188,7 @@ def count_below(
             ExpressionAttributeValues=to_item({":one": 1, ":cap": cap, ":expires": expires_at}),
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return False
         raise
     return True
