@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -380,3 +382,180 @@ def test_opt_in_link_cannot_be_used_on_the_opt_out_page_and_expired_links_fail(s
         == 400
     )
     assert sms.raw(form_event("/sms/opt-in", {}, method="GET", query={"token": token}))["statusCode"] == 200
+
+
+# ---------------------------------------------------------------------- typed-number opt-out
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
+CLIENT = "203.0.113.50"
+
+
+class Visitor:
+    """A browser on the opt-out page: keeps the CSRF cookie and field of the last page it got, and
+    comes from one client address (``sourceIp``, which the per-client code limit counts)."""
+
+    def __init__(self, sms: Sms, client: str = CLIENT) -> None:
+        self.sms = sms
+        self.client = client
+        self.cookie: str | None = None
+        self.csrf: str | None = None
+
+    def _send(self, event: dict[str, Any]) -> dict[str, Any]:
+        event["requestContext"]["identity"]["sourceIp"] = self.client
+        response = self.sms.raw(event)
+        cookies = (response.get("multiValueHeaders") or {}).get("Set-Cookie") or []
+        self.cookie = cookies[0].split(";")[0] if cookies else self.cookie
+        found = CSRF_FIELD.search(response.get("body") or "")
+        self.csrf = found.group(1) if found else self.csrf
+        return response
+
+    def open(self, **query: str) -> dict[str, Any]:
+        return self._send(form_event("/sms/opt-out", {}, method="GET", query=query))
+
+    def post(self, **fields: str) -> dict[str, Any]:
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        return self._send(form_event("/sms/opt-out", {"csrf": self.csrf or "", **fields}, headers=headers))
+
+    def ask_code(self, org: str, phone: str) -> dict[str, Any]:
+        self.open(org=org)
+        return self.post(org=org, phone=phone)
+
+
+def texted_code(sms: Sms, to: str = ADA) -> str:
+    (text,) = [m for m in sms.double.sent if m["to"] == to]
+    assert text["from"] == TWILIO_NUMBER
+    found = re.search(r"\b(\d{6})\b", str(text["body"]))
+    assert found is not None, text["body"]
+    return found.group(1)
+
+
+def not_this(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def not_near_the_hour(margin: float = 10.0) -> None:
+    """The limits count per clock hour: start a new hour rather than run across its end."""
+    left = 3600 - time.time() % 3600
+    if left < margin:
+        time.sleep(left + 1)
+
+
+def test_typed_number_opt_out_takes_a_texted_code(sms: Sms) -> None:
+    setup_org(sms)
+    visitor = Visitor(sms)
+    form = visitor.open(org="org-a")
+    assert form["statusCode"] == 200
+    assert 'name="phone"' in form["body"]
+    assert "Text me a code" in form["body"]
+
+    step = visitor.post(org="org-a", phone="(415) 555-0100")
+    assert step["statusCode"] == 200, step["body"]
+    assert "Code from the text message" in step["body"]
+    assert f'name="phone" value="{ADA}"' in step["body"]
+    assert consent(sms)["history"] == []
+    assert "5550100" not in json.dumps(sms.sms_items())  # the code item and counters hold hashes only
+    code = texted_code(sms)
+
+    wrong = visitor.post(org="org-a", phone=ADA, code=not_this(code))
+    assert wrong["statusCode"] == 422
+    assert "4 tries left" in wrong["body"]
+    assert "Code from the text message" in wrong["body"]  # the same step again
+    assert consent(sms)["history"] == []
+
+    done = visitor.post(org="org-a", phone=ADA, code=code)
+    assert done["statusCode"] == 200, done["body"]
+    assert "no more text messages" in done["body"]
+    assert [(h["status"], h["source"]) for h in consent(sms)["history"]] == [("opted_out", "web")]
+
+    visitor.open(org="org-a")
+    replayed = visitor.post(org="org-a", phone=ADA, code=code)
+    assert replayed["statusCode"] == 410
+    assert len(consent(sms)["history"]) == 1
+    assert len(sms.double.sent) == 1
+
+
+def test_five_wrong_codes_lock_the_code(sms: Sms) -> None:
+    setup_org(sms)
+    visitor = Visitor(sms)
+    assert visitor.ask_code("org-a", ADA)["statusCode"] == 200
+    code = texted_code(sms)
+    answers = [visitor.post(org="org-a", phone=ADA, code=not_this(code))["statusCode"] for _ in range(5)]
+    assert answers == [422, 422, 422, 422, 429]
+    locked = visitor.post(org="org-a", phone=ADA, code=code)
+    assert locked["statusCode"] == 429
+    assert "ask for a new code" in locked["body"]
+    assert consent(sms)["status"] == "none"
+
+
+def test_a_code_never_issued_is_410_and_a_malformed_number_422(sms: Sms) -> None:
+    setup_org(sms)
+    visitor = Visitor(sms)
+    visitor.open(org="org-a")
+    never = visitor.post(org="org-a", phone=ADA, code="123456")
+    assert never["statusCode"] == 410
+    bad = visitor.post(org="org-a", phone="12")
+    assert bad["statusCode"] == 422
+    assert "valid mobile number" in bad["body"]
+    assert sms.double.sent == []
+    assert consent(sms)["status"] == "none"
+
+
+def test_a_stale_form_records_nothing_even_with_the_right_code(sms: Sms) -> None:
+    setup_org(sms)
+    visitor = Visitor(sms)
+    visitor.ask_code("org-a", ADA)
+    code = texted_code(sms)
+    visitor.cookie = None
+    refused = visitor.post(org="org-a", phone=ADA, code=code)
+    assert refused["statusCode"] == 403
+    assert "reload the page" in refused["body"]
+    assert consent(sms)["status"] == "none"
+
+
+def _masked(response: dict[str, Any], org: str) -> tuple[int, str, list[str]]:
+    body = CSRF_FIELD.sub('name="csrf" value="CSRF"', response["body"]).replace(org, "ORG")
+    cookies = [
+        re.sub(r"^sms_csrf=[^;]*", "sms_csrf=NONCE", cookie)
+        for cookie in (response.get("multiValueHeaders") or {}).get("Set-Cookie") or []
+    ]
+    return response["statusCode"], body, cookies
+
+
+@pytest.mark.parametrize("case", ["unknown org", "org without a sender", "opted-out number"])
+def test_no_code_is_texted_but_the_pages_look_the_same(sms: Sms, case: str) -> None:
+    setup_org(sms)
+    setup_org(sms, "org-c", "+15005550008")  # texts its code: the page to compare with
+    org = {"unknown org": "org-z", "org without a sender": "org-b", "opted-out number": "org-a"}[case]
+    if case == "org without a sender":
+        event = api_event("PUT", "/v1/org/sms/settings", body={"brand": "B"}, org="org-b", roles="admin")
+        assert sms.json(event)[0] == 200
+    if case == "opted-out number":
+        sms.inbound(message("STOP"))
+    visitor, reference = Visitor(sms, "198.51.100.1"), Visitor(sms, "198.51.100.2")
+    assert _masked(visitor.open(org=org), org) == _masked(reference.open(org="org-c"), "org-c")
+    answer = visitor.post(org=org, phone=ADA)
+    assert sms.double.sent == []
+    expected = reference.post(org="org-c", phone=ADA)
+    assert [(m["to"], m["from"]) for m in sms.double.sent] == [(ADA, "+15005550008")]
+    assert expected["statusCode"] == 200
+    assert _masked(answer, org) == _masked(expected, "org-c")
+
+
+def test_codes_are_limited_per_client_and_per_number_across_orgs(sms: Sms) -> None:
+    setup_org(sms)
+    setup_org(sms, "org-b", "+15005550007")
+    not_near_the_hour()
+    visitor = Visitor(sms)
+    numbers = [f"+1415555{n:04d}" for n in range(200, 206)]
+    for index, number in enumerate(numbers[:5]):
+        assert visitor.ask_code(("org-a", "org-b", "org-z")[index % 3], number)["statusCode"] == 200
+    refused = visitor.ask_code("org-b", numbers[5])
+    assert refused["statusCode"] == 429
+    assert sms.header(refused, "Content-Type").startswith("text/html")
+    assert "try again in an hour" in refused["body"]
+    assert [m["to"] for m in sms.double.sent] == [numbers[0], numbers[1], numbers[3], numbers[4]]
+
+    answers = [Visitor(sms, f"198.51.100.{i}").ask_code(org, ADA)["statusCode"] for i, org in
+               enumerate(["org-a", "org-b", "org-z", "org-a"])]  # fmt: skip
+    assert answers == [200, 200, 200, 429]
+    assert [m["from"] for m in sms.double.sent if m["to"] == ADA] == [TWILIO_NUMBER, "+15005550007"]
+    assert consent(sms)["status"] == "none"
