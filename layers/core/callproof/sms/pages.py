@@ -68,6 +68,10 @@ def form(page: FormPage) -> str:
     parts.append(
         f'<form method="post" action="{page.action}">{hidden}{fields}<button type="submit">{button}</button></form>'
     )
+    if page.e164:  # the same number without a code: a new code (after a lock, an expiry or a lost text)
+        parts.append(
+            f'<form method="post" action="{page.action}">{hidden}<button type="submit">Text me a new code</button></form>'
+        )
     if page.action == "opt-out":
         parts.append("<p>You can also reply STOP to any of our messages.</p>")
     return document(title, "".join(parts))
