@@ -63,7 +63,7 @@ bench: install
 	$(PY) -m bench
 
 openapi: install
-	$(PY) -m callproof.local.openapi > docs/openapi.json
+	$(PY) -m callproof_local.openapi > docs/openapi.json
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof

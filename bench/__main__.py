@@ -21,12 +21,12 @@ from typing import Any
 from moto import mock_aws
 
 from callproof import aws, config, wiring
-from callproof.local import invoke, model, moto_patches
-from callproof.local.provision import provision
-from callproof.local.template import Physical, Resolver, load_template
 from callproof.phones import normalize
 from callproof.store.contacts_dynamo import phone_key
 from callproof.store.dynamo import batch_write, to_item
+from callproof_local import invoke, model, moto_patches
+from callproof_local.provision import provision
+from callproof_local.template import Physical, Resolver, load_template
 from tests.support import TEMPLATE, api_event
 
 
@@ -203,7 +203,7 @@ def bench_local_stack_start() -> None:
         env = {**os.environ, "CALLPROOF_LOCAL_HOME": home}
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "callproof.local.cli", "local", "--port", "0"],
+            [sys.executable, "-m", "callproof_local.cli", "local", "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
@@ -229,7 +229,7 @@ def bench_sms(messages: int = 300, sends: int = 50) -> None:
     import boto3
 
     from callproof.integrations.twilio_webhook import sign
-    from callproof.local.twilio_double import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TwilioDouble
+    from callproof_local.twilio_double import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TwilioDouble
     from tests.support import form_event
 
     base, number = "https://sms.bench.test/dev", "+15005550006"

@@ -45,7 +45,7 @@ def report(name: str, value: float, unit: str) -> None:
 
 @contextmanager
 def running_stack() -> Iterator[Any]:
-    from callproof.local.stack import LocalStack
+    from callproof_local.stack import LocalStack
     from tests.support import TEMPLATE
 
     with tempfile.TemporaryDirectory() as home:
@@ -121,7 +121,7 @@ def seed(stack: Any, records: int) -> str:
 
 
 def staff_headers() -> dict[str, str]:
-    from callproof.local import auth
+    from callproof_local import auth
 
     return {"Authorization": f"Bearer {auth.mint(ORG, STAFF, ['compliance', 'admin', 'rep'], ttl=3600)}"}
 

@@ -33,14 +33,14 @@ def eml(n: int, sender: str) -> bytes:
 
 
 def bench_gmail(report: Any, local_functions: Any, api_event: Any) -> None:
-    from callproof.local.google_double import (
+    from callproof_local.google_double import (
         DEFAULT_MAILBOX,
         GoogleDouble,
         _Args,
         local_environment,
         set_dev_credentials,
     )
-    from callproof.local.pollers import sqs_record
+    from callproof_local.pollers import sqs_record
 
     gateway = "http://127.0.0.1:9"
     double = GoogleDouble().start()

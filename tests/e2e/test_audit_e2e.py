@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callproof.local.provision import aws_session, local_name
-from callproof.local.stack import STATE_FILE
 from callproof.store.audit_dynamo import DynamoAuditLog, audit_pk, entry_sk
 from callproof.store.dynamo import to_item
+from callproof_local.provision import aws_session, local_name
+from callproof_local.stack import STATE_FILE
 from tests.fixtures.local_stack.process import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ ORG = "audit-e2e-org"
 
 def verify(stack: RunningStack) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "callproof.local.cli", "audit", "verify", "--org", ORG],
+        [sys.executable, "-m", "callproof_local.cli", "audit", "verify", "--org", ORG],
         env={**os.environ, "CALLPROOF_LOCAL_HOME": str(stack.home)},
         capture_output=True,
         text=True,

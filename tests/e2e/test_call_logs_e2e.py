@@ -78,7 +78,7 @@ def test_retention_schedule_runs_on_demand(local_stack: RunningStack) -> None:
     }
     requests.post(f"{local_stack.url}/v1/call-logs", json={"entries": [ancient]}, headers=headers, timeout=30)
     ran = subprocess.run(  # what a developer types: `callproof run-schedule CallLogRetention`
-        [sys.executable, "-m", "callproof.local.cli", "run-schedule", "CallLogRetention"],
+        [sys.executable, "-m", "callproof_local.cli", "run-schedule", "CallLogRetention"],
         env={**os.environ, "CALLPROOF_LOCAL_HOME": str(local_stack.home)},
         capture_output=True,
         text=True,

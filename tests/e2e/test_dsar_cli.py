@@ -28,7 +28,7 @@ def cli(
     environment = {k: v for k, v in os.environ.items() if k != "CALLPROOF_TOKEN"}
     environment.update({"CALLPROOF_LOCAL_HOME": str(home), **(env or {})})
     return subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "callproof.local.cli", *argv],
+        [sys.executable, "-m", "callproof_local.cli", *argv],
         env=environment,
         capture_output=True,
         text=True,

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from callproof.integrations.twilio_webhook import sign
-from callproof.local.twilio_double import DEV_AUTH_TOKEN
+from callproof_local.twilio_double import DEV_AUTH_TOKEN
 from tests.fixtures.local_stack.process import RunningStack
 
 pytestmark = pytest.mark.e2e

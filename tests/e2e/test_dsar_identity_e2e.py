@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from callproof.integrations.twilio_webhook import sign
-from callproof.local.twilio_double import DEV_AUTH_TOKEN
+from callproof_local.twilio_double import DEV_AUTH_TOKEN
 from tests.e2e.test_dsar_e2e import Org, phone_number
 from tests.fixtures.local_stack.process import RunningStack, new_client
 

@@ -24,7 +24,7 @@ MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 def deliver(stack: RunningStack, mailbox: str, eml: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CALLPROOF_LOCAL_HOME=str(stack.home))
     return subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "callproof.local.cli", "gmail-deliver", "--mailbox", mailbox, str(eml)],
+        [sys.executable, "-m", "callproof_local.cli", "gmail-deliver", "--mailbox", mailbox, str(eml)],
         capture_output=True,
         text=True,
         env=env,

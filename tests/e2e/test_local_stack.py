@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from callproof.local import auth
+from callproof_local import auth
 from tests.fixtures.local_stack.process import RunningStack, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e

@@ -27,7 +27,7 @@ def own_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runni
 
 def publish(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "callproof.local.cli", "publish-policy", *args],
+        [sys.executable, "-m", "callproof_local.cli", "publish-policy", *args],
         env={**os.environ, "CALLPROOF_LOCAL_HOME": str(stack.home)},
         capture_output=True,
         text=True,

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from callproof.integrations.twilio_webhook import sign
-from callproof.local.twilio_double import DEV_AUTH_TOKEN
+from callproof_local.twilio_double import DEV_AUTH_TOKEN
 from tests.fixtures.local_stack.process import RunningStack, new_client
 
 pytestmark = pytest.mark.e2e
@@ -124,7 +124,7 @@ def test_carrier_opt_out_from_twilio_is_recorded(client: Client) -> None:
 
 
 def test_cli_twilio_sign_matches_what_the_stack_accepts(client: Client) -> None:
-    from callproof.local.cli import main
+    from callproof_local.cli import main
 
     phone = "+1415555" + str(uuid.uuid4().int)[:4]
     params = inbound(client, phone, "HELP")

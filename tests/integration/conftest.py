@@ -8,9 +8,9 @@ import pytest
 from moto import mock_aws
 
 from callproof import aws, config, wiring
-from callproof.local import invoke, model, moto_patches
-from callproof.local.provision import provision
-from callproof.local.template import Physical, Resolver, load_template
+from callproof_local import invoke, model, moto_patches
+from callproof_local.provision import provision
+from callproof_local.template import Physical, Resolver, load_template
 from tests.support import TEMPLATE
 
 

@@ -14,13 +14,13 @@ from callproof.calls.model import CallLog, Device, Direction, Match, MatchStatus
 from callproof.calls.numbers import NumberKind
 from callproof.contacts.model import Contact, ContactType
 from callproof.dsar.ports import Subject
-from callproof.local.template import Physical
 from callproof.phones import Phone
 from callproof.sms.model import ConsentEntry, ConsentSource, ConsentStatus, ThreadMessage
 from callproof.sms.model import Direction as SmsDirection
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore
 from callproof.store.sms_dynamo import DynamoSmsStore
+from callproof_local.template import Physical
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 ADA_ID, BOB_ID, ADA_B_ID = "a" * 32, "b" * 32, "c" * 32

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from callproof.local.template import Physical
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
 

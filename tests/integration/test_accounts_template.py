@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callproof.local.template import load_template
+from callproof_local.template import load_template
 from tests.support import TEMPLATE
 
 

@@ -11,10 +11,10 @@ import boto3
 import pytest
 import requests
 
-from callproof.local import google_double, microsoft_double
-from callproof.local.google_double import GoogleDouble
-from callproof.local.microsoft_double import MicrosoftDouble
-from callproof.local.template import Physical
+from callproof_local import google_double, microsoft_double
+from callproof_local.google_double import GoogleDouble
+from callproof_local.microsoft_double import MicrosoftDouble
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
 

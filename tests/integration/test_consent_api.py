@@ -10,8 +10,8 @@ import boto3
 
 from callproof import wiring
 from callproof.accounts.consent import ConsentService
-from callproof.local.template import Physical
 from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoPolicyStore
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
 

@@ -10,7 +10,7 @@ import pytest
 from moto.ses.models import ses_backends
 
 from callproof import aws
-from callproof.local.template import Physical
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event, form_event
 

@@ -14,9 +14,9 @@ import boto3
 import pytest
 
 from callproof.dsar.audit import GENESIS, ChainHead, verify
-from callproof.local import cli
 from callproof.store.audit_dynamo import DynamoAuditLog, audit_pk, entry_sk, marker_sk
 from callproof.store.dynamo import to_item
+from callproof_local import cli
 from tests.integration.moto_env import REGION, bare_aws
 
 TABLE = "dsar-audit-test"
@@ -193,6 +193,6 @@ def test_cli_verify_reports_a_deleted_entry_and_a_truncated_tail(
 def test_cli_without_a_running_stack_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("callproof.local.stack.state_file", lambda: tmp_path / "missing.json")
+    monkeypatch.setattr("callproof_local.stack.state_file", lambda: tmp_path / "missing.json")
     assert cli.main(["audit", "verify", "--org", "org-a"]) == 2
     assert "no running local stack" in capsys.readouterr().err

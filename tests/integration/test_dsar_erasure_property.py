@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from moto.ses.models import ses_backends
 
 from callproof import aws
-from callproof.local.template import Physical
 from callproof.mail.model import EmailRecord, email_id, object_key
 from callproof.sms.model import ConsentEntry, ConsentSource, ConsentStatus
 from callproof.store.calls_dynamo import DynamoCallLogStore
 from callproof.store.mail_dynamo import DynamoMailIndex, S3MailBlobs
 from callproof.store.sms_dynamo import DynamoSmsStore
+from callproof_local.template import Physical
 from tests.dsar_fakes import run_workflow
 from tests.integration.conftest import Invoke
 from tests.support import api_event, form_event

@@ -12,11 +12,11 @@ import pytest
 
 from callproof import aws
 from callproof.errors import TooManyRequests
-from callproof.local.template import Physical
 from callproof.otp import MAX_TRIES, CodeLocked, CodeUnavailable, OneTimeCodes, WrongCode
 from callproof.ratelimit import RateLimits
 from callproof.store.codes_dynamo import DynamoOneTimeCodes
 from callproof.store.rates_dynamo import DynamoRateCounter
+from callproof_local.template import Physical
 from tests.integration.test_sms_api import ADA, Sms, setup_org, sms  # noqa: F401
 from tests.support import api_event, form_event
 

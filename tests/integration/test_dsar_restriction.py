@@ -10,8 +10,8 @@ import pytest
 
 from callproof import aws
 from callproof.errors import Conflict
-from callproof.local.template import Physical
 from callproof.store.contacts_dynamo import DynamoContactStore
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
 

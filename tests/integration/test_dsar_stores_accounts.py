@@ -15,10 +15,10 @@ from callproof.accounts.model import AgeRecord, AgeStatus, ConsentRecord, Consen
 from callproof.accounts.photo import photo_key
 from callproof.dsar.ports import PersonalDataStore, Subject
 from callproof.dsar.stores import accounts
-from callproof.local.template import Physical
 from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoMemberStore
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.tenancy import Role
+from callproof_local.template import Physical
 from tests.integration.test_dsar_stores_mail import dsar_settings
 
 ORG = "org-a"

@@ -7,7 +7,7 @@ import json
 
 from callproof import aws
 from callproof.dsar.stores.calls import KEPT_REASON, CallLogsData, DevicesData
-from callproof.local.template import Physical
+from callproof_local.template import Physical
 from tests.integration.dsar_stores_a_seed import ADA, ADA_IN_ORG_B, BOB, seed, table_items
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from callproof import aws
 from callproof.dsar.stores.contacts import ContactsData
-from callproof.local.template import Physical
 from callproof.store.contacts_dynamo import DynamoContactStore, email_key, phone_key
+from callproof_local.template import Physical
 from tests.integration.dsar_stores_a_seed import (
     ADA,
     ADA_B_ID,

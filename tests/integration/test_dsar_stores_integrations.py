@@ -15,12 +15,12 @@ from callproof import aws
 from callproof.calendars.model import Provider, Selection
 from callproof.dsar.ports import Subject
 from callproof.dsar.stores import integrations
-from callproof.local import google_double, microsoft_double
-from callproof.local.google_double import DEFAULT_MAILBOX, GoogleDouble
-from callproof.local.template import Physical
 from callproof.store.calendars_dynamo import DynamoCalendarStore
 from callproof.store.dynamo import to_item
 from callproof.store.mail_dynamo import DynamoIntegrationStore, route_key
+from callproof_local import google_double, microsoft_double
+from callproof_local.google_double import DEFAULT_MAILBOX, GoogleDouble
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.integration.test_calendars_api import GATEWAY
 from tests.integration.test_calendars_api import connect as connect_calendar

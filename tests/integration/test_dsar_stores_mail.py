@@ -19,9 +19,9 @@ from callproof import aws
 from callproof.config import DsarTaskSettings
 from callproof.dsar.ports import PersonalDataStore, Subject
 from callproof.dsar.stores import mail
-from callproof.local.template import Physical
 from callproof.mail.model import Attachment, EmailRecord, email_id, object_key
 from callproof.store.mail_dynamo import DynamoMailIndex, S3MailBlobs
+from callproof_local.template import Physical
 
 ORG, OTHER_ORG = "org-a", "org-b"
 ADA = Subject(ORG, emails=frozenset({"ada@example.com"}), contact_ids=frozenset({"c-ada", "c-ada2"}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from callproof import aws
 from callproof.dsar.stores.sms import OPT_OUT_KEPT, SmsData
-from callproof.local.template import Physical
+from callproof_local.template import Physical
 from tests.integration.dsar_stores_a_seed import (
     ADA,
     ADA_IN_ORG_B,

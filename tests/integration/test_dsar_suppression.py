@@ -11,8 +11,8 @@ from callproof import aws, wiring
 from callproof.dsar.ports import Subject
 from callproof.dsar.stores.contacts import ContactsData
 from callproof.dsar.stores.sms import SmsData
-from callproof.local.template import Physical
 from callproof.store.suppression_dynamo import DynamoSuppression
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.integration.test_sms_api import ADA, Sms, contact, message, send, setup_org, sms  # noqa: F401
 from tests.support import api_event

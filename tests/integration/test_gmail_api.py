@@ -15,14 +15,14 @@ import boto3
 import pytest
 import requests
 
-from callproof.local.google_double import (
+from callproof_local.google_double import (
     DEFAULT_MAILBOX,
     GoogleDouble,
     local_environment,
     set_dev_credentials,
 )
-from callproof.local.pollers import sqs_record
-from callproof.local.template import Physical
+from callproof_local.pollers import sqs_record
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from callproof.local import moto_patches
+from callproof_local import moto_patches
 
 
 def test_moto_is_the_pinned_version() -> None:

@@ -1,6 +1,6 @@
 import json
 
-from callproof.local.openapi import document
+from callproof_local.openapi import document
 from tests.support import ROOT
 
 

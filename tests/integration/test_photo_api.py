@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import requests
 
-from callproof.local.template import Physical
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
 

@@ -15,9 +15,9 @@ import pytest
 
 from callproof import config, wiring
 from callproof.integrations.twilio_webhook import sign
-from callproof.local import invoke, model
-from callproof.local.template import Physical, Resolver, load_template
-from callproof.local.twilio_double import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TwilioDouble
+from callproof_local import invoke, model
+from callproof_local.template import Physical, Resolver, load_template
+from callproof_local.twilio_double import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TwilioDouble
 from tests.support import TEMPLATE, api_event, form_event
 
 BASE = "https://sms.example.test/dev"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from callproof.local import dsar_cli
-from callproof.local.cli import main
-from callproof.local.gateway import sent_mail
-from callproof.local.usage import UsageError
+from callproof_local import dsar_cli
+from callproof_local.cli import main
+from callproof_local.gateway import sent_mail
+from callproof_local.usage import UsageError
 
 
 def summary(
@@ -228,7 +228,7 @@ def test_create_body_needs_an_identifier_and_defaults_to_start(capsys: pytest.Ca
 
 
 def dsar_cli_args(*argv: str) -> Any:
-    from callproof.local.cli import parser
+    from callproof_local.cli import parser
 
     return parser().parse_args(["dsar", *argv])
 
@@ -265,7 +265,7 @@ def test_api_errors_read_the_error_body_or_the_gateway_message() -> None:
 def test_outbox_route_answers_loopback_clients_only() -> None:
     from werkzeug.test import Client
 
-    from callproof.local.gateway import Gateway
+    from callproof_local.gateway import Gateway
 
     client = Client(Gateway([], "http://127.0.0.1:9", lambda name: None))
     assert client.get("/_local/outbox", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 403

@@ -13,8 +13,8 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpMockSequence
 
 from callproof.integrations.google_gmail import GoogleGmailApi, backoff_seconds
-from callproof.local.google_double import GoogleDouble
 from callproof.mail.ports import HistoryExpired
+from callproof_local.google_double import GoogleDouble
 
 MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 

@@ -6,7 +6,7 @@ import base64
 import json
 from datetime import UTC, datetime
 
-from callproof.local.s3_post_policy import refusal
+from callproof_local.s3_post_policy import refusal
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 

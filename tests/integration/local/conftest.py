@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from callproof.local.stack import LocalStack
+from callproof_local.stack import LocalStack
 from tests.fixtures.local_stack import FIXTURE_TEMPLATE
 
 

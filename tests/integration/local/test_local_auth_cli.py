@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from callproof.local import auth, cli
+from callproof_local import auth, cli
 from tests.fixtures.local_stack import FIXTURE_TEMPLATE
 
 
@@ -120,7 +120,7 @@ def test_second_instance_on_a_taken_port_exits_2(home: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "callproof.local.cli",
+                "callproof_local.cli",
                 "local",
                 "--port",
                 str(port),

@@ -11,8 +11,8 @@ from typing import Any
 import moto
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from callproof.local import bridge
-from callproof.local.stack import LocalStack
+from callproof_local import bridge
+from callproof_local.stack import LocalStack
 
 Aws = Callable[[str], Any]
 

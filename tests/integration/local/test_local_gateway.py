@@ -12,8 +12,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from callproof.local import auth, gateway
-from callproof.local.stack import LocalStack
+from callproof_local import auth, gateway
+from callproof_local.stack import LocalStack
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from callproof.config import environment
-from callproof.local import invoke, model
+from callproof_local import invoke, model
 from tests.fixtures.local_stack import FIXTURE_DIR
 
 ECHO_DIR = FIXTURE_DIR / "functions" / "echo"

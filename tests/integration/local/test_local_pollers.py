@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from callproof.local.stack import LocalStack
+from callproof_local.stack import LocalStack
 
 Aws = Callable[[str], Any]
 BUCKET = "callproof-local-filesbucket"

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from callproof.local.provision import local_name
-from callproof.local.stack import LocalStack
+from callproof_local.provision import local_name
+from callproof_local.stack import LocalStack
 
 Aws = Callable[[str], Any]
 

@@ -13,8 +13,8 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callproof.local import cli, cron, model, schedules
-from callproof.local.stack import LocalStack
+from callproof_local import cli, cron, model, schedules
+from callproof_local.stack import LocalStack
 
 
 def _at(text: str) -> datetime:

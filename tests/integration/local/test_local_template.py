@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from callproof.local import model
-from callproof.local.routing import Match, Routes
-from callproof.local.stack import DEFAULT_TEMPLATE
-from callproof.local.template import CfnLoader, Physical, Resolver, TemplateError, load_template, references
+from callproof_local import model
+from callproof_local.routing import Match, Routes
+from callproof_local.stack import DEFAULT_TEMPLATE
+from callproof_local.template import CfnLoader, Physical, Resolver, TemplateError, load_template, references
 from tests.fixtures.local_stack import FIXTURE_DIR, FIXTURE_TEMPLATE
 
 

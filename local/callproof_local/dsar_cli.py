@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TextIO
 
-from callproof.local import auth
-from callproof.local.usage import UsageError, stack_state
+from callproof_local import auth
+from callproof_local.usage import UsageError, stack_state
 
 CLI_USER = "cli-staff"
 TOKEN_ENV = "CALLPROOF_TOKEN"  # noqa: S105 - the name of an environment variable

@@ -8,7 +8,7 @@ transaction is cancelled. Transaction semantics (all or nothing, cancellation re
 a test on the pinned moto version keeps it honest.
 
 moto also accepts any browser-based S3 POST upload; the second patch checks the POST policy's
-conditions first (``callproof.local.s3_post_policy``), as S3 does, so the photo upload's type and size
+conditions first (``callproof_local.s3_post_policy``), as S3 does, so the photo upload's type and size
 limits are enforced by the local S3 too.
 """
 
@@ -24,7 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.s3.responses import S3Response
 
-from callproof.local import s3_post_policy
+from callproof_local import s3_post_policy
 
 _original_transact: Callable[..., None] | None = None
 _original_s3_post: Callable[..., Any] | None = None

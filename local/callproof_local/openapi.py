@@ -11,11 +11,11 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from callproof.local.invoke import load_module
-from callproof.local.model import load_functions
-from callproof.local.provision import placeholder
-from callproof.local.stack import DEFAULT_TEMPLATE
-from callproof.local.template import Resolver, load_template
+from callproof_local.invoke import load_module
+from callproof_local.model import load_functions
+from callproof_local.provision import placeholder
+from callproof_local.stack import DEFAULT_TEMPLATE
+from callproof_local.template import Resolver, load_template
 
 TITLE = "CallProof API"
 VERSION = "1"

@@ -23,9 +23,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from callproof.local import auth, seed
-from callproof.local.seed import DEMO_ORG, DEMO_ROLES, DEMO_USER
-from callproof.local.usage import UsageError
+from callproof_local import auth, seed
+from callproof_local.seed import DEMO_ORG, DEMO_ROLES, DEMO_USER
+from callproof_local.usage import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,10 +60,10 @@ def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) ->
 
 
 def run_local(template: Path, port: int) -> int:
-    from callproof.local.cron import ScheduleExpressionError  # heavy imports only for this command
-    from callproof.local.gateway import PortInUseError
-    from callproof.local.stack import LocalStack
-    from callproof.local.template import TemplateError
+    from callproof_local.cron import ScheduleExpressionError  # heavy imports only for this command
+    from callproof_local.gateway import PortInUseError
+    from callproof_local.stack import LocalStack
+    from callproof_local.template import TemplateError
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway prints its own access log
     stop = threading.Event()
@@ -88,11 +88,11 @@ def run_local(template: Path, port: int) -> int:
         demo_org = seed.seed(stack.url)
         print(_banner(stack.url, stack.startup_ms, stack.moto_url, demo_org), flush=True)
         if stack.twilio is not None:
-            from callproof.local.twilio_double import banner as sms_banner
+            from callproof_local.twilio_double import banner as sms_banner
 
             print(sms_banner(stack.url, stack.twilio.url), flush=True)
         if stack.google is not None:
-            from callproof.local.google_double import banner as gmail_banner
+            from callproof_local.google_double import banner as gmail_banner
 
             print(gmail_banner(stack.url, stack.google.url), flush=True)
         while not stop.wait(1):
@@ -112,7 +112,7 @@ def run_token(org: str, user: str, roles: Sequence[str], ttl: int) -> int:
 
 
 def run_schedule(name: str, url: str | None) -> int:
-    from callproof.local.stack import state_file
+    from callproof_local.stack import state_file
 
     if url is None:
         try:
@@ -140,7 +140,7 @@ def run_schedule(name: str, url: str | None) -> int:
 def run_twilio_sign(url: str, pairs: Sequence[str], auth_token: str | None) -> int:
     """Print the X-Twilio-Signature the stack accepts for a form post of ``pairs`` to ``url``."""
     from callproof.integrations.twilio_webhook import FormParams, sign
-    from callproof.local.twilio_double import DEV_AUTH_TOKEN
+    from callproof_local.twilio_double import DEV_AUTH_TOKEN
 
     params = []
     for pair in pairs:
@@ -157,7 +157,7 @@ def run_gmail_deliver(mailbox: str, eml: Path, push: bool) -> int:
     signed OIDC token) to the running stack's webhook, as Google would."""
     import base64
 
-    from callproof.local.stack import state_file
+    from callproof_local.stack import state_file
 
     try:
         state = json.loads(state_file().read_text(encoding="utf-8"))
@@ -243,8 +243,8 @@ def _dynamodb_table(logical_id: str, table: str | None) -> tuple[DynamoDBClient,
     ``table`` the deployment the AWS credentials point at."""
     import boto3
 
-    from callproof.local.provision import aws_session, local_name
-    from callproof.local.stack import state_file
+    from callproof_local.provision import aws_session, local_name
+    from callproof_local.stack import state_file
 
     if table is not None:
         return boto3.client("dynamodb"), table
@@ -278,7 +278,7 @@ def run_audit_verify(org: str, table: str | None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from callproof.local.stack import DEFAULT_TEMPLATE
+    from callproof_local.stack import DEFAULT_TEMPLATE
 
     root = argparse.ArgumentParser(prog="callproof", description="CallProof local development tools.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -322,7 +322,7 @@ def parser() -> argparse.ArgumentParser:
     audit_verify.add_argument(
         "--table", help="the DsarTable of a deployment (default: the running local stack)"
     )
-    from callproof.local import dsar_cli
+    from callproof_local import dsar_cli
 
     dsar_cli.add_commands(commands)  # dsar create | list | show | wait, outbox
     return root
@@ -342,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "audit":
             return run_audit_verify(args.org, args.table)
         if args.command in ("dsar", "outbox"):
-            from callproof.local import dsar_cli
+            from callproof_local import dsar_cli
 
             return dsar_cli.run(args)
         if args.command == "gmail-deliver":

@@ -34,11 +34,11 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from callproof.local import auth
-from callproof.local.invoke import invoke
-from callproof.local.model import ApiEvent, Function
-from callproof.local.routing import Match, Routes
-from callproof.local.template import ACCOUNT_ID, REGION
+from callproof_local import auth
+from callproof_local.invoke import invoke
+from callproof_local.model import ApiEvent, Function
+from callproof_local.routing import Match, Routes
+from callproof_local.template import ACCOUNT_ID, REGION
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _TEXT_TYPES = (

@@ -21,8 +21,8 @@ from typing import Any
 
 import boto3
 
-from callproof.local import model
-from callproof.local.template import (
+from callproof_local import model
+from callproof_local.template import (
     ACCOUNT_ID,
     REGION,
     Physical,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from callproof.local.template import Resolver, Template, TemplateError
+from callproof_local.template import Resolver, Template, TemplateError
 
 FUNCTION_TYPES = frozenset({"AWS::Serverless::Function"})
 STATE_MACHINE_TYPES = frozenset({"AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"})

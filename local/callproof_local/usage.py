@@ -13,7 +13,7 @@ class UsageError(Exception):
 
 def stack_state() -> dict[str, Any]:
     """The running local stack's state (``url``, ``moto_url``, ...); ``UsageError`` when none runs."""
-    from callproof.local.stack import state_file
+    from callproof_local.stack import state_file
 
     try:
         state = json.loads(state_file().read_text(encoding="utf-8"))

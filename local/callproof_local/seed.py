@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from callproof.local import auth
+from callproof_local import auth
 
 DEMO_ORG, DEMO_USER, DEMO_ROLES = "demo-org", "demo-user", ("admin", "rep", "compliance")
 DEMO_CONTACTS_CSV = """name,company,type,email,phone

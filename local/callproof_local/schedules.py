@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callproof.local import cron
-from callproof.local.gateway import UnknownScheduleError
-from callproof.local.invoke import invoke
-from callproof.local.model import Function, ScheduleEvent
-from callproof.local.template import ACCOUNT_ID, REGION
+from callproof_local import cron
+from callproof_local.gateway import UnknownScheduleError
+from callproof_local.invoke import invoke
+from callproof_local.model import Function, ScheduleEvent
+from callproof_local.template import ACCOUNT_ID, REGION
 
 Invoker = Callable[[Function, Any], Any]
 

@@ -18,15 +18,15 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from callproof.local import bridge, moto_patches
-from callproof.local.auth import PROJECT_ROOT, local_home
-from callproof.local.gateway import Gateway, GatewayServer
-from callproof.local.model import Function, load_functions
-from callproof.local.pollers import Poller, pollers_for
-from callproof.local.provision import aws_session, provision
-from callproof.local.schedules import Scheduler
-from callproof.local.template import REGION, Physical, Resolver, load_template
-from callproof.local.twilio_double import TwilioDouble, local_environment, set_dev_credentials
+from callproof_local import bridge, moto_patches
+from callproof_local.auth import PROJECT_ROOT, local_home
+from callproof_local.gateway import Gateway, GatewayServer
+from callproof_local.model import Function, load_functions
+from callproof_local.pollers import Poller, pollers_for
+from callproof_local.provision import aws_session, provision
+from callproof_local.schedules import Scheduler
+from callproof_local.template import REGION, Physical, Resolver, load_template
+from callproof_local.twilio_double import TwilioDouble, local_environment, set_dev_credentials
 
 TWILIO_CREDENTIALS = "TwilioCredentialsSecret"  # template resource: gets the development token
 MICROSOFT_OAUTH_SECRET = "MicrosoftOAuthSecret"  # noqa: S105 - a template resource name
@@ -112,7 +112,7 @@ class LocalStack:
             self._set_env(local_environment(self.url, self.twilio.url))
             set_dev_credentials(aws_session(), self.moto_url, self.physical[TWILIO_CREDENTIALS].ref)
         if GOOGLE_OAUTH_SECRET in self.physical:  # Gmail: the local Google double and its OAuth client
-            from callproof.local import google_double
+            from callproof_local import google_double
 
             self.google = google_double.GoogleDouble().start()
             self._set_env(google_double.local_environment(self.url, self.google.url))
@@ -120,7 +120,7 @@ class LocalStack:
                 aws_session(), self.moto_url, self.physical[GOOGLE_OAUTH_SECRET].ref
             )
         if MICROSOFT_OAUTH_SECRET in self.physical:  # Calendars: the local Microsoft double and its client
-            from callproof.local import microsoft_double
+            from callproof_local import microsoft_double
 
             self.microsoft = microsoft_double.MicrosoftDouble().start()
             self._set_env(microsoft_double.local_environment(self.url, self.microsoft.url))

@@ -28,7 +28,7 @@ CLIENT_ID = "callproof-local-client"
 ROLES = frozenset({"rep", "admin", "compliance"})
 KEY_FILE = "local-signing-key.pem"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-PROJECT_ROOT = Path(__file__).resolve().parents[4]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class TokenError(ValueError):

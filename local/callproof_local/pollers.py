@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from callproof.local.invoke import invoke
-from callproof.local.model import Function, StreamEvent
-from callproof.local.provision import aws_session
-from callproof.local.template import REGION
+from callproof_local.invoke import invoke
+from callproof_local.model import Function, StreamEvent
+from callproof_local.provision import aws_session
+from callproof_local.template import REGION
 
 Invoker = Callable[[Function, Any], Any]
 IDLE_SECONDS = 0.2

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from callproof.local.invoke import invoke
-from callproof.local.model import Function
+from callproof_local.invoke import invoke
+from callproof_local.model import Function
 
 MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
 

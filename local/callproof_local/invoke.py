@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from callproof.config import function_environment
-from callproof.local.model import Function
+from callproof_local.model import Function
 
 Handler = Callable[[Any, "LambdaContext"], Any]
 
