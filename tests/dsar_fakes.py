@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from callproof.dsar.audit import AuditEntry
-from callproof.dsar.model import OPEN_STATUSES, DsarRequest, RequestType, Status, StoreProgress
-from callproof.dsar.ports import Cell, Erased, Subject
+from callproof.dsar.model import (
+    OPEN_STATUSES,
+    Cell,
+    DsarRequest,
+    Erased,
+    RequestType,
+    Status,
+    StoreProgress,
+    Subject,
+)
 from callproof.dsar.workflow import TaskEvent, WorkflowTasks
 from callproof.errors import Conflict
 

@@ -18,11 +18,13 @@ from callproof.accounts.model import (
     Purpose,
 )
 from callproof.calls.model import CallLog, Device, Match
+from callproof.calls.ports import CallPageData
 from callproof.contacts.model import Contact
+from callproof.contacts.ports import MAX_BATCH_KEYS, Page
 from callproof.errors import Conflict, InvalidInput
 from callproof.otp import CodeCheck, CodeOutcome
 from callproof.sms.model import ConsentEntry, OrgSmsConfig, Recipient, SendResult, ThreadMessage
-from callproof.store.ports import MAX_BATCH_KEYS, CallPageData, Page, RecipientOptedOut, ThreadPage
+from callproof.sms.ports import RecipientOptedOut, ThreadPage
 from callproof.tenancy import Role
 
 

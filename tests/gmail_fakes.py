@@ -17,13 +17,7 @@ from callproof.mail.model import (
 )
 from callproof.mail.parse import parse
 from callproof.mail.ports import HistoryExpired, SyncTokenExpired
-from callproof.oauth import (
-    GMAIL_READONLY,
-    GrantRevoked,
-    OAuthState,
-    OAuthToken,
-    SealedToken,
-)
+from callproof.oauth.model import GMAIL_READONLY, GrantRevoked, OAuthState, OAuthToken, SealedToken
 
 
 @dataclass

@@ -21,9 +21,9 @@ from callproof.calls.model import (
     DeviceOut,
     EntryResultOut,
 )
+from callproof.calls.ports import CallPageData
 from callproof.calls.service import MAX_PAGE_SIZE, CallLogService
 from callproof.observability import logger, metrics, tracer
-from callproof.store.ports import CallPageData
 
 MAX_BATCH_BYTES = 5 * 1024 * 1024
 

@@ -13,7 +13,7 @@ from callproof import aws
 from callproof.calls.model import CallLog, Device, Direction, Match, MatchStatus
 from callproof.calls.numbers import NumberKind
 from callproof.contacts.model import Contact, ContactType
-from callproof.dsar.ports import Subject
+from callproof.dsar.model import Subject
 from callproof.phones import Phone
 from callproof.sms.model import ConsentEntry, ConsentSource, ConsentStatus, ThreadMessage
 from callproof.sms.model import Direction as SmsDirection

@@ -13,7 +13,8 @@ import pytest
 from callproof import aws
 from callproof.accounts.model import AgeRecord, AgeStatus, ConsentRecord, ConsentSource, Member, Purpose
 from callproof.accounts.photo import photo_key
-from callproof.dsar.ports import PersonalDataStore, Subject
+from callproof.dsar.model import Subject
+from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores import accounts
 from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoMemberStore
 from callproof.store.identity_cognito import CognitoDirectory

@@ -13,7 +13,7 @@ import pytest
 
 from callproof import aws
 from callproof.calendars.model import Provider, Selection
-from callproof.dsar.ports import Subject
+from callproof.dsar.model import Subject
 from callproof.dsar.stores import integrations
 from callproof.store.calendars_dynamo import DynamoCalendarStore
 from callproof.store.dynamo import to_item

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from callproof import aws
 from callproof.config import DsarTaskSettings
-from callproof.dsar.ports import PersonalDataStore, Subject
+from callproof.dsar.model import Subject
+from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores import mail
 from callproof.mail.model import Attachment, EmailRecord, email_id, object_key
 from callproof.store.mail_dynamo import DynamoMailIndex, S3MailBlobs

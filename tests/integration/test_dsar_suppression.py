@@ -8,7 +8,7 @@ import json
 import boto3
 
 from callproof import aws, wiring
-from callproof.dsar.ports import Subject
+from callproof.dsar.model import Subject
 from callproof.dsar.stores.contacts import ContactsData
 from callproof.dsar.stores.sms import SmsData
 from callproof.store.suppression_dynamo import DynamoSuppression

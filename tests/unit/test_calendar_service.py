@@ -27,7 +27,7 @@ from callproof.calendars.service import (
     NotConfigured,
 )
 from callproof.errors import InvalidInput
-from callproof.oauth import GrantRevoked, OAuthToken, SealedToken
+from callproof.oauth.model import GrantRevoked, OAuthToken, SealedToken
 from callproof.tenancy import Caller, Role
 from tests.gmail_fakes import FakeStates, FakeVault
 

@@ -17,6 +17,7 @@ from callproof.contacts.service import ContactService
 from callproof.dsar.deadlines import DeadlineState
 from callproof.dsar.model import (
     CandidateKind,
+    Erased,
     ExtendIn,
     Proof,
     PublicRequestIn,
@@ -24,9 +25,9 @@ from callproof.dsar.model import (
     RequestType,
     Status,
     StepStatus,
+    Subject,
     SubjectChoiceIn,
 )
-from callproof.dsar.ports import Erased, Subject
 from callproof.dsar.service import DsarService, deadline_states
 from callproof.dsar.subjects import SubjectResolver
 from callproof.dsar.workflow import TaskEvent, WorkflowTasks

@@ -320,7 +320,7 @@ def test_google_contacts_import_needs_the_contacts_scope(world: World) -> None:
 
 def test_google_contacts_import_syncs_incrementally_and_fully_when_the_token_expired(world: World) -> None:
     from callproof.mail.model import GooglePerson
-    from callproof.oauth import CONTACTS_READONLY, GMAIL_READONLY
+    from callproof.oauth.model import CONTACTS_READONLY, GMAIL_READONLY
 
     world.connect()
     world.gmail.add(eml("ada@customer.example"))

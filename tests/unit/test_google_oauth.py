@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthStateStore, TokenVault
-from callproof.oauth import GMAIL_READONLY, OAuthFailed, OAuthState, OAuthToken, new_pkce
+from callproof.oauth.model import GMAIL_READONLY, OAuthFailed, OAuthState, OAuthToken, new_pkce
 
 
 @pytest.fixture

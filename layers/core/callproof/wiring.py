@@ -20,6 +20,7 @@ from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
 from callproof.otp import OneTimeCodes
 from callproof.ratelimit import RateLimits
+from callproof.sms.ports import SmsGateway
 from callproof.sms.service import SmsService
 from callproof.sms.verification import PhoneVerification
 from callproof.store.accounts_dynamo import (
@@ -34,7 +35,6 @@ from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSetting
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.mailer_ses import SesMailer
 from callproof.store.photos_s3 import S3PhotoStorage
-from callproof.store.ports import SmsGateway
 from callproof.store.rates_dynamo import DynamoRateCounter
 from callproof.store.secrets import CachedJsonSecret
 from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
@@ -200,7 +200,8 @@ if TYPE_CHECKING:
 
 @cache
 def calendars() -> CalendarService:
-    from callproof.calendars.model import Attendee, CalendarApi, Provider
+    from callproof.calendars.model import Attendee, Provider
+    from callproof.calendars.ports import CalendarApi
     from callproof.calendars.service import CalendarService
     from callproof.errors import InvalidInput
     from callproof.integrations.google_calendar import GoogleCalendarApi

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from callproof import signing
 from callproof.accounts.model import ADULT_AGE, AgeIn, AgeRecord, AgeStatus
+from callproof.accounts.ports import AgeStore, Mailer
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.store.ports import AgeStore, Mailer
 from callproof.tenancy import Caller
 
 GUARDIAN_LINK_TTL = timedelta(days=7)

@@ -19,8 +19,8 @@ from callproof.accounts.model import (
     PolicyVersion,
     Purpose,
 )
+from callproof.accounts.ports import ConsentStore, PolicyStore
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.store.ports import ConsentStore, PolicyStore
 from callproof.tenancy import Caller
 
 TERMS_DOCUMENT = "terms"  # terms of service and privacy policy, versioned together

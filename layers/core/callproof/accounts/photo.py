@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from callproof.accounts.ports import PhotoStorage
 from callproof.errors import NotFound
-from callproof.store.ports import PhotoStorage
 from callproof.tenancy import Caller
 
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from callproof.accounts.model import Member, MemberIn, MePatch, OrgSettings, OrgSettingsIn
+from callproof.accounts.ports import IdentityDirectory, MemberStore, OrgSettingsStore, SmsConfigStore
 from callproof.errors import Conflict, NotFound
-from callproof.store.ports import IdentityDirectory, MemberStore, OrgSettingsStore, SmsConfigStore
 from callproof.tenancy import Caller, Role
 
 

@@ -17,25 +17,17 @@ from dataclasses import replace
 from callproof.calendars.model import (
     Attendee,
     Calendar,
-    CalendarApi,
     Connection,
     ConnectionStatus,
-    ConnectionStore,
     Event,
     EventDraft,
     Provider,
     Selection,
 )
+from callproof.calendars.ports import CalendarApi, ConnectionStore
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.oauth import (
-    GrantRevoked,
-    OAuthClient,
-    OAuthState,
-    OAuthToken,
-    StateStore,
-    TokenSealer,
-    new_pkce,
-)
+from callproof.oauth.model import GrantRevoked, OAuthState, OAuthToken, new_pkce
+from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller
 
 GOOGLE_CALENDAR_SCOPES = (

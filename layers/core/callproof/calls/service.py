@@ -26,17 +26,17 @@ from callproof.calls.model import (
     MatchStatus,
 )
 from callproof.calls.numbers import CallNumber, classify
-from callproof.contacts.model import Contact
-from callproof.errors import Forbidden, InvalidInput, NotFound
-from callproof.phones import InvalidPhoneNumber
-from callproof.store.ports import (
+from callproof.calls.ports import (
     CallLogStore,
     CallPageData,
     ContactPhoneLookup,
     DeviceStore,
-    OrgSettingsReader,
     RetentionSettingsReader,
 )
+from callproof.contacts.model import Contact
+from callproof.contacts.ports import OrgSettingsReader
+from callproof.errors import Forbidden, InvalidInput, NotFound
+from callproof.phones import InvalidPhoneNumber
 from callproof.tenancy import Caller, Role
 
 MAX_PAGE_SIZE = 100

@@ -19,11 +19,10 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactType
+from callproof.contacts.ports import ContactStore, OrgSettingsReader, SuppressionList
 from callproof.contacts.service import ContactService, build_draft
-from callproof.dsar.ports import Suppression
 from callproof.errors import Conflict, InvalidInput
 from callproof.phones import Phone
-from callproof.store.ports import ContactStore, OrgSettingsReader
 from callproof.tenancy import Caller, Role
 
 MAX_ROWS = 20_000
@@ -91,7 +90,7 @@ class ContactImporter:
         store: ContactStore,
         orgs: OrgSettingsReader,
         service: ContactService,
-        suppression: Suppression | None = None,
+        suppression: SuppressionList | None = None,
     ) -> None:
         self._store = store
         self._orgs = orgs

@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactPatch
+from callproof.contacts.ports import ContactStore, OrgSettingsReader, Page
 from callproof.errors import Conflict, Forbidden, InvalidInput, NotFound
 from callproof.phones import InvalidPhoneNumber, Phone, normalize
-from callproof.store.ports import ContactStore, OrgSettingsReader, Page
 from callproof.tenancy import Caller, Role
 
 MAX_PAGE_SIZE = 100

@@ -11,11 +11,44 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from callproof.contacts.model import Email, RawPhone
 from callproof.dsar.deadlines import Deadline, DeadlineState, Jurisdiction
-from callproof.dsar.ports import Subject
 
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 CONFIRMATION_DAYS = 7
 DOWNLOAD_DAYS = 7
+
+
+Cell = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Whom a request is about, resolved once before anything runs and kept on the request.
+
+    Built from proven identifiers only (``callproof.dsar.subjects``): the contacts they name bring
+    their other emails and numbers when those reach nobody else, so a call to the subject's second
+    number is found too. After an erasure the contacts are gone, which is why the residue scan
+    reads this stored copy.
+    """
+
+    org_id: str
+    emails: frozenset[str] = frozenset()  # lower-cased
+    phones: frozenset[str] = frozenset()  # E.164
+    contact_ids: frozenset[str] = frozenset()
+    user_ids: frozenset[str] = frozenset()  # org members' accounts (only ever chosen by staff)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.emails or self.phones or self.contact_ids or self.user_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    """What one store's erasure did: items and objects deleted, and items kept under a legal duty."""
+
+    deleted: int = 0
+    kept: int = 0
+    kept_reasons: tuple[str, ...] = field(default=())  # e.g. "sms_opt_out: legal obligation"
+    notes: tuple[str, ...] = field(default=())  # what else staff should know (a revoke that failed)
 
 
 class RequestType(StrEnum):

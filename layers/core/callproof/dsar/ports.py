@@ -1,51 +1,16 @@
 """Ports of the data-subject request workflows.
 
 A store that holds personal data joins every workflow by implementing ``PersonalDataStore`` and being
-listed once in ``callproof.dsar.registry``; a store that is not deployed is simply not listed.
+registered once in ``callproof.wiring``; a store that is not deployed is simply not registered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from callproof.dsar.model import DsarRequest, Status, StoreProgress
-
-Cell = str | int | float | bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """Whom a request is about, resolved once before anything runs and kept on the request.
-
-    Built from proven identifiers only (``callproof.dsar.subjects``): the contacts they name bring
-    their other emails and numbers when those reach nobody else, so a call to the subject's second
-    number is found too. After an erasure the contacts are gone, which is why the residue scan
-    reads this stored copy.
-    """
-
-    org_id: str
-    emails: frozenset[str] = frozenset()  # lower-cased
-    phones: frozenset[str] = frozenset()  # E.164
-    contact_ids: frozenset[str] = frozenset()
-    user_ids: frozenset[str] = frozenset()  # org members' accounts (only ever chosen by staff)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.emails or self.phones or self.contact_ids or self.user_ids)
-
-
-@dataclass(frozen=True, slots=True)
-class Erased:
-    """What one store's erasure did: items and objects deleted, and items kept under a legal duty."""
-
-    deleted: int = 0
-    kept: int = 0
-    kept_reasons: tuple[str, ...] = field(default=())  # e.g. "sms_opt_out: legal obligation"
-    notes: tuple[str, ...] = field(default=())  # what else staff should know (a revoke that failed)
+from callproof.dsar.model import Cell, DsarRequest, Erased, Status, StoreProgress, Subject
 
 
 class PersonalDataStore(Protocol):
@@ -160,3 +125,9 @@ class Workflows(Protocol):
     def start(self, machine: str, name: str, payload: Mapping[str, object]) -> None:
         """Start one execution named ``name`` (an existing one of that name is not an error)."""
         ...
+
+
+class Mailer(Protocol):
+    """Transactional email (SES): confirmation, download and extension notices."""
+
+    def send(self, to: str, subject: str, text: str) -> None: ...

@@ -35,10 +35,11 @@ from callproof.dsar.model import (
     RequestIn,
     RequestType,
     Status,
+    Subject,
     SubjectChoiceIn,
     SubjectIn,
 )
-from callproof.dsar.ports import PhoneProof, RequestStore, Subject, Workflows
+from callproof.dsar.ports import Mailer, PhoneProof, RequestStore, Workflows
 from callproof.dsar.subjects import SubjectResolver
 from callproof.errors import (
     Conflict,
@@ -51,7 +52,6 @@ from callproof.errors import (
 from callproof.ids import time_ordered_id, utc_now
 from callproof.phones import InvalidPhoneNumber, normalize
 from callproof.ratelimit import RateLimits
-from callproof.store.ports import Mailer
 from callproof.tenancy import Caller, Role
 
 PUBLIC = "public"

@@ -23,8 +23,7 @@ from typing import Protocol
 
 from callproof.accounts.model import Member
 from callproof.contacts.model import Contact
-from callproof.dsar.model import Candidate, CandidateKind, Identifiers, Proof
-from callproof.dsar.ports import Subject
+from callproof.dsar.model import Candidate, CandidateKind, Identifiers, Proof, Subject
 
 
 class ContactDirectory(Protocol):

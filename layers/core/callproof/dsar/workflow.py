@@ -22,12 +22,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from callproof.dsar import links
 from callproof.dsar.audit import AuditLog
 from callproof.dsar.export import ByteSink, ExportPart, assemble, write_csv
-from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status, StepStatus, StoreProgress
-from callproof.dsar.ports import PersonalDataStore, RequestStore, Subject, Suppression
+from callproof.dsar.model import (
+    DsarRequest,
+    Identifiers,
+    RequestType,
+    Status,
+    StepStatus,
+    StoreProgress,
+    Subject,
+)
+from callproof.dsar.ports import Mailer, PersonalDataStore, RequestStore, Suppression
 from callproof.dsar.service import SYSTEM, audit_once, digest, send_once
 from callproof.errors import NotFound
 from callproof.ids import utc_now
-from callproof.store.ports import Mailer
 
 DONE = StepStatus.DONE
 RESIDUE_LOOKS = 4  # the first look and up to three more, after 1, 2 and 4 seconds

@@ -36,13 +36,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from callproof.errors import TemporarilyUnavailable
-from callproof.oauth import (
-    GrantRevoked,
-    OAuthFailed,
-    OAuthState,
-    OAuthToken,
-    SealedToken,
-)
+from callproof.oauth.model import GrantRevoked, OAuthFailed, OAuthState, OAuthToken, SealedToken
 from callproof.store.dynamo import from_item, to_item
 
 if TYPE_CHECKING:

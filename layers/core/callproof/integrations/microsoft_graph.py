@@ -25,7 +25,7 @@ from requests_oauthlib import OAuth2Session
 from callproof.calendars.model import Calendar, Event, EventDraft, Provider
 from callproof.errors import TemporarilyUnavailable
 from callproof.integrations.google_calendar import check
-from callproof.oauth import GrantRevoked, OAuthFailed, OAuthToken
+from callproof.oauth.model import GrantRevoked, OAuthFailed, OAuthToken
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com/common/oauth2/v2.0"
 GRAPH_BASE = "https://graph.microsoft.com/v1.0"

@@ -19,7 +19,7 @@ from twilio.rest import Client
 
 from callproof.errors import InvalidInput, TemporarilyUnavailable
 from callproof.sms.model import SendResult
-from callproof.store.ports import RecipientOptedOut
+from callproof.sms.ports import RecipientOptedOut
 
 OPTED_OUT_CODE = 21610
 _TWILIO_API = re.compile(r"^https://api(?:\.[a-z0-9-]+)*\.twilio\.com")

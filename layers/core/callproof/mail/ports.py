@@ -1,6 +1,5 @@
-"""Ports of the Gmail sync service (kept beside the domain rather than in ``store/ports.py`` while that
-shared file is being edited concurrently; same style: small Protocols, adapters in ``store/`` and
-``integrations/``, fakes in ``tests/fakes.py``)."""
+"""Ports of the Gmail sync service: the Gmail and People APIs, the integration store, the mail index
+and bodies, contact matching and the sync queue. Adapters in ``store/`` and ``integrations/``."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from callproof.mail.model import (
     IntegrationStatus,
     MessageMeta,
 )
-from callproof.oauth import SealedToken
+from callproof.oauth.model import SealedToken
 
 
 class HistoryExpired(Exception):

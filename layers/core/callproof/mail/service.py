@@ -48,17 +48,15 @@ from callproof.mail.ports import (
     SyncQueue,
     SyncTokenExpired,
 )
-from callproof.oauth import (
+from callproof.oauth.model import (
     CONTACTS_READONLY,
     GMAIL_READONLY,
     GrantRevoked,
-    OAuthClient,
     OAuthState,
     OAuthToken,
-    StateStore,
-    TokenSealer,
     new_pkce,
 )
+from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller, Role
 
 WATCH_LABELS = ("INBOX", "SENT")

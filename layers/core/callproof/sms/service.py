@@ -1,6 +1,6 @@
 """SMS use cases: inbound messages and keywords, the consent ledger, the outbound gate, consent links.
 
-Pure: every dependency is a port (``callproof.store.ports``); the handler wires DynamoDB and Twilio.
+Pure: every dependency is a port (``callproof.sms.ports``); ``callproof.wiring`` plugs in DynamoDB and Twilio.
 The current consent status of a number is always derived from its ledger (the newest entry wins).
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from callproof.dsar.ports import Suppression
+from callproof.contacts.ports import OrgSettingsReader
 from callproof.errors import Forbidden, InvalidInput, NotFound, NotTextable, SendRefused
 from callproof.ids import time_ordered_id, utc_now
 from callproof.phones import InvalidPhoneNumber, normalize
@@ -32,16 +32,16 @@ from callproof.sms.model import (
     SmsSettingsIn,
     ThreadMessage,
 )
-from callproof.sms.verification import PhoneVerification, opted_out
-from callproof.store.ports import (
+from callproof.sms.ports import (
     ContactLookup,
-    OrgSettingsReader,
     RecipientOptedOut,
     RecipientReader,
     SmsGateway,
     SmsStore,
+    SuppressionList,
     ThreadPage,
 )
+from callproof.sms.verification import PhoneVerification, opted_out
 from callproof.tenancy import Caller, Role
 
 CARRIER_OPT_OUT_CODE = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
@@ -100,7 +100,7 @@ class SmsService:
         *,
         public_base_url: str | None,
         default_daily_cap: int,
-        suppression: Suppression | None = None,
+        suppression: SuppressionList | None = None,
         verification: PhoneVerification | None = None,
         clock: Clock = utc_now,
         new_id: IdFactory = time_ordered_id,

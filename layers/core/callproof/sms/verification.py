@@ -12,18 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from callproof.dsar.ports import Suppression
 from callproof.errors import InvalidInput
 from callproof.otp import CODE_TTL, OneTimeCodes
 from callproof.ratelimit import RateLimits
 from callproof.sms.model import ConsentStatus
-from callproof.store.ports import RecipientOptedOut, SmsGateway, SmsStore
+from callproof.sms.ports import RecipientOptedOut, SmsGateway, SmsStore, SuppressionList
 
 CODES_PER_HOUR_PER_CLIENT = 5
 CODES_PER_HOUR_PER_NUMBER = 3
 
 
-def opted_out(store: SmsStore, suppression: Suppression | None, org_id: str, e164: str) -> bool:
+def opted_out(store: SmsStore, suppression: SuppressionList | None, org_id: str, e164: str) -> bool:
     """Whether the number must not be texted: its newest ledger entry is an opt-out, or it is on
     the erasure suppression list without a newer opt-in (START or an opt-in link after the erasure)."""
     newest = store.consent_history(org_id, e164, 1)
@@ -44,7 +43,7 @@ class PhoneVerification:
         limits: RateLimits,
         store: SmsStore,
         gateway: Callable[[], SmsGateway],
-        suppression: Suppression | None,
+        suppression: SuppressionList | None,
     ) -> None:
         self._codes = codes
         self._limits = limits

@@ -7,7 +7,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from callproof.calendars.model import Connection, ConnectionStatus, Provider, Selection
-from callproof.oauth import SealedToken
+from callproof.oauth.model import SealedToken
 from callproof.store.dynamo import from_item, to_item
 
 if TYPE_CHECKING:

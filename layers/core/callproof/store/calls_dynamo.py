@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from callproof.calls.model import CallLog, Device, Direction, Match, MatchStatus
 from callproof.calls.numbers import NumberKind
+from callproof.calls.ports import CallPageData
 from callproof.errors import Conflict
 from callproof.store.dynamo import (
     Item,
@@ -32,7 +33,6 @@ from callproof.store.dynamo import (
     from_item,
     to_item,
 )
-from callproof.store.ports import CallPageData
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from callproof.contacts.model import Contact, ContactType
+from callproof.contacts.ports import Page
 from callproof.errors import Conflict
 from callproof.phones import Phone
 from callproof.store.dynamo import (
@@ -32,7 +33,6 @@ from callproof.store.dynamo import (
     to_item,
     transact,
 )
-from callproof.store.ports import Page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -30,9 +30,9 @@ from callproof.dsar.model import (
     Status,
     StepStatus,
     StoreProgress,
+    Subject,
     TimelineEvent,
 )
-from callproof.dsar.ports import Subject
 from callproof.errors import Conflict
 from callproof.store.dynamo import condition_failed, decode_cursor, encode_cursor, from_item, to_item
 

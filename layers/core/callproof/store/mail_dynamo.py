@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from callproof.errors import Conflict, TemporarilyUnavailable
 from callproof.mail.model import Attachment, EmailPage, EmailRecord, Integration, IntegrationStatus
-from callproof.oauth import SealedToken
+from callproof.oauth.model import SealedToken
 from callproof.store.contacts_dynamo import DynamoContactStore, contact_key
 from callproof.store.dynamo import (
     BatchIncomplete,

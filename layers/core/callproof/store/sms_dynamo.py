@@ -33,6 +33,7 @@ from callproof.sms.model import (
     Recipient,
     ThreadMessage,
 )
+from callproof.sms.ports import ThreadPage
 from callproof.store.contacts_dynamo import contact_key
 from callproof.store.dynamo import (
     Item,
@@ -44,7 +45,6 @@ from callproof.store.dynamo import (
     to_item,
     transact,
 )
-from callproof.store.ports import ThreadPage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from callproof import aws
 from callproof.accounts.photo import photo_key
 from callproof.config import DsarTaskSettings
-from callproof.dsar.ports import Cell, Erased, PersonalDataStore, Subject
+from callproof.dsar.model import Cell, Erased, Subject
+from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores.common import delete_keys
 from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoMemberStore, member_key
 from callproof.store.contacts_dynamo import org_pk

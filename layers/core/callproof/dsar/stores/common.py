@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from callproof import aws
 from callproof.config import DsarTaskSettings
-from callproof.dsar.ports import Cell, PersonalDataStore, Subject
+from callproof.dsar.model import Cell, Subject
+from callproof.dsar.ports import PersonalDataStore
 from callproof.store.dynamo import BatchIncomplete, Item, batch_write, from_item, to_item
 
 if TYPE_CHECKING:

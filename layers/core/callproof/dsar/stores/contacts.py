@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from callproof.contacts.model import Contact
-from callproof.dsar.ports import Cell, Erased, Subject
+from callproof.dsar.model import Cell, Erased, Subject
 from callproof.dsar.stores.common import TableData, delete_keys
 from callproof.store.contacts_dynamo import DynamoContactStore, contact_key, email_key, phone_key
 from callproof.store.dynamo import Item, batch_get, to_item

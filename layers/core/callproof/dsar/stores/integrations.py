@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from callproof import aws
-from callproof.calendars.model import ConnectionStore, Provider
+from callproof.calendars.model import Provider
+from callproof.calendars.ports import ConnectionStore
 from callproof.config import DsarTaskSettings
-from callproof.dsar.ports import Cell, Erased, PersonalDataStore, Subject
+from callproof.dsar.model import Cell, Erased, Subject
+from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores.common import delete_keys, key_of, partition
 from callproof.mail.ports import IntegrationStore
 from callproof.mail.service import RemovalResult

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from callproof import aws
 from callproof.config import DsarTaskSettings
 from callproof.dsar.eml import to_eml
-from callproof.dsar.ports import Cell, Erased, PersonalDataStore, Subject
+from callproof.dsar.model import Cell, Erased, Subject
+from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores.common import partition
 from callproof.mail.model import EmailRecord
 from callproof.mail.ports import MailBlobs, MailIndex

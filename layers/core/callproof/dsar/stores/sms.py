@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from callproof.dsar.ports import Cell, Erased, Subject
+from callproof.dsar.model import Cell, Erased, Subject
 from callproof.dsar.stores.common import TableData, delete_keys, key_of, partition
 from callproof.sms.model import ConsentStatus
 from callproof.store.dynamo import Item

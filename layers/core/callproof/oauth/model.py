@@ -1,8 +1,7 @@
 """OAuth pieces every provider integration shares, free of any HTTP library: tokens, PKCE, the
-single-use authorization state, sealed (envelope-encrypted) tokens, and the ports services use.
-
-Services (Gmail, calendars) import from here; the requests-oauthlib clients and the KMS vault that
-implement the ports live in ``callproof.integrations``.
+single-use authorization state and sealed (envelope-encrypted) tokens. The ports are in
+``callproof.oauth.ports``; the requests-oauthlib clients, the state store and the KMS vault that
+implement them are adapters (``callproof.integrations``, ``callproof.store``).
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from callproof.errors import InvalidInput
 
@@ -113,29 +111,3 @@ class SealedToken:
         if not item.get("token_ct"):
             return None
         return cls(bytes(item["token_ct"]), bytes(item["token_nonce"]), bytes(item["token_key"]))
-
-
-class OAuthClient(Protocol):
-    """A provider's authorization-code flow (Google, Microsoft)."""
-
-    def authorization_url(
-        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
-    ) -> str: ...
-
-    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken: ...
-
-    def refresh(self, token: OAuthToken) -> OAuthToken: ...
-
-    def revoke(self, token: OAuthToken) -> bool: ...
-
-
-class StateStore(Protocol):
-    def issue(self, state: OAuthState) -> str: ...
-
-    def consume(self, value: str, purpose: str) -> OAuthState: ...
-
-
-class TokenSealer(Protocol):
-    def seal(self, token: OAuthToken, org_id: str, user_id: str, purpose: str) -> SealedToken: ...
-
-    def open(self, sealed: SealedToken, org_id: str, user_id: str, purpose: str) -> OAuthToken: ...

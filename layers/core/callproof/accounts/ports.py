@@ -1,0 +1,120 @@
+"""Ports of the accounts domain: members and the sign-in directory, org settings, consent and
+policy versions, photos, age records and transactional mail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from callproof.accounts.model import (
+    AgeRecord,
+    ConsentRecord,
+    CurrentPolicy,
+    GateView,
+    Member,
+    PolicyVersion,
+    Purpose,
+)
+from callproof.sms.model import OrgSmsConfig
+from callproof.tenancy import Role
+
+
+class MemberStore(Protocol):
+    """Org members (profiles and roles), keyed by org: another org's user is simply absent."""
+
+    def get(self, org_id: str, user_id: str) -> Member | None: ...
+
+    def list_org(self, org_id: str) -> list[Member]: ...
+
+    def put(self, old: Member | None, new: Member) -> None:
+        """Create (``old`` None: refuses an existing user) or replace at ``old.version``; else
+        ``Conflict``. ``old.version == 0`` means a profile made from the token, not stored yet."""
+        ...
+
+    def delete(self, member: Member) -> None: ...
+
+
+class IdentityDirectory(Protocol):
+    """The sign-in directory (Cognito): users and the groups the authorizer turns into roles."""
+
+    def create_user(self, org_id: str, email: str, full_name: str) -> tuple[str, str]:
+        """(user id = the token's ``sub``, directory username); ``Conflict`` if the email exists."""
+        ...
+
+    def set_groups(self, username: str, add: frozenset[Role], remove: frozenset[Role]) -> None: ...
+
+    def disable_user(self, username: str) -> None: ...
+
+
+class OrgSettingsStore(Protocol):
+    """The org settings item the contacts and call-log functions read (``DynamoOrgSettings``)."""
+
+    def get(self, org_id: str) -> tuple[str | None, int | None]:
+        """(default phone region, call retention months), None where the org set nothing."""
+        ...
+
+    def put(self, org_id: str, region: str | None, retention_months: int | None) -> None: ...
+
+
+class SmsConfigStore(Protocol):
+    """The part of ``SmsStore`` org settings need (confirmations and daily cap live there)."""
+
+    def get_config(self, org_id: str) -> OrgSmsConfig: ...
+
+    def put_config(self, old: OrgSmsConfig, new: OrgSmsConfig) -> None: ...
+
+
+class ConsentStore(Protocol):
+    """Each user's consent ledger: append-only records plus the latest record per purpose."""
+
+    def append(self, record: ConsentRecord) -> None:
+        """Store the record (never overwriting one) and make it its purpose's current state."""
+        ...
+
+    def current(self, org_id: str, user_id: str) -> dict[Purpose, ConsentRecord]: ...
+
+    def history(self, org_id: str, user_id: str) -> list[ConsentRecord]:
+        """Oldest first."""
+        ...
+
+    def gate_view(self, org_id: str, user_id: str) -> GateView:
+        """The accepted terms version and whether the account is inactive, in one read."""
+        ...
+
+
+class PolicyStore(Protocol):
+    """Published policy versions (the service's own documents, not tenant data)."""
+
+    def current(self, document: str) -> CurrentPolicy | None: ...
+
+    def publish(self, previous: CurrentPolicy | None, version: PolicyVersion) -> None:
+        """Append ``version`` and make it current, unless another publication won (``Conflict``)."""
+        ...
+
+
+class PhotoStorage(Protocol):
+    """Account photos in the versioned data bucket."""
+
+    def presign_post(
+        self, key: str, content_type: str, max_bytes: int, expires_in: timedelta
+    ) -> tuple[str, dict[str, str]]: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def presign_get(self, key: str, expires_in: timedelta) -> str: ...
+
+    def delete_all_versions(self, key: str) -> int: ...
+
+
+class AgeStore(Protocol):
+    """Each user's age record (with the guardian's consent), beside their consent state."""
+
+    def get_age(self, org_id: str, user_id: str) -> AgeRecord | None: ...
+
+    def put_age(self, org_id: str, user_id: str, record: AgeRecord) -> None: ...
+
+
+class Mailer(Protocol):
+    """Transactional email (SES)."""
+
+    def send(self, to: str, subject: str, text: str) -> None: ...

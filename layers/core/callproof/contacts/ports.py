@@ -1,0 +1,63 @@
+"""Ports of the contacts domain: the contact store with its phone / email lookups, the org's phone
+region, and the erasure suppression list that imports consult. Adapters live in ``callproof.store``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from callproof.contacts.model import Contact
+
+MAX_BATCH_KEYS = 100  # DynamoDB BatchGetItem's limit: the lookups never send more per call
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    contacts: list[Contact]
+    next_cursor: str | None
+
+
+class ContactStore(Protocol):
+    """Persistence of contacts and of their phone / email secondary lookups, for one org at a time."""
+
+    def get(self, org_id: str, contact_id: str) -> Contact | None: ...
+
+    def get_many(self, org_id: str, contact_ids: Iterable[str]) -> list[Contact]: ...
+
+    def list_page(self, org_id: str, limit: int, cursor: str | None) -> Page:
+        """Raises ``InvalidInput`` for a cursor this store did not issue for this org."""
+        ...
+
+    def create(self, contacts: Sequence[Contact]) -> list[bool]:
+        """Create new contacts (with their lookup entries); per contact, whether it was stored."""
+        ...
+
+    def replace(self, old: Contact, new: Contact) -> None:
+        """Store ``new`` if the stored version is still ``old.version``; else raise ``Conflict``."""
+        ...
+
+    def delete(self, contact: Contact) -> None:
+        """Delete if the stored version is still ``contact.version``; else raise ``Conflict``."""
+        ...
+
+    def lookup_by_phones(self, org_id: str, e164s: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        """Contact ids per E.164 number; numbers no contact has are absent. <= 100 keys per call."""
+        ...
+
+    def lookup_by_emails(self, org_id: str, emails: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        """Contact ids per normalized email; emails no contact has are absent. <= 100 keys per call."""
+        ...
+
+
+class OrgSettingsReader(Protocol):
+    def default_phone_region(self, org_id: str) -> str: ...
+
+
+class SuppressionList(Protocol):
+    """Keyed hashes of erased emails and phones (written by data-subject erasures): an import
+    skips a row whose email or phone is on it."""
+
+    def suppressed(self, org_id: str, emails: frozenset[str], phones: frozenset[str]) -> frozenset[str]:
+        """Which of these emails / phones are suppressed (batched reads)."""
+        ...

@@ -1,0 +1,1 @@
+"""OAuth shared by the Gmail and calendar integrations: ``model`` (tokens, PKCE, state) and ``ports``."""
