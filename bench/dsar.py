@@ -31,7 +31,8 @@ from callproof.dsar.model import Status
 from callproof.mail.model import EmailRecord
 from callproof.store.calls_dynamo import DynamoCallLogStore
 from callproof.store.dsar_dynamo import DynamoRequestStore
-from callproof.store.mail_dynamo import DynamoMailIndex, S3MailBlobs
+from callproof.store.mail_bodies_s3 import S3MailBlobs
+from callproof.store.mail_index_dynamo import DynamoMailIndex
 
 ORG = "bench-dsar"
 EMAIL = "subject@example.com"

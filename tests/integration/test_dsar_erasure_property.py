@@ -22,7 +22,8 @@ from callproof import aws
 from callproof.mail.model import EmailRecord, email_id, object_key
 from callproof.sms.model import ConsentEntry, ConsentSource, ConsentStatus
 from callproof.store.calls_dynamo import DynamoCallLogStore
-from callproof.store.mail_dynamo import DynamoMailIndex, S3MailBlobs
+from callproof.store.mail_bodies_s3 import S3MailBlobs
+from callproof.store.mail_index_dynamo import DynamoMailIndex
 from callproof.store.sms_dynamo import DynamoSmsStore
 from callproof_local.template import Physical
 from tests.dsar_fakes import run_workflow

@@ -17,7 +17,7 @@ from callproof.dsar.model import Subject
 from callproof.dsar.stores import integrations
 from callproof.store.calendars_dynamo import DynamoCalendarStore
 from callproof.store.dynamo import to_item
-from callproof.store.mail_dynamo import DynamoIntegrationStore, route_key
+from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore, route_key
 from callproof_local import google_double, microsoft_double
 from callproof_local.google_double import DEFAULT_MAILBOX, GoogleDouble
 from callproof_local.template import Physical

@@ -21,7 +21,8 @@ from callproof.dsar.model import Subject
 from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores import mail
 from callproof.mail.model import Attachment, EmailRecord, email_id, object_key
-from callproof.store.mail_dynamo import DynamoMailIndex, S3MailBlobs
+from callproof.store.mail_bodies_s3 import S3MailBlobs
+from callproof.store.mail_index_dynamo import DynamoMailIndex
 from callproof_local.template import Physical
 
 ORG, OTHER_ORG = "org-a", "org-b"

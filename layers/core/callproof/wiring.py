@@ -163,13 +163,11 @@ def gmail() -> tuple[GmailService, config.GmailSettings]:
     )
     from callproof.integrations.google_people import people_api
     from callproof.mail.service import GmailConfig, GmailService
-    from callproof.store.mail_dynamo import (
-        DynamoContactMatcher,
-        DynamoIntegrationStore,
-        DynamoMailIndex,
-        S3MailBlobs,
-        SqsSyncQueue,
-    )
+    from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
+    from callproof.store.mail_bodies_s3 import S3MailBlobs
+    from callproof.store.mail_contacts_dynamo import DynamoContactMatcher
+    from callproof.store.mail_index_dynamo import DynamoMailIndex
+    from callproof.store.sync_queue_sqs import SqsSyncQueue
 
     settings = config.load(config.GmailSettings)
     secret = CachedJsonSecret(aws.secretsmanager, settings.oauth_secret_arn)

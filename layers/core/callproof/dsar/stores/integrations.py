@@ -27,7 +27,7 @@ from callproof.mail.ports import IntegrationStore
 from callproof.mail.service import RemovalResult
 from callproof.observability import logger
 from callproof.store.calendars_dynamo import selection_key
-from callproof.store.mail_dynamo import org_pk
+from callproof.store.mail_index_dynamo import org_pk
 from callproof.tenancy import Caller
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def build(settings: DsarTaskSettings) -> PersonalDataStore | None:
     )
     from callproof.mail.service import GmailConfig, GmailService
     from callproof.store.calendars_dynamo import DynamoCalendarStore
-    from callproof.store.mail_dynamo import DynamoIntegrationStore
+    from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
     from callproof.store.secrets import CachedJsonSecret
 
     table = settings.mail_table

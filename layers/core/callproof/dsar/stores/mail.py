@@ -1,4 +1,4 @@
-"""Synced mail of a subject (MailTable index + DataBucket bodies; layout in ``store/mail_dynamo.py``).
+"""Synced mail of a subject (MailTable index + DataBucket bodies; layout in ``store/mail_index_dynamo.py``).
 
 The subject's mail is every message linked to one of the subject's contacts: the ``CMAIL#<contact>#``
 links are queried per contact, page by page. Each link item carries the message's whole summary (it is
@@ -30,7 +30,8 @@ from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores.common import partition
 from callproof.mail.model import EmailRecord
 from callproof.mail.ports import MailBlobs, MailIndex
-from callproof.store.mail_dynamo import MAX_LINKS, DynamoMailIndex, S3MailBlobs, email_record, org_pk
+from callproof.store.mail_bodies_s3 import S3MailBlobs
+from callproof.store.mail_index_dynamo import MAX_LINKS, DynamoMailIndex, email_record, org_pk
 from callproof.store.parallel import ordered_map
 
 if TYPE_CHECKING:
