@@ -12,8 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthStateStore, TokenVault
+from callproof.integrations.google_oauth import GoogleOAuthClient
 from callproof.oauth.model import GMAIL_READONLY, OAuthFailed, OAuthState, OAuthToken, new_pkce
+from callproof.store.oauth_state_dynamo import OAuthStateStore
+from callproof.store.token_vault_kms import TokenVault
 
 
 @pytest.fixture

@@ -155,19 +155,16 @@ if TYPE_CHECKING:  # the DSAR modules load only in the DSAR functions: every oth
 def gmail() -> tuple[GmailService, config.GmailSettings]:
     """Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
     from callproof.integrations.google_gmail import gmail_api
-    from callproof.integrations.google_oauth import (
-        GoogleOAuthClient,
-        OAuthEndpoints,
-        OAuthStateStore,
-        TokenVault,
-    )
+    from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
     from callproof.integrations.google_people import people_api
     from callproof.mail.service import GmailConfig, GmailService
     from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
     from callproof.store.mail_bodies_s3 import S3MailBlobs
     from callproof.store.mail_contacts_dynamo import DynamoContactMatcher
     from callproof.store.mail_index_dynamo import DynamoMailIndex
+    from callproof.store.oauth_state_dynamo import OAuthStateStore
     from callproof.store.sync_queue_sqs import SqsSyncQueue
+    from callproof.store.token_vault_kms import TokenVault
 
     settings = config.load(config.GmailSettings)
     secret = CachedJsonSecret(aws.secretsmanager, settings.oauth_secret_arn)
@@ -203,18 +200,15 @@ def calendars() -> CalendarService:
     from callproof.calendars.service import CalendarService
     from callproof.errors import InvalidInput
     from callproof.integrations.google_calendar import GoogleCalendarApi
-    from callproof.integrations.google_oauth import (
-        GoogleOAuthClient,
-        OAuthEndpoints,
-        OAuthStateStore,
-        TokenVault,
-    )
+    from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
     from callproof.integrations.microsoft_graph import (
         GraphCalendarApi,
         MicrosoftEndpoints,
         MicrosoftOAuthClient,
     )
     from callproof.store.calendars_dynamo import DynamoCalendarStore
+    from callproof.store.oauth_state_dynamo import OAuthStateStore
+    from callproof.store.token_vault_kms import TokenVault
 
     settings = config.load(config.CalendarSettings)
     google_secret = CachedJsonSecret(aws.secretsmanager, settings.google_oauth_secret_arn)

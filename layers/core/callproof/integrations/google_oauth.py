@@ -1,65 +1,35 @@
 """Google OAuth 2.0 for every Google integration (Gmail, Calendar, People): consent URL with PKCE,
-single-use ``state`` bound to org + user, code exchange, refresh, revoke, and KMS envelope-encrypted
-token storage.
+code exchange, refresh, revoke.
 
-Pieces (each usable alone):
-
-- ``new_pkce()``: an RFC 7636 verifier and its S256 challenge.
-- ``OAuthStateStore``: ``state`` values kept in DynamoDB under the org's partition; the ``state`` string
-  itself names the org (``<org>.<nonce>``), so the public callback can find it without a scan, and
-  ``consume`` deletes it conditionally: a state works once, only before it expires, and returns the user
-  and PKCE verifier it was issued for.
-- ``GoogleOAuthClient``: requests-oauthlib against Google's endpoints (or the local double's, set by
-  the local stack): ``authorization_url``, ``exchange_code``, ``refresh`` (``GrantRevoked`` on
-  ``invalid_grant``), ``revoke``.
-- ``TokenVault``: tokens as AES-256-GCM ciphertext under a KMS data key generated with the encryption
-  context ``{"org_id": ..., "user_id": ..., "purpose": ...}``; a token read with another org or user
-  fails at KMS. Only the ciphertext and the encrypted data key are stored.
+``GoogleOAuthClient``: requests-oauthlib against Google's endpoints (or the local double's, set by the
+local stack): ``authorization_url``, ``exchange_code``, ``refresh`` (``GrantRevoked`` on
+``invalid_grant``), ``revoke``. The PKCE pair comes from ``callproof.oauth.model.new_pkce``; the
+single-use ``state`` is kept by ``store/oauth_state_dynamo.py`` and tokens are sealed by
+``store/token_vault_kms.py``.
 
 Nothing here logs a token, a code, a verifier or an address.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import requests
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from callproof.errors import TemporarilyUnavailable
-from callproof.oauth.model import GrantRevoked, OAuthFailed, OAuthState, OAuthToken, SealedToken
-from callproof.store.dynamo import from_item, to_item
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_kms import KMSClient
+from callproof.oauth.model import GrantRevoked, OAuthFailed, OAuthToken
 
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
 GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
 
-STATE_TTL_SECONDS = 600
-_STATE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.([A-Za-z0-9_-]{32,64})$")
 _LOOPBACK = re.compile(r"^http://127\.0\.0\.1:\d+(/|$)")
 HTTP_TIMEOUT = (3.05, 15)
-
-
-# --- PKCE ------------------------------------------------------------------------------------------
-
-
-# --- tokens ----------------------------------------------------------------------------------------
-
-
-# --- the OAuth client ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,97 +148,3 @@ class GoogleOAuthClient:
             return False
         # 400 invalid_token: already revoked or expired, which is the outcome we wanted.
         return response.status_code in (200, 400)
-
-
-# --- state: single use, bound to org + user --------------------------------------------------------
-
-
-def state_key(org_id: str, nonce: str) -> dict[str, str]:
-    return {"pk": f"ORG#{org_id}", "sk": f"OAUTHSTATE#{nonce}"}
-
-
-class OAuthStateStore:
-    """OAuth ``state`` values in a DynamoDB table with ``pk`` / ``sk`` keys (and TTL on ``expires_at``)."""
-
-    def __init__(
-        self,
-        client: DynamoDBClient,
-        table: str,
-        ttl_seconds: int = STATE_TTL_SECONDS,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._table = table
-        self._ttl = ttl_seconds
-        self._clock = clock
-
-    def issue(self, state: OAuthState) -> str:
-        nonce = secrets.token_urlsafe(32)
-        item = {
-            **state_key(state.org_id, nonce),
-            "entity": "oauth_state",
-            "user_id": state.user_id,
-            "code_verifier": state.code_verifier,
-            "purpose": state.purpose,
-            "redirect_after": state.redirect_after,
-            "expires_at": int(self._clock()) + self._ttl,
-        }
-        self._client.put_item(TableName=self._table, Item=to_item(item))
-        return f"{state.org_id}.{nonce}"
-
-    def consume(self, value: str, purpose: str) -> OAuthState:
-        """Delete and return the state (once); ``OAuthFailed`` if unknown, used, expired or for another
-        purpose."""
-        match = _STATE.match(value or "")
-        if not match:
-            raise OAuthFailed("invalid state", field="state")
-        org_id, nonce = match.groups()
-        try:
-            response = self._client.delete_item(
-                TableName=self._table,
-                Key=to_item(state_key(org_id, nonce)),
-                ConditionExpression="attribute_exists(pk)",
-                ReturnValues="ALL_OLD",
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            raise OAuthFailed("unknown or already used state", field="state") from None
-        item = from_item(response.get("Attributes") or {})
-        if int(item.get("expires_at", 0)) < self._clock() or item.get("purpose") != purpose:
-            raise OAuthFailed("expired state", field="state")
-        return OAuthState(
-            org_id=org_id,
-            user_id=str(item["user_id"]),
-            code_verifier=str(item["code_verifier"]),
-            purpose=purpose,
-            redirect_after=item.get("redirect_after"),
-        )
-
-
-# --- token storage: KMS envelope encryption --------------------------------------------------------
-
-
-class TokenVault:
-    """Seal / open OAuth tokens with a per-token KMS data key; context = org, user and purpose."""
-
-    def __init__(self, kms: Callable[[], KMSClient], key_id: str) -> None:
-        self._kms = kms
-        self._key_id = key_id
-
-    @staticmethod
-    def context(org_id: str, user_id: str, purpose: str) -> dict[str, str]:
-        return {"org_id": org_id, "user_id": user_id, "purpose": purpose}
-
-    def seal(self, token: OAuthToken, org_id: str, user_id: str, purpose: str) -> SealedToken:
-        context = self.context(org_id, user_id, purpose)
-        key = self._kms().generate_data_key(KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=context)
-        nonce = secrets.token_bytes(12)
-        aad = json.dumps(context, sort_keys=True).encode()
-        ciphertext = AESGCM(key["Plaintext"]).encrypt(nonce, token.to_json().encode(), aad)
-        return SealedToken(ciphertext, nonce, key["CiphertextBlob"])
-
-    def open(self, sealed: SealedToken, org_id: str, user_id: str, purpose: str) -> OAuthToken:
-        context = self.context(org_id, user_id, purpose)
-        key = self._kms().decrypt(CiphertextBlob=sealed.encrypted_key, EncryptionContext=context)
-        aad = json.dumps(context, sort_keys=True).encode()
-        plaintext = AESGCM(key["Plaintext"]).decrypt(sealed.nonce, sealed.ciphertext, aad)
-        return OAuthToken.from_json(plaintext.decode())

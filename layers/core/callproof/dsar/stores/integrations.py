@@ -186,16 +186,13 @@ def build(settings: DsarTaskSettings) -> PersonalDataStore | None:
     if not settings.mail_table:
         return None
     from callproof.calendars.service import CalendarService
-    from callproof.integrations.google_oauth import (
-        GoogleOAuthClient,
-        OAuthEndpoints,
-        OAuthStateStore,
-        TokenVault,
-    )
+    from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
     from callproof.mail.service import GmailConfig, GmailService
     from callproof.store.calendars_dynamo import DynamoCalendarStore
     from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
+    from callproof.store.oauth_state_dynamo import OAuthStateStore
     from callproof.store.secrets import CachedJsonSecret
+    from callproof.store.token_vault_kms import TokenVault
 
     table = settings.mail_table
     secret_arn = settings.google_oauth_secret_arn
