@@ -215,7 +215,8 @@ def run_publish_policy(version: str, significant: bool, policy_url: str | None, 
     answer 428 until each user consents again (within the gate's 60 s cache)."""
     from callproof.accounts.consent import TERMS_DOCUMENT, ConsentService
     from callproof.errors import DomainError
-    from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoPolicyStore
+    from callproof.store.consents_dynamo import DynamoConsentStore
+    from callproof.store.policies_dynamo import DynamoPolicyStore
 
     client, table = _dynamodb_table("AccountsTable", table)
     service = ConsentService(

@@ -10,7 +10,8 @@ import boto3
 
 from callproof import wiring
 from callproof.accounts.consent import ConsentService
-from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoPolicyStore
+from callproof.store.consents_dynamo import DynamoConsentStore
+from callproof.store.policies_dynamo import DynamoPolicyStore
 from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event

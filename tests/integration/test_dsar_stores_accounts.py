@@ -16,8 +16,9 @@ from callproof.accounts.photo import photo_key
 from callproof.dsar.model import Subject
 from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores import accounts
-from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoMemberStore
+from callproof.store.consents_dynamo import DynamoConsentStore
 from callproof.store.identity_cognito import CognitoDirectory
+from callproof.store.members_dynamo import DynamoMemberStore
 from callproof.tenancy import Role
 from callproof_local.template import Physical
 from tests.integration.test_dsar_stores_mail import dsar_settings

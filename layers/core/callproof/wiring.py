@@ -23,21 +23,20 @@ from callproof.ratelimit import RateLimits
 from callproof.sms.ports import SmsGateway
 from callproof.sms.service import SmsService
 from callproof.sms.verification import PhoneVerification
-from callproof.store.accounts_dynamo import (
-    DynamoConsentStore,
-    DynamoMemberStore,
-    DynamoOrgSettingsStore,
-    DynamoPolicyStore,
-)
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.codes_dynamo import DynamoOneTimeCodes
-from callproof.store.contacts_dynamo import DynamoContactStore, DynamoOrgSettings
+from callproof.store.consents_dynamo import DynamoConsentStore
+from callproof.store.contacts_dynamo import DynamoContactStore
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.mailer_ses import SesMailer
+from callproof.store.members_dynamo import DynamoMemberStore
+from callproof.store.org_settings_dynamo import DynamoOrgSettings, DynamoOrgSettingsStore
 from callproof.store.photos_s3 import S3PhotoStorage
+from callproof.store.policies_dynamo import DynamoPolicyStore
 from callproof.store.rates_dynamo import DynamoRateCounter
 from callproof.store.secrets import CachedJsonSecret
-from callproof.store.sms_dynamo import DynamoRecipientReader, DynamoSmsStore
+from callproof.store.sms_dynamo import DynamoSmsStore
+from callproof.store.sms_recipients_dynamo import DynamoRecipientReader
 from callproof.store.suppression_dynamo import DynamoSuppression
 
 

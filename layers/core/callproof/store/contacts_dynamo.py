@@ -4,7 +4,7 @@ Items (every key begins with the org):
 - contact:        pk=ORG#<org>                sk=CONTACT#<id>
 - phone lookup:   pk=ORG#<org>#PHONE#<e164>   sk=LOOKUP   contact_ids=<string set>
 - email lookup:   pk=ORG#<org>#EMAIL#<email>  sk=LOOKUP   contact_ids=<string set>
-- org settings:   pk=ORG#<org>                sk=SETTINGS
+- org settings:   pk=ORG#<org>                sk=SETTINGS   (``store/org_settings_dynamo.py``)
 
 A lookup item holds the ids of every contact with that number or address, so one BatchGetItem answers
 up to 100 numbers, shared numbers included. A contact and its lookup items change in one transaction,
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 MAX_TRANSACTION_ACTIONS = 100
 LOOKUP_SK = "LOOKUP"
 _CHANGED = "the contact changed or already exists"
-SETTINGS_SK = "SETTINGS"
-DEFAULT_CALL_RETENTION_MONTHS = 24
 
 
 def org_pk(org_id: str) -> str:
@@ -272,27 +270,3 @@ class DynamoContactStore:
         }
         unlink = [_set_update(self._table, key, "DELETE", contact.id) for key in _lookup_keys(contact)]
         transact(self._client, [remove, *unlink], _CHANGED)
-
-
-class DynamoOrgSettings:
-    """Reads the org's settings item (issue 7 adds its API); unset values fall back to the defaults:
-    the deployment's phone region, and 24 months of call logs."""
-
-    def __init__(self, client: DynamoDBClient, table: str, default_region: str) -> None:
-        self._client = client
-        self._table = table
-        self._default_region = default_region
-
-    def default_phone_region(self, org_id: str) -> str:
-        region = self._settings(org_id).get("default_phone_region")
-        return region if isinstance(region, str) else self._default_region
-
-    def call_retention_months(self, org_id: str) -> int:
-        months = self._settings(org_id).get("call_retention_months")
-        return months if isinstance(months, int) and months > 0 else DEFAULT_CALL_RETENTION_MONTHS
-
-    def _settings(self, org_id: str) -> Item:
-        response = self._client.get_item(
-            TableName=self._table, Key=to_item({"pk": org_pk(org_id), "sk": SETTINGS_SK})
-        )
-        return from_item(response.get("Item") or {})

@@ -1,4 +1,5 @@
-"""SmsStore and RecipientReader on DynamoDB (the template's SmsTable, and ContactsTable read-only).
+"""SmsStore on DynamoDB (the template's SmsTable; the send gate's contact reads are in
+``store/sms_recipients_dynamo.py``).
 
 SmsTable items:
 - sender route:   pk=SENDER#<E.164 or Messaging Service SID>  sk=ROUTE             org_id
@@ -30,11 +31,9 @@ from callproof.sms.model import (
     ConsentStatus,
     Direction,
     OrgSmsConfig,
-    Recipient,
     ThreadMessage,
 )
 from callproof.sms.ports import ThreadPage
-from callproof.store.contacts_dynamo import contact_key
 from callproof.store.dynamo import (
     Item,
     batch_get,
@@ -357,31 +356,4 @@ class DynamoSmsStore:
         return ThreadPage(
             [_message(from_item(item)) for item in response.get("Items", [])],
             encode_cursor(last) if last else None,
-        )
-
-
-class DynamoRecipientReader:
-    """Reads what the send gate needs of a contact item (ContactsTable, read-only)."""
-
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
-        self._client = client
-        self._table = table
-
-    def recipient(self, org_id: str, contact_id: str) -> Recipient | None:
-        response = self._client.get_item(
-            TableName=self._table,
-            Key=to_item(contact_key(org_id, contact_id)),
-            ProjectionExpression="id, #type, phones, restricted, suppressed",
-            ExpressionAttributeNames={"#type": "type"},
-            ConsistentRead=True,
-        )
-        item = from_item(response.get("Item") or {})
-        if not item:
-            return None
-        return Recipient(
-            contact_id=item["id"],
-            type=str(item.get("type")),
-            e164s=tuple(phone["e164"] for phone in item.get("phones", ())),
-            restricted=bool(item.get("restricted", False)),
-            suppressed=bool(item.get("suppressed", False)),
         )

@@ -26,10 +26,11 @@ from callproof.config import DsarTaskSettings
 from callproof.dsar.model import Cell, Erased, Subject
 from callproof.dsar.ports import PersonalDataStore
 from callproof.dsar.stores.common import delete_keys
-from callproof.store.accounts_dynamo import DynamoConsentStore, DynamoMemberStore, member_key
+from callproof.store.consents_dynamo import DynamoConsentStore
 from callproof.store.contacts_dynamo import org_pk
 from callproof.store.dynamo import to_item
 from callproof.store.identity_cognito import CognitoDirectory
+from callproof.store.members_dynamo import DynamoMemberStore, member_key
 from callproof.store.photos_s3 import S3PhotoStorage
 
 if TYPE_CHECKING:

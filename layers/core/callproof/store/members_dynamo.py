@@ -1,0 +1,125 @@
+"""Org members on DynamoDB (AccountsTable).
+
+AccountsTable items (every key begins with the org, except the service's own policy documents):
+- member / profile:  pk=ORG#<org>   sk=USER#<user>
+- consent record:    pk=ORG#<org>   sk=CONSENT#<user>#<purpose>#<at>#<id>   (append-only)
+- consent state:     pk=ORG#<org>   sk=CONSENTS#<user>   (the latest record per purpose)
+  (consent records and state: ``store/consents_dynamo.py``)
+- policy version:    pk=POLICY#<document>   sk=V#<seq, zero-padded>   (append-only)
+- current policy:    pk=POLICY#<document>   sk=CURRENT
+  (policies: ``store/policies_dynamo.py``)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from callproof.accounts.model import Member
+from callproof.errors import Conflict
+from callproof.store.contacts_dynamo import org_pk
+from callproof.store.dynamo import Item, from_item, to_item
+from callproof.tenancy import Role
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+USER_PREFIX = "USER#"
+
+
+def member_key(org_id: str, user_id: str) -> dict[str, str]:
+    return {"pk": org_pk(org_id), "sk": f"{USER_PREFIX}{user_id}"}
+
+
+def _member(item: Mapping[str, Any]) -> Member:
+    created = item.get("created_at")
+    return Member(
+        org_id=item["org_id"],
+        user_id=item["user_id"],
+        email=item.get("email", ""),
+        full_name=item.get("full_name", ""),
+        company=item.get("company", ""),
+        roles=frozenset(Role(r) for r in item.get("roles", []) if r in Role._value2member_map_),
+        username=item.get("username"),
+        created_at=datetime.fromisoformat(created) if created else None,
+        version=int(item.get("version", 1)),
+    )
+
+
+def _member_item(member: Member) -> Item:
+    return {
+        **member_key(member.org_id, member.user_id),
+        "entity": "member",
+        "org_id": member.org_id,
+        "user_id": member.user_id,
+        "email": member.email,
+        "full_name": member.full_name,
+        "company": member.company,
+        "roles": sorted(member.roles),
+        "username": member.username,
+        "created_at": member.created_at.isoformat() if member.created_at else None,
+        "version": member.version,
+    }
+
+
+class DynamoMemberStore:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def get(self, org_id: str, user_id: str) -> Member | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item(member_key(org_id, user_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _member(from_item(item)) if item else None
+
+    def list_org(self, org_id: str) -> list[Member]:
+        members: list[Member] = []
+        start: dict[str, Any] | None = None
+        while True:
+            args: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": to_item({":pk": org_pk(org_id), ":prefix": USER_PREFIX}),
+            }
+            if start:
+                args["ExclusiveStartKey"] = start
+            response = self._client.query(**args)
+            members.extend(_member(from_item(item)) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return members
+
+    def put(self, old: Member | None, new: Member) -> None:
+        if old is None or old.version == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": to_item({":v": old.version}),
+            }
+        try:
+            self._client.put_item(TableName=self._table, Item=to_item(_member_item(new)), **condition)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise Conflict("the member exists or changed meanwhile; reload and retry") from None
+
+    def delete(self, member: Member) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=to_item(member_key(member.org_id, member.user_id)),
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues=to_item({":v": member.version}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise Conflict("the member changed meanwhile; reload and retry") from None
