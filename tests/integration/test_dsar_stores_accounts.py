@@ -1,4 +1,4 @@
-"""The account store of personal data (callproof.dsar.stores.accounts) on moto: a user subject's profile,
+"""The account store of personal data (callproof.store.accounts_personal_data) on moto: a user subject's profile,
 consents, age record, photo and Cognito user; the consent ledger kept pseudonymised; others intact."""
 
 from __future__ import annotations
@@ -11,15 +11,23 @@ import boto3
 import pytest
 
 from callproof import aws
-from callproof.accounts.model import AgeRecord, AgeStatus, ConsentRecord, ConsentSource, Member, Purpose
-from callproof.accounts.photo import photo_key
+from callproof.accounts.model import (
+    AgeRecord,
+    AgeStatus,
+    ConsentRecord,
+    ConsentSource,
+    Member,
+    Purpose,
+    photo_key,
+)
 from callproof.dsar.model import Subject
 from callproof.dsar.ports import PersonalDataStore
-from callproof.dsar.stores import accounts
+from callproof.store.accounts_personal_data import KEPT_LEDGER
 from callproof.store.consents_dynamo import DynamoConsentStore
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.members_dynamo import DynamoMemberStore
 from callproof.tenancy import Role
+from callproof.wiring_personal_data import accounts_data
 from callproof_local.template import Physical
 from tests.integration.test_dsar_stores_mail import dsar_settings
 
@@ -91,7 +99,7 @@ def seeded(aws_stack: dict[str, Physical]) -> tuple[PersonalDataStore, Accounts,
     settings = dsar_settings(
         aws_stack, ACCOUNTS_TABLE=seed.table, DATA_BUCKET=seed.bucket, USER_POOL_ID=seed.pool
     )
-    store = accounts.build(settings)
+    store = accounts_data(settings)
     assert store is not None
     return store, seed, users
 
@@ -133,7 +141,7 @@ def test_erasure_deletes_the_account_and_keeps_the_consent_ledger(seeded: Any) -
     assert store.residue(ada) == 1 + 1 + 2 + 1  # profile, consents item, 2 photo versions, Cognito user
     result = store.erase(ada)
     assert (result.deleted, result.kept) == (1 + 2 + 2, 3)  # Cognito user, photo versions, two items
-    assert result.kept_reasons == (accounts.KEPT_LEDGER,)
+    assert result.kept_reasons == (KEPT_LEDGER,)
     assert store.residue(ada) == 0
     assert seed.members.get(ORG, users["ada"]) is None
     assert seed.consents.current(ORG, users["ada"]) == {}
@@ -169,4 +177,4 @@ def test_a_subject_without_users_has_no_account_data(seeded: Any) -> None:
 
 
 def test_the_store_is_absent_without_its_table(aws_stack: dict[str, Physical]) -> None:
-    assert accounts.build(dsar_settings(aws_stack)) is None
+    assert accounts_data(dsar_settings(aws_stack)) is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from callproof import aws
-from callproof.dsar.stores.calls import KEPT_REASON, CallLogsData, DevicesData
+from callproof.store.calls_personal_data_dynamo import KEPT_REASON, CallLogsData, DevicesData
 from callproof_local.template import Physical
 from tests.integration.dsar_stores_a_seed import ADA, ADA_IN_ORG_B, BOB, seed, table_items
 

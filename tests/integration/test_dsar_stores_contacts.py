@@ -4,8 +4,8 @@ idempotence and residue, with the other subject and the other org untouched."""
 from __future__ import annotations
 
 from callproof import aws
-from callproof.dsar.stores.contacts import ContactsData
 from callproof.store.contacts_dynamo import DynamoContactStore, email_key, phone_key
+from callproof.store.contacts_personal_data_dynamo import ContactsData
 from callproof_local.template import Physical
 from tests.integration.dsar_stores_a_seed import (
     ADA,

@@ -1,4 +1,4 @@
-"""The integrations store of personal data (callproof.dsar.stores.integrations): a user subject's Gmail
+"""The integrations store of personal data (callproof.store.integrations_personal_data): a user subject's Gmail
 and calendar connections, connected through the real handlers against the local Google and Microsoft
 doubles, then revoked (through the services' disconnect paths) and deleted; a provider that is down
 does not keep a token stored."""
@@ -14,10 +14,10 @@ import pytest
 from callproof import aws
 from callproof.calendars.model import Provider, Selection
 from callproof.dsar.model import Subject
-from callproof.dsar.stores import integrations
 from callproof.store.calendars_dynamo import DynamoCalendarStore
 from callproof.store.dynamo import to_item
 from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore, route_key
+from callproof.wiring_personal_data import integrations_data
 from callproof_local import google_double, microsoft_double
 from callproof_local.google_double import DEFAULT_MAILBOX, GoogleDouble
 from callproof_local.template import Physical
@@ -77,7 +77,7 @@ def store_on(aws_stack: dict[str, Physical], table: str, google_url: str) -> Any
         GOOGLE_OAUTH_BASE_URL=google_url,
         GOOGLE_API_BASE_URL=google_url,
     )
-    store = integrations.build(settings)
+    store = integrations_data(settings)
     assert store is not None
     return store
 
@@ -168,7 +168,7 @@ def test_a_subject_who_is_no_user_has_no_integrations(
 
 
 def test_the_store_is_absent_without_the_mail_table(aws_stack: dict[str, Physical]) -> None:
-    assert integrations.build(dsar_settings(aws_stack)) is None
+    assert integrations_data(dsar_settings(aws_stack)) is None
 
 
 def test_a_token_that_cannot_be_opened_is_deleted_all_the_same(

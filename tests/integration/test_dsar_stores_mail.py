@@ -1,4 +1,4 @@
-"""The synced-mail store of personal data (callproof.dsar.stores.mail) on moto: rows, .eml files,
+"""The synced-mail store of personal data (callproof.store.mail_personal_data) on moto: rows, .eml files,
 erasure of whole messages (every link, every S3 version), residue, and what it leaves alone."""
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from callproof import aws
 from callproof.config import DsarTaskSettings
 from callproof.dsar.model import Subject
 from callproof.dsar.ports import PersonalDataStore
-from callproof.dsar.stores import mail
 from callproof.mail.model import Attachment, EmailRecord, email_id, object_key
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
+from callproof.store.mail_personal_data import KEPT_MAILBOX
+from callproof.wiring_personal_data import mail_data
 from callproof_local.template import Physical
 
 ORG, OTHER_ORG = "org-a", "org-b"
@@ -120,7 +121,7 @@ def seeded(aws_stack: dict[str, Physical]) -> tuple[PersonalDataStore, Mail, dic
         "mailbox-only": seed.add("m1", ("c-carol",), user="rep-9"),
     }
     settings = dsar_settings(aws_stack, MAIL_TABLE=seed.table, DATA_BUCKET=seed.bucket)
-    store = mail.build(settings)
+    store = mail_data(settings)
     assert store is not None
     return store, seed, records
 
@@ -187,14 +188,14 @@ def test_a_user_subjects_mailbox_is_kept_as_the_orgs_crm_record(seeded: Any) -> 
     rep = Subject(ORG, emails=frozenset({"rep9@callproof.test"}), user_ids=frozenset({"rep-9"}))
     result = store.erase(rep)
     assert (result.deleted, result.kept) == (0, 1)
-    assert result.kept_reasons == (mail.KEPT_MAILBOX,)
+    assert result.kept_reasons == (KEPT_MAILBOX,)
     assert seed.index.get(ORG, records["mailbox-only"].email_id) is not None
     assert store.residue(rep) == 0
 
 
 def test_the_store_is_absent_without_its_table_or_bucket(aws_stack: dict[str, Physical]) -> None:
-    assert mail.build(dsar_settings(aws_stack)) is None
-    assert mail.build(dsar_settings(aws_stack, MAIL_TABLE=aws_stack["MailTable"].ref)) is None
+    assert mail_data(dsar_settings(aws_stack)) is None
+    assert mail_data(dsar_settings(aws_stack, MAIL_TABLE=aws_stack["MailTable"].ref)) is None
 
 
 CONTACTS = ("c-1", "c-2", "c-3", "c-4")
@@ -211,7 +212,7 @@ def test_erasing_one_subject_leaves_no_residue_and_only_others_mail(
     org = f"org-{uuid.uuid4().hex[:8]}"  # a fresh tenant per example: the stack is shared
     seed = Mail(aws_stack)
     records = [seed.add(f"{n:x}", tuple(sorted(contacts)), org=org) for n, contacts in enumerate(links)]
-    store = mail.build(dsar_settings(aws_stack, MAIL_TABLE=seed.table, DATA_BUCKET=seed.bucket))
+    store = mail_data(dsar_settings(aws_stack, MAIL_TABLE=seed.table, DATA_BUCKET=seed.bucket))
     assert store is not None
     subject = Subject(org, contact_ids=frozenset(erased))
     store.erase(subject)

@@ -4,7 +4,7 @@ contacts; the opt-out is read before erasing so that the suppression list can ke
 from __future__ import annotations
 
 from callproof import aws
-from callproof.dsar.stores.sms import OPT_OUT_KEPT, SmsData
+from callproof.store.sms_personal_data_dynamo import OPT_OUT_KEPT, SmsData
 from callproof_local.template import Physical
 from tests.integration.dsar_stores_a_seed import (
     ADA,

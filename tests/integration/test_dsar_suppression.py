@@ -9,8 +9,8 @@ import boto3
 
 from callproof import aws, wiring
 from callproof.dsar.model import Subject
-from callproof.dsar.stores.contacts import ContactsData
-from callproof.dsar.stores.sms import SmsData
+from callproof.store.contacts_personal_data_dynamo import ContactsData
+from callproof.store.sms_personal_data_dynamo import SmsData
 from callproof.store.suppression_dynamo import DynamoSuppression
 from callproof_local.template import Physical
 from tests.integration.conftest import Invoke

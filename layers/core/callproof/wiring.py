@@ -343,12 +343,12 @@ def dsar() -> tuple[DsarService, config.DsarSettings]:
 
 @cache
 def dsar_tasks() -> WorkflowTasks:
-    """The workflow steps, with every deployed store of personal data (``callproof.dsar.registry``)."""
-    from callproof.dsar.registry import ERASED_LAST, personal_data_stores
+    """The workflow steps, with every deployed store of personal data (``callproof.wiring_personal_data``)."""
     from callproof.dsar.workflow import WorkflowTasks
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.dsar_dynamo import DynamoRequestStore
     from callproof.store.exports_s3 import S3Exports
+    from callproof.wiring_personal_data import ERASED_LAST, personal_data_stores
 
     settings = config.load(config.DsarTaskSettings)
     return WorkflowTasks(

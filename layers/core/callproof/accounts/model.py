@@ -257,3 +257,8 @@ class AgeOut(BaseModel):
     recorded_at: datetime
     basis: Literal["birth_date", "attestation"]
     guardian: GuardianOut | None
+
+
+def photo_key(org_id: str, user_id: str) -> str:
+    """Where a user's account photo lives in the data bucket (every version of it)."""
+    return f"orgs/{org_id}/users/{user_id}/photo"

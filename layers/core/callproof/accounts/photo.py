@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from callproof.accounts.model import photo_key
 from callproof.accounts.ports import PhotoStorage
 from callproof.errors import NotFound
 from callproof.tenancy import Caller
@@ -30,10 +31,6 @@ class PhotoUpload:
 class PhotoDownload:
     url: str
     expires_at: datetime
-
-
-def photo_key(org_id: str, user_id: str) -> str:
-    return f"orgs/{org_id}/users/{user_id}/photo"
 
 
 def _now() -> datetime:

@@ -1,7 +1,8 @@
 """Ports of the data-subject request workflows.
 
 A store that holds personal data joins every workflow by implementing ``PersonalDataStore`` and being
-registered once in ``callproof.wiring``; a store that is not deployed is simply not registered.
+registered once in ``callproof.wiring_personal_data``; a store that is not deployed is simply not
+registered.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Protocol
 
+from callproof.calendars.model import Provider
 from callproof.dsar.model import Cell, DsarRequest, Erased, Status, StoreProgress, Subject
+from callproof.tenancy import Caller
 
 
 class PersonalDataStore(Protocol):
@@ -45,6 +48,21 @@ class PersonalDataStore(Protocol):
     def residue(self, subject: Subject) -> int:
         """How many items of the subject this store still holds through any of its access paths
         (items kept under a legal duty are not residue: they are keyed by hash only)."""
+        ...
+
+
+class GrantRevoker(Protocol):
+    """The integrations' own disconnect paths, for erasing an org user's connections: stop what runs at
+    the provider, revoke the grant there (best effort) and delete the stored token. Either method may
+    raise (the provider is down, the token cannot be opened): the store then deletes the connection
+    itself."""
+
+    def revoke_gmail(self, caller: Caller) -> bool:
+        """Disconnect the user's Gmail (the synced mail stays); True if Google revoked the grant."""
+        ...
+
+    def revoke_calendar(self, caller: Caller, provider: Provider) -> bool:
+        """Disconnect one calendar connection; True if the provider revoked the grant."""
         ...
 
 

@@ -7,7 +7,7 @@ import binascii
 import json
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -192,3 +192,42 @@ def count_below(
             return False
         raise
     return True
+
+
+def query_all(client: DynamoDBClient, request: Mapping[str, Any]) -> Iterator[Item]:
+    """Every item a Query answers (table or index), page by page."""
+    page: dict[str, Any] = dict(request)
+    while True:
+        response = client.query(**page)
+        yield from (from_item(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return
+        page["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def partition(client: DynamoDBClient, table: str, pk: str, prefix: str) -> Iterator[Item]:
+    """Every item of one partition whose sort key begins with ``prefix`` (consistent reads)."""
+    return query_all(
+        client,
+        {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": pk, ":prefix": prefix}),
+            "ConsistentRead": True,
+        },
+    )
+
+
+def key_of(item: Mapping[str, Any]) -> dict[str, str]:
+    """The primary key (``pk``, ``sk``) of an item."""
+    return {"pk": item["pk"], "sk": item["sk"]}
+
+
+def delete_keys(client: DynamoDBClient, table: str, keys: Iterable[Mapping[str, str]]) -> int:
+    """BatchWriteItem deletes (25 a call, unprocessed ones retried); how many keys were sent. Raises
+    ``BatchIncomplete`` if any is still unprocessed, so the caller retries: deleting an absent key is a
+    no-op, which keeps a second run idempotent."""
+    requests = [{"DeleteRequest": {"Key": to_item(key)}} for key in keys]
+    if batch_write(client, table, requests):
+        raise BatchIncomplete("the database is throttling deletes; retry shortly")
+    return len(requests)

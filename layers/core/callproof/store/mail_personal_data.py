@@ -1,4 +1,5 @@
-"""Synced mail of a subject (MailTable index + DataBucket bodies; layout in ``store/mail_index_dynamo.py``).
+"""Synced mail of a subject: the DynamoDB mail index (MailTable; layout in ``store/mail_index_dynamo.py``)
+and every S3 version of the bodies (DataBucket, through ``MailBlobs``).
 
 The subject's mail is every message linked to one of the subject's contacts: the ``CMAIL#<contact>#``
 links are queried per contact, page by page. Each link item carries the message's whole summary (it is
@@ -22,16 +23,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from callproof import aws
-from callproof.config import DsarTaskSettings
 from callproof.dsar.eml import to_eml
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.dsar.ports import PersonalDataStore
-from callproof.dsar.stores.common import partition
 from callproof.mail.model import EmailRecord
 from callproof.mail.ports import MailBlobs, MailIndex
-from callproof.store.mail_bodies_s3 import S3MailBlobs
-from callproof.store.mail_index_dynamo import MAX_LINKS, DynamoMailIndex, email_record, org_pk
+from callproof.store.dynamo import partition
+from callproof.store.mail_index_dynamo import MAX_LINKS, email_record, org_pk
 from callproof.store.parallel import ordered_map
 
 if TYPE_CHECKING:
@@ -41,7 +38,7 @@ ERASE_BATCH = 100  # messages per round: one S3 listing each, then their index i
 KEPT_MAILBOX = "mailbox_mail: org CRM record (mail synced from the user's mailbox about the org's contacts)"
 
 
-class MailStore:
+class MailData:
     name = "mail"
     columns = (
         "email_id",
@@ -136,12 +133,3 @@ def _summary_document(record: EmailRecord) -> dict[str, Any]:
         "html": None,
         "attachments": [{"filename": a.filename} for a in record.attachments],
     }
-
-
-def build(settings: DsarTaskSettings) -> PersonalDataStore | None:
-    """Gmail sync's index and bodies go together: the store needs MailTable and DataBucket."""
-    if not settings.mail_table or not settings.data_bucket:
-        return None
-    client = aws.dynamodb()
-    index = DynamoMailIndex(client, settings.mail_table)
-    return MailStore(client, settings.mail_table, index, S3MailBlobs(aws.s3(), settings.data_bucket))

@@ -16,9 +16,9 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.dsar.stores.common import TableData, delete_keys, key_of, partition
 from callproof.sms.model import ConsentStatus
-from callproof.store.dynamo import Item
+from callproof.store.dynamo import Item, delete_keys, key_of, partition
+from callproof.store.personal_data import TableData
 from callproof.store.sms_dynamo import DynamoSmsStore, ledger_pk, thread_pk
 
 if TYPE_CHECKING:

@@ -2,46 +2,34 @@
 with its sealed token, mailbox route and watch-registry entry), calendar connections
 (``CALENDAR#<user>#<provider>``, ``CALSELECTED#<user>``) and pending OAuth states (``OAUTHSTATE#``).
 
-Erasure goes through the services' own disconnect paths (``GmailService.remove`` without purge: stop
-the watch, revoke at Google, delete token, route and registry entry; ``CalendarService.disconnect``:
-revoke at Google, delete the token; Microsoft has no per-token revocation, so its connection is only
-deleted). Revocation is best effort: when a provider is down, or the service path itself fails before
-deleting (e.g. the token cannot be opened), the items are deleted directly all the same, and the
-failure is counted and reported on the store's result. Export rows never contain a token.
+Erasure goes through the services' own disconnect paths, handed in as a ``GrantRevoker`` (the
+composition root gives ``GmailService.remove`` without purge: stop the watch, revoke at Google, delete
+token, route and registry entry; and ``CalendarService.disconnect``: revoke at Google, delete the token;
+Microsoft has no per-token revocation, so its connection is only deleted). Revocation is best effort:
+when a provider is down, or the disconnect path itself fails before deleting (e.g. the token cannot be
+opened), the items are deleted directly all the same, and the failure is counted and reported on the
+store's result. Export rows never contain a token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
-from callproof import aws
 from callproof.calendars.model import Provider
-from callproof.calendars.ports import ConnectionStore
-from callproof.config import DsarTaskSettings
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.dsar.ports import PersonalDataStore
-from callproof.dsar.stores.common import delete_keys, key_of, partition
-from callproof.mail.ports import IntegrationStore
-from callproof.mail.service import RemovalResult
+from callproof.dsar.ports import GrantRevoker
 from callproof.observability import logger
-from callproof.store.calendars_dynamo import selection_key
+from callproof.store.calendars_dynamo import DynamoCalendarStore, selection_key
+from callproof.store.dynamo import delete_keys, key_of, partition
+from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
 from callproof.store.mail_index_dynamo import org_pk
+from callproof.store.oauth_state_dynamo import STATE_PREFIX
 from callproof.tenancy import Caller
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-    from callproof.mail.service import GmailService
-
-
-class GmailRemoval(Protocol):
-    def remove(self, caller: Caller, purge: bool) -> RemovalResult: ...
-
-
-class CalendarDisconnect(Protocol):
-    def disconnect(self, caller: Caller, provider: Provider) -> bool: ...
 
 
 @dataclass(slots=True)
@@ -58,7 +46,7 @@ class Revocations:
         )
 
 
-class IntegrationsStore:
+class IntegrationsData:
     name = "integrations"
     columns = ("user_id", "service", "provider", "mailbox", "calendar", "status", "connected_at")
 
@@ -66,18 +54,14 @@ class IntegrationsStore:
         self,
         client: DynamoDBClient,
         table: str,
-        gmail: IntegrationStore,
-        calendars: ConnectionStore,
-        gmail_removal: GmailRemoval,
-        calendar_disconnect: CalendarDisconnect,
+        grants: GrantRevoker,
         revocable: frozenset[Provider] = frozenset({Provider.GOOGLE}),
     ) -> None:
         self._client = client
         self._table = table
-        self._gmail = gmail
-        self._calendars = calendars
-        self._gmail_removal = gmail_removal
-        self._calendar_disconnect = calendar_disconnect
+        self._gmail = DynamoIntegrationStore(client, table)
+        self._calendars = DynamoCalendarStore(client, table)
+        self._grants = grants
         self._revocable = revocable
 
     def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
@@ -128,7 +112,7 @@ class IntegrationsStore:
         integration = self._gmail.get(org_id, user_id)
         if integration is not None:
             try:
-                revoked = self._gmail_removal.remove(caller, purge=False).revoked
+                revoked = self._grants.revoke_gmail(caller)
             except Exception:  # the provider or the token: never a reason to keep the grant stored
                 revoked = False
                 self._gmail.delete(integration)
@@ -137,7 +121,7 @@ class IntegrationsStore:
         selection = self._calendars.selection(org_id, user_id)
         for connection in self._calendars.connected(org_id, user_id):
             try:
-                revoked = self._calendar_disconnect.disconnect(caller, connection.provider)
+                revoked = self._grants.revoke_calendar(caller, connection.provider)
             except Exception:
                 revoked = False
                 self._calendars.delete(org_id, user_id, connection.provider)
@@ -160,7 +144,7 @@ class IntegrationsStore:
 
     def _states(self, org_id: str, user_id: str) -> list[dict[str, str]]:
         """The user's unfinished OAuth flows (their PKCE verifiers); TTL removes them late."""
-        items = partition(self._client, self._table, org_pk(org_id), "OAUTHSTATE#")
+        items = partition(self._client, self._table, org_pk(org_id), STATE_PREFIX)
         return [key_of(item) for item in items if item.get("user_id") == user_id]
 
     def residue(self, subject: Subject) -> int:
@@ -172,72 +156,3 @@ class IntegrationsStore:
             found += self._calendars.selection(org, user_id) is not None
             found += len(self._states(org, user_id))
         return found
-
-
-class _NotReachedByRemoval:
-    """Stands in for the services' sync and calendar-API ports: the disconnect paths never use them."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"{name} is not available to the data-subject request tasks")
-
-
-def build(settings: DsarTaskSettings) -> PersonalDataStore | None:
-    """The store on MailTable (integrations and OAuth states live there), or None when not deployed."""
-    if not settings.mail_table:
-        return None
-    from callproof.calendars.service import CalendarService
-    from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
-    from callproof.mail.service import GmailConfig, GmailService
-    from callproof.store.calendars_dynamo import DynamoCalendarStore
-    from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
-    from callproof.store.oauth_state_dynamo import OAuthStateStore
-    from callproof.store.secrets import CachedJsonSecret
-    from callproof.store.token_vault_kms import TokenVault
-
-    table = settings.mail_table
-    secret_arn = settings.google_oauth_secret_arn
-    secret = CachedJsonSecret(aws.secretsmanager, secret_arn) if secret_arn else None
-
-    def credential(name: str) -> Callable[[], str]:
-        return lambda: secret.field(name) if secret else ""  # revoking needs no client credentials
-
-    google = GoogleOAuthClient(
-        credential("client_id"),
-        credential("client_secret"),
-        OAuthEndpoints.at(settings.google_oauth_base_url),
-    )
-    integrations = DynamoIntegrationStore(aws.dynamodb(), table)
-    calendars = DynamoCalendarStore(aws.dynamodb(), table)
-    states = OAuthStateStore(aws.dynamodb(), table)
-    vault = TokenVault(aws.kms, settings.data_key_id)
-    unused: Any = _NotReachedByRemoval()
-
-    def gmail_api(access_token: str) -> Any:
-        from callproof.integrations.google_gmail import (
-            gmail_api,
-        )  # googleapiclient: only when stopping a watch
-
-        return gmail_api(access_token, settings.google_api_base_url)
-
-    gmail: GmailService = GmailService(
-        integrations=integrations,
-        index=unused,
-        blobs=unused,
-        contacts=unused,
-        oauth=google,
-        states=states,
-        vault=vault,
-        gmail=gmail_api,
-        queue=unused,
-        config=GmailConfig(topic="", redirect_uri=None),
-    )
-    calendar = CalendarService(
-        connections=calendars,
-        states=states,
-        vault=vault,
-        oauth={Provider.GOOGLE: google},  # Microsoft: no per-token revocation, the disconnect only deletes
-        api=unused,
-        attendees=unused,
-        redirect_uri=lambda provider: None,
-    )
-    return IntegrationsStore(aws.dynamodb(), table, integrations, calendars, gmail, calendar)

@@ -14,9 +14,9 @@ from botocore.exceptions import ClientError
 
 from callproof.contacts.model import Contact
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.dsar.stores.common import TableData, delete_keys
 from callproof.store.contacts_dynamo import DynamoContactStore, contact_key, email_key, phone_key
-from callproof.store.dynamo import Item, batch_get, to_item
+from callproof.store.dynamo import Item, batch_get, delete_keys, to_item
+from callproof.store.personal_data import TableData
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

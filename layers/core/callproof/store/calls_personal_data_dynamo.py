@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from callproof.calls.model import CallLog
 from callproof.calls.ports import CallPageData
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.dsar.stores.common import TableData, cell, delete_keys, key_of, query_all
 from callproof.store.calls_dynamo import DEVICES_BY_USER, DynamoCallLogStore, device_user_pk
-from callproof.store.dynamo import BatchIncomplete, to_item
+from callproof.store.dynamo import BatchIncomplete, delete_keys, key_of, query_all, to_item
+from callproof.store.personal_data import TableData, cell
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -20,15 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from callproof import aws
-from callproof.accounts.photo import photo_key
-from callproof.config import DsarTaskSettings
+from callproof.accounts.model import photo_key
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.dsar.ports import PersonalDataStore
-from callproof.dsar.stores.common import delete_keys
-from callproof.store.consents_dynamo import DynamoConsentStore
-from callproof.store.contacts_dynamo import org_pk
-from callproof.store.dynamo import to_item
+from callproof.store.consents_dynamo import DynamoConsentStore, consents_key
+from callproof.store.dynamo import delete_keys, to_item
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.members_dynamo import DynamoMemberStore, member_key
 from callproof.store.photos_s3 import S3PhotoStorage
@@ -44,11 +39,7 @@ KEPT_LEDGER = (
 PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
-def consents_key(org_id: str, user_id: str) -> dict[str, str]:
-    return {"pk": org_pk(org_id), "sk": f"CONSENTS#{user_id}"}
-
-
-class AccountsStore:
+class AccountsData:
     name = "accounts"
     columns = (
         "user_id",
@@ -183,16 +174,3 @@ class AccountsStore:
             if self._directory is not None:
                 found += self._directory.username_of(org, user_id) is not None
         return found
-
-
-def build(settings: DsarTaskSettings) -> PersonalDataStore | None:
-    """On AccountsTable; the photo part with DataBucket, the Cognito part with USER_POOL_ID."""
-    if not settings.accounts_table:
-        return None
-    return AccountsStore(
-        aws.dynamodb(),
-        settings.accounts_table,
-        aws.s3() if settings.data_bucket else None,
-        settings.data_bucket,
-        CognitoDirectory(aws.cognito_idp(), settings.user_pool_id) if settings.user_pool_id else None,
-    )

@@ -1,1 +1,0 @@
-"""One ``PersonalDataStore`` per store that holds personal data (see ``callproof.dsar.ports``)."""
