@@ -1,5 +1,6 @@
-"""The account store of personal data (callproof.store.accounts_personal_data) on moto: a user subject's profile,
-consents, age record, photo and Cognito user; the consent ledger kept pseudonymised; others intact."""
+"""The account store of personal data (callproof.store.accounts_personal_data) on moto: a user
+subject's profile, consents, age record, photo and Cognito user; the consent ledger kept pseudonymised;
+others intact."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The integrations store of personal data (callproof.store.integrations_personal_data): a user subject's Gmail
-and calendar connections, connected through the real handlers against the local Google and Microsoft
-doubles, then revoked (through the services' disconnect paths) and deleted; a provider that is down
-does not keep a token stored."""
+"""The integrations store of personal data (callproof.store.integrations_personal_data): a user
+subject's Gmail and calendar connections, connected through the real handlers against the local Google
+and Microsoft doubles, then revoked (through the services' disconnect paths) and deleted; a provider
+that is down does not keep a token stored."""
 
 from __future__ import annotations
 
