@@ -1,18 +1,16 @@
 """Accounts REST API: the caller's profile, org members and roles (admins), org settings, consent per
-purpose and policy versions; the public marketing-email unsubscribe page (signed link, no login)."""
+purpose and policy versions, photo and age."""
 
 from __future__ import annotations
 
-from html import escape
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import html_pages, http, wiring
+from callproof import http, wiring
 from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
     AgeIn,
@@ -37,10 +35,10 @@ from callproof.accounts.model import (
     Purpose,
 )
 from callproof.accounts.service import AccountService
-from callproof.errors import DomainError, NotFound
+from callproof.errors import NotFound
 from callproof.observability import logger, metrics, tracer
 
-app = http.resolver()
+app = http.resolver(wiring.policy_gate)
 
 
 def accounts() -> AccountService:
@@ -174,79 +172,6 @@ def give_consent(body: ConsentIn) -> Response[ConsentOut]:
 @app.delete("/v1/me/consents/<purpose>")
 def withdraw_consent(purpose: Purpose) -> ConsentOut:
     return ConsentOut.model_validate(wiring.consent().withdraw(http.current_caller(app), purpose))
-
-
-# ------------------------------------------------------------------ public: marketing unsubscribe
-TITLE = "Unsubscribe from marketing email"
-
-
-def _page(status: int, body: str, title: str = TITLE) -> Response[str]:
-    return http.html_response(status, html_pages.document(title, body))
-
-
-@app.get("/email/unsubscribe", include_in_schema=False)
-def unsubscribe_page(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
-    """GET never changes anything (mail scanners follow links): it shows a one-button form."""
-    try:
-        wiring.consent().check_unsubscribe(token)
-    except DomainError as error:
-        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
-    return _page(
-        200,
-        f'<form method="post" action="unsubscribe?token={escape(token)}">'
-        '<p>Stop sending me marketing email.</p><button type="submit">Unsubscribe</button></form>',
-    )
-
-
-@app.post("/email/unsubscribe", include_in_schema=False)
-def unsubscribe(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
-    """The form's post, and RFC 8058 one-click (``List-Unsubscribe=One-Click``) from mail clients:
-    the signed token is the only authority; repeating it appends another withdrawal, harmlessly."""
-    try:
-        wiring.consent().unsubscribe(token)
-    except DomainError as error:
-        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>')
-    metrics.add_metric(name="MarketingUnsubscribes", unit="Count", value=1)
-    return _page(200, '<p class="done" role="status">Done: you will get no more marketing email from us.</p>')
-
-
-GUARDIAN_TITLE = "Parent or guardian consent"
-
-
-@app.get("/guardian/consent", include_in_schema=False)
-def guardian_page(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
-    """GET changes nothing (mail scanners follow links): it asks the guardian to confirm."""
-    try:
-        record = wiring.ages().pending(token)
-    except DomainError as error:
-        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>', GUARDIAN_TITLE)
-    if record.guardian_consented_at is not None:
-        return _page(
-            200,
-            '<p class="done" role="status">Your consent is already recorded. Thank you.</p>',
-            GUARDIAN_TITLE,
-        )
-    return _page(
-        200,
-        f'<form method="post" action="consent?token={escape(token)}">'
-        f"<p>{escape(record.guardian_name or '')}, you were named as the parent or guardian of a person under "
-        "16 who signed up for CallProof. We hold their name, company, email and the data they enter "
-        "in the CRM. Their account stays inactive until you agree.</p>"
-        '<button type="submit">I am their parent or guardian and I consent</button></form>',
-        GUARDIAN_TITLE,
-    )
-
-
-@app.post("/guardian/consent", include_in_schema=False)
-def guardian_confirm(token: Annotated[str, Query(max_length=1024)] = "") -> Response[str]:
-    try:
-        wiring.ages().confirm(token)
-    except DomainError as error:
-        return _page(400, f'<p class="error" role="alert">{escape(error.message)}</p>', GUARDIAN_TITLE)
-    metrics.add_metric(name="GuardianConsents", unit="Count", value=1)
-    return _page(
-        200, '<p class="done" role="status">Thank you: your consent is recorded.</p>', GUARDIAN_TITLE
-    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

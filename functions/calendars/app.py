@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -20,7 +19,6 @@ from callproof.calendars.api import (
     CalendarList,
     CalendarOut,
     CalendarStatusOut,
-    ConnectedOut,
     ConnectionOut,
     DisconnectOut,
     EventIn,
@@ -34,7 +32,7 @@ from callproof.calendars.service import parse_provider
 from callproof.errors import InvalidInput
 from callproof.observability import logger, metrics, tracer
 
-app = http.resolver()
+app = http.resolver(wiring.policy_gate)
 
 
 def _event_out(event: Event) -> EventOut:
@@ -59,25 +57,6 @@ def _check_order(start: str | None, end: str | None) -> None:
 def authorize(provider: str) -> AuthorizeOut:
     url = wiring.calendars().authorize(http.current_caller(app), parse_provider(provider))
     return AuthorizeOut(authorization_url=url)
-
-
-@app.get("/oauth/<provider>/calendar/callback")
-def oauth_callback(
-    provider: str,
-    state: Annotated[str, Query(max_length=200)] = "",
-    code: Annotated[str | None, Query(max_length=4096)] = None,
-    error: Annotated[str | None, Query(max_length=200)] = None,
-) -> ConnectedOut:
-    """The provider redirects the user's browser here (public route: the single-use state says who)."""
-    service, chosen = wiring.calendars(), parse_provider(provider)
-    if error or not code:
-        service.cancel(chosen, state)
-        raise InvalidInput("calendar sign-in was not completed", field="code")
-    connection = service.complete(chosen, state, code)
-    metrics.add_metric(name="CalendarConnected", unit="Count", value=1)
-    return ConnectedOut(
-        provider=connection.provider, status=connection.status.value, user_id=connection.user_id
-    )
 
 
 @app.get("/v1/integrations/calendar")

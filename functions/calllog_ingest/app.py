@@ -27,7 +27,7 @@ from callproof.observability import logger, metrics, tracer
 
 MAX_BATCH_BYTES = 5 * 1024 * 1024
 
-app = http.resolver()
+app = http.resolver(wiring.policy_gate, max_body_bytes=MAX_BATCH_BYTES)
 
 
 def service() -> CallLogService:
@@ -87,4 +87,4 @@ def register_device(device_id: str, body: DeviceIn) -> Response[DeviceOut]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return http.handle(app, event, context, max_json_bytes=MAX_BATCH_BYTES)
+    return http.handle(app, event, context)

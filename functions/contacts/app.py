@@ -26,7 +26,7 @@ from callproof.contacts.service import MAX_PAGE_SIZE, ContactService
 from callproof.errors import UnsupportedMediaType
 from callproof.observability import logger, metrics, tracer
 
-app = http.resolver()
+app = http.resolver(wiring.policy_gate)
 
 
 def service() -> ContactService:

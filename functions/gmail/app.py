@@ -1,23 +1,19 @@
-"""Gmail integration API: connect (OAuth + PKCE), status, removal, the Pub/Sub push webhook, and the
-synced contact mail. Thin: parse, authenticate, call the service, map. The sync itself runs in
+"""Gmail integration API (authenticated REST): connect (OAuth + PKCE), status, removal, the Google
+Contacts import and the synced contact mail. Thin: parse, call the service, map. Google's redirect
+lands in functions/gmail_callback, its pushes in functions/gmail_push; the sync runs in
 functions/gmail_sync from the queue the push feeds."""
 
 from __future__ import annotations
 
-import json
-from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
-from callproof.errors import DomainError, InvalidInput
 from callproof.mail.api import (
     AuthorizeOut,
-    ConnectedOut,
     EmailOut,
     EmailPageOut,
     EmailSummaryOut,
@@ -27,13 +23,7 @@ from callproof.mail.api import (
 )
 from callproof.observability import logger, metrics, tracer
 
-app = http.resolver()
-
-
-class MalformedJson(DomainError):
-    """Answers 400 (``callproof.http`` maps unlisted domain errors to Bad Request)."""
-
-    code = "malformed_json"
+app = http.resolver(wiring.policy_gate)
 
 
 MAX_PAGE_SIZE = 100
@@ -53,22 +43,6 @@ def import_google_contacts() -> GoogleImportOut:
     return GoogleImportOut(counts=result.counts, full_sync=result.full_sync, people=result.people)
 
 
-@app.get("/oauth/google/callback")
-def oauth_callback(
-    state: Annotated[str, Query(max_length=200)] = "",
-    code: Annotated[str | None, Query(max_length=2048)] = None,
-    error: Annotated[str | None, Query(max_length=200)] = None,
-) -> ConnectedOut:
-    """Google redirects the user's browser here (public route: the single-use state says who)."""
-    service = wiring.gmail()[0]
-    if error or not code:
-        service.cancel(state)
-        raise InvalidInput("Google sign-in was not completed", field="code")
-    integration = service.complete(state, code)
-    metrics.add_metric(name="GmailConnected", unit="Count", value=1)
-    return ConnectedOut(status=integration.status.value, user_id=integration.user_id)
-
-
 @app.get("/v1/integrations/google")
 def integration_status() -> IntegrationOut:
     return IntegrationOut.model_validate(wiring.gmail()[0].status(http.current_caller(app)))
@@ -79,33 +53,6 @@ def remove_integration(purge: Annotated[bool, Query()] = False) -> RemovalOut:
     result = wiring.gmail()[0].remove(http.current_caller(app), purge)
     metrics.add_metric(name="GmailRemoved", unit="Count", value=1)
     return RemovalOut.model_validate(result, from_attributes=True)
-
-
-@app.post("/webhooks/gmail/push")
-def gmail_push() -> Response[None]:
-    """Pub/Sub push: the OIDC token is verified before the body is read; acknowledged fast (the sync
-    runs from the queue). Unknown mailboxes, duplicates and stale pushes are acknowledged too."""
-    service, settings = wiring.gmail()
-    from callproof.integrations.google_push import decode_notification, verify_push_token
-
-    verify_push_token(
-        app.current_event.headers.get("authorization"),
-        settings.push_audience,
-        settings.push_service_account,
-        settings.google_certs_url,
-    )
-    try:
-        body = json.loads(app.current_event.body or "null")
-    except ValueError:
-        raise MalformedJson("request body is not valid JSON", field="body") from None
-    message = body.get("message") if isinstance(body, dict) else None
-    data = message.get("data") if isinstance(message, dict) else None
-    if not isinstance(data, str) or len(data) > 4096:
-        raise InvalidInput("message.data missing", field="message.data")
-    notification = decode_notification(data)
-    queued = service.push(notification.mailbox, notification.history_id)
-    metrics.add_metric(name="GmailPushQueued" if queued else "GmailPushIgnored", unit="Count", value=1)
-    return Response(HTTPStatus.NO_CONTENT)
 
 
 @app.get("/v1/contacts/<contact_id>/emails")

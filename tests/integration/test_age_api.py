@@ -47,11 +47,11 @@ def test_under_16_inactive_until_guardian_confirms(call: Invoke) -> None:
     assert call("ContactsFunction", api_event("GET", "/v1/contacts"))[0] == 200  # other users unaffected
 
     token = sent_link()
-    page = call.raw("AccountsFunction", public_event("GET", token))  # type: ignore[attr-defined]
+    page = call.raw("AccountPagesFunction", public_event("GET", token))  # type: ignore[attr-defined]
     assert page["statusCode"] == 200
     assert "Ada Parent" in page["body"]
     assert call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))[0] == 403  # GET changed nothing
-    done = call.raw("AccountsFunction", public_event("POST", token))  # type: ignore[attr-defined]
+    done = call.raw("AccountPagesFunction", public_event("POST", token))  # type: ignore[attr-defined]
     assert done["statusCode"] == 200
 
     assert call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))[0] == 200
@@ -64,7 +64,7 @@ def test_under_16_inactive_until_guardian_confirms(call: Invoke) -> None:
     )
     assert age["guardian"]["consented_at"] is not None
 
-    forged = call.raw("AccountsFunction", public_event("POST", token[:-4] + "AAAA"))  # type: ignore[attr-defined]
+    forged = call.raw("AccountPagesFunction", public_event("POST", token[:-4] + "AAAA"))  # type: ignore[attr-defined]
     assert forged["statusCode"] == 400
 
 

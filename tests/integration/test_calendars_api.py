@@ -61,7 +61,7 @@ def connect(call: Invoke, provider: str) -> dict[str, Any]:
     assert consent.status_code == 302, consent.text
     query = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["Location"]).query).items()}
     status, body = call(
-        FN,
+        "CalendarCallbackFunction",
         public_event(
             "GET",
             f"/oauth/{provider}/calendar/callback",

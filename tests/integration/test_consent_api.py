@@ -122,7 +122,7 @@ def test_consent_per_purpose_and_withdrawal_in_one_call(call: Invoke) -> None:
 def test_unsubscribe_link_works_without_login(call: Invoke, aws_stack: dict[str, Physical]) -> None:
     url = consent_service(aws_stack).unsubscribe_link("org-a", "rep-1")
     token = url.split("token=", 1)[1]
-    response = call.raw("AccountsFunction", public_event("GET", token))  # type: ignore[attr-defined]
+    response = call.raw("AccountPagesFunction", public_event("GET", token))  # type: ignore[attr-defined]
     assert response["statusCode"] == 200
     assert response["multiValueHeaders"]["Content-Type"][0].startswith("text/html")
     assert "<form" in response["body"]
@@ -130,13 +130,13 @@ def test_unsubscribe_link_works_without_login(call: Invoke, aws_stack: dict[str,
         call("AccountsFunction", api_event("GET", "/v1/me/consents"))[1]["history"] == []
     )  # GET changes nothing
 
-    response = call.raw("AccountsFunction", public_event("POST", token, "List-Unsubscribe=One-Click"))  # type: ignore[attr-defined]
+    response = call.raw("AccountPagesFunction", public_event("POST", token, "List-Unsubscribe=One-Click"))  # type: ignore[attr-defined]
     assert response["statusCode"] == 200
     status, state = call("AccountsFunction", api_event("GET", "/v1/me/consents"))
     record = state["current"]["marketing_email"]
     assert (record["granted"], record["source"]) == (False, "unsubscribe_link")
 
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    response = call.raw("AccountsFunction", public_event("POST", forged))  # type: ignore[attr-defined]
+    response = call.raw("AccountPagesFunction", public_event("POST", forged))  # type: ignore[attr-defined]
     assert response["statusCode"] == 400
     assert len(call("AccountsFunction", api_event("GET", "/v1/me/consents"))[1]["history"]) == 1

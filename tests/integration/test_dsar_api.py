@@ -109,12 +109,14 @@ def test_erasure_by_staff_sends_one_confirmation_and_the_link_confirms_once(
     assert body["status"] == "pending_confirmation"
     [mail] = sent_mail()
     token = re.findall(r"token=(\S+)", mail.body)[0]
-    page = raw(dsar, "DsarFunction", form_event("/privacy/confirm", {}, method="GET", query={"token": token}))
+    page = raw(
+        dsar, "DsarPagesFunction", form_event("/privacy/confirm", {}, method="GET", query={"token": token})
+    )
     assert page["statusCode"] == 200
     assert "Confirm my request" in page["body"]
-    done = raw(dsar, "DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
+    done = raw(dsar, "DsarPagesFunction", form_event("/privacy/confirm", {}, query={"token": token}))
     assert done["statusCode"] == 200, done["body"]
-    again = raw(dsar, "DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
+    again = raw(dsar, "DsarPagesFunction", form_event("/privacy/confirm", {}, query={"token": token}))
     assert again["statusCode"] == 410
     executions = aws.stepfunctions().list_executions(stateMachineArn=aws_stack["ErasureStateMachine"].ref)[
         "executions"
@@ -127,7 +129,7 @@ def test_public_requests_are_rate_limited_per_client(dsar: Invoke) -> None:
     event.update(body='{"org_id":"org-a","type":"access","email":"p@example.com","jurisdiction":"ccpa"}')
     event["headers"]["Content-Type"] = "application/json"
     event["requestContext"]["identity"]["sourceIp"] = "203.0.113.7"
-    statuses = [raw(dsar, "DsarFunction", event)["statusCode"] for _ in range(6)]
+    statuses = [raw(dsar, "DsarPagesFunction", event)["statusCode"] for _ in range(6)]
     assert statuses == [202] * 5 + [429]
     assert len(sent_mail()) == 5
 
@@ -177,7 +179,7 @@ def test_the_daily_check_flags_open_requests(dsar: Invoke) -> None:
 
 
 def test_the_console_is_served_with_a_strict_policy(dsar: Invoke) -> None:
-    page = raw(dsar, "DsarFunction", form_event("/console", {}, method="GET"))
+    page = raw(dsar, "DsarPagesFunction", form_event("/console", {}, method="GET"))
     assert page["statusCode"] == 200
     policy = (
         page["multiValueHeaders"]["Content-Security-Policy"][0]

@@ -168,7 +168,7 @@ class Org:
         ][-1]
         token = re.findall(r"token=(\S+)", mail.body)[0]
         raw = self.call.raw  # type: ignore[attr-defined]
-        confirmed = raw("DsarFunction", form_event("/privacy/confirm", {}, query={"token": token}))
+        confirmed = raw("DsarPagesFunction", form_event("/privacy/confirm", {}, query={"token": token}))
         assert confirmed["statusCode"] == 200, confirmed["body"]
         end = run_workflow(
             lambda payload: raw("DsarTasksFunction", payload), "erasure", self.id, created["id"], 1

@@ -92,14 +92,14 @@ def public_request(dsar: Sms, **fields: str) -> dict[str, Any]:
     body = {"org_id": "org-a", "type": "access", "email": MALLORY, "jurisdiction": "gdpr", **fields}
     event.update(body=json.dumps(body))
     event["headers"]["Content-Type"] = "application/json"
-    return dsar.raw(event, "DsarFunction")
+    return dsar.raw(event, "DsarPagesFunction")
 
 
 def confirm(
     dsar: Sms, token: str, form: dict[str, str] | None = None, method: str = "POST"
 ) -> dict[str, Any]:
     return dsar.raw(
-        form_event("/privacy/confirm", form or {}, method=method, query={"token": token}), "DsarFunction"
+        form_event("/privacy/confirm", form or {}, method=method, query={"token": token}), "DsarPagesFunction"
     )
 
 

@@ -77,7 +77,7 @@ def connect(
     assert consent.status_code == 302
     query = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["Location"]).query).items()}
     status, body = call(
-        "GmailFunction",
+        "GmailCallbackFunction",
         public_event("GET", "/oauth/google/callback", query={"state": query["state"], "code": query["code"]}),
     )
     assert status == 200, body
@@ -122,7 +122,7 @@ def test_connect_push_sync_read_remove(
     _, history = google.deliver(DEFAULT_MAILBOX, (MAIL / "contact.eml").read_bytes())
     notification = {"emailAddress": DEFAULT_MAILBOX, "historyId": history}
     for _ in range(3):  # the same push three times
-        status, _ = call("GmailFunction", push_event(google, notification))
+        status, _ = call("GmailPushFunction", push_event(google, notification))
         assert status == 204
     results = drain(call, aws_stack)
     assert results
@@ -161,7 +161,7 @@ def test_connect_push_sync_read_remove(
 
     # an older (stale) push changes nothing and queues nothing
     status, _ = call(
-        "GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history - 1})
+        "GmailPushFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history - 1})
     )
     assert status == 204
     assert drain(call, aws_stack) == []
@@ -187,7 +187,7 @@ def test_connect_push_sync_read_remove(
     assert page["items"] == []
     # pushes for the removed mailbox are acknowledged and ignored
     status, _ = call(
-        "GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history + 5})
+        "GmailPushFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history + 5})
     )
     assert status == 204
     assert drain(call, aws_stack) == []
@@ -226,7 +226,7 @@ def test_push_tokens_are_verified_before_anything_happens(
     }[token]
     _, history = google.deliver(DEFAULT_MAILBOX, (MAIL / "contact.eml").read_bytes())
     answer, body = call(
-        "GmailFunction",
+        "GmailPushFunction",
         push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history}, token=bearer),
     )
     assert answer == status, body
@@ -247,7 +247,7 @@ def test_push_tokens_are_verified_before_anything_happens(
 def test_bad_push_payloads_are_4xx(
     call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble, raw: str
 ) -> None:
-    status, body = call("GmailFunction", push_event(google, None, raw=raw))
+    status, body = call("GmailPushFunction", push_event(google, None, raw=raw))
     assert 400 <= status < 500, body
     assert drain(call, aws_stack) == []
 
@@ -255,10 +255,10 @@ def test_bad_push_payloads_are_4xx(
 def test_malformed_push_json_is_4xx(call: Invoke, google: GoogleDouble) -> None:
     event = push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": 1})
     event["body"] = "{not json"
-    status, _ = call("GmailFunction", event)
+    status, _ = call("GmailPushFunction", event)
     assert status == 400
     event["body"] = json.dumps({"message": "nope"})
-    status, _ = call("GmailFunction", event)
+    status, _ = call("GmailPushFunction", event)
     assert status == 422
 
 
@@ -272,7 +272,7 @@ def test_old_history_falls_back_to_a_bounded_full_sync(
     raw = (MAIL / "contact.eml").read_bytes().replace(b"Date: Fri, 27 Nov 2026", b"Date: Sat, 28 Nov 2026")
     _, history = google.deliver(DEFAULT_MAILBOX, raw)
     status, _ = call(
-        "GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history})
+        "GmailPushFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history})
     )
     assert status == 204
     drain(call, aws_stack)
@@ -295,7 +295,7 @@ def test_restricted_contacts_mail_is_not_synced(
     )
     connect(call)
     _, history = google.deliver(DEFAULT_MAILBOX, (MAIL / "contact.eml").read_bytes())
-    call("GmailFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history}))
+    call("GmailPushFunction", push_event(google, {"emailAddress": DEFAULT_MAILBOX, "historyId": history}))
     drain(call, aws_stack)
     assert boto3.client("s3").list_objects_v2(Bucket=aws_stack["DataBucket"].ref).get("KeyCount") == 0
 
@@ -303,16 +303,17 @@ def test_restricted_contacts_mail_is_not_synced(
 def test_oauth_callback_refuses_bad_or_replayed_state(call: Invoke, google: GoogleDouble) -> None:
     state = connect(call)
     status, body = call(
-        "GmailFunction",
+        "GmailCallbackFunction",
         public_event("GET", "/oauth/google/callback", query={"state": state["state"], "code": state["code"]}),
     )
     assert status == 422, body
     status, _ = call(
-        "GmailFunction", public_event("GET", "/oauth/google/callback", query={"state": "x", "code": "y"})
+        "GmailCallbackFunction",
+        public_event("GET", "/oauth/google/callback", query={"state": "x", "code": "y"}),
     )
     assert status == 422
     status, _ = call(
-        "GmailFunction",
+        "GmailCallbackFunction",
         public_event("GET", "/oauth/google/callback", query={"state": "x", "error": "access_denied"}),
     )
     assert status == 422

@@ -18,6 +18,7 @@ from callproof.integrations.twilio_webhook import sign
 from callproof_local import invoke, model
 from callproof_local.template import Physical, Resolver, load_template
 from callproof_local.twilio_double import DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, TwilioDouble
+from tests.integration.conftest import routed
 from tests.support import TEMPLATE, api_event, form_event
 
 BASE = "https://sms.example.test/dev"
@@ -32,10 +33,12 @@ class Sms:
     stack: dict[str, Physical]
     double: TwilioDouble
 
-    def raw(self, event: dict[str, Any], function: str = "SmsFunction") -> dict[str, Any]:
-        return invoke.invoke(self.functions[function], event)  # type: ignore[no-any-return]
+    def raw(self, event: dict[str, Any], function: str | None = None) -> dict[str, Any]:
+        """The answer of the function the template routes the event to (``function``: the one the
+        test expects)."""
+        return invoke.invoke(routed(self.functions, function, event), event)  # type: ignore[no-any-return]
 
-    def json(self, event: dict[str, Any], function: str = "SmsFunction") -> tuple[int, Any]:
+    def json(self, event: dict[str, Any], function: str | None = None) -> tuple[int, Any]:
         response = self.raw(event, function)
         return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 

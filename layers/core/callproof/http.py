@@ -1,4 +1,7 @@
-"""HTTP glue shared by every REST function: the resolver, the one error mapping, body limits.
+"""HTTP glue shared by every API Gateway function: the resolver, the one error mapping, body limits.
+
+Authenticated REST functions hand their resolver the account gate (policy consent, guardian consent);
+public pages and webhooks have none. This module never imports the composition root.
 
 Every error answer has the same JSON shape::
 
@@ -11,9 +14,9 @@ import base64
 import binascii
 import json
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -91,9 +94,50 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(parts[1:] if parts and parts[0] in {"body", "query", "path", "header"} else parts)
 
 
-def resolver() -> APIGatewayRestResolver:
-    """A validating REST resolver with the domain errors mapped to HTTP."""
-    app = APIGatewayRestResolver(enable_validation=True)
+class GateRefusal(Protocol):
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def details(self) -> list[dict[str, object]]: ...
+
+
+class AccountGate(Protocol):
+    """Whether an authenticated caller may proceed (``callproof.accounts.consent.PolicyGate``)."""
+
+    def refusal(self, org_id: str, user_id: str) -> GateRefusal | None: ...
+
+
+class Resolver(APIGatewayRestResolver):
+    """A validating resolver that also knows its function's body rules and account gate."""
+
+    def __init__(
+        self, account_gate: Callable[[], AccountGate] | None, max_body_bytes: int, form_bodies: bool
+    ) -> None:
+        super().__init__(enable_validation=True)
+        self.account_gate = account_gate
+        self.max_body_bytes = max_body_bytes
+        self.form_bodies = form_bodies
+
+
+def resolver(
+    account_gate: Callable[[], AccountGate] | None = None,
+    *,
+    max_body_bytes: int = MAX_JSON_BYTES,
+    form_bodies: bool = False,
+) -> Resolver:
+    """A resolver with the domain errors mapped to HTTP. REST functions pass ``account_gate`` (built
+    lazily, once per environment); public pages and webhooks posting forms pass ``form_bodies``."""
+    app = Resolver(account_gate, max_body_bytes, form_bodies)
 
     @app.exception_handler(DomainError)
     def on_domain_error(error: DomainError) -> Response[dict[str, Any]]:
@@ -138,11 +182,11 @@ def html_response(status: int, document: str, cookies: list[Cookie] | None = Non
     return Response(status, html_pages.CONTENT_TYPE, document, headers=headers, cookies=cookies)
 
 
-def current_caller(app: APIGatewayRestResolver) -> Caller:
+def current_caller(app: Resolver) -> Caller:
     return caller_from_event(app.current_event.raw_event)
 
 
-def body_text(app: APIGatewayRestResolver) -> str:
+def body_text(app: Resolver) -> str:
     """The request body as text (API Gateway may base64 it); not UTF-8 is the caller's error."""
     event = app.current_event
     raw = event.body or ""
@@ -153,14 +197,14 @@ def body_text(app: APIGatewayRestResolver) -> str:
         raise InvalidInput("body must be UTF-8 text", field="body") from None
 
 
-def client_address(app: APIGatewayRestResolver) -> str:
+def client_address(app: Resolver) -> str:
     """The caller's address as API Gateway saw it (the TCP peer: a header cannot forge it). Public
     routes use it only hashed, for their rate limits; it is never logged or stored."""
     identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
     return str(identity.get("sourceIp") or "")
 
 
-def form_pairs(app: APIGatewayRestResolver, max_fields: int = 100) -> list[tuple[str, str]]:
+def form_pairs(app: Resolver, max_fields: int = 100) -> list[tuple[str, str]]:
     """A form-encoded body (public HTML forms, Twilio webhooks) as (name, value) pairs in order."""
     try:
         return urllib.parse.parse_qsl(body_text(app), keep_blank_values=True, max_num_fields=max_fields)
@@ -168,27 +212,25 @@ def form_pairs(app: APIGatewayRestResolver, max_fields: int = 100) -> list[tuple
         raise InvalidInput("too many form fields", field="body") from None
 
 
-def handle(
-    app: APIGatewayRestResolver,
-    event: dict[str, Any],
-    context: LambdaContext,
-    max_json_bytes: int = MAX_JSON_BYTES,
-) -> dict[str, Any]:
-    """Refuse oversize bodies before anything parses them, then resolve the route."""
+def handle(app: Resolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Refuse oversize bodies before anything parses them, refuse a caller the account gate stops,
+    then resolve the route."""
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    is_csv = str(headers.get("content-type", "")).startswith("text/csv")
-    limit = MAX_CSV_BYTES if is_csv else max_json_bytes
+    is_csv = not app.form_bodies and str(headers.get("content-type", "")).startswith("text/csv")
+    limit = MAX_CSV_BYTES if is_csv else app.max_body_bytes
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > limit:
         return _early_error(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, PayloadTooLarge.code, f"body over {limit} bytes"
         )
-    if body and not is_csv and not event.get("isBase64Encoded") and not _is_json_object(body):
+    json_body = not (is_csv or app.form_bodies or event.get("isBase64Encoded"))
+    if body and json_body and not _is_json_object(body):
         return _early_error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "body must be a JSON object")
-    refusal = _policy_consent_refusal(event)
-    if refusal is not None:
-        return refusal
+    if app.account_gate is not None:
+        refusal = _account_refusal(event, app.account_gate)
+        if refusal is not None:
+            return refusal
     return app.resolve(event, context)
 
 
@@ -207,12 +249,11 @@ POLICY_EXEMPT_ROUTES = frozenset(
 )
 
 
-def _policy_consent_refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
+def _account_refusal(event: Mapping[str, Any], gate: Callable[[], AccountGate]) -> dict[str, Any] | None:
     """428 with the version id while a significant policy version awaits the caller's consent, 403
     ``guardian_consent_required`` while an under-16 account awaits its guardian.
 
-    Only requests with authorizer claims are checked (public pages and webhooks have none). The
-    check costs nothing on most requests: ``callproof.accounts.consent.PolicyGate`` caches the
+    The check costs nothing on most requests: ``callproof.accounts.consent.PolicyGate`` caches the
     current policy per Lambda environment (60 s) and each user's acceptance (5 min); see ADR 0008.
     """
     if (event.get("httpMethod"), event.get("resource")) in POLICY_EXEMPT_ROUTES:
@@ -221,9 +262,7 @@ def _policy_consent_refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
         caller = caller_from_event(event)
     except DomainError:
         return None  # no (valid) caller: the route itself answers 401
-    from callproof import wiring  # here, not at import: wiring imports every service
-
-    refused = wiring.policy_gate().refusal(caller.org_id, caller.user_id)
+    refused = gate().refusal(caller.org_id, caller.user_id)
     if refused is None:
         return None
     logger.info("request refused by the account gate", extra={"error_code": refused.code})

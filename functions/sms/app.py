@@ -1,0 +1,105 @@
+"""SMS for reps and admins (authenticated REST): sender numbers and settings, sending to customers,
+threads, consent status and consent links. Thin: parse, call ``SmsService``, map."""
+
+from __future__ import annotations
+
+import urllib.parse
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from callproof import http, wiring
+from callproof.observability import logger, metrics, tracer
+from callproof.sms.model import (
+    ConsentEntryOut,
+    ConsentIn,
+    ConsentOut,
+    ConsentView,
+    LinkIn,
+    LinkOut,
+    MessageOut,
+    OrgSmsConfig,
+    OrgSmsOut,
+    SendersIn,
+    SendIn,
+    SmsSettingsIn,
+    ThreadOut,
+)
+from callproof.sms.service import SmsService
+
+app = http.resolver(wiring.policy_gate)
+
+
+def service() -> SmsService:
+    return wiring.sms()[0]
+
+
+def _config_out(config_: OrgSmsConfig) -> OrgSmsOut:
+    return OrgSmsOut.of(config_, service().default_daily_cap)
+
+
+@app.get("/v1/org/sms")
+def get_sms_config() -> OrgSmsOut:
+    return _config_out(service().config(http.current_caller(app)))
+
+
+@app.put("/v1/org/sms/senders")
+def put_senders(body: SendersIn) -> OrgSmsOut:
+    return _config_out(service().set_senders(http.current_caller(app), body))
+
+
+@app.put("/v1/org/sms/settings")
+def put_settings(body: SmsSettingsIn) -> OrgSmsOut:
+    return _config_out(service().set_settings(http.current_caller(app), body))
+
+
+@app.post("/v1/sms/messages")
+def send_message(body: SendIn) -> Response[MessageOut]:
+    message = service().send(http.current_caller(app), body)
+    metrics.add_metric(name="SmsSent", unit="Count", value=1)
+    logger.info("sms sent", extra={"message_sid": message.message_sid, "contact_id": message.contact_id})
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, MessageOut.of(message))
+
+
+@app.get("/v1/contacts/<contact_id>/sms")
+def get_thread(
+    contact_id: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ThreadOut:
+    page = service().thread(http.current_caller(app), contact_id, limit, cursor)
+    return ThreadOut(items=[MessageOut.of(m) for m in page.messages], next_cursor=page.next_cursor)
+
+
+def _consent_out(view: ConsentView) -> ConsentOut:
+    return ConsentOut(
+        phone=view.e164, status=view.status, history=[ConsentEntryOut.of(e) for e in view.history]
+    )
+
+
+@app.get("/v1/sms/consent/<e164>")
+def get_consent(e164: str) -> ConsentOut:
+    return _consent_out(service().consent(http.current_caller(app), urllib.parse.unquote(e164)))
+
+
+@app.post("/v1/sms/consent/<e164>")
+def record_consent(e164: str, body: ConsentIn) -> ConsentOut:
+    view = service().record_consent(http.current_caller(app), urllib.parse.unquote(e164), body.status)
+    return _consent_out(view)
+
+
+@app.post("/v1/sms/links")
+def create_link(body: LinkIn) -> LinkOut:
+    url, expires = service().make_link(http.current_caller(app), body.phone, body.action)
+    return LinkOut(url=url, expires_at=expires)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return http.handle(app, event, context)
