@@ -1,0 +1,144 @@
+"""The shape of the code (../shared/DESIGN.md section 2, ADR 0010), checked on the real import graph:
+the import-linter contracts of pyproject.toml hold, each of them breaks when its rule is broken (an
+import is added to a copy of the graph), no module takes part in an import cycle, the deployed layer
+holds no local-stack code, and files stay small."""
+
+from __future__ import annotations
+
+import copy
+import pathlib
+from collections.abc import Iterator
+
+import grimp
+import pytest
+from importlinter.application import use_cases
+from importlinter.configuration import configure
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "core"
+
+configure()
+
+
+@pytest.fixture(scope="module")
+def options() -> use_cases.UserOptions:
+    read = use_cases.read_user_options(str(ROOT / "pyproject.toml"))
+    use_cases._register_contract_types(read)
+    return read
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph(
+        "callproof", "callproof_local", include_external_packages=True, exclude_type_checking_imports=True
+    )
+
+
+def broken(graph: grimp.ImportGraph, options: use_cases.UserOptions) -> set[str]:
+    report = use_cases._build_report(graph, 0, options, (), False, False)
+    return {
+        contract.contract_options["id"]
+        for contract, check in report.get_contracts_and_checks()
+        if not check.kept
+    }
+
+
+def test_every_contract_holds(graph: grimp.ImportGraph, options: use_cases.UserOptions) -> None:
+    assert broken(graph, options) == set()
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported", "contract"),
+    [
+        ("callproof.contacts.service", "callproof.store.contacts_dynamo", "domains-inward"),
+        ("callproof.dsar.service", "callproof.wiring", "domains-inward"),
+        ("callproof.sms.service", "boto3", "domains-no-sdk"),
+        ("callproof.store.contacts_dynamo", "callproof.contacts.service", "adapters-no-service"),
+        ("callproof.http", "callproof_local.gateway", "layer-no-local"),
+        ("callproof.contacts.model", "callproof.dsar.model", "no-cycles"),
+    ],
+)
+def test_each_contract_breaks_with_its_rule(
+    graph: grimp.ImportGraph, options: use_cases.UserOptions, importer: str, imported: str, contract: str
+) -> None:
+    changed = copy.deepcopy(graph)
+    changed.add_import(importer=importer, imported=imported)
+    assert contract in broken(changed, options)
+
+
+def _cycles(graph: grimp.ImportGraph, modules: set[str]) -> list[set[str]]:
+    """Strongly connected components of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    for start in sorted(modules):
+        if start in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = []
+
+        def visit(module: str) -> None:
+            index[module] = low[module] = len(index)
+            stack.append(module)
+            on_stack.add(module)
+            work.append((module, iter(sorted(graph.find_modules_directly_imported_by(module) & modules))))
+
+        visit(start)
+        while work:
+            module, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[module])
+                if low[module] == index[module]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == module:
+                            break
+                    if len(component) > 1:
+                        found.append(component)
+            elif child not in index:
+                visit(child)
+            elif child in on_stack:
+                low[module] = min(low[module], index[child])
+    return found
+
+
+def test_no_module_takes_part_in_an_import_cycle(graph: grimp.ImportGraph) -> None:
+    ours = {m for m in graph.modules if m.split(".")[0] in ("callproof", "callproof_local")}
+    assert _cycles(graph, ours) == []
+    changed = copy.deepcopy(graph)
+    changed.add_import(importer="callproof.contacts.model", imported="callproof.dsar.model")
+    assert _cycles(changed, ours), "the cycle finder must see a cycle it is given"
+
+
+def test_the_layer_holds_only_cloud_code() -> None:
+    """What `sam build` copies from ContentUri: no local stack, no moto, no test double."""
+    files = [path.relative_to(LAYER).as_posix() for path in LAYER.rglob("*.py")]
+    assert files, "the layer has no Python files"
+    assert all(name.startswith("callproof/") for name in files), files
+    suspicious = [n for n in files if any(part in n for part in ("local", "moto", "double", "fake", "test"))]
+    assert suspicious == []
+    text = "\n".join((LAYER / name).read_text() for name in files)
+    assert "callproof_local" not in text
+    assert "import moto" not in text and "from moto" not in text
+
+
+def test_files_stay_small() -> None:
+    too_long = {
+        path.relative_to(ROOT).as_posix(): lines
+        for path in (LAYER / "callproof").rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > 400
+    }
+    handlers = {
+        path.relative_to(ROOT).as_posix(): lines
+        for path in (ROOT / "functions").glob("*/app.py")
+        if (lines := len(path.read_text().splitlines())) > 200
+    }
+    assert too_long == {}
+    assert handlers == {}
