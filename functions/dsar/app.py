@@ -13,18 +13,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
 from callproof.contacts.model import ContactOut, ContactPatch
-from callproof.dsar.model import (
+from callproof.dsar.api import (
     CancelIn,
     DownloadOut,
-    DsarRequest,
     ExtendIn,
     RequestIn,
     RequestOut,
     RequestPage,
     RequestSummaryOut,
-    Status,
     SubjectChoiceIn,
 )
+from callproof.dsar.model import DsarRequest, Status
 from callproof.dsar.service import DsarService
 from callproof.observability import logger, metrics, tracer
 

@@ -16,7 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import html_pages, http, wiring
 from callproof.dsar import pages
-from callproof.dsar.model import PublicRequestIn, Status
+from callproof.dsar.api import PublicRequestIn
+from callproof.dsar.model import Status
 from callproof.dsar.service import DsarService
 from callproof.errors import DomainError
 from callproof.observability import logger, metrics, tracer

@@ -14,19 +14,16 @@ from hypothesis import strategies as st
 from callproof.accounts.model import Member
 from callproof.contacts.model import ContactIn, ContactPatch, ContactType
 from callproof.contacts.service import ContactService
+from callproof.dsar.api import ExtendIn, PublicRequestIn, RequestIn, SubjectChoiceIn
 from callproof.dsar.deadlines import DeadlineState
 from callproof.dsar.model import (
     CandidateKind,
     Erased,
-    ExtendIn,
     Proof,
-    PublicRequestIn,
-    RequestIn,
     RequestType,
     Status,
     StepStatus,
     Subject,
-    SubjectChoiceIn,
 )
 from callproof.dsar.service import DsarService, deadline_states
 from callproof.dsar.subjects import SubjectResolver

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from callproof.contacts.model import Contact, ContactPatch
 from callproof.dsar import links
+from callproof.dsar.api import ExtendIn, PublicRequestIn, RequestIn, SubjectChoiceIn, SubjectIn
 from callproof.dsar.audit import AuditLog
 from callproof.dsar.deadlines import Deadline, DeadlineState
 from callproof.dsar.links import CONFIRMATION_TTL
@@ -28,16 +29,11 @@ from callproof.dsar.model import (
     WORKFLOW_TYPES,
     CandidateKind,
     DsarRequest,
-    ExtendIn,
     Identifiers,
     Proof,
-    PublicRequestIn,
-    RequestIn,
     RequestType,
     Status,
     Subject,
-    SubjectChoiceIn,
-    SubjectIn,
 )
 from callproof.dsar.ports import Mailer, PhoneProof, RequestStore, Workflows
 from callproof.dsar.subjects import SubjectResolver

@@ -1,0 +1,235 @@
+"""Request / response models of the data-subject request HTTP API (they also make the OpenAPI
+document): what staff and the people themselves send, and the request as the API shows it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from callproof.contacts.model import Email, RawPhone
+from callproof.dsar.deadlines import DeadlineState, Jurisdiction
+from callproof.dsar.model import (
+    EXPORT_TYPES,
+    OPEN_STATUSES,
+    REQUEST_ID_PATTERN,
+    CandidateKind,
+    DsarRequest,
+    Proof,
+    RequestType,
+    Status,
+    StepStatus,
+)
+
+RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+ContactIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SubjectIn(_Strict):
+    """At least one identifier; a phone is read with the org's default region unless it starts with +."""
+
+    email: Email | None = None
+    phone: RawPhone | None = None
+    contact_id: ContactIdText | None = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> SubjectIn:
+        if not (self.email or self.phone or self.contact_id):
+            raise ValueError("give at least one of email, phone, contact_id")
+        return self
+
+
+class RequestIn(_Strict):
+    """A request recorded by compliance staff, with the verification they performed."""
+
+    type: RequestType
+    subject: SubjectIn
+    jurisdiction: Jurisdiction
+    received: date
+    verification: Evidence
+    details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    recipient_email: Email | None = None
+    lift: bool = False
+    start: bool = True  # start the workflow now (erasure still waits for the subject's confirmation)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RequestIn:
+        _check_type_fields(self.type, self.recipient_email, self.lift)
+        if self.type is RequestType.ERASURE and not self.subject.email:
+            raise ValueError("an erasure needs the subject's email: it is confirmed by email")
+        return self
+
+
+class PublicRequestIn(_Strict):
+    """A request from the person themselves (no login): confirmed through a link sent to ``email``."""
+
+    org_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    type: RequestType
+    email: Email
+    phone: RawPhone | None = None
+    jurisdiction: Jurisdiction
+    recipient_email: Email | None = None
+    lift: bool = False
+    details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PublicRequestIn:
+        _check_type_fields(self.type, self.recipient_email, self.lift)
+        return self
+
+
+def _check_type_fields(kind: RequestType, recipient_email: str | None, lift: bool) -> None:
+    if (kind is RequestType.PORTABILITY) != (recipient_email is not None):
+        raise ValueError("recipient_email is required for portability, and only for portability")
+    if lift and kind is not RequestType.RESTRICTION:
+        raise ValueError("lift applies to restriction requests only")
+
+
+class SubjectChoiceIn(_Strict):
+    """Staff choose whom a request in needs_review is about, among its candidates."""
+
+    contact_ids: Annotated[list[ContactIdText], Field(max_length=100)] = []
+    user_ids: Annotated[list[ContactIdText], Field(max_length=100)] = []
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _someone(self) -> SubjectChoiceIn:
+        if not (self.contact_ids or self.user_ids):
+            raise ValueError("choose at least one candidate (when none is the person, cancel the request)")
+        return self
+
+
+class ExtendIn(_Strict):
+    reason: Reason
+    to: date | None = None  # default: the legal maximum
+
+
+class CancelIn(_Strict):
+    reason: Reason
+
+
+class _FromDomain(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StoreProgressOut(_FromDomain):
+    status: StepStatus
+    rows: int
+    deleted: int
+    kept: int
+    residue: int | None
+    attempts: int
+    error: str | None
+
+
+class TimelineEventOut(_FromDomain):
+    at: datetime
+    event: str
+    detail: str | None
+
+
+class RequestSummaryOut(BaseModel):
+    id: str
+    type: RequestType
+    status: Status
+    jurisdiction: Jurisdiction
+    received: date
+    due: date
+    days_left: int
+    deadline_state: DeadlineState
+    extended: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, request: DsarRequest, today: date) -> Self:
+        deadline = request.deadline
+        open_now = request.status in OPEN_STATUSES  # a closed request keeps its last deadline state
+        return cls.model_validate(
+            {
+                "id": request.id,
+                "type": request.type,
+                "status": request.status,
+                "jurisdiction": deadline.jurisdiction,
+                "received": deadline.received,
+                "due": deadline.due,
+                "days_left": deadline.days_left(today),
+                "deadline_state": deadline.state(today) if open_now else request.deadline_state,
+                "extended": deadline.extended_to is not None,
+                "created_at": request.created_at,
+                **cls._details(request),
+            }
+        )
+
+    @staticmethod
+    def _details(request: DsarRequest) -> dict[str, Any]:
+        return {}
+
+
+class CandidateOut(_FromDomain):
+    kind: CandidateKind
+    id: str
+    via: list[str]
+
+
+class SubjectOut(BaseModel):
+    email: str | None
+    phone: str | None
+    contact_id: str | None
+    proven: list[Proof]
+    unverified: list[Proof]  # given but not proven: left out of the subject
+    contacts_found: list[str] | None
+    users_found: list[str] | None
+    candidates: list[CandidateOut]  # needs_review: choose among these
+
+
+class RequestOut(RequestSummaryOut):
+    subject: SubjectOut
+    recipient_email: str | None
+    lift: bool
+    verification: str | None
+    details: str | None
+    stores: dict[str, StoreProgressOut]
+    steps: dict[str, StepStatus]
+    timeline: list[TimelineEventOut]
+    download_ready: bool
+
+    @staticmethod
+    def _details(request: DsarRequest) -> dict[str, Any]:
+        identifiers = request.identifiers
+        return {
+            "subject": {
+                "email": identifiers.email,
+                "phone": identifiers.phone,
+                "contact_id": identifiers.contact_id,
+                "proven": sorted(identifiers.proven),
+                "unverified": sorted(identifiers.unverified),
+                "contacts_found": sorted(request.subject.contact_ids) if request.subject else None,
+                "users_found": sorted(request.subject.user_ids) if request.subject else None,
+                "candidates": request.candidates,
+            },
+            "recipient_email": request.recipient_email,
+            "lift": request.lift,
+            "verification": request.verification,
+            "details": request.details,
+            "stores": request.stores,
+            "steps": request.steps,
+            "timeline": request.timeline,
+            "download_ready": request.export_key is not None and request.type in EXPORT_TYPES,
+        }
+
+
+class RequestPage(BaseModel):
+    items: list[RequestSummaryOut]
+    next_cursor: str | None
+
+
+class DownloadOut(BaseModel):
+    url: str
+    expires_at: datetime
