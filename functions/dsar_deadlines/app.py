@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import wiring
+from callproof.dsar.deadline_check import deadline_states
 from callproof.dsar.deadlines import DeadlineState
-from callproof.dsar.service import deadline_states
 from callproof.observability import logger, metrics, tracer
 
 

@@ -18,7 +18,7 @@ from callproof import html_pages, http, wiring
 from callproof.dsar import pages
 from callproof.dsar.api import PublicRequestIn
 from callproof.dsar.model import Status
-from callproof.dsar.service import DsarService
+from callproof.dsar.public import PublicRequests
 from callproof.errors import DomainError
 from callproof.observability import logger, metrics, tracer
 
@@ -26,8 +26,8 @@ app = http.resolver()
 CONSOLE = Path(__file__).parent / "console"
 
 
-def service() -> DsarService:
-    return wiring.dsar()[0]
+def service() -> PublicRequests:
+    return wiring.dsar()[1]
 
 
 @app.post("/privacy/requests")

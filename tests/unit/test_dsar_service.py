@@ -15,7 +15,9 @@ from callproof.accounts.model import Member
 from callproof.contacts.model import ContactIn, ContactPatch, ContactType
 from callproof.contacts.service import ContactService
 from callproof.dsar.api import ExtendIn, PublicRequestIn, RequestIn, SubjectChoiceIn
+from callproof.dsar.deadline_check import deadline_states
 from callproof.dsar.deadlines import DeadlineState
+from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import (
     CandidateKind,
     Erased,
@@ -25,7 +27,8 @@ from callproof.dsar.model import (
     StepStatus,
     Subject,
 )
-from callproof.dsar.service import DsarService, deadline_states
+from callproof.dsar.public import PublicRequests
+from callproof.dsar.service import DsarService
 from callproof.dsar.subjects import SubjectResolver
 from callproof.dsar.workflow import TaskEvent, WorkflowTasks
 from callproof.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooManyRequests
@@ -69,6 +72,7 @@ SENDER = "+15005550006"
 @dataclass
 class World:
     service: DsarService
+    public: PublicRequests
     tasks: WorkflowTasks
     requests: FakeRequests
     audit: FakeAudit
@@ -119,23 +123,27 @@ def world() -> World:
         lambda: gateway,
         suppression,
     )
-    service = DsarService(
+    lifecycle = RequestLifecycle(
         requests=requests,
         audit=audit,
         workflows=workflows,
         machines=workflows,
         resolver=resolver,
         restrictions=store,
-        corrections=contacts,
         downloads=exports,
         mailer=mailer,
         link_key=lambda: KEY,
         phone_region=orgs.default_phone_region,
         public_base_url="https://api.example/dev",
+        clock=lambda: clock[0],
+    )
+    service = DsarService(lifecycle, resolver, corrections=contacts)
+    public = PublicRequests(
+        lifecycle,
+        link_key=lambda: KEY,
         limits=RateLimits(InMemoryRateCounter(), lambda: KEY, lambda: clock[0]),
         phones=phones,
         public_rate_per_hour=3,
-        clock=lambda: clock[0],
     )
     tasks = WorkflowTasks(
         requests=requests,
@@ -151,6 +159,7 @@ def world() -> World:
     )
     world = World(
         service,
+        public,
         tasks,
         requests,
         audit,
@@ -207,7 +216,7 @@ def test_access_exports_every_store_and_emails_one_link(world: World) -> None:
     assert world.exports.objects[done.export_key][:2] == b"PK"
     assert [to for to, _, _ in world.mailer.sent] == [ADA]
     assert "/privacy/download?token=" in world.mailer.sent[0][2]
-    url = world.service.public_download(world.link(ADA))
+    url = world.public.public_download(world.link(ADA))
     assert url.startswith("https://exports.example/")
     assert world.service.download_url(STAFF, request.id)[0] == url
 
@@ -292,17 +301,17 @@ def test_erasure_waits_for_the_emailed_confirmation(world: World) -> None:
     assert request.status is Status.PENDING_CONFIRMATION
     assert world.workflows.started == {}
     token = world.link(ADA)
-    assert world.service.pending(token).id == request.id
-    confirmed = world.service.confirm(token)
+    assert world.public.pending(token).id == request.id
+    confirmed = world.public.confirm(token)
     assert confirmed.status is Status.IN_PROGRESS
     assert next(iter(world.workflows.started.values()))[0] == "erasure"
     with pytest.raises(Gone):
-        world.service.confirm(token)  # single use
+        world.public.confirm(token)  # single use
 
 
 def test_erasure_deletes_proves_and_keeps_the_opt_out_under_a_hash(world: World) -> None:
     request = world.service.create(STAFF, request_in(RequestType.ERASURE))
-    world.service.confirm(world.link(ADA))
+    world.public.confirm(world.link(ADA))
     assert world.run(request.id) == "Finish"
     done = world.requests.get("org-a", request.id)
     assert done is not None
@@ -334,7 +343,7 @@ def test_residue_that_clears_on_a_second_look_is_none(world: World) -> None:
 
     world.tasks._stores = {"lagging": Lagging("lagging")}
     request = world.service.create(STAFF, request_in(RequestType.ERASURE))
-    world.service.confirm(world.link(ADA))
+    world.public.confirm(world.link(ADA))
     assert world.run(request.id) == "Finish"
 
 
@@ -349,7 +358,7 @@ def test_stores_erased_last_wait_for_the_others(world: World) -> None:
     world.tasks._stores = {name: Recording(name) for name in ("contacts", "call_logs", "sms")}
     world.tasks._erased_last = frozenset({"contacts"})
     request = world.service.create(STAFF, request_in(RequestType.ERASURE))
-    world.service.confirm(world.link(ADA))
+    world.public.confirm(world.link(ADA))
     assert world.run(request.id) == "Finish"
     assert order == ["call_logs", "sms", "contacts"]
 
@@ -361,7 +370,7 @@ def test_erasure_with_residue_needs_attention(world: World) -> None:
 
     world.tasks._stores = {"leaky": Leaky("leaky")}
     request = world.service.create(STAFF, request_in(RequestType.ERASURE))
-    world.service.confirm(world.link(ADA))
+    world.public.confirm(world.link(ADA))
     assert world.run(request.id) == "Stopped"
     stuck = world.requests.get("org-a", request.id)
     assert stuck is not None
@@ -372,7 +381,7 @@ def test_erasure_with_residue_needs_attention(world: World) -> None:
 @pytest.mark.parametrize("kill_at", ["Begin", "Suppress", "Erase", "Verify", "Finish"])
 def test_a_killed_erasure_reaches_the_same_end_on_retry(world: World, kill_at: str) -> None:
     request = world.service.create(STAFF, request_in(RequestType.ERASURE))
-    world.service.confirm(world.link(ADA))
+    world.public.confirm(world.link(ADA))
     with pytest.raises(Killed):
         world.run(request.id, kill_at=kill_at)
     stuck = world.requests.get("org-a", request.id)
@@ -407,10 +416,10 @@ def test_public_requests_are_rate_limited_and_change_nothing_when_refused(world:
         {"org_id": "org-a", "type": "access", "email": ADA, "jurisdiction": "ccpa"}
     )
     for _ in range(3):
-        world.service.public_request(body, "203.0.113.9")
+        world.public.public_request(body, "203.0.113.9")
     before = len(world.requests.items)
     with pytest.raises(TooManyRequests):
-        world.service.public_request(body, "203.0.113.9")
+        world.public.public_request(body, "203.0.113.9")
     assert len(world.requests.items) == before
 
 
@@ -418,13 +427,13 @@ def test_an_expired_confirmation_link_is_gone(world: World) -> None:
     body = PublicRequestIn.model_validate(
         {"org_id": "org-a", "type": "erasure", "email": ADA, "jurisdiction": "gdpr"}
     )
-    world.service.public_request(body, "198.51.100.1")
+    world.public.public_request(body, "198.51.100.1")
     token = world.link(ADA)
     world.clock[0] = NOW + timedelta(days=7, seconds=1)
     with pytest.raises(Gone):
-        world.service.confirm(token)
+        world.public.confirm(token)
     with pytest.raises(InvalidInput):
-        world.service.confirm(token[:-3] + "xyz")
+        world.public.confirm(token[:-3] + "xyz")
 
 
 # ------------------------------------------------------------------------------------ identity proof
@@ -439,10 +448,10 @@ def public(kind: str = "access", **values: object) -> PublicRequestIn:
 
 @pytest.mark.parametrize("kind", ["access", "erasure"])
 def test_a_stranger_with_someone_elses_phone_reaches_only_their_own_email(world: World, kind: str) -> None:
-    world.service.public_request(public(kind, phone=ADA_PHONE), "203.0.113.9")
+    world.public.public_request(public(kind, phone=ADA_PHONE), "203.0.113.9")
     assert [sent["to"] for sent in world.texts.sent] == [ADA_PHONE]  # the code goes to Ada, not Mallory
     assert world.texts.sent[0]["sender"] == SENDER
-    confirmed = world.service.confirm(world.link(MALLORY))  # no code: the phone stays unverified
+    confirmed = world.public.confirm(world.link(MALLORY))  # no code: the phone stays unverified
     assert confirmed.identifiers.unverified == {Proof.PHONE}
     assert confirmed.subject is not None
     assert confirmed.subject.emails == {MALLORY}
@@ -458,24 +467,24 @@ def test_a_stranger_with_someone_elses_phone_reaches_only_their_own_email(world:
 
 
 def test_a_wrong_code_confirms_nothing_and_five_lock_it(world: World) -> None:
-    world.service.public_request(public(phone=ADA_PHONE), "203.0.113.9")
+    world.public.public_request(public(phone=ADA_PHONE), "203.0.113.9")
     token, code = world.link(MALLORY), world.code(ADA_PHONE)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for _ in range(4):
         with pytest.raises(WrongCode):
-            world.service.confirm(token, wrong)
-    pending = world.service.pending(token)  # still waiting: nothing was confirmed
+            world.public.confirm(token, wrong)
+    pending = world.public.pending(token)  # still waiting: nothing was confirmed
     assert pending.status is Status.PENDING_CONFIRMATION
     with pytest.raises(CodeLocked):
-        world.service.confirm(token, wrong)
+        world.public.confirm(token, wrong)
     with pytest.raises(CodeLocked):
-        world.service.confirm(token, code)
+        world.public.confirm(token, code)
     assert world.workflows.started == {}
 
 
 def test_the_right_code_proves_the_phone_and_reaches_its_records(world: World) -> None:
-    world.service.public_request(public(phone=ADA_PHONE), "203.0.113.9")
-    confirmed = world.service.confirm(world.link(MALLORY), world.code(ADA_PHONE))
+    world.public.public_request(public(phone=ADA_PHONE), "203.0.113.9")
+    confirmed = world.public.confirm(world.link(MALLORY), world.code(ADA_PHONE))
     assert confirmed.identifiers.proven == {Proof.EMAIL, Proof.PHONE}
     assert confirmed.subject is not None
     assert len(confirmed.subject.contact_ids) == 1
@@ -489,35 +498,35 @@ def test_the_right_code_proves_the_phone_and_reaches_its_records(world: World) -
 
 
 def test_a_new_code_replaces_the_old_and_a_used_code_is_refused(world: World) -> None:
-    world.service.public_request(public(phone=ADA_PHONE), "203.0.113.9")
+    world.public.public_request(public(phone=ADA_PHONE), "203.0.113.9")
     token = world.link(MALLORY)
     first = world.code(ADA_PHONE)
-    world.service.send_code(token, "203.0.113.9")
+    world.public.send_code(token, "203.0.113.9")
     second = world.code(ADA_PHONE)
     if first != second:
         with pytest.raises(WrongCode):
-            world.service.confirm(token, first)
-    world.service.confirm(token, second)
+            world.public.confirm(token, first)
+    world.public.confirm(token, second)
     with pytest.raises(Gone):  # the link and its code were used
-        world.service.confirm(token, second)
+        world.public.confirm(token, second)
 
 
 def test_codes_are_limited_per_number_across_requests(world: World) -> None:
     for index in range(3):  # the filing texts one code each
-        world.service.public_request(
+        world.public.public_request(
             public(phone=ADA_PHONE, email=f"m{index}@evil.example"), f"203.0.113.{index}"
         )
-    world.service.public_request(public(phone=ADA_PHONE, email="m9@evil.example"), "203.0.113.50")
+    world.public.public_request(public(phone=ADA_PHONE, email="m9@evil.example"), "203.0.113.50")
     assert len(world.texts.sent) == 3  # the fourth request is recorded, but no fourth text
     with pytest.raises(TooManyRequests):
-        world.service.send_code(world.link("m9@evil.example"), "203.0.113.51")
+        world.public.send_code(world.link("m9@evil.example"), "203.0.113.51")
 
 
 def test_no_code_to_a_number_that_opted_out_or_without_a_sender(world: World) -> None:
-    world.service.public_request(public(phone="+14155550177"), "203.0.113.9")
+    world.public.public_request(public(phone="+14155550177"), "203.0.113.9")
     assert len(world.texts.sent) == 1
     world.suppression.suppress("org-a", frozenset(), frozenset({"+14155550178"}), frozenset())
-    world.service.public_request(public(phone="+14155550178", email="x@evil.example"), "203.0.113.9")
+    world.public.public_request(public(phone="+14155550178", email="x@evil.example"), "203.0.113.9")
     body = PublicRequestIn.model_validate(
         {
             "org_id": "org-z",
@@ -527,20 +536,20 @@ def test_no_code_to_a_number_that_opted_out_or_without_a_sender(world: World) ->
             "jurisdiction": "gdpr",
         }
     )
-    world.service.public_request(body, "203.0.113.8")
+    world.public.public_request(body, "203.0.113.8")
     assert len(world.texts.sent) == 1
 
 
 def test_public_filing_limits_count_across_orgs(world: World) -> None:
     for org in ("org-a", "org-b", "org-c"):
-        world.service.public_request(public(org_id=org, email=f"p@{org}.example"), "203.0.113.9")
+        world.public.public_request(public(org_id=org, email=f"p@{org}.example"), "203.0.113.9")
     with pytest.raises(TooManyRequests):
-        world.service.public_request(public(org_id="org-d", email="p@org-d.example"), "203.0.113.9")
+        world.public.public_request(public(org_id="org-d", email="p@org-d.example"), "203.0.113.9")
     for client in ("203.0.113.20", "203.0.113.21"):
-        world.service.public_request(public(org_id="org-e", email="same@example.com"), client)
-    world.service.public_request(public(org_id="org-f", email="same@example.com"), "203.0.113.22")
+        world.public.public_request(public(org_id="org-e", email="same@example.com"), client)
+    world.public.public_request(public(org_id="org-f", email="same@example.com"), "203.0.113.22")
     with pytest.raises(TooManyRequests):
-        world.service.public_request(public(org_id="org-g", email="same@example.com"), "203.0.113.23")
+        world.public.public_request(public(org_id="org-g", email="same@example.com"), "203.0.113.23")
 
 
 def _switchboard(world: World) -> list[str]:
@@ -563,7 +572,7 @@ def test_a_switchboard_erasure_waits_for_staff_to_choose(world: World) -> None:
     request = world.service.create(
         STAFF, request_in(RequestType.ERASURE, subject={"email": "a@corp.example", "phone": SWITCHBOARD})
     )
-    review = world.service.confirm(world.link("a@corp.example"))
+    review = world.public.confirm(world.link("a@corp.example"))
     assert review.status is Status.NEEDS_REVIEW
     assert review.subject is None
     assert sorted(c.id for c in review.candidates) == ids
@@ -673,7 +682,7 @@ def test_the_daily_check_flags_due_soon_and_overdue(world: World) -> None:
     body = PublicRequestIn.model_validate(
         {"org_id": "org-a", "type": "access", "email": ADA, "jurisdiction": "gdpr", "details": "old address"}
     )
-    unconfirmed = world.service.public_request(body, "192.0.2.1")
+    unconfirmed = world.public.public_request(body, "192.0.2.1")
     assert unconfirmed.details == "old address"
     counts = deadline_states(world.requests, datetime(2026, 12, 6, tzinfo=UTC))
     assert counts == {"on_track": 1, "due_soon": 1, "overdue": 1, "expired": 1}
@@ -707,7 +716,7 @@ def test_property_retries_converge(world: World, kill_at: str | None, failures: 
     request = world.service.create(
         STAFF, request_in(RequestType.ERASURE, subject={"email": f"{failures}{kill_at}@x.example"})
     )
-    world.service.confirm(world.link(f"{failures}{kill_at}@x.example".lower()))
+    world.public.confirm(world.link(f"{failures}{kill_at}@x.example".lower()))
     for _ in range(4):
         try:
             end = world.run(request.id, kill_at=kill_at)

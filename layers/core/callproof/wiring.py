@@ -145,6 +145,7 @@ def accounts() -> tuple[AccountService, OrgSettingsService]:
 
 if TYPE_CHECKING:  # the DSAR modules load only in the DSAR functions: every other cold start skips them
     from callproof.dsar.ports import RequestStore
+    from callproof.dsar.public import PublicRequests
     from callproof.dsar.service import DsarService
     from callproof.dsar.workflow import WorkflowTasks
     from callproof.mail.service import GmailService
@@ -298,8 +299,10 @@ def policy_gate() -> PolicyGate:
 
 
 @cache
-def dsar() -> tuple[DsarService, config.DsarSettings]:
-    """The data-subject request API (staff and public routes)."""
+def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
+    """The data-subject request services: compliance staff's (REST) and the people's (public pages)."""
+    from callproof.dsar.lifecycle import RequestLifecycle
+    from callproof.dsar.public import PublicRequests
     from callproof.dsar.service import DsarService
     from callproof.dsar.subjects import SubjectResolver
     from callproof.store.audit_dynamo import DynamoAuditLog
@@ -313,22 +316,25 @@ def dsar() -> tuple[DsarService, config.DsarSettings]:
     workflows = StepFunctionsWorkflows(
         aws.stepfunctions(), settings.export_machine_arn, settings.erasure_machine_arn
     )
-    service = DsarService(
+    resolver = SubjectResolver(contacts, DynamoMemberStore(aws.dynamodb(), settings.accounts_table))
+    key = link_key(settings.link_secret_arn)
+    lifecycle = RequestLifecycle(
         requests=DynamoRequestStore(aws.dynamodb(), settings.dsar_table),
         audit=DynamoAuditLog(aws.dynamodb(), settings.dsar_table),
         workflows=workflows,
         machines=workflows,
-        resolver=SubjectResolver(contacts, DynamoMemberStore(aws.dynamodb(), settings.accounts_table)),
+        resolver=resolver,
         restrictions=contacts,
-        corrections=ContactService(contacts, orgs),
         downloads=S3ExportLinks(aws.s3(), settings.exports_bucket),
         mailer=SesMailer(aws.ses(), settings.mail_sender),
-        link_key=link_key(settings.link_secret_arn),
+        link_key=key,
         phone_region=orgs.default_phone_region,
         public_base_url=settings.public_base_url,
-        limits=RateLimits(
-            DynamoRateCounter(aws.dynamodb(), settings.dsar_table), link_key(settings.link_secret_arn)
-        ),
+    )
+    public = PublicRequests(
+        lifecycle,
+        link_key=key,
+        limits=RateLimits(DynamoRateCounter(aws.dynamodb(), settings.dsar_table), key),
         phones=phone_verification(
             settings.sms_table,
             settings.sms_link_secret_arn,
@@ -338,7 +344,7 @@ def dsar() -> tuple[DsarService, config.DsarSettings]:
         ),
         public_rate_per_hour=settings.public_rate_per_hour,
     )
-    return service, settings
+    return DsarService(lifecycle, resolver, ContactService(contacts, orgs)), public, settings
 
 
 @cache

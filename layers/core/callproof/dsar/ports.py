@@ -1,4 +1,4 @@
-"""Ports of the data-subject request workflows.
+"""Ports of data-subject requests: what the services and the workflow steps need from outside.
 
 A store that holds personal data joins every workflow by implementing ``PersonalDataStore`` and being
 registered once in ``callproof.wiring_personal_data``; a store that is not deployed is simply not
@@ -7,12 +7,15 @@ registered.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from callproof.calendars.model import Provider
-from callproof.dsar.model import Cell, DsarRequest, Erased, Status, StoreProgress, Subject
+from callproof.contacts.model import Contact, ContactPatch
+from callproof.dsar.export import ByteSink
+from callproof.dsar.model import Cell, DsarRequest, Erased, RequestType, Status, StoreProgress, Subject
 from callproof.tenancy import Caller
 
 
@@ -51,6 +54,13 @@ class PersonalDataStore(Protocol):
         ...
 
 
+@runtime_checkable
+class KeepsOptOuts(Protocol):
+    """A store that knows which of the subject's numbers opted out of SMS (read before erasing)."""
+
+    def opted_out(self, subject: Subject) -> frozenset[str]: ...
+
+
 class GrantRevoker(Protocol):
     """The integrations' own disconnect paths, for erasing an org user's connections: stop what runs at
     the provider, revoke the grant there (best effort) and delete the stored token. Either method may
@@ -79,6 +89,16 @@ class Suppression(Protocol):
 
     def suppressed(self, org_id: str, emails: frozenset[str], phones: frozenset[str]) -> frozenset[str]:
         """Which of these emails / phones are suppressed (batched reads)."""
+        ...
+
+
+class Restrictions(Protocol):
+    def set_restricted(self, org_id: str, contact_ids: frozenset[str], restricted: bool) -> int: ...
+
+
+class Corrections(Protocol):
+    def correct(self, org_id: str, contact_id: str, patch: ContactPatch) -> Contact:
+        """Apply the patch to the org's contact (``NotFound`` for another org's)."""
         ...
 
 
@@ -149,3 +169,27 @@ class Mailer(Protocol):
     """Transactional email (SES): confirmation, download and extension notices."""
 
     def send(self, to: str, subject: str, text: str) -> None: ...
+
+
+class Machines(Protocol):
+    """Which state machine runs which request type."""
+
+    def machine_for(self, kind: RequestType) -> str: ...
+
+
+class ExportStorage(Protocol):
+    """The exports bucket."""
+
+    def writer(self, key: str) -> AbstractContextManager[ByteSink]:
+        """A streamed upload: the object exists once the block exits without an error."""
+        ...
+
+    def chunks(self, key: str) -> Iterator[bytes]: ...
+
+    def delete(self, keys: Sequence[str]) -> None: ...
+
+
+class DownloadLinks(Protocol):
+    def presign(self, key: str, seconds: int) -> str | None:
+        """A short-lived GET URL of the export, None once the archive expired."""
+        ...

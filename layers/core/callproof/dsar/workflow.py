@@ -10,18 +10,17 @@ state transitions depends on the number of stores, never on the number of record
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from itertools import chain
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from callproof.dsar import links
 from callproof.dsar.audit import AuditLog
-from callproof.dsar.export import ByteSink, ExportPart, assemble, write_csv
+from callproof.dsar.export import ExportPart, assemble, write_csv
 from callproof.dsar.model import (
     DsarRequest,
     Identifiers,
@@ -31,11 +30,19 @@ from callproof.dsar.model import (
     StoreProgress,
     Subject,
 )
-from callproof.dsar.ports import Mailer, PersonalDataStore, RequestStore, Suppression
-from callproof.dsar.service import SYSTEM, audit_once, digest, send_once
+from callproof.dsar.once import audit_once, digest, send_once
+from callproof.dsar.ports import (
+    ExportStorage,
+    KeepsOptOuts,
+    Mailer,
+    PersonalDataStore,
+    RequestStore,
+    Suppression,
+)
 from callproof.errors import NotFound
 from callproof.ids import utc_now
 
+SYSTEM = "system"  # the actor of what the steps do
 DONE = StepStatus.DONE
 RESIDUE_LOOKS = 4  # the first look and up to three more, after 1, 2 and 4 seconds
 
@@ -50,25 +57,6 @@ class StoresFailed(Exception):
 
 class ErasureIncomplete(Exception):
     """A store failed or still holds data of the subject: the request waits in needs_attention."""
-
-
-@runtime_checkable
-class KeepsOptOuts(Protocol):
-    """A store that knows which of the subject's numbers opted out of SMS (read before erasing)."""
-
-    def opted_out(self, subject: Subject) -> frozenset[str]: ...
-
-
-class ExportStorage(Protocol):
-    """The exports bucket."""
-
-    def writer(self, key: str) -> AbstractContextManager[ByteSink]:
-        """A streamed upload: the object exists once the block exits without an error."""
-        ...
-
-    def chunks(self, key: str) -> Iterator[bytes]: ...
-
-    def delete(self, keys: Sequence[str]) -> None: ...
 
 
 class TaskEvent(BaseModel):
