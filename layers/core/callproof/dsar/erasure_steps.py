@@ -1,0 +1,109 @@
+"""The erasure state machine's own steps: the subject's phones and emails suppressed before anything
+is deleted, each store erased, and the proof that nothing is left (the residue scan)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from itertools import chain
+
+from callproof.dsar.model import DsarRequest, StepStatus, StoreProgress, Subject
+from callproof.dsar.ports import KeepsOptOuts, PersonalDataStore, Suppression
+from callproof.dsar.step_journal import DONE, StepJournal
+
+RESIDUE_LOOKS = 4  # the first look and up to three more, after 1, 2 and 4 seconds
+
+
+class ErasureIncomplete(Exception):
+    """A store failed or still holds data of the subject: the request waits in needs_attention."""
+
+
+class ErasureSteps:
+    def __init__(
+        self,
+        journal: StepJournal,
+        suppression: Suppression | None,
+        settle: Callable[[int], None],
+    ) -> None:
+        self._journal = journal
+        self._suppression = suppression
+        self._settle = settle
+
+    def suppress(self, request: DsarRequest, stores: Mapping[str, PersonalDataStore]) -> dict[str, object]:
+        """Before anything is deleted: the keyed hashes of the subject's phones and emails go on the
+        suppression list, with the SMS opt-out of each number that had one (a legal obligation: the
+        person must never be texted again)."""
+        if request.steps.get("suppress") is DONE:
+            return {}
+        subject = self._journal.subject(request)
+        opted_out = frozenset(
+            chain.from_iterable(
+                store.opted_out(subject) for store in stores.values() if isinstance(store, KeepsOptOuts)
+            )
+        )
+        entries = 0
+        if self._suppression is not None:
+            entries = self._suppression.suppress(request.org_id, subject.emails, subject.phones, opted_out)
+        self._journal.step_done(request, "suppress")
+        self._journal.log(
+            request,
+            "erasure.suppressed",
+            {
+                "entries": entries,
+                "sms_opt_outs_kept": len(opted_out),
+                "basis": "legal obligation: SMS opt-out kept as a keyed hash",
+            },
+        )
+        return {"entries": entries}
+
+    def erase(self, request: DsarRequest, store: PersonalDataStore) -> dict[str, object]:
+        progress = request.stores.get(store.name, StoreProgress())
+        if progress.status is DONE:
+            return {"store": store.name, "deleted": progress.deleted}
+        erased = store.erase(self._journal.subject(request))
+        done = StoreProgress(
+            status=DONE, deleted=erased.deleted, kept=erased.kept, attempts=progress.attempts + 1
+        )
+        self._journal.requests.set_store(request.org_id, request.id, store.name, done)
+        detail: dict[str, str | int] = {"store": store.name, "deleted": erased.deleted, "kept": erased.kept}
+        if erased.kept_reasons:
+            detail["kept_because"] = "; ".join(erased.kept_reasons)
+        if erased.notes:
+            detail["notes"] = "; ".join(erased.notes)
+        self._journal.log(request, "erasure.erased", detail, per=store.name)
+        return {"store": store.name, "deleted": erased.deleted}
+
+    def verify(self, request: DsarRequest, stores: Mapping[str, PersonalDataStore]) -> dict[str, object]:
+        """The proof: every store is scanned through each of its access paths for the subject."""
+        unfinished = [name for name in stores if request.stores.get(name, StoreProgress()).status is not DONE]
+        if unfinished:
+            raise ErasureIncomplete(f"{len(unfinished)} store(s) were not erased")
+        subject = self._journal.subject(request)
+        found = {}
+        for name, store in stores.items():
+            residue = self._residue(store, subject)
+            progress = replace(request.stores[name], residue=residue)
+            if residue:
+                progress = replace(progress, status=StepStatus.FAILED, error="Residue")
+            self._journal.requests.set_store(request.org_id, request.id, name, progress)
+            found[name] = residue
+        if any(found.values()):
+            raise ErasureIncomplete("the residue scan still finds data of the subject")
+        self._journal.step_done(request, "verify")
+        detail: dict[str, str | int] = {}
+        for name in stores:
+            progress = request.stores[name]
+            detail.update(
+                {f"{name}.deleted": progress.deleted, f"{name}.kept": progress.kept, f"{name}.residue": 0}
+            )
+        self._journal.log(request, "erasure.verified", detail)
+        return {"residue": 0}
+
+    def _residue(self, store: PersonalDataStore, subject: Subject) -> int:
+        """A store's residue, looked at again a few times before it counts: secondary indexes are
+        eventually consistent, so an item deleted a moment ago may still be listed."""
+        for attempt in range(RESIDUE_LOOKS - 1):
+            if not store.residue(subject):
+                return 0
+            self._settle(attempt)
+        return store.residue(subject)
