@@ -28,7 +28,7 @@ class MalformedJson(DomainError):
 def gmail_push() -> Response[None]:
     """Pub/Sub push: the OIDC token is verified before the body is read; acknowledged fast (the sync
     runs from the queue). Unknown mailboxes, duplicates and stale pushes are acknowledged too."""
-    service, settings = wiring.gmail()
+    _, sync, settings = wiring.gmail()
     from callproof.integrations.google_push import decode_notification, verify_push_token
 
     verify_push_token(
@@ -46,7 +46,7 @@ def gmail_push() -> Response[None]:
     if not isinstance(data, str) or len(data) > 4096:
         raise InvalidInput("message.data missing", field="message.data")
     notification = decode_notification(data)
-    queued = service.push(notification.mailbox, notification.history_id)
+    queued = sync.push(notification.mailbox, notification.history_id)
     metrics.add_metric(name="GmailPushQueued" if queued else "GmailPushIgnored", unit="Count", value=1)
     return Response(HTTPStatus.NO_CONTENT)
 

@@ -24,7 +24,7 @@ def sync(record: SQSRecord) -> None:
     except (ValueError, KeyError, TypeError):
         logger.warning("malformed sync job dropped", extra={"message_id": record.message_id})
         return
-    result = wiring.gmail()[0].sync(org_id, user_id)
+    result = wiring.gmail()[1].sync(org_id, user_id)
     logger.info(
         "gmail sync",
         extra={

@@ -16,7 +16,7 @@ from callproof.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = wiring.gmail()[0].maintain()
+    result = wiring.gmail()[1].maintain()
     metrics.add_metric(name="GmailWatchesRenewed", unit="Count", value=result.renewed)
     metrics.add_metric(name="GmailWatchRenewalFailures", unit="Count", value=result.renewal_failures)
     metrics.add_metric(name="GmailWatchesLapsed", unit="Count", value=result.lapsed)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.mail.model import IntegrationStatus
-from callproof.mail.service import GmailConfig, GmailService
+from callproof.mail.model import GmailConfig, IntegrationStatus
+from callproof.mail.service import GmailService
+from callproof.mail.sync import MailSync
 from callproof.tenancy import Caller, Role
 from tests.gmail_fakes import (
     FakeBlobs,
@@ -36,6 +37,7 @@ def eml(sender: str, to: str = "rep@callproof.test", cc: str = "", subject: str 
 @dataclass
 class World:
     service: GmailService
+    sync: MailSync
     gmail: FakeGmail
     integrations: FakeIntegrations
     index: FakeIndex
@@ -74,6 +76,8 @@ def world() -> World:
         states=FakeStates(),
         queue=FakeQueue(),
     )
+    vault = FakeVault()
+    config = GmailConfig("projects/p/topics/t", "https://api/oauth/google/callback", 30)
     service = GmailService(
         integrations=parts["integrations"],  # type: ignore[arg-type]
         index=parts["index"],  # type: ignore[arg-type]
@@ -81,15 +85,26 @@ def world() -> World:
         contacts=parts["matcher"],  # type: ignore[arg-type]
         oauth=parts["oauth"],  # type: ignore[arg-type]
         states=parts["states"],  # type: ignore[arg-type]
-        vault=FakeVault(),
+        vault=vault,
         gmail=gmail.api,
-        queue=parts["queue"],  # type: ignore[arg-type]
-        config=GmailConfig("projects/p/topics/t", "https://api/oauth/google/callback", 30),
+        config=config,
         clock=lambda: now[0],
         people=people.api,
         import_csv=import_csv,
     )
-    return World(service, gmail, now=now, people=people, imported=imported, **parts)  # type: ignore[arg-type]
+    sync = MailSync(
+        integrations=parts["integrations"],  # type: ignore[arg-type]
+        index=parts["index"],  # type: ignore[arg-type]
+        blobs=parts["blobs"],  # type: ignore[arg-type]
+        contacts=parts["matcher"],  # type: ignore[arg-type]
+        oauth=parts["oauth"],  # type: ignore[arg-type]
+        vault=vault,
+        gmail=gmail.api,
+        queue=parts["queue"],  # type: ignore[arg-type]
+        config=config,
+        clock=lambda: now[0],
+    )
+    return World(service, sync, gmail, now=now, people=people, imported=imported, **parts)  # type: ignore[arg-type]
 
 
 def test_connect_binds_the_state_to_org_and_user_and_watches(world: World) -> None:
@@ -128,7 +143,7 @@ def test_only_contact_mail_is_fetched_in_full_and_stored(world: World) -> None:
     world.gmail.add(eml("friend@personal.example"))
     world.gmail.add(eml("Ada <ADA@customer.example>", subject="Quote"))
     world.gmail.add(eml("rep@callproof.test", to="someone@else.example", cc="bob@customer.example"))
-    result = world.service.sync("org-a", "rep-1")
+    result = world.sync.sync("org-a", "rep-1")
     assert (result.listed, result.matched, result.stored, result.cursor_moved) == (3, 2, 2, True)
     assert "raw:2" in world.gmail.calls  # only the two contact messages in full
     records = sorted(world.index.records.values(), key=lambda r: r.gmail_id)
@@ -142,7 +157,7 @@ def test_restricted_contacts_are_not_synced(world: World) -> None:
     world.connect()
     world.matcher.restricted.add("c-ada")
     world.gmail.add(eml("ada@customer.example"))
-    assert world.service.sync("org-a", "rep-1").stored == 0
+    assert world.sync.sync("org-a", "rep-1").stored == 0
     assert world.index.records == {}
 
 
@@ -150,20 +165,20 @@ def test_replays_and_out_of_order_pushes_store_once_and_never_move_the_cursor_ba
     world.connect()
     first = world.gmail.add(eml("ada@customer.example"))
     second = world.gmail.add(eml("bob@customer.example"))
-    assert world.service.push("rep@callproof.test", second.history_id)
+    assert world.sync.push("rep@callproof.test", second.history_id)
     for _ in range(3):
-        world.service.sync("org-a", "rep-1")
+        world.sync.sync("org-a", "rep-1")
     assert len(world.index.records) == 2
     assert world.blobs.puts == 2
     # an older push arrives late: acknowledged, nothing queued, the cursor stays
-    assert not world.service.push("REP@callproof.test", first.history_id)
+    assert not world.sync.push("REP@callproof.test", first.history_id)
     assert world.queue.jobs == [("org-a", "rep-1", second.history_id)]
     assert world.integrations.get("org-a", "rep-1").history_id == second.history_id  # type: ignore[union-attr]
     assert all(h >= second.history_id for h in world.integrations.advance_calls)
 
 
 def test_unknown_mailboxes_are_acknowledged_and_ignored(world: World) -> None:
-    assert not world.service.push("nobody@else.example", 5)
+    assert not world.sync.push("nobody@else.example", 5)
     assert world.queue.jobs == []
 
 
@@ -173,10 +188,10 @@ def test_a_crash_between_storing_and_advancing_resyncs_without_duplicates(world:
     world.gmail.add(eml("bob@customer.example"))
     world.index.fail_next_put = True
     with pytest.raises(RuntimeError):
-        world.service.sync("org-a", "rep-1")
+        world.sync.sync("org-a", "rep-1")
     assert world.integrations.get("org-a", "rep-1").history_id == 100  # type: ignore[union-attr]
-    world.service.sync("org-a", "rep-1")
-    world.service.sync("org-a", "rep-1")
+    world.sync.sync("org-a", "rep-1")
+    world.sync.sync("org-a", "rep-1")
     assert len(world.index.records) == 2
     assert world.integrations.get("org-a", "rep-1").history_id == 102  # type: ignore[union-attr]
 
@@ -185,7 +200,7 @@ def test_history_too_old_falls_back_to_a_bounded_full_sync(world: World) -> None
     world.connect()
     world.gmail.add(eml("ada@customer.example"))
     world.gmail.oldest_history = 101  # the stored cursor (100) is now too old
-    result = world.service.sync("org-a", "rep-1")
+    result = world.sync.sync("org-a", "rep-1")
     assert result.full_sync
     assert result.stored == 1
     assert "list:30" in world.gmail.calls
@@ -195,10 +210,10 @@ def test_history_too_old_falls_back_to_a_bounded_full_sync(world: World) -> None
 def test_expired_access_tokens_are_refreshed_and_persisted(world: World) -> None:
     world.connect()
     world.now[0] = 20_000.0  # past the first token's expiry
-    world.service.sync("org-a", "rep-1")
+    world.sync.sync("org-a", "rep-1")
     assert world.oauth.refreshes == 1
     assert "token:access-2" in world.gmail.calls
-    world.service.sync("org-a", "rep-1")
+    world.sync.sync("org-a", "rep-1")
     assert world.oauth.refreshes == 1  # the refreshed token was stored
 
 
@@ -206,13 +221,13 @@ def test_invalid_grant_disconnects_and_stops_syncing(world: World) -> None:
     world.connect()
     world.now[0] = 20_000.0
     world.oauth.grant_revoked = True
-    assert world.service.sync("org-a", "rep-1").skipped == "disconnected"
+    assert world.sync.sync("org-a", "rep-1").skipped == "disconnected"
     status = world.service.status(REP)
     assert status.status is IntegrationStatus.DISCONNECTED
     assert status.status_reason
     calls = len(world.gmail.calls)
-    assert not world.service.push("rep@callproof.test", 500)
-    assert world.service.sync("org-a", "rep-1").skipped == "disconnected"
+    assert not world.sync.push("rep@callproof.test", 500)
+    assert world.sync.sync("org-a", "rep-1").skipped == "disconnected"
     assert len(world.gmail.calls) == calls
 
 
@@ -226,14 +241,14 @@ def test_addresses_are_looked_up_in_batches_of_100(world: World) -> None:
     world.connect()
     to = ", ".join(f"p{i}@many.example" for i in range(250))
     world.gmail.add(eml("ada@customer.example", to=to))
-    world.service.sync("org-a", "rep-1")
+    world.sync.sync("org-a", "rep-1")
     assert world.matcher.lookups == [100, 100, 51]
 
 
 def test_reading_needs_the_orgs_contact_and_email(world: World) -> None:
     world.connect()
     world.gmail.add(eml("ada@customer.example", subject="Quote"))
-    world.service.sync("org-a", "rep-1")
+    world.sync.sync("org-a", "rep-1")
     page = world.service.contact_emails(REP, "c-ada", 50, None)
     assert [e.subject for e in page.emails] == ["Quote"]
     record, document = world.service.email(REP, page.emails[0].email_id)
@@ -251,7 +266,7 @@ def test_reading_needs_the_orgs_contact_and_email(world: World) -> None:
 def test_removal_stops_revokes_and_purges_only_with_purge(world: World) -> None:
     world.connect()
     world.gmail.add(eml("ada@customer.example"))
-    world.service.sync("org-a", "rep-1")
+    world.sync.sync("org-a", "rep-1")
     result = world.service.remove(REP, purge=False)
     assert (result.stopped, result.revoked, result.purged_emails) == (True, True, 0)
     assert not world.gmail.watching
@@ -274,7 +289,6 @@ def test_connecting_needs_a_configured_redirect(world: World) -> None:
         world.states,  # type: ignore[arg-type]
         FakeVault(),
         world.gmail.api,
-        world.queue,  # type: ignore[arg-type]
         GmailConfig("projects/p/topics/t", None),
     )
     with pytest.raises(Conflict):
@@ -284,19 +298,19 @@ def test_connecting_needs_a_configured_redirect(world: World) -> None:
 def test_maintenance_renews_watches_daily_and_polls_silent_mailboxes(world: World) -> None:
     world.gmail.watch_expiration = (1000 + 7 * 86_400) * 1000  # Google's 7 days
     world.connect()
-    result = world.service.maintain()
+    result = world.sync.maintain()
     assert (result.mailboxes, result.renewed, result.polled, result.lapsed) == (1, 0, 0, 0)  # fresh
     world.now[0] += 86_400 + 1  # a day later: under 6 days left, renewed; no push for a day: polled
     world.gmail.watch_expiration = int((world.now[0] + 7 * 86_400) * 1000)
-    result = world.service.maintain()
+    result = world.sync.maintain()
     assert (result.renewed, result.polled) == (1, 1)
     assert world.queue.jobs == [("org-a", "rep-1", 100)]
     integration = world.integrations.get("org-a", "rep-1")
     assert integration is not None
     assert integration.watch_expiration == world.gmail.watch_expiration
-    world.service.push("rep@callproof.test", 200)  # a push now: no fallback poll next hour
+    world.sync.push("rep@callproof.test", 200)  # a push now: no fallback poll next hour
     world.now[0] += 600
-    assert world.service.maintain().polled == 0
+    assert world.sync.maintain().polled == 0
 
 
 def test_maintenance_counts_lapsed_watches_and_disconnects_revoked_grants(world: World) -> None:
@@ -304,11 +318,11 @@ def test_maintenance_counts_lapsed_watches_and_disconnects_revoked_grants(world:
     world.connect()
     world.now[0] = 10_000.0  # the watch expired at 2,000 s; the access token too
     world.oauth.grant_revoked = True
-    result = world.service.maintain()
+    result = world.sync.maintain()
     assert (result.lapsed, result.disconnected, result.renewed) == (1, 1, 0)
     assert world.service.status(REP).status is IntegrationStatus.DISCONNECTED
-    assert world.service.maintain().mailboxes == 1
-    assert world.service.maintain().lapsed == 0  # disconnected ones are left alone
+    assert world.sync.maintain().mailboxes == 1
+    assert world.sync.maintain().lapsed == 0  # disconnected ones are left alone
 
 
 def test_google_contacts_import_needs_the_contacts_scope(world: World) -> None:

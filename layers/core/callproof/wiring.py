@@ -7,7 +7,7 @@ environment, like the boto3 clients it uses.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
 from callproof import aws, config
@@ -149,15 +149,19 @@ if TYPE_CHECKING:  # the DSAR modules load only in the DSAR functions: every oth
     from callproof.dsar.service import DsarService
     from callproof.dsar.workflow import WorkflowTasks
     from callproof.mail.service import GmailService
+    from callproof.mail.sync import MailSync
 
 
 @cache
-def gmail() -> tuple[GmailService, config.GmailSettings]:
-    """Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
+def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
+    """The user's Gmail (REST, OAuth callback) and its sync (push, queue, schedule), on the same
+    adapters. Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
     from callproof.integrations.google_gmail import gmail_api
     from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
     from callproof.integrations.google_people import people_api
-    from callproof.mail.service import GmailConfig, GmailService
+    from callproof.mail.model import GmailConfig
+    from callproof.mail.service import GmailService
+    from callproof.mail.sync import MailSync
     from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
     from callproof.store.mail_bodies_s3 import S3MailBlobs
     from callproof.store.mail_contacts_dynamo import DynamoContactMatcher
@@ -168,25 +172,34 @@ def gmail() -> tuple[GmailService, config.GmailSettings]:
 
     settings = config.load(config.GmailSettings)
     secret = CachedJsonSecret(aws.secretsmanager, settings.oauth_secret_arn)
+    integrations = DynamoIntegrationStore(aws.dynamodb(), settings.mail_table)
+    index = DynamoMailIndex(aws.dynamodb(), settings.mail_table)
+    blobs = S3MailBlobs(aws.s3(), settings.data_bucket)
+    contacts = DynamoContactMatcher(aws.dynamodb(), settings.contacts_table)
+    oauth = GoogleOAuthClient(
+        lambda: secret.field("client_id"),
+        lambda: secret.field("client_secret"),
+        OAuthEndpoints.at(settings.google_oauth_base_url),
+    )
+    vault = TokenVault(aws.kms, settings.data_key_id)
+    gmail = partial(gmail_api, api_endpoint=settings.google_api_base_url)
+    gmail_config = GmailConfig(settings.topic, settings.redirect_uri, settings.full_sync_days)
     service = GmailService(
-        integrations=DynamoIntegrationStore(aws.dynamodb(), settings.mail_table),
-        index=DynamoMailIndex(aws.dynamodb(), settings.mail_table),
-        blobs=S3MailBlobs(aws.s3(), settings.data_bucket),
-        contacts=DynamoContactMatcher(aws.dynamodb(), settings.contacts_table),
-        oauth=GoogleOAuthClient(
-            lambda: secret.field("client_id"),
-            lambda: secret.field("client_secret"),
-            OAuthEndpoints.at(settings.google_oauth_base_url),
-        ),
+        integrations,
+        index,
+        blobs,
+        contacts,
+        oauth,
         states=OAuthStateStore(aws.dynamodb(), settings.mail_table),
-        vault=TokenVault(aws.kms, settings.data_key_id),
-        gmail=lambda token: gmail_api(token, settings.google_api_base_url),
-        queue=SqsSyncQueue(aws.sqs(), settings.sync_queue_url),
-        config=GmailConfig(settings.topic, settings.redirect_uri, settings.full_sync_days),
+        vault=vault,
+        gmail=gmail,
+        config=gmail_config,
         people=lambda token: people_api(token, settings.google_api_base_url),
         import_csv=lambda caller, text: contact_services()[1].run(caller, text).counts(),
     )
-    return service, settings
+    queue = SqsSyncQueue(aws.sqs(), settings.sync_queue_url)
+    sync = MailSync(integrations, index, blobs, contacts, oauth, vault, gmail, queue, gmail_config)
+    return service, sync, settings
 
 
 if TYPE_CHECKING:

@@ -132,7 +132,8 @@ def grant_revoker(settings: DsarTaskSettings, table: str) -> GrantRevoker:
     """The Gmail and calendar services with what their disconnect paths use, on MailTable."""
     from callproof.calendars.service import CalendarService
     from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
-    from callproof.mail.service import GmailConfig, GmailService
+    from callproof.mail.model import GmailConfig
+    from callproof.mail.service import GmailService
     from callproof.store.calendars_dynamo import DynamoCalendarStore
     from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
     from callproof.store.oauth_state_dynamo import OAuthStateStore
@@ -168,7 +169,6 @@ def grant_revoker(settings: DsarTaskSettings, table: str) -> GrantRevoker:
         states=states,
         vault=vault,
         gmail=gmail_api,
-        queue=unused,
         config=GmailConfig(topic="", redirect_uri=None),
     )
     calendar = CalendarService(

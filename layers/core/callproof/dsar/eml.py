@@ -1,4 +1,4 @@
-"""Synced mail back to RFC 5322 for an export: the stored JSON body (``callproof.mail.service`` writes it:
+"""Synced mail back to RFC 5322 for an export: the stored JSON body (``callproof.mail.sync`` writes it:
 headers as [name, value] pairs, subject, text, html) becomes one ``.eml`` file a mail client opens.
 
 Only the headers that identify and address the message are written (From, To, Cc, Date, Subject,

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 PURPOSE = "gmail"  # the OAuth state purpose and the token vault's encryption-context purpose
+WATCH_LABELS = ("INBOX", "SENT")  # what users.watch covers
 _EMAIL_ID = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]{0,63})\.([0-9a-fA-F]{1,32})$")
+
+
+@dataclass(frozen=True, slots=True)
+class GmailConfig:
+    """The deployment's Gmail settings: the Pub/Sub topic watches push to, the OAuth redirect (None:
+    connecting is off) and how many days a full sync reads back."""
+
+    topic: str
+    redirect_uri: str | None
+    full_sync_days: int = 30
+
+
+def iso_time(epoch_seconds: float) -> str:
+    """A moment as an integration records it (connected, last push, last sync): UTC, to the second."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds")
 
 
 class IntegrationStatus(StrEnum):

@@ -1,13 +1,7 @@
-"""Gmail sync service: connect, push, sync of contact mail only, reading, removal. Pure: every outside
-thing comes in through ``callproof.mail.ports``.
-
-Invariants:
-- only messages whose From / To / Cc / Bcc / Reply-To involve a (not restricted) contact are fetched in
-  full and stored; every other message is seen as address headers only and forgotten;
-- a sync starts from the **stored** cursor (never the push's history id); messages are stored before
-  the cursor moves, and it only moves forward (a conditional write), so replays, out-of-order pushes
-  and a crash between storing and advancing re-sync without duplicates (the index write is conditional
-  on the Gmail message id).
+"""Gmail for the user: connect a mailbox (OAuth, then a watch), its status, import its Google
+contacts, read the mail synced about a contact, and remove the connection (optionally with the mail).
+Keeping the mailbox in sync is ``callproof.mail.sync``. Pure: every outside thing comes in through
+``callproof.mail.ports``.
 """
 
 from __future__ import annotations
@@ -19,69 +13,35 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from callproof.errors import Conflict, DomainError, InvalidInput, NotFound
 from callproof.mail.model import (
     PURPOSE,
+    WATCH_LABELS,
     EmailPage,
     EmailRecord,
+    GmailConfig,
     GooglePerson,
     Integration,
     IntegrationStatus,
     PeopleImport,
-    SyncResult,
-    email_id,
-    object_key,
+    iso_time,
     valid_email_id,
 )
-from callproof.mail.parse import parse
 from callproof.mail.ports import (
     ContactMatcher,
     GmailApi,
-    HistoryExpired,
     IntegrationStore,
     MailBlobs,
     MailIndex,
     PeopleApi,
-    SyncQueue,
     SyncTokenExpired,
 )
-from callproof.oauth.model import (
-    CONTACTS_READONLY,
-    GMAIL_READONLY,
-    GrantRevoked,
-    OAuthState,
-    OAuthToken,
-    new_pkce,
-)
+from callproof.mail.tokens import MailboxTokens
+from callproof.oauth.model import CONTACTS_READONLY, GMAIL_READONLY, GrantRevoked, OAuthState, new_pkce
 from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller, Role
-
-WATCH_LABELS = ("INBOX", "SENT")
-LOOKUP_CHUNK = 100
-# Google wants users.watch renewed at least every 7 days; renewing when under 6 days are left makes
-# the hourly maintenance renew each watch about once a day.
-RENEW_BEFORE_MS = 6 * 86_400_000
-FALLBACK_AFTER_SECONDS = 3600  # no push for this long: poll history (Google drops notifications >1/s)
-
-
-@dataclass(frozen=True, slots=True)
-class GmailConfig:
-    topic: str
-    redirect_uri: str | None
-    full_sync_days: int = 30
-
-
-@dataclass(slots=True)
-class MaintenanceResult:
-    mailboxes: int = 0
-    renewed: int = 0
-    renewal_failures: int = 0
-    lapsed: int = 0  # watches found expired (pushes had stopped)
-    polled: int = 0  # fallback syncs queued for mailboxes without a recent push
-    disconnected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +50,6 @@ class RemovalResult:
     revoked: bool
     purged_emails: int
     purged_objects: int
-
-
-def _now_iso(clock: Callable[[], float]) -> str:
-    return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
 
 
 class GmailService:
@@ -107,7 +63,6 @@ class GmailService:
         states: StateStore,
         vault: TokenSealer,
         gmail: Callable[[str], GmailApi],
-        queue: SyncQueue,
         config: GmailConfig,
         clock: Callable[[], float] = time.time,
         *,
@@ -121,8 +76,8 @@ class GmailService:
         self._oauth = oauth
         self._states = states
         self._vault = vault
+        self._tokens = MailboxTokens(integrations, vault, oauth, clock)
         self._gmail = gmail
-        self._queue = queue
         self._config = config
         self._clock = clock
         self._people = people
@@ -163,7 +118,7 @@ class GmailService:
             status=IntegrationStatus.ACTIVE,
             history_id=history_id,
             watch_expiration=expiration,
-            connected_at=_now_iso(self._clock),
+            connected_at=iso_time(self._clock()),
         )
         try:
             self._integrations.connect(
@@ -190,161 +145,6 @@ class GmailService:
             return _replace_status(integration, IntegrationStatus.LAPSED, "watch expired")
         return integration
 
-    # --- push -----------------------------------------------------------------------------------
-
-    def push(self, mailbox: str, history_id: int) -> bool:
-        """A verified Pub/Sub notification; True when a sync was queued. Unknown mailboxes, stale or
-        duplicate pushes and disconnected integrations are acknowledged and change nothing."""
-        integration = self._integrations.find_by_mailbox(mailbox.lower())
-        if integration is None or integration.status is IntegrationStatus.DISCONNECTED:
-            return False
-        if history_id <= integration.history_id:
-            return False
-        self._integrations.record_push(integration.org_id, integration.user_id, _now_iso(self._clock))
-        self._queue.enqueue(integration.org_id, integration.user_id, history_id)
-        return True
-
-    # --- schedules ------------------------------------------------------------------------------
-
-    def maintain(self) -> MaintenanceResult:
-        """Hourly: renew watches about daily, count lapsed ones, queue a fallback sync for mailboxes
-        that had no push (nor sync) for over an hour."""
-        result = MaintenanceResult()
-        now = self._clock()
-        for integration in self._integrations.all():
-            result.mailboxes += 1
-            if integration.status is IntegrationStatus.DISCONNECTED:
-                continue
-            if integration.watch_expiration < now * 1000:
-                result.lapsed += 1
-            if integration.watch_expiration - now * 1000 < RENEW_BEFORE_MS:
-                try:
-                    token = self._access_token(integration)
-                    _, expiration = self._gmail(token.access_token).watch(self._config.topic, WATCH_LABELS)
-                    self._integrations.set_watch(integration.org_id, integration.user_id, expiration)
-                    result.renewed += 1
-                except GrantRevoked:
-                    self._integrations.set_status(
-                        integration.org_id,
-                        integration.user_id,
-                        IntegrationStatus.DISCONNECTED,
-                        "Google access was revoked; connect again",
-                    )
-                    result.disconnected += 1
-                    continue
-                except Exception:
-                    result.renewal_failures += 1
-            seen = [integration.connected_at, integration.last_push_at, integration.last_sync_at]
-            latest = max(datetime.fromisoformat(value).timestamp() for value in seen if value)
-            if now - latest > FALLBACK_AFTER_SECONDS:
-                self._queue.enqueue(integration.org_id, integration.user_id, integration.history_id)
-                result.polled += 1
-        return result
-
-    # --- sync -----------------------------------------------------------------------------------
-
-    def sync(self, org_id: str, user_id: str) -> SyncResult:
-        result = SyncResult()
-        integration = self._integrations.get(org_id, user_id)
-        if integration is None:
-            result.skipped = "unknown"
-            return result
-        if integration.status is IntegrationStatus.DISCONNECTED:
-            result.skipped = "disconnected"
-            return result
-        try:
-            token = self._access_token(integration)
-        except GrantRevoked:
-            self._integrations.set_status(
-                org_id, user_id, IntegrationStatus.DISCONNECTED, "Google access was revoked; connect again"
-            )
-            result.skipped = "disconnected"
-            return result
-        api = self._gmail(token.access_token)
-        try:
-            ids, latest = api.history(integration.history_id)
-        except HistoryExpired:
-            result.full_sync = True
-            _, latest = api.profile()  # read before listing: nothing newer can be missed
-            ids = api.list_message_ids(self._config.full_sync_days)
-        result.listed = len(ids)
-        self._store_contact_mail(integration, api, ids, result)
-        if latest > integration.history_id:
-            result.cursor_moved = self._integrations.advance(org_id, user_id, latest, _now_iso(self._clock))
-        return result
-
-    def _access_token(self, integration: Integration) -> OAuthToken:
-        sealed = self._integrations.token(integration.org_id, integration.user_id)
-        if sealed is None:
-            raise GrantRevoked("no token")
-        token = self._vault.open(sealed, integration.org_id, integration.user_id, PURPOSE)
-        if token.expired(self._clock()):
-            token = self._oauth.refresh(token)
-            self._integrations.save_token(
-                integration.org_id,
-                integration.user_id,
-                self._vault.seal(token, integration.org_id, integration.user_id, PURPOSE),
-            )
-        return token
-
-    def _store_contact_mail(
-        self, integration: Integration, api: GmailApi, ids: list[str], result: SyncResult
-    ) -> None:
-        org, user = integration.org_id, integration.user_id
-        unique = list(dict.fromkeys(ids))
-        known = self._index.existing(org, [email_id(user, gid) for gid in unique])
-        todo = [gid for gid in unique if email_id(user, gid) not in known]
-        if not todo:
-            return
-        metas = api.metadata(todo)
-        own = integration.mailbox
-        addresses = sorted({a for meta in metas for a in meta.addresses if a != own})
-        contacts_by_address: dict[str, frozenset[str]] = {}
-        for start in range(0, len(addresses), LOOKUP_CHUNK):
-            contacts_by_address.update(self._contacts.match(org, addresses[start : start + LOOKUP_CHUNK]))
-        matched = {
-            meta.gmail_id: (meta, sorted({c for a in meta.addresses for c in contacts_by_address.get(a, ())}))
-            for meta in metas
-        }
-        matched = {gid: value for gid, value in matched.items() if value[1]}
-        result.matched = len(matched)
-        if not matched:
-            return
-        raws = api.raw(list(matched))
-        for gid, raw in raws.items():
-            meta, contact_ids = matched[gid]
-            mail = parse(raw)
-            key = object_key(org, user, gid)
-            document: dict[str, Any] = {
-                "gmail_id": gid,
-                "thread_id": meta.thread_id,
-                "internal_date": meta.internal_date,
-                "headers": mail.headers,
-                "subject": mail.subject,
-                "text": mail.text,
-                "html": mail.html,
-                "attachments": [
-                    {"filename": a.filename, "size": a.size, "content_type": a.content_type}
-                    for a in mail.attachments
-                ],
-            }
-            self._blobs.put(key, json.dumps(document).encode())
-            record = EmailRecord(
-                org_id=org,
-                email_id=email_id(user, gid),
-                user_id=user,
-                gmail_id=gid,
-                thread_id=meta.thread_id,
-                internal_date=meta.internal_date,
-                subject=mail.subject[:998],
-                sender=mail.sender[:998],
-                contact_ids=tuple(contact_ids),
-                object_key=key,
-                attachments=mail.attachments,
-            )
-            if self._index.put(record):
-                result.stored += 1
-
     # --- Google Contacts import -----------------------------------------------------------------
 
     def import_contacts(self, caller: Caller) -> PeopleImport:
@@ -358,7 +158,7 @@ class GmailService:
         if integration is None or integration.status is IntegrationStatus.DISCONNECTED:
             raise Conflict("connect your Google account first")
         try:
-            token = self._access_token(integration)
+            token = self._tokens.access_token(integration)
         except GrantRevoked:
             self._integrations.set_status(
                 caller.org_id, caller.user_id, IntegrationStatus.DISCONNECTED, "Google access was revoked"

@@ -1,0 +1,40 @@
+"""A connected mailbox's Google access token, for the services that call Google on its behalf."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from callproof.mail.model import PURPOSE, Integration
+from callproof.mail.ports import IntegrationStore
+from callproof.oauth.model import GrantRevoked, OAuthToken
+from callproof.oauth.ports import OAuthClient, TokenSealer
+
+
+class MailboxTokens:
+    def __init__(
+        self,
+        integrations: IntegrationStore,
+        vault: TokenSealer,
+        oauth: OAuthClient,
+        clock: Callable[[], float],
+    ) -> None:
+        self._integrations = integrations
+        self._vault = vault
+        self._oauth = oauth
+        self._clock = clock
+
+    def access_token(self, integration: Integration) -> OAuthToken:
+        """The stored token, opened; refreshed (and sealed and stored again) when it expired.
+        ``GrantRevoked`` when none is stored or Google refuses the refresh."""
+        sealed = self._integrations.token(integration.org_id, integration.user_id)
+        if sealed is None:
+            raise GrantRevoked("no token")
+        token = self._vault.open(sealed, integration.org_id, integration.user_id, PURPOSE)
+        if token.expired(self._clock()):
+            token = self._oauth.refresh(token)
+            self._integrations.save_token(
+                integration.org_id,
+                integration.user_id,
+                self._vault.seal(token, integration.org_id, integration.user_id, PURPOSE),
+            )
+        return token
