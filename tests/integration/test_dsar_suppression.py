@@ -7,7 +7,7 @@ import json
 
 import boto3
 
-from callproof import aws, wiring
+from callproof import aws, wiring_shared
 from callproof.dsar.model import Subject
 from callproof.store.contacts_personal_data_dynamo import ContactsData
 from callproof.store.sms_personal_data_dynamo import SmsData
@@ -21,7 +21,7 @@ BOB = "+14155550200"
 
 
 def suppression(stack: dict[str, Physical]) -> DynamoSuppression:
-    return wiring.suppression(stack["ContactsTable"].ref, stack["SuppressionKeySecret"].ref)
+    return wiring_shared.suppression(stack["ContactsTable"].ref, stack["SuppressionKeySecret"].ref)
 
 
 def suppression_items(stack: dict[str, Physical]) -> list[dict[str, object]]:

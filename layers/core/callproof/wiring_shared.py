@@ -1,0 +1,59 @@
+"""What several of the composition root's builders share: the key that signs public links, the
+erasure suppression list, Twilio's client and the phone codes texted with it. Part of the composition
+root (``callproof.wiring``), kept beside it so that both stay short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from callproof import aws
+from callproof.otp import OneTimeCodes
+from callproof.ratelimit import RateLimits
+from callproof.sms.ports import SmsGateway
+from callproof.sms.verification import PhoneVerification
+from callproof.store.codes_dynamo import DynamoOneTimeCodes
+from callproof.store.rates_dynamo import DynamoRateCounter
+from callproof.store.secrets import CachedJsonSecret
+from callproof.store.sms_dynamo import DynamoSmsStore
+from callproof.store.suppression_dynamo import DynamoSuppression
+
+
+@cache
+def link_key(secret_arn: str) -> Callable[[], bytes]:
+    """The HMAC key that signs public links (SMS consent, unsubscribe, guardian), read lazily."""
+    secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
+    return lambda: secret.field("key").encode()
+
+
+def suppression(contacts_table: str, secret_arn: str) -> DynamoSuppression:
+    """The erasure suppression list; its HMAC key is a JSON secret with field "key", read lazily."""
+    return DynamoSuppression(aws.dynamodb(), contacts_table, link_key(secret_arn))
+
+
+def twilio_gateway(secret_arn: str, api_base_url: str | None) -> Callable[[], SmsGateway]:
+    """Twilio's REST client, built (and its SDK imported) only when a text is sent."""
+    secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
+
+    def gateway() -> SmsGateway:
+        from callproof.integrations.twilio_rest import TwilioSmsGateway
+
+        return TwilioSmsGateway(secret.field("account_sid"), secret.field("auth_token"), api_base_url)
+
+    return gateway
+
+
+def phone_verification(
+    sms_table: str, link_secret_arn: str, twilio_secret_arn: str, twilio_api_base_url: str | None,
+    suppressed: DynamoSuppression,
+) -> PhoneVerification:  # fmt: skip
+    """Codes texted from the org's sender; codes and their rate counters live in the SMS table."""
+    key = link_key(link_secret_arn)
+    return PhoneVerification(
+        OneTimeCodes(DynamoOneTimeCodes(aws.dynamodb(), sms_table), key),
+        RateLimits(DynamoRateCounter(aws.dynamodb(), sms_table), key),
+        DynamoSmsStore(aws.dynamodb(), sms_table),
+        twilio_gateway(twilio_secret_arn, twilio_api_base_url),
+        suppressed,
+    )
