@@ -19,7 +19,7 @@ from callproof.integrations.twilio_webhook import FormParams
 from callproof.observability import logger, metrics, tracer
 from callproof.phones import masked
 from callproof.sms import links, pages
-from callproof.sms.service import SmsService
+from callproof.sms.web_consent import WebConsent
 
 app = http.resolver(max_body_bytes=16 * 1024, form_bodies=True)  # a consent form is a few fields
 MAX_FORM_FIELDS = 100
@@ -27,8 +27,8 @@ CSRF_COOKIE = "sms_csrf"
 ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
-def service() -> SmsService:
-    return wiring.sms()[0]
+def service() -> WebConsent:
+    return wiring.web_consent()[0]
 
 
 def _form() -> FormParams:
@@ -37,7 +37,7 @@ def _form() -> FormParams:
 
 def _form_page(action: str, *, error: str | None = None, status: int = 200, **fields: Any) -> Response[str]:
     nonce, csrf = service().new_csrf()
-    secure = (wiring.sms()[1].public_base_url or "").startswith("https://")
+    secure = (wiring.web_consent()[1].public_base_url or "").startswith("https://")
     cookie = Cookie(
         CSRF_COOKIE, nonce, path="/", secure=secure, http_only=True, same_site=SameSite.STRICT_MODE,
         max_age=int(links.CSRF_TTL.total_seconds()),
@@ -68,7 +68,7 @@ def _same_origin() -> bool:
     origin = app.current_event.headers.get("origin")
     if origin is None:
         return True
-    base = urllib.parse.urlsplit(wiring.sms()[1].public_base_url or "")
+    base = urllib.parse.urlsplit(wiring.web_consent()[1].public_base_url or "")
     return origin == f"{base.scheme}://{base.netloc}"
 
 

@@ -18,7 +18,8 @@ from callproof.errors import Forbidden, InvalidInput
 from callproof.integrations.twilio_webhook import TWIML_CONTENT_TYPE, FormParams, signature_is_valid, twiml
 from callproof.observability import logger, metrics, tracer
 from callproof.sms.model import InboundSms
-from callproof.sms.service import SmsService, inbound_number
+from callproof.sms.numbers import inbound_number
+from callproof.sms.service import SmsService
 
 # A Twilio webhook is a few hundred bytes plus a body of <= 1,600 characters.
 app = http.resolver(max_body_bytes=16 * 1024, form_bodies=True)

@@ -36,6 +36,7 @@ from callproof.sms.model import (
 )
 from callproof.sms.service import SmsService
 from callproof.sms.verification import PhoneVerification
+from callproof.sms.web_consent import WebConsent
 from callproof.tenancy import Caller, Role
 from tests.fakes import (
     FakeContactLookup,
@@ -79,7 +80,10 @@ class World:
         self.service = SmsService(
             self.store, self.contacts, self.recipients, FixedOrgSettings(), lambda: self.gateway,
             lambda: b"k" * 32, public_base_url="https://api.example.com/dev/", default_daily_cap=3,
-            suppression=self.suppression, verification=self.verification,
+            suppression=self.suppression, clock=lambda: self.now, new_id=lambda _: f"{next(ids):020d}",
+        )  # fmt: skip
+        self.pages = WebConsent(
+            self.store, FixedOrgSettings(), lambda: b"k" * 32, verification=self.verification,
             clock=lambda: self.now, new_id=lambda _: f"{next(ids):020d}",
         )  # fmt: skip
         self.service.set_senders(
@@ -308,7 +312,7 @@ def other_org_with_a_number(world: World) -> None:
 
 
 def test_the_code_is_texted_from_the_org_sender_and_records_nothing(world: World) -> None:
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     (sent,) = world.gateway.sent
     assert (sent["to"], sent["sender"], sent["status_callback"]) == (ADA, SERVICE_SID, None)
     code = texted_code(world)
@@ -320,15 +324,15 @@ def test_the_code_is_texted_from_the_org_sender_and_records_nothing(world: World
     assert world.service.status_of(ORG, ADA) is ConsentStatus.NONE
 
     other_org_with_a_number(world)  # no messaging service: the org's first number sends
-    world.service.send_opt_out_code(OTHER, BOB, CLIENT)
+    world.pages.send_opt_out_code(OTHER, BOB, CLIENT)
     assert [(s["to"], s["sender"]) for s in texts_to(world, BOB)] == [(BOB, OTHER_NUMBER)]
 
 
 def test_an_org_without_a_sender_texts_nothing_and_no_code_is_accepted(world: World) -> None:
-    world.service.send_opt_out_code("org-without-sms", ADA, CLIENT)  # no error: the page is the same
+    world.pages.send_opt_out_code("org-without-sms", ADA, CLIENT)  # no error: the page is the same
     assert world.gateway.sent == []
     with pytest.raises(CodeUnavailable):
-        world.service.opt_out_with_code("org-without-sms", ADA, "123456")
+        world.pages.opt_out_with_code("org-without-sms", ADA, "123456")
     assert world.store.ledger == {}
 
 
@@ -343,7 +347,7 @@ def test_a_number_that_may_not_be_texted_gets_no_code(world: World, how: str) ->
     else:  # opted out at Twilio only: the send fails with 21610
         world.gateway.opted_out.add(ADA)
     ledger = dict(world.store.ledger)
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)  # silently: the page does not tell
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)  # silently: the page does not tell
     assert world.gateway.sent == []
     assert world.store.ledger == ledger
 
@@ -351,76 +355,76 @@ def test_a_number_that_may_not_be_texted_gets_no_code(world: World, how: str) ->
 def test_an_erased_number_that_texted_start_again_can_get_a_code(world: World) -> None:
     world.suppression.suppress(ORG, frozenset(), frozenset({ADA}), frozenset())
     world.inbound("START")
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     assert len(texts_to(world, ADA)) == 1
 
 
 def test_the_right_code_records_one_web_opt_out_and_cannot_be_replayed(world: World) -> None:
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     code = texted_code(world)
     spaced = f" {code[:3]} {code[3:]} "  # as people type it
-    assert world.service.opt_out_with_code(ORG, ADA, spaced) is ConsentStatus.OPTED_OUT
+    assert world.pages.opt_out_with_code(ORG, ADA, spaced) is ConsentStatus.OPTED_OUT
     (entry,) = world.store.ledger[(ORG, ADA)]
     assert (entry.status, entry.source, entry.at) == (ConsentStatus.OPTED_OUT, ConsentSource.WEB, NOW)
     with pytest.raises(CodeUnavailable) as raised:
-        world.service.opt_out_with_code(ORG, ADA, code)
+        world.pages.opt_out_with_code(ORG, ADA, code)
     assert raised.value.field == "code"
     assert len(world.store.ledger[(ORG, ADA)]) == 1
 
 
 def test_wrong_codes_cost_tries_then_lock_even_the_right_one(world: World) -> None:
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     code = texted_code(world)
     for left in (4, 3, 2, 1):
         with pytest.raises(WrongCode) as raised:
-            world.service.opt_out_with_code(ORG, ADA, not_this(code))
+            world.pages.opt_out_with_code(ORG, ADA, not_this(code))
         assert (raised.value.field, f"({left} tries left)" in raised.value.message) == ("code", True)
     with pytest.raises(CodeLocked):
-        world.service.opt_out_with_code(ORG, ADA, not_this(code))
+        world.pages.opt_out_with_code(ORG, ADA, not_this(code))
     with pytest.raises(CodeLocked):
-        world.service.opt_out_with_code(ORG, ADA, code)
+        world.pages.opt_out_with_code(ORG, ADA, code)
     assert world.store.ledger == {}
 
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)  # a new code starts over
-    assert world.service.opt_out_with_code(ORG, ADA, texted_code(world)) is ConsentStatus.OPTED_OUT
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)  # a new code starts over
+    assert world.pages.opt_out_with_code(ORG, ADA, texted_code(world)) is ConsentStatus.OPTED_OUT
 
 
 def test_malformed_codes_are_refused_without_costing_a_try(world: World) -> None:
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     for malformed in ("", "12345", "1234567", "abcdef", "12345x"):
         with pytest.raises(InvalidInput) as raised:
-            world.service.opt_out_with_code(ORG, ADA, malformed)
+            world.pages.opt_out_with_code(ORG, ADA, malformed)
         assert not isinstance(raised.value, WrongCode)
     assert world.store.ledger == {}
-    world.service.opt_out_with_code(ORG, ADA, texted_code(world))
+    world.pages.opt_out_with_code(ORG, ADA, texted_code(world))
     assert world.service.status_of(ORG, ADA) is ConsentStatus.OPTED_OUT
 
 
 def test_an_expired_or_replaced_code_is_refused(world: World) -> None:
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     first = texted_code(world)
     world.now = NOW + CODE_TTL
     with pytest.raises(CodeUnavailable):
-        world.service.opt_out_with_code(ORG, ADA, first)
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+        world.pages.opt_out_with_code(ORG, ADA, first)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     second = texted_code(world)
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     assert texted_code(world) not in (first, second)
     with pytest.raises(WrongCode):
-        world.service.opt_out_with_code(ORG, ADA, second)  # only the newest code counts
+        world.pages.opt_out_with_code(ORG, ADA, second)  # only the newest code counts
     assert world.store.ledger == {}
 
 
 def test_a_code_proves_only_its_number_at_its_org(world: World) -> None:
     other_org_with_a_number(world)
-    world.service.send_opt_out_code(ORG, ADA, CLIENT)
+    world.pages.send_opt_out_code(ORG, ADA, CLIENT)
     code = texted_code(world)
     with pytest.raises(CodeUnavailable):
-        world.service.opt_out_with_code(ORG, BOB, code)  # another number
+        world.pages.opt_out_with_code(ORG, BOB, code)  # another number
     with pytest.raises(CodeUnavailable):
-        world.service.opt_out_with_code(OTHER, ADA, code)  # another org
+        world.pages.opt_out_with_code(OTHER, ADA, code)  # another org
     assert world.store.ledger == {}
-    world.service.opt_out_with_code(ORG, ADA, code)
+    world.pages.opt_out_with_code(ORG, ADA, code)
     assert list(world.store.ledger) == [(ORG, ADA)]
 
 
@@ -429,35 +433,32 @@ def test_five_codes_an_hour_per_client_across_orgs(world: World) -> None:
     numbers = [f"+1415555{n:04d}" for n in range(200, 206)]
     orgs = [ORG, OTHER, "org-without-sms"]  # an org without a sender counts too: the answers match
     for index, number in enumerate(numbers[:5]):
-        world.service.send_opt_out_code(orgs[index % 3], number, CLIENT)
+        world.pages.send_opt_out_code(orgs[index % 3], number, CLIENT)
     with pytest.raises(TooManyRequests):
-        world.service.send_opt_out_code(ORG, numbers[5], CLIENT)
+        world.pages.send_opt_out_code(ORG, numbers[5], CLIENT)
     assert texts_to(world, numbers[5]) == []
-    world.service.send_opt_out_code(ORG, numbers[5], "198.51.100.1")  # another client
+    world.pages.send_opt_out_code(ORG, numbers[5], "198.51.100.1")  # another client
     assert len(texts_to(world, numbers[5])) == 1
     world.now = NOW + timedelta(hours=1)
-    world.service.send_opt_out_code(ORG, "+14155550299", CLIENT)  # a new hour, a new count
+    world.pages.send_opt_out_code(ORG, "+14155550299", CLIENT)  # a new hour, a new count
     assert len(texts_to(world, "+14155550299")) == 1
 
 
 def test_three_codes_an_hour_per_number_across_orgs_and_clients(world: World) -> None:
     other_org_with_a_number(world)
     for index, org in enumerate([ORG, OTHER, "org-without-sms"]):
-        world.service.send_opt_out_code(org, ADA, f"198.51.100.{index}")
+        world.pages.send_opt_out_code(org, ADA, f"198.51.100.{index}")
     with pytest.raises(TooManyRequests):
-        world.service.send_opt_out_code(ORG, ADA, "198.51.100.9")
+        world.pages.send_opt_out_code(ORG, ADA, "198.51.100.9")
     assert [s["sender"] for s in texts_to(world, ADA)] == [SERVICE_SID, OTHER_NUMBER]
-    world.service.send_opt_out_code(ORG, BOB, "198.51.100.9")  # other numbers are not held up
+    world.pages.send_opt_out_code(ORG, BOB, "198.51.100.9")  # other numbers are not held up
     world.now = NOW + timedelta(hours=1)
-    world.service.send_opt_out_code(ORG, ADA, "198.51.100.9")
+    world.pages.send_opt_out_code(ORG, ADA, "198.51.100.9")
     assert len(texts_to(world, ADA)) == 3
 
 
 def test_without_phone_codes_configured_the_typed_form_is_refused(world: World) -> None:
-    service = SmsService(
-        world.store, world.contacts, world.recipients, FixedOrgSettings(), lambda: world.gateway,
-        lambda: b"k" * 32, public_base_url=None, default_daily_cap=3,
-    )  # fmt: skip
+    service = WebConsent(world.store, FixedOrgSettings(), lambda: b"k" * 32)
     with pytest.raises(SendRefused):
         service.send_opt_out_code(ORG, ADA, CLIENT)
     with pytest.raises(SendRefused):

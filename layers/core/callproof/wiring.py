@@ -21,6 +21,7 @@ from callproof.contacts.importer import ContactImporter
 from callproof.contacts.service import ContactService
 from callproof.ratelimit import RateLimits
 from callproof.sms.service import SmsService
+from callproof.sms.web_consent import WebConsent
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.consents_dynamo import DynamoConsentStore
 from callproof.store.contacts_dynamo import DynamoContactStore
@@ -65,7 +66,6 @@ def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
 def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
     settings = config.load(config.SmsSettings)
     twilio_secret = CachedJsonSecret(aws.secretsmanager, settings.twilio_secret_arn)
-    suppressed = suppression(settings.contacts_table, settings.suppression_secret_arn)
     service = SmsService(
         DynamoSmsStore(aws.dynamodb(), settings.sms_table),
         DynamoContactStore(aws.dynamodb(), settings.contacts_table),
@@ -75,16 +75,28 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
         link_key(settings.link_secret_arn),
         public_base_url=settings.public_base_url,
         default_daily_cap=settings.daily_cap,
-        suppression=suppressed,
+        suppression=suppression(settings.contacts_table, settings.suppression_secret_arn),
+    )
+    return service, settings, twilio_secret
+
+
+@cache
+def web_consent() -> tuple[WebConsent, config.SmsSettings]:
+    """The public consent pages: signed links, CSRF, and opt-outs proven by a texted code."""
+    settings = config.load(config.SmsSettings)
+    service = WebConsent(
+        DynamoSmsStore(aws.dynamodb(), settings.sms_table),
+        DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region),
+        link_key(settings.link_secret_arn),
         verification=phone_verification(
             settings.sms_table,
             settings.link_secret_arn,
             settings.twilio_secret_arn,
             settings.twilio_api_base_url,
-            suppressed,
+            suppression(settings.contacts_table, settings.suppression_secret_arn),
         ),
     )
-    return service, settings, twilio_secret
+    return service, settings
 
 
 @cache
@@ -354,6 +366,7 @@ def reset() -> None:
     contact_services.cache_clear()
     call_logs.cache_clear()
     sms.cache_clear()
+    web_consent.cache_clear()
     link_key.cache_clear()
     gmail.cache_clear()
     accounts.cache_clear()

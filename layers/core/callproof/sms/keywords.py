@@ -1,4 +1,4 @@
-"""The one list of SMS keywords, and how an inbound body is read against it.
+"""The one list of SMS keywords, how an inbound body is read against it, and what the org answers.
 
 A body is a keyword only when the whole of it is one: trimmed, case-insensitive, inner whitespace
 collapsed, trailing punctuation ignored. "Stop calling me tomorrow" is an ordinary message. When Twilio
@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+
+from callproof.sms.model import OrgSmsConfig
 
 
 class KeywordKind(StrEnum):
@@ -65,3 +67,26 @@ def classify(body: str, opt_out_type: str | None = None) -> Keyword | None:
     word = normalize(body)
     kind = KEYWORDS.get(word)
     return Keyword(kind, word) if kind is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Replies:
+    """What the org's texts say (HELP is always answered; confirmations only when the org enables them)."""
+
+    config: OrgSmsConfig
+
+    def help(self) -> str:
+        support = f" Support: {self.config.support_contact}." if self.config.support_contact else ""
+        return (
+            f"{self.config.brand}: texts from your account team.{support} "
+            "Reply STOP to unsubscribe. Msg & data rates may apply."
+        )
+
+    def opted_out(self) -> str:
+        return f"{self.config.brand}: You are unsubscribed and will get no more messages. Reply START to resubscribe."
+
+    def opted_in(self) -> str:
+        return (
+            f"{self.config.brand}: You are subscribed again. Reply HELP for help, STOP to unsubscribe. "
+            "Msg & data rates may apply."
+        )

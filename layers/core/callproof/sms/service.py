@@ -1,4 +1,5 @@
-"""SMS use cases: inbound messages and keywords, the consent ledger, the outbound gate, consent links.
+"""SMS use cases: inbound messages and keywords, the consent ledger, the outbound gate, consent links
+(the public consent pages those links open are ``callproof.sms.web_consent``).
 
 Pure: every dependency is a port (``callproof.sms.ports``); ``callproof.wiring`` plugs in DynamoDB and Twilio.
 The current consent status of a number is always derived from its ledger (the newest entry wins).
@@ -7,15 +8,14 @@ The current consent status of a number is always derived from its ledger (the ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from callproof.contacts.ports import OrgSettingsReader
 from callproof.errors import Forbidden, InvalidInput, NotFound, NotTextable, SendRefused
 from callproof.ids import time_ordered_id, utc_now
-from callproof.phones import InvalidPhoneNumber, normalize
 from callproof.sms import links
-from callproof.sms.keywords import KeywordKind, classify
+from callproof.sms.keywords import KeywordKind, Replies, classify
 from callproof.sms.model import (
     MAX_BODY_CHARS,
     ConsentEntry,
@@ -32,6 +32,7 @@ from callproof.sms.model import (
     SmsSettingsIn,
     ThreadMessage,
 )
+from callproof.sms.numbers import inbound_number, typed_number
 from callproof.sms.ports import (
     ContactLookup,
     RecipientOptedOut,
@@ -41,7 +42,7 @@ from callproof.sms.ports import (
     SuppressionList,
     ThreadPage,
 )
-from callproof.sms.verification import PhoneVerification, opted_out
+from callproof.sms.verification import opted_out
 from callproof.tenancy import Caller, Role
 
 CARRIER_OPT_OUT_CODE = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
@@ -52,40 +53,6 @@ STATUS_PATH = "/webhooks/twilio/sms/status"
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[datetime], str]
-
-
-def inbound_number(raw: str, field: str) -> str:
-    """A number as Twilio sends it (E.164); anything else is the caller's error."""
-    text = raw.strip()
-    if not text.startswith("+"):
-        raise InvalidInput("not an E.164 phone number", field=field)
-    try:
-        return normalize(text, "US").e164  # the region is ignored when the number has a country code
-    except InvalidPhoneNumber as exc:
-        raise InvalidInput(f"not a phone number: {exc}", field=field) from None
-
-
-@dataclass(frozen=True, slots=True)
-class Replies:
-    """What the org's texts say (HELP is always answered; confirmations only when the org enables them)."""
-
-    config: OrgSmsConfig
-
-    def help(self) -> str:
-        support = f" Support: {self.config.support_contact}." if self.config.support_contact else ""
-        return (
-            f"{self.config.brand}: texts from your account team.{support} "
-            "Reply STOP to unsubscribe. Msg & data rates may apply."
-        )
-
-    def opted_out(self) -> str:
-        return f"{self.config.brand}: You are unsubscribed and will get no more messages. Reply START to resubscribe."
-
-    def opted_in(self) -> str:
-        return (
-            f"{self.config.brand}: You are subscribed again. Reply HELP for help, STOP to unsubscribe. "
-            "Msg & data rates may apply."
-        )
 
 
 class SmsService:
@@ -101,7 +68,6 @@ class SmsService:
         public_base_url: str | None,
         default_daily_cap: int,
         suppression: SuppressionList | None = None,
-        verification: PhoneVerification | None = None,
         clock: Clock = utc_now,
         new_id: IdFactory = time_ordered_id,
     ) -> None:
@@ -114,7 +80,6 @@ class SmsService:
         self._base_url = public_base_url.rstrip("/") if public_base_url else None
         self._default_cap = default_daily_cap
         self._suppression = suppression
-        self._verification = verification
         self._clock = clock
         self._new_id = new_id
 
@@ -281,10 +246,7 @@ class SmsService:
         return recipient
 
     def number(self, org_id: str, raw: str, field: str) -> str:
-        try:
-            return normalize(raw, self._orgs.default_phone_region(org_id)).e164
-        except InvalidPhoneNumber as exc:
-            raise InvalidInput(f"not a phone number: {exc}", field=field) from None
+        return typed_number(raw, self._orgs.default_phone_region(org_id), field)
 
     def status_of(self, org_id: str, e164: str) -> ConsentStatus:
         newest = self._store.consent_history(org_id, e164, 1)
@@ -364,7 +326,7 @@ class SmsService:
     def default_daily_cap(self) -> int:
         return self._default_cap
 
-    # ------------------------------------------------------------------------ consent pages
+    # ------------------------------------------------------------------------ consent links
     def make_link(self, caller: Caller, raw_number: str, action: str) -> tuple[str, datetime]:
         caller.require(*SEND_ROLES)
         if self._base_url is None:
@@ -372,46 +334,3 @@ class SmsService:
         e164 = self.number(caller.org_id, raw_number, "phone")
         token, expires = links.make_link_token(self._link_key(), caller.org_id, e164, action, self._clock())
         return f"{self._base_url}/sms/{action}?token={token}", expires
-
-    def link_claims(self, token: str, action: str) -> links.LinkClaims:
-        return links.read_link_token(self._link_key(), token, action, self._clock())
-
-    def new_csrf(self) -> tuple[str, str]:
-        return links.new_csrf(self._link_key(), self._clock())
-
-    def check_csrf(self, cookie: str | None, field: str | None) -> None:
-        links.check_csrf(self._link_key(), cookie, field, self._clock())
-
-    def send_opt_out_code(self, org_id: str, e164: str, client: str) -> None:
-        """The typed-number opt-out form's first step: text the number a code (limited per client
-        and per number; silently nothing for an org without a sender: the page looks the same)."""
-        if self._verification is None:
-            raise SendRefused("sms_not_configured", "phone codes are not configured")
-        self._verification.send_code(org_id, _opt_out_scope(e164), e164, client, "stop our text messages")
-
-    def opt_out_with_code(self, org_id: str, e164: str, code: str) -> ConsentStatus:
-        """The second step: the code proves the person holds the number; then the opt-out is recorded."""
-        if self._verification is None:
-            raise SendRefused("sms_not_configured", "phone codes are not configured")
-        self._verification.check_code(org_id, _opt_out_scope(e164), code)
-        return self.web_consent(org_id, e164, "opt-out")
-
-    def web_consent(self, org_id: str, e164: str, action: str) -> ConsentStatus:
-        """Record a change made on a consent page (source ``web``)."""
-        status = ConsentStatus.OPTED_OUT if action == "opt-out" else ConsentStatus.OPTED_IN
-        now = self._clock()
-        self._store.append_consent(
-            ConsentEntry(
-                org_id=org_id,
-                e164=e164,
-                status=status,
-                source=ConsentSource.WEB,
-                at=now,
-                entry_id=self._new_id(now),
-            )
-        )
-        return status
-
-
-def _opt_out_scope(e164: str) -> str:
-    return f"sms-opt-out:{e164}"
