@@ -17,7 +17,7 @@ from callproof.ratelimit import RateLimits
 from callproof.store.codes_dynamo import DynamoOneTimeCodes
 from callproof.store.rates_dynamo import DynamoRateCounter
 from callproof_local.template import Physical
-from tests.integration.test_sms_api import ADA, Sms, setup_org, sms  # noqa: F401
+from tests.integration.sms.test_sms_api import ADA, Sms, setup_org, sms  # noqa: F401
 from tests.support import api_event, form_event
 
 KEY = b"k" * 32

@@ -26,7 +26,7 @@ from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
 
-MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+MAIL = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 GATEWAY = "http://127.0.0.1:9"  # never called: only names the callback and the push audience
 AUDIENCE = f"{GATEWAY}/webhooks/gmail/push"
 

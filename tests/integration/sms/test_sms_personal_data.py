@@ -6,7 +6,7 @@ from __future__ import annotations
 from callproof import aws
 from callproof.store.sms_personal_data_dynamo import OPT_OUT_KEPT, SmsData
 from callproof_local.template import Physical
-from tests.integration.dsar_stores_a_seed import (
+from tests.integration.dsar.personal_data_seed import (
     ADA,
     ADA_IN_ORG_B,
     ADA_PHONE,

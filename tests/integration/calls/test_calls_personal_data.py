@@ -8,7 +8,7 @@ import json
 from callproof import aws
 from callproof.store.calls_personal_data_dynamo import KEPT_REASON, CallLogsData, DevicesData
 from callproof_local.template import Physical
-from tests.integration.dsar_stores_a_seed import ADA, ADA_IN_ORG_B, BOB, seed, table_items
+from tests.integration.dsar.personal_data_seed import ADA, ADA_IN_ORG_B, BOB, seed, table_items
 
 
 def call_id(n: int) -> str:

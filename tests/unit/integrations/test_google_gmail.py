@@ -16,7 +16,7 @@ from callproof.integrations.google_gmail import GoogleGmailApi, backoff_seconds
 from callproof.mail.ports import HistoryExpired
 from callproof_local.google_double import GoogleDouble
 
-MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+MAIL = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 
 
 def history_page(ids: list[str], history_id: str, token: str | None = None, labels: str = "INBOX") -> str:

@@ -14,7 +14,7 @@ from callproof.store.sms_personal_data_dynamo import SmsData
 from callproof.store.suppression_dynamo import DynamoSuppression
 from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
-from tests.integration.test_sms_api import ADA, Sms, contact, message, send, setup_org, sms  # noqa: F401
+from tests.integration.sms.test_sms_api import ADA, Sms, contact, message, send, setup_org, sms  # noqa: F401
 from tests.support import api_event
 
 BOB = "+14155550200"

@@ -30,7 +30,7 @@ from callproof.store.members_dynamo import DynamoMemberStore
 from callproof.tenancy import Role
 from callproof.wiring_personal_data import accounts_data
 from callproof_local.template import Physical
-from tests.integration.test_dsar_stores_mail import dsar_settings
+from tests.integration.mail.test_mail_personal_data import dsar_settings
 
 ORG = "org-a"
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ from callproof import aws
 from callproof.store.contacts_dynamo import DynamoContactStore, email_key, phone_key
 from callproof.store.contacts_personal_data_dynamo import ContactsData
 from callproof_local.template import Physical
-from tests.integration.dsar_stores_a_seed import (
+from tests.integration.dsar.personal_data_seed import (
     ADA,
     ADA_B_ID,
     ADA_ID,

@@ -21,11 +21,11 @@ from callproof.wiring_personal_data import integrations_data
 from callproof_local import google_double, microsoft_double
 from callproof_local.google_double import DEFAULT_MAILBOX, GoogleDouble
 from callproof_local.template import Physical
+from tests.integration.calendars.test_calendars_api import GATEWAY
+from tests.integration.calendars.test_calendars_api import connect as connect_calendar
 from tests.integration.conftest import Invoke
-from tests.integration.test_calendars_api import GATEWAY
-from tests.integration.test_calendars_api import connect as connect_calendar
-from tests.integration.test_dsar_stores_mail import dsar_settings
-from tests.integration.test_gmail_api import connect as connect_gmail
+from tests.integration.mail.test_gmail_api import connect as connect_gmail
+from tests.integration.mail.test_mail_personal_data import dsar_settings
 from tests.support import api_event
 
 ORG = "org-a"
