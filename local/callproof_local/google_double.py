@@ -151,10 +151,17 @@ class PushSigner:
     def certs(self) -> dict[str, str]:
         return {self.key_id: self.cert_pem}
 
-    def sign(self, audience: str, email: str = PUSH_SERVICE_ACCOUNT, *, email_verified: bool = True) -> str:
+    def sign(
+        self,
+        audience: str,
+        email: str = PUSH_SERVICE_ACCOUNT,
+        *,
+        email_verified: bool = True,
+        issuer: str = "https://accounts.google.com",
+    ) -> str:
         now = int(time.time())
         claims = {
-            "iss": "https://accounts.google.com",
+            "iss": issuer,
             "aud": audience,
             "azp": "1" * 21,
             "sub": "1" * 21,

@@ -210,6 +210,7 @@ def test_connect_push_sync_read_remove(
         ("wrong-account", 403),
         ("unverified", 403),
         ("foreign-key", 401),
+        ("foreign-issuer", 401),
     ],
 )
 def test_push_tokens_are_verified_before_anything_happens(
@@ -222,6 +223,7 @@ def test_push_tokens_are_verified_before_anything_happens(
         "wrong-audience": google.signer.sign("https://elsewhere.example/push"),
         "wrong-account": google.signer.sign(AUDIENCE, "attacker@evil.iam.gserviceaccount.com"),
         "unverified": google.signer.sign(AUDIENCE, email_verified=False),
+        "foreign-issuer": google.signer.sign(AUDIENCE, issuer="https://evil.example"),
         "foreign-key": GoogleDouble().signer.sign(AUDIENCE),  # a key the certs URL does not publish
     }[token]
     _, history = google.deliver(DEFAULT_MAILBOX, (MAIL / "contact.eml").read_bytes())

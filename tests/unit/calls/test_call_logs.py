@@ -99,6 +99,24 @@ def test_same_client_id_with_other_content_is_a_conflict_and_changes_nothing(
     assert calls.calls == stored
 
 
+def test_a_duplicate_answers_the_match_its_call_was_stored_with(
+    call_logs: CallLogService, store: InMemoryContactStore, orgs: FixedOrgSettings
+) -> None:
+    """A phone that retries an upload must see the same match as the first time (the call shows
+    beside the same contact), not a blank one."""
+    ada = ContactService(store, orgs).create(
+        REP, ContactIn(name="Ada", type="customer", phones=["+1 415 555 0100"])
+    )
+    one = entry()
+    [first] = call_logs.ingest(REP, [one])
+    [again] = call_logs.ingest(REP, [one])
+    assert again.status is EntryStatus.DUPLICATE
+    assert again.match == first.match
+    assert again.match is not None
+    assert again.match.status is MatchStatus.UNIQUE
+    assert again.match.contact_ids == (ada.id,)
+
+
 def test_repeats_inside_one_batch_are_duplicate_or_conflict(call_logs: CallLogService) -> None:
     one = entry()
     results = call_logs.ingest(REP, [one, one, {**one, "direction": "inbound"}])

@@ -17,6 +17,7 @@ from callproof.contacts.service import ContactService
 from callproof.dsar.api import ExtendIn, PublicRequestIn, RequestIn, SubjectChoiceIn
 from callproof.dsar.deadline_check import deadline_states
 from callproof.dsar.deadlines import DeadlineState
+from callproof.dsar.erasure_steps import ErasureIncomplete
 from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import (
     CandidateKind,
@@ -25,6 +26,7 @@ from callproof.dsar.model import (
     RequestType,
     Status,
     StepStatus,
+    StoreProgress,
     Subject,
 )
 from callproof.dsar.public import PublicRequests
@@ -376,6 +378,46 @@ def test_erasure_with_residue_needs_attention(world: World) -> None:
     assert stuck is not None
     assert stuck.status is Status.NEEDS_ATTENTION
     assert stuck.stores["leaky"].residue == 1
+
+
+def test_one_leaky_store_among_clean_ones_fails_the_proof(world: World) -> None:
+    """The proof holds only if every store is clean: one leaky store next to clean ones is enough
+    to stop the request (a check of "all stores leak" would let this through)."""
+
+    class Leaky(FakeStore):
+        def residue(self, subject: object) -> int:
+            return 3
+
+    world.tasks._stores = {**world.tasks._stores, "leaky": Leaky("leaky")}
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    world.public.confirm(world.link(ADA))
+    assert world.run(request.id) == "Stopped"
+    stuck = world.requests.get("org-a", request.id)
+    assert stuck is not None
+    assert stuck.status is Status.NEEDS_ATTENTION
+    assert {name: p.residue for name, p in stuck.stores.items()} == {"call_logs": 0, "sms": 0, "leaky": 3}
+    assert stuck.stores["leaky"].status is StepStatus.FAILED
+    assert stuck.stores["call_logs"].status is StepStatus.DONE
+    assert "erasure.verified" not in world.audit.actions("org-a")
+
+
+def test_verify_refuses_while_a_store_is_not_erased(world: World) -> None:
+    """A store that failed (or never ran) cannot be proven clean: verify stops before scanning."""
+    request = world.service.create(STAFF, request_in(RequestType.ERASURE))
+    world.public.confirm(world.link(ADA))
+    with pytest.raises(Killed):
+        world.run(request.id, kill_at="Verify")
+    running = world.requests.get("org-a", request.id)
+    assert running is not None
+    world.requests.set_store(
+        "org-a", request.id, "sms", StoreProgress(status=StepStatus.FAILED, error="Boom")
+    )
+    with pytest.raises(ErasureIncomplete, match="1 store"):
+        world.tasks.run(_event("verify", running.attempt, request_id=request.id))
+    after = world.requests.get("org-a", request.id)
+    assert after is not None
+    assert after.stores["call_logs"].residue is None  # nothing was scanned
+    assert "erasure.verified" not in world.audit.actions("org-a")
 
 
 @pytest.mark.parametrize("kill_at", ["Begin", "Suppress", "Erase", "Verify", "Finish"])
