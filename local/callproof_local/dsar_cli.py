@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 from callproof_local import auth
@@ -284,7 +284,7 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
         "type": args.type,
         "subject": subject,
         "jurisdiction": args.jurisdiction,
-        "received": (args.received or date.today()).isoformat(),
+        "received": (args.received or datetime.now(UTC).date()).isoformat(),
         "verification": args.verification,
         "start": not args.no_start,
     }

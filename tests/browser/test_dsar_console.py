@@ -92,8 +92,8 @@ def test_list_sorting_extend_start_cancel_and_filter(
         created: dict[str, Any] = call(local_stack, org, "POST", "/v1/dsar/requests", body)
         return created
 
-    later = create(date.today())
-    sooner = create(date.today() - timedelta(days=40))  # CCPA: due in 5 days
+    later = create(datetime.now(UTC).date())
+    sooner = create(datetime.now(UTC).date() - timedelta(days=40))  # CCPA: due in 5 days
     page = browser.new_page()
     try:
         _sign_in(page, local_stack, org)

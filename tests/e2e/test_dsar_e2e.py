@@ -16,7 +16,7 @@ import requests
 
 from callproof.integrations.twilio_webhook import sign
 from callproof_local.twilio_double import DEV_AUTH_TOKEN
-from tests.fixtures.local_stack.process import RunningStack
+from tests.fixtures.local_stack.process import RunningStack, new_client
 
 pytestmark = pytest.mark.e2e
 ROLES = ("admin", "rep", "compliance")
@@ -146,7 +146,7 @@ def test_public_erasure_confirmed_by_email_erases_and_keeps_the_opt_out(org: Org
     org.sms_stop(phone)
     bob = org.contact("Bob", f"bob-{uuid.uuid4().hex[:6]}@example.com", phone_number())
 
-    asked = requests.post(
+    asked = new_client().post(
         f"{org.url}/privacy/requests",
         json={"org_id": org.id, "type": "erasure", "email": email, "jurisdiction": "gdpr"},
         timeout=30,

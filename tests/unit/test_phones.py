@@ -89,11 +89,56 @@ def test_two_spellings_in_the_same_region_map_to_one_e164(
     assert normalize(spelled, region).e164 == expected
 
 
-@given(st.text(alphabet="0123456789 +-().", min_size=1, max_size=20), st.sampled_from(REGIONS))
-def test_any_accepted_input_is_a_fixed_point_after_one_normalization(raw: str, region: str) -> None:
-    try:
-        once = normalize(raw, region)
-    except InvalidPhoneNumber:
-        return
-    assert once.e164.startswith("+")
+TYPES = [
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+]
+FORMATS = [
+    phonenumbers.PhoneNumberFormat.NATIONAL,
+    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    phonenumbers.PhoneNumberFormat.E164,
+]
+
+
+@st.composite
+def noisy_numbers(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(region, a spelling people type, its E.164): phonenumbers' example numbers of several types
+    and regions, formatted three ways, with separators sprinkled between the digits and padding."""
+    region = draw(st.sampled_from(REGIONS))
+    kind = draw(st.sampled_from(TYPES))
+    number = phonenumbers.example_number_for_type(region, kind) or phonenumbers.example_number(region)
+    assert number is not None
+    text = phonenumbers.format_number(number, draw(st.sampled_from(FORMATS)))
+    separators = draw(
+        st.lists(st.sampled_from(["", "", " ", "-", ".", "/"]), min_size=len(text), max_size=len(text))
+    )
+    noisy = "".join(
+        char + (sep if char.isdigit() else "") for char, sep in zip(text, separators, strict=True)
+    )
+    padding = draw(st.sampled_from(["", " ", "\t"]))
+    return (
+        region,
+        padding + noisy.rstrip("-./ ") + padding,
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+    )
+
+
+@given(noisy_numbers())
+def test_a_typed_spelling_normalizes_to_its_number_and_then_stays_put(example: tuple[str, str, str]) -> None:
+    region, raw, expected = example
+    once = normalize(raw, region)
+    assert once.e164 == expected
+    assert once.raw == raw.strip()
     assert normalize(once.e164, region) == type(once)(once.e164, once.e164, None)
+    assert normalize(once.e164, "US").e164 == expected  # E.164 no longer depends on a region
+
+
+@given(st.text(alphabet="0123456789 +-().", min_size=1, max_size=20), st.sampled_from(REGIONS))
+def test_any_input_is_either_a_number_or_refused_with_a_reason(raw: str, region: str) -> None:
+    """Robustness only (most random digit strings are not numbers): never another exception."""
+    try:
+        outcome = normalize(raw, region).e164
+    except InvalidPhoneNumber as refused:
+        outcome = f"refused: {refused}"
+    assert outcome.startswith("+") or len(outcome) > len("refused: ")

@@ -312,9 +312,8 @@
   }
 
   function today() {
-    const now = new Date();
-    const pad = (n) => String(n).padStart(2, "0");
-    return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+    // The UTC date, as the API counts it (a local date ahead of UTC would be "in the future").
+    return new Date().toISOString().slice(0, 10);
   }
 
   function wire() {

@@ -197,7 +197,7 @@ people = st.lists(
 
 
 @settings(
-    max_examples=4,
+    max_examples=12,  # about 3 s each on moto
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
