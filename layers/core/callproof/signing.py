@@ -35,8 +35,8 @@ def verify(key: bytes, purpose: bytes, token: str) -> dict[str, object]:
     """The claims of a token we signed for ``purpose``; ``BadSignature`` otherwise (expiry is the
     caller's check: claims differ per purpose)."""
     payload, _, mac = token.partition(".")
-    if not payload or not mac or len(token) > 1024:
-        raise BadSignature("malformed token")
+    if not payload or not mac or len(token) > 1024 or not token.isascii():
+        raise BadSignature("malformed token")  # (compare_digest refuses non-ASCII text with a TypeError)
     if not hmac.compare_digest(signature(key, purpose, payload), mac):
         raise BadSignature("bad signature")
     try:

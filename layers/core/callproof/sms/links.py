@@ -87,5 +87,5 @@ def check_csrf(key: bytes, cookie_nonce: str | None, field: str | None, now: dat
     nonce, expires = data.get("n"), data.get("exp")
     if not isinstance(nonce, str) or not isinstance(expires, int):
         raise InvalidToken("the form expired; reload the page and try again")
-    if not hmac.compare_digest(nonce, cookie_nonce) or now.timestamp() >= expires:
+    if not hmac.compare_digest(nonce.encode(), cookie_nonce.encode()) or now.timestamp() >= expires:
         raise InvalidToken("the form expired; reload the page and try again")
