@@ -1,6 +1,7 @@
 """SMS: Twilio's webhooks (inbound messages, delivery status). Thin: verify, parse, call, answer TwiML.
 
-X-Twilio-Signature is checked against the configured public URL before anything else is read.
+X-Twilio-Signature is checked against the configured public URL (path and query string as Twilio
+called them) before anything else is read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
 from callproof.errors import Forbidden, InvalidInput
-from callproof.integrations.twilio_webhook import TWIML_CONTENT_TYPE, FormParams, signature_is_valid, twiml
+from callproof.integrations.twilio_webhook import (
+    TWIML_CONTENT_TYPE,
+    FormParams,
+    called_urls,
+    signature_is_valid,
+    twiml,
+)
 from callproof.observability import logger, metrics, tracer
 from callproof.sms.model import InboundSms
 from callproof.sms.numbers import inbound_number
@@ -36,13 +43,17 @@ def _form() -> FormParams:
 
 
 def _verified_form() -> FormParams:
-    """The form parameters, only if X-Twilio-Signature matches our public URL of this endpoint."""
+    """The form parameters, only if X-Twilio-Signature matches our public URL of this endpoint and
+    the query string it was called with."""
     _, settings, twilio_secret = wiring.sms()
     params = _form()
-    signature = app.current_event.headers.get("x-twilio-signature")
-    url = f"{(settings.public_base_url or '').rstrip('/')}{app.current_event.path}"
+    event = app.current_event
+    signature = event.headers.get("x-twilio-signature")
     if not settings.public_base_url or not signature_is_valid(
-        twilio_secret.field("auth_token"), url, params, signature
+        twilio_secret.field("auth_token"),
+        called_urls(settings.public_base_url, event.path, event.multi_value_query_string_parameters),
+        params,
+        signature,
     ):
         metrics.add_metric(name="SmsWebhookRejected", unit="Count", value=1)
         raise Forbidden("invalid Twilio signature")

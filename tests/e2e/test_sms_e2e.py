@@ -140,6 +140,29 @@ def test_cli_twilio_sign_matches_what_the_stack_accepts(client: Client) -> None:
     assert "Msg &amp; data rates may apply" in response.text
 
 
+def test_the_signature_covers_the_query_string_twilio_called(client: Client) -> None:
+    """Issue 13, point 5, over HTTP: `callproof twilio-sign` signs the URL it is given, query included,
+    and the stack checks the query it was called with."""
+    from callproof_local.cli import main
+
+    params = inbound(client, "+1415555" + str(uuid.uuid4().int)[:4], "HELP")
+    url = f"{client.url}/webhooks/twilio/sms?source=e2e&note=a+b"
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["twilio-sign", "--url", url, *[f"{k}={v}" for k, v in params.items()]]) == 0
+    signed = requests.post(
+        url, data=params, headers={"X-Twilio-Signature": out.getvalue().strip()}, timeout=30
+    )
+    assert signed.status_code == 200, signed.text
+    params["MessageSid"] = "SM" + uuid.uuid4().hex
+    bare = sign(DEV_AUTH_TOKEN, f"{client.url}/webhooks/twilio/sms", params)
+    refused = requests.post(url, data=params, headers={"X-Twilio-Signature": bare}, timeout=30)
+    assert refused.status_code == 403
+
+
 # ------------------------------------------------------------------ the typed-number opt-out form
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 CODE_IN_TEXT = re.compile(r"\b(\d{6})\b")

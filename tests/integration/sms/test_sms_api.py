@@ -171,6 +171,48 @@ def test_tampered_body_fails_the_signature(sms: Sms) -> None:
     assert consent(sms)["status"] == "none"
 
 
+def _inbound_with_query(sms: Sms, query: dict[str, list[str]], signed_url: str) -> dict[str, Any]:
+    """An inbound message at ``INBOUND`` with ``query`` as API Gateway passes it, signed over ``signed_url``."""
+    params = message("STOP")
+    event = form_event(
+        INBOUND, params, headers={"X-Twilio-Signature": sign(DEV_AUTH_TOKEN, signed_url, params)}
+    )
+    event["queryStringParameters"] = {name: values[-1] for name, values in query.items()}
+    event["multiValueQueryStringParameters"] = query
+    return sms.raw(event)
+
+
+def test_a_signature_without_the_query_is_refused_where_twilio_called_with_one(sms: Sms) -> None:
+    """Issue 13, point 5: the query string Twilio called is part of what it signed."""
+    setup_org(sms)
+    response = _inbound_with_query(sms, {"x": ["1"]}, BASE + INBOUND)
+    assert response["statusCode"] == 403
+    assert consent(sms)["status"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("query", "signed_query"),
+    [
+        ({"x": ["1"]}, "?x=1"),
+        ({"org": ["acme"], "tag": ["a b", "c"]}, "?org=acme&tag=a+b&tag=c"),
+        ({"next": ["/a/b"], "to": ["+14155550100"]}, "?next=/a/b&to=%2B14155550100"),
+    ],
+)
+def test_a_signature_over_the_url_with_its_query_is_accepted(
+    sms: Sms, query: dict[str, list[str]], signed_query: str
+) -> None:
+    setup_org(sms)
+    assert _inbound_with_query(sms, query, BASE + INBOUND + signed_query)["statusCode"] == 200
+    assert consent(sms)["status"] == "opted_out"
+
+
+def test_a_signature_over_another_query_is_refused(sms: Sms) -> None:
+    setup_org(sms)
+    assert _inbound_with_query(sms, {"x": ["2"]}, BASE + INBOUND + "?x=1")["statusCode"] == 403
+    assert _inbound_with_query(sms, {"x": ["1"], "y": ["2"]}, BASE + INBOUND + "?x=1")["statusCode"] == 403
+    assert consent(sms)["status"] == "none"
+
+
 @pytest.mark.parametrize(
     ("params", "status", "field"),
     [
