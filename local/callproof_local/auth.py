@@ -32,7 +32,34 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class TokenError(ValueError):
-    """A token is missing, malformed, badly signed, expired or not one of ours."""
+    """A token is missing, malformed, badly signed, expired or not one of ours.
+
+    ``reason`` says which, in words that hold no claim value and nothing of the token (the gateway
+    logs it): ``expired``, ``bad_signature``, ``missing_claim:<name>``...
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+_REASONS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (  # subclasses before their bases
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidSignatureError, "bad_signature"),
+    (jwt.InvalidAlgorithmError, "wrong_algorithm"),
+    (jwt.InvalidAudienceError, "wrong_audience"),
+    (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.InvalidIssuedAtError, "bad_issued_at"),
+    (jwt.DecodeError, "malformed"),
+)
+
+
+def refusal_reason(error: jwt.InvalidTokenError) -> str:
+    """Why PyJWT refused a token, as a fixed word (its messages may quote parts of the token)."""
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"missing_claim:{error.claim}"  # one of the names ``verify`` requires
+    return next((reason for kind, reason in _REASONS if isinstance(error, kind)), "invalid")
 
 
 def local_home() -> Path:
@@ -77,7 +104,7 @@ def _signing_keys() -> _Keys:
                 _create_key_file(path)
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
             if not isinstance(private, rsa.RSAPrivateKey):
-                raise TokenError(f"{path} does not hold an RSA private key")
+                raise TokenError(f"{path} does not hold an RSA private key", "no_signing_key")
             _keys[path] = _Keys(private, private.public_key())
         return _keys[path]
 
@@ -129,9 +156,9 @@ def verify(token: str) -> dict[str, Any]:
             options={"require": ["exp", "iat", "iss", "aud", "sub", "token_use"]},
         )
     except jwt.ExpiredSignatureError:
-        raise TokenError("token expired") from None
+        raise TokenError("token expired", "expired") from None
     except jwt.InvalidTokenError as exc:
-        raise TokenError(f"invalid token: {exc}") from None
+        raise TokenError(f"invalid token: {exc}", refusal_reason(exc)) from None
     if claims["token_use"] != "id":  # noqa: S105 - a claim value, not a password
-        raise TokenError("not an ID token")
+        raise TokenError("not an ID token", "not_an_id_token")
     return claims

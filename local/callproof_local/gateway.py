@@ -4,12 +4,21 @@ It builds the REST API (v1) Lambda proxy event, plays the Cognito user pool auth
 token is verified before any handler runs; claims land in ``requestContext.authorizer.claims`` as
 strings, as API Gateway puts them) and turns the proxy response back into HTTP.
 
+What the gateway answers itself (no token, no route, a body over 10 MB, a failed handler) has the
+API's one error shape, ``{"error": {"code", "message", "field": null, "details": []}}``, as the
+template's ``GatewayResponses`` make API Gateway answer it (``GATEWAY_RESPONSES``; a test holds the
+two equal). Why a token was refused is logged at INFO (``callproof_local.gateway``: a fixed reason
+such as ``expired`` or ``bad_signature``, never the token or a claim). The access line on stderr names
+the route template (``POST /v1/contacts/{contact_id}``), never the path or query, as the template's
+access log does with ``$context.resourcePath``: ids and numbers in URLs stay out of logs.
+
 Deliberate differences from API Gateway, for a clearer local experience:
-- an unknown route answers 404 ``{"message": "Not Found"}`` (API Gateway answers 403 "Missing
-  Authentication Token"), and a known path with another method answers 405 with ``Allow``;
+- a known path with another method answers 405 with ``Allow`` (API Gateway cannot tell it from an
+  unknown route and answers 404 for both);
 - ``GET /health`` and ``/_local/...`` (local administration: ``POST /_local/schedules/<name>`` fires a
   schedule, ``GET /_local/outbox`` lists the mail sent through SES, loopback clients only) are served
-  by the gateway itself, before the template's routes, without authentication.
+  by the gateway itself, before the template's routes, without authentication; they answer the CLI in
+  their own shape (``{"message"}``), and are not part of the API.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import base64
 import email
 import email.policy
 import json
+import logging
 import socket
 import sys
 import threading
@@ -27,7 +37,7 @@ import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
@@ -51,6 +61,36 @@ _TEXT_TYPES = (
     "+xml",
 )
 _DATE_CLAIMS = ("exp", "iat")  # API Gateway formats these as dates, and keeps auth_time numeric
+NO_ROUTE = "-"  # what API Gateway's access log shows for a request that matched no resource
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """An answer API Gateway gives itself, before or instead of a handler's (a gateway response)."""
+
+    status: int
+    code: str
+    message: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "field": None, "details": []}}
+
+
+# The template's GatewayResponses, by response type, for the cases the local gateway meets (the
+# template has more: throttling, WAF, timeouts...). tests/integration/test_gateway_responses.py
+# renders the template's and compares. METHOD_NOT_ALLOWED is local only (see the module docstring).
+GATEWAY_RESPONSES: Mapping[str, GatewayResponse] = {
+    "UNAUTHORIZED": GatewayResponse(
+        401, "unauthenticated", "missing, invalid or expired token", {"WWW-Authenticate": "Bearer"}
+    ),
+    "ACCESS_DENIED": GatewayResponse(403, "forbidden", "access denied"),
+    "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(404, "not_found", "no such route"),
+    "REQUEST_TOO_LARGE": GatewayResponse(413, "payload_too_large", "request over 10 MB"),
+    "DEFAULT_5XX": GatewayResponse(502, "internal_error", "internal server error"),
+    "METHOD_NOT_ALLOWED": GatewayResponse(405, "method_not_allowed", "method not allowed on this route"),
+}
 
 
 class PortInUseError(OSError):
@@ -82,6 +122,12 @@ def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -
     return Response(
         json.dumps(payload), status=status, headers=dict(headers or {}), content_type="application/json"
     )
+
+
+def gateway_answer(response_type: str, headers: Mapping[str, str] | None = None) -> Response:
+    """The HTTP answer of the gateway response ``response_type`` (with ``headers`` added)."""
+    answer = GATEWAY_RESPONSES[response_type]
+    return _json(answer.status, answer.body(), {**answer.headers, **(headers or {})})
 
 
 def authorizer_claims(claims: Mapping[str, Any]) -> dict[str, str]:
@@ -241,10 +287,10 @@ class Gateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         started = time.perf_counter()
-        response = self.dispatch(request)
+        response, resource = self._dispatch(request)
         elapsed = (time.perf_counter() - started) * 1000
         print(
-            f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} ({elapsed:.0f} ms)",
+            f"{request.method} {resource} -> {response.status_code} ({elapsed:.0f} ms)",
             file=sys.stderr,
             flush=True,
         )
@@ -252,35 +298,48 @@ class Gateway:
         return result
 
     def dispatch(self, request: Request) -> Response:
+        return self._dispatch(request)[0]
+
+    def _dispatch(self, request: Request) -> tuple[Response, str]:
+        """The answer, and the route template the access line names (``NO_ROUTE`` if none)."""
         body = request.stream.read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
             while request.stream.read(1 << 20):
                 pass  # drain, so the client reads our answer instead of a reset connection
-            return _json(413, {"message": "Request Entity Too Large"})
+            return gateway_answer("REQUEST_TOO_LARGE"), NO_ROUTE
         if request.path == "/health" and request.method == "GET":
-            return self._health()
+            return self._health(), "/health"
         if request.path.startswith("/_local/"):
             return self._local(request)
         match = self._routes.match(request.method, request.path)
         if isinstance(match, list):
             if not match:
-                return _json(404, {"message": "Not Found"})
-            return _json(405, {"message": "Method Not Allowed"}, {"Allow": ", ".join(match)})
+                return gateway_answer("MISSING_AUTHENTICATION_TOKEN"), NO_ROUTE
+            return gateway_answer("METHOD_NOT_ALLOWED", {"Allow": ", ".join(match)}), NO_ROUTE
         claims = None
         if match.target.event.auth_required:
-            token = bearer_token(request.headers.get("Authorization"))
             try:
-                claims = auth.verify(token) if token else None
-            except auth.TokenError:
-                claims = None
-            if claims is None:
-                return _json(401, {"message": "Unauthorized"})
+                claims = self._authorize(request)
+            except auth.TokenError as refused:
+                LOG.info(
+                    "token refused",
+                    extra={"reason": refused.reason, "route": f"{request.method} {match.resource}"},
+                )
+                return gateway_answer("UNAUTHORIZED"), match.resource
         event = proxy_event(request, match, body, claims)
         try:
-            return http_response(invoke(match.target.function, event))
+            return http_response(invoke(match.target.function, event)), match.resource
         except Exception:  # API Gateway turns any Lambda failure into a 502
             traceback.print_exc(file=sys.stderr)
-            return _json(502, {"message": "Internal server error"})
+            return gateway_answer("DEFAULT_5XX"), match.resource
+
+    @staticmethod
+    def _authorize(request: Request) -> dict[str, Any]:
+        """The claims of the request's token, as the Cognito authorizer checks it."""
+        token = bearer_token(request.headers.get("Authorization"))
+        if not token:
+            raise auth.TokenError("no token", "missing")
+        return auth.verify(token)
 
     def _health(self) -> Response:
         try:
@@ -293,30 +352,38 @@ class Gateway:
             {"status": "ok" if moto else "degraded", "moto": moto, "functions": len(self._functions)},
         )
 
-    def _local(self, request: Request) -> Response:
+    def _local(self, request: Request) -> tuple[Response, str]:
         if request.path == "/_local/outbox" and request.method == "GET":
             if request.remote_addr not in LOOPBACK:
-                return _json(403, {"message": "Forbidden"})
-            return _json(200, {"messages": outbox()})
+                return _json(403, {"message": "Forbidden"}), "/_local/outbox"
+            return _json(200, {"messages": outbox()}), "/_local/outbox"
         prefix = "/_local/schedules/"
         if not (request.path.startswith(prefix) and request.method == "POST"):
-            return _json(404, {"message": "Not Found"})
+            return _json(404, {"message": "Not Found"}), NO_ROUTE
         name = request.path.removeprefix(prefix)
         try:
             result = self._run_schedule(name)
         except UnknownScheduleError as exc:
-            return _json(404, {"message": str(exc.args[0])})
+            return _json(404, {"message": str(exc.args[0])}), "/_local/schedules/{name}"
         except Exception as exc:  # report the handler's failure to the CLI
             traceback.print_exc(file=sys.stderr)
-            return _json(
-                500,
-                {
-                    "message": f"schedule {name} failed",
-                    "errorType": type(exc).__name__,
-                    "errorMessage": str(exc),
-                },
-            )
-        return _json(200, {"schedule": name, "result": result})
+            failure = {
+                "message": f"schedule {name} failed",
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+            }
+            return _json(500, failure), "/_local/schedules/{name}"
+        return _json(200, {"schedule": name, "result": result}), "/_local/schedules/{name}"
+
+
+class _LogFormat(logging.Formatter):
+    """``INFO token refused reason=expired route=GET /v1/contacts``: the message and its extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{key}={getattr(record, key)}" for key in ("reason", "route") if hasattr(record, key)
+        )
+        return f"{record.levelname} {record.getMessage()} {extras}".rstrip()
 
 
 class GatewayServer:
@@ -340,6 +407,13 @@ class GatewayServer:
         return f"http://127.0.0.1:{self.port}"
 
     def serve(self, app: Gateway) -> None:
+        if (
+            not LOG.handlers
+        ):  # the gateway's own log (why tokens are refused) goes to stderr, as its access lines
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(_LogFormat())
+            LOG.addHandler(handler)
+            LOG.setLevel(logging.INFO)
         self._server = make_server("127.0.0.1", self.port, app, threaded=True, fd=self._socket.fileno())
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
         self._thread.start()

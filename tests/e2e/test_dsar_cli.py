@@ -124,7 +124,10 @@ def test_errors_and_the_token_option(local_stack: RunningStack, org: str) -> Non
     assert no_subject.returncode == 2
     assert "--email, --phone or --contact-id" in no_subject.stderr
     refused = cli(local_stack, "dsar", "list", "--token", "not-a-token")
-    assert (refused.returncode, refused.stderr.strip()) == (1, "callproof: 401: Unauthorized")
+    assert (refused.returncode, refused.stderr.strip()) == (
+        1,
+        "callproof: unauthenticated: missing, invalid or expired token",
+    )
     rep = local_stack.token(org, "a-rep", ["rep"])
     forbidden = cli(local_stack, "dsar", "list", env={"CALLPROOF_TOKEN": rep})
     assert forbidden.returncode == 1

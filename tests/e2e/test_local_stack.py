@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,45 @@ def test_health_answers(local_stack: RunningStack) -> None:
     assert response.json()["moto"] is True
 
 
+def _error(code: str, message: str) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "field": None, "details": []}}
+
+
 def test_api_requires_a_token(local_stack: RunningStack) -> None:
     response = requests.get(f"{local_stack.url}/v1/contacts", timeout=10)
     assert response.status_code == 401
-    assert response.json() == {"message": "Unauthorized"}
+    assert response.json() == _error("unauthenticated", "missing, invalid or expired token")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_what_the_gateway_answers_itself_has_the_one_error_shape(local_stack: RunningStack) -> None:
+    """Issue 13, point 9: no more ``{"message": ...}`` from the gateway."""
+    token = local_stack.token("demo-org", "demo-user", ["rep"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    unknown = requests.get(f"{local_stack.url}/v1/nowhere", headers=bearer, timeout=10)
+    assert (unknown.status_code, unknown.json()) == (404, _error("not_found", "no such route"))
+    wrong_method = requests.delete(f"{local_stack.url}/v1/contacts", headers=bearer, timeout=10)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["Allow"]
+    too_large = requests.post(
+        f"{local_stack.url}/v1/contacts", data=b"x" * (10 * 1024 * 1024 + 1), headers=bearer, timeout=60
+    )
+    assert (too_large.status_code, too_large.json()["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_why_a_token_was_refused_is_logged_without_the_token(local_stack: RunningStack) -> None:
+    an_hour_ago = time.time() - 3600
+    with pytest.MonkeyPatch.context() as clock:
+        clock.setattr(auth.time, "time", lambda: an_hour_ago)
+        expired = local_stack.token("demo-org", "demo-user", ["rep"], ttl=60)
+    response = requests.get(
+        f"{local_stack.url}/v1/contacts", headers={"Authorization": f"Bearer {expired}"}, timeout=10
+    )
+    assert response.status_code == 401
+    logged = local_stack.stderr.read_text()
+    assert "INFO token refused reason=expired route=GET /v1/contacts" in logged
+    assert all(part not in logged for part in expired.split("."))
 
 
 def test_token_from_another_key_is_refused(

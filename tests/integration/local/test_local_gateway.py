@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from typing import Any
 
@@ -109,19 +110,33 @@ def _foreign_key_token() -> str:
     return jwt.encode(claims, key, algorithm="RS256")
 
 
+def _our_key_token(**changes: Any) -> str:
+    """A token signed with the local stack's own key, its claims changed (``None`` drops one)."""
+    from cryptography.hazmat.primitives import serialization
+
+    claims = jwt.decode(auth.mint("org-1", "user-1", ["rep"]), options={"verify_signature": False})
+    key = serialization.load_pem_private_key((auth.local_home() / auth.KEY_FILE).read_bytes(), password=None)
+    claims.update(changes)
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, key, algorithm="RS256")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "reason"),
     [
-        pytest.param({}, id="missing"),
-        pytest.param({"Authorization": "Bearer "}, id="empty"),
-        pytest.param({"Authorization": "Bearer not.a.jwt"}, id="garbage"),
-        pytest.param("expired", id="expired"),
-        pytest.param("foreign", id="bad-signature"),
-        pytest.param("tampered", id="tampered"),
+        pytest.param({}, "missing", id="missing"),
+        pytest.param({"Authorization": "Bearer "}, "missing", id="empty"),
+        pytest.param({"Authorization": "Bearer not.a.jwt"}, "malformed", id="garbage"),
+        pytest.param("expired", "expired", id="expired"),
+        pytest.param("foreign", "bad_signature", id="bad-signature"),
+        pytest.param("tampered", "bad_signature", id="tampered"),
+        pytest.param({"sub": None}, "missing_claim:sub", id="no-sub"),
+        pytest.param({"aud": "another-client"}, "wrong_audience", id="audience"),
+        pytest.param({"iss": "https://cognito-idp.example/other"}, "wrong_issuer", id="issuer"),
+        pytest.param({"token_use": "access"}, "not_an_id_token", id="access-token"),
     ],
 )
-def test_bad_tokens_get_401_before_the_handler_runs(
-    stack: LocalStack, calls: list[Any], headers: Any
+def test_bad_tokens_get_401_before_the_handler_runs_and_the_reason_is_logged(
+    stack: LocalStack, calls: list[Any], caplog: pytest.LogCaptureFixture, headers: Any, reason: str
 ) -> None:
     if headers == "expired":
         an_hour_ago = time.time() - 3600
@@ -136,15 +151,53 @@ def test_bad_tokens_get_401_before_the_handler_runs(
         claims = jwt.decode(auth.mint("org-2", "user-1", ["admin"]), options={"verify_signature": False})
         forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
         headers = _bearer(f"{header}.{forged}.{signature}")
+    elif "Authorization" not in headers and headers:
+        headers = _bearer(_our_key_token(**headers))
+    caplog.set_level(logging.INFO, logger="callproof_local.gateway")
     response = requests.post(f"{stack.url}/items/lookup", json={}, headers=headers, timeout=10)
     assert response.status_code == 401
-    assert response.json() == {"message": "Unauthorized"}
+    assert response.json() == {
+        "error": {
+            "code": "unauthenticated",
+            "message": "missing, invalid or expired token",
+            "field": None,
+            "details": [],
+        }
+    }
+    assert response.headers["WWW-Authenticate"] == "Bearer"
     assert calls == []
+    (record,) = [r for r in caplog.records if r.name == "callproof_local.gateway"]
+    assert (record.levelno, record.getMessage()) == (logging.INFO, "token refused")
+    assert (record.reason, record.route) == (reason, "POST /items/lookup")  # type: ignore[attr-defined]
+    token = headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    logged = f"{record.getMessage()} {record.__dict__}"
+    assert not token or token not in logged
+    assert all(part not in logged for part in token.split(".") if len(part) > 8)
+    assert "user-1" not in logged
+    assert "org-1" not in logged
     good = requests.post(
         f"{stack.url}/items/lookup", json={}, headers=_bearer(auth.mint("o", "u", ["rep"])), timeout=10
     )
     assert good.status_code == 200
     assert len(calls) == 1  # the spy does see handler calls
+
+
+def test_access_lines_name_the_route_template_never_the_path_or_query(
+    stack: LocalStack, token: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As API Gateway's access log with $context.resourcePath: ids and numbers in URLs stay out."""
+    capsys.readouterr()
+    requests.get(f"{stack.url}/items/it-4155550100?phone=%2B14155550199", headers=_bearer(token), timeout=10)
+    requests.get(f"{stack.url}/items/it-7", timeout=10)  # refused: no token
+    requests.get(f"{stack.url}/nowhere/4155550188", headers=_bearer(token), timeout=10)
+    lines = [line for line in capsys.readouterr().err.splitlines() if " -> " in line]
+    assert [line.split(" (")[0] for line in lines] == [
+        "GET /items/{item_id} -> 200",
+        "GET /items/{item_id} -> 401",
+        "GET - -> 404",
+    ]
+    for digits in ("4155550100", "4155550199", "4155550188", "it-7"):
+        assert all(digits not in line for line in lines)
 
 
 def test_route_without_auth_needs_no_token(stack: LocalStack) -> None:
@@ -153,11 +206,19 @@ def test_route_without_auth_needs_no_token(stack: LocalStack) -> None:
     assert "authorizer" not in response.json()["event"]["requestContext"]
 
 
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": None, "details": []}}
+
+
 def test_unknown_route_404_and_wrong_method_405(stack: LocalStack, token: str, calls: list[Any]) -> None:
     missing = requests.get(f"{stack.url}/nowhere", headers=_bearer(token), timeout=10)
-    assert (missing.status_code, missing.json()) == (404, {"message": "Not Found"})
+    assert (missing.status_code, missing.json()) == (404, _error("not_found", "no such route"))
+    assert missing.headers["Content-Type"] == "application/json"
+    anonymous = requests.get(f"{stack.url}/nowhere", timeout=10)
+    assert (anonymous.status_code, anonymous.json()) == (404, _error("not_found", "no such route"))
     wrong = requests.delete(f"{stack.url}/items", headers=_bearer(token), timeout=10)
     assert wrong.status_code == 405
+    assert wrong.json() == _error("method_not_allowed", "method not allowed on this route")
     assert wrong.headers["Allow"] == "GET"
     assert calls == []
 
@@ -186,7 +247,7 @@ def test_json_body_is_text(stack: LocalStack, token: str) -> None:
 
 def test_handler_exception_is_502(stack: LocalStack, token: str) -> None:
     response = requests.get(f"{stack.url}/boom", headers=_bearer(token), timeout=10)
-    assert (response.status_code, response.json()) == (502, {"message": "Internal server error"})
+    assert (response.status_code, response.json()) == (502, _error("internal_error", "internal server error"))
 
 
 def test_body_over_10_mb_is_413(stack: LocalStack, token: str, calls: list[Any]) -> None:
@@ -198,6 +259,7 @@ def test_body_over_10_mb_is_413(stack: LocalStack, token: str, calls: list[Any])
         timeout=30,
     )
     assert response.status_code == 413
+    assert response.json() == _error("payload_too_large", "request over 10 MB")
     assert calls == []
 
 
