@@ -1,9 +1,13 @@
 """SMS for reps and admins (authenticated REST): sender numbers and settings, sending to customers,
-threads, consent status and consent links. Thin: parse, call ``SmsService``, map."""
+threads, consent status and consent links. Thin: parse, call ``SmsService``, map.
+
+Phone numbers travel in bodies only, never in URLs (which reach access logs): the consent of a number
+is read with ``POST /v1/sms/consent/lookup`` and recorded with ``POST /v1/sms/consent``. The old
+``/v1/sms/consent/{e164}`` answers 410 with the new routes, without reading the number.
+"""
 
 from __future__ import annotations
 
-import urllib.parse
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -13,10 +17,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
+from callproof.errors import Gone
 from callproof.observability import logger, metrics, tracer
 from callproof.sms.model import (
     ConsentEntryOut,
-    ConsentIn,
     ConsentOut,
     ConsentView,
     LinkIn,
@@ -26,6 +30,8 @@ from callproof.sms.model import (
     OrgSmsOut,
     SendersIn,
     SendIn,
+    SmsConsentIn,
+    SmsConsentLookupIn,
     SmsSettingsIn,
     ThreadOut,
 )
@@ -81,15 +87,27 @@ def _consent_out(view: ConsentView) -> ConsentOut:
     )
 
 
-@app.get("/v1/sms/consent/<e164>")
-def get_consent(e164: str) -> ConsentOut:
-    return _consent_out(service().consent(http.current_caller(app), urllib.parse.unquote(e164)))
+@app.post("/v1/sms/consent/lookup")
+def lookup_consent(body: SmsConsentLookupIn) -> ConsentOut:
+    return _consent_out(service().consent(http.current_caller(app), body.phone))
 
 
-@app.post("/v1/sms/consent/<e164>")
-def record_consent(e164: str, body: ConsentIn) -> ConsentOut:
-    view = service().record_consent(http.current_caller(app), urllib.parse.unquote(e164), body.status)
-    return _consent_out(view)
+@app.post("/v1/sms/consent")
+def record_consent(body: SmsConsentIn) -> ConsentOut:
+    return _consent_out(service().record_consent(http.current_caller(app), body.phone, body.status))
+
+
+MOVED = (
+    "phone numbers no longer go in URLs: read consent with POST /v1/sms/consent/lookup "
+    '{"phone"}, record it with POST /v1/sms/consent {"phone", "status"}'
+)
+
+
+# Not in the OpenAPI document: no longer part of the API, kept to tell old clients where to go.
+@app.get("/v1/sms/consent/<e164>", include_in_schema=False)
+@app.post("/v1/sms/consent/<e164>", include_in_schema=False)
+def moved_consent(e164: str) -> None:  # the number in the path is never read
+    raise Gone(MOVED)
 
 
 @app.post("/v1/sms/links")

@@ -7,7 +7,6 @@ import re
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import phonenumbers
 import pytest
@@ -35,7 +34,7 @@ def org(local_stack: RunningStack) -> str:
 
 
 def _status(stack: RunningStack, org: str, phone: str) -> list[tuple[str, str]]:
-    history = _api(stack, org, "GET", f"/v1/sms/consent/{quote(phone)}")["history"]
+    history = _api(stack, org, "POST", "/v1/sms/consent/lookup", {"phone": phone})["history"]
     return [(h["status"], h["source"]) for h in history]
 
 

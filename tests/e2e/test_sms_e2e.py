@@ -8,7 +8,6 @@ import secrets
 import time
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import phonenumbers
 import pytest
@@ -81,7 +80,7 @@ def test_stop_by_sms_then_send_is_refused(client: Client) -> None:
         response = client.twilio(stop)
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "text/xml"
-    history = client.api("GET", f"/v1/sms/consent/{quote(phone)}").json()["history"]
+    history = client.api("POST", "/v1/sms/consent/lookup", {"phone": phone}).json()["history"]
     assert [(h["status"], h["source"]) for h in history] == [("opted_out", "keyword")]
 
     refused = client.api("POST", "/v1/sms/messages", {"contact_id": contact_id, "body": "Hi again"})
@@ -93,7 +92,7 @@ def test_wrong_signature_is_403(client: Client) -> None:
     phone = "+1415555" + str(uuid.uuid4().int)[:4]
     response = client.twilio(inbound(client, phone, "STOP"), signature="bm90IGEgc2lnbmF0dXJl")
     assert response.status_code == 403
-    assert client.api("GET", f"/v1/sms/consent/{quote(phone)}").json()["status"] == "none"
+    assert client.api("POST", "/v1/sms/consent/lookup", {"phone": phone}).json()["status"] == "none"
 
 
 def test_replies_land_on_the_thread_and_delivery_callbacks_arrive(client: Client) -> None:
@@ -119,7 +118,7 @@ def test_carrier_opt_out_from_twilio_is_recorded(client: Client) -> None:
     requests.post(f"{client.double}/_double/opt-outs", data={"Number": phone}, timeout=10)
     refused = client.api("POST", "/v1/sms/messages", {"contact_id": contact_id, "body": "Hi"})
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "opted_out")
-    history = client.api("GET", f"/v1/sms/consent/{quote(phone)}").json()["history"]
+    history = client.api("POST", "/v1/sms/consent/lookup", {"phone": phone}).json()["history"]
     assert [(h["source"], h["keyword"]) for h in history] == [("carrier", "21610")]
 
 
@@ -161,6 +160,30 @@ def test_the_signature_covers_the_query_string_twilio_called(client: Client) -> 
     bare = sign(DEV_AUTH_TOKEN, f"{client.url}/webhooks/twilio/sms", params)
     refused = requests.post(url, data=params, headers={"X-Twilio-Signature": bare}, timeout=30)
     assert refused.status_code == 403
+
+
+def test_consent_by_number_keeps_numbers_out_of_urls_and_access_lines(
+    local_stack: RunningStack, client: Client
+) -> None:
+    """Issue 13, point 6: the number goes in the body; the old path answers 410; the gateway's access
+    lines name route templates, as API Gateway's access log does."""
+    phone = fresh_number()
+    recorded = client.api("POST", "/v1/sms/consent", {"phone": phone, "status": "opted_out"})
+    assert recorded.status_code == 200, recorded.text
+    assert (recorded.json()["phone"], recorded.json()["status"]) == (phone, "opted_out")
+    assert history(client, phone) == [("opted_out", "api")]
+    for method in ("GET", "POST"):
+        old = client.api(
+            method, f"/v1/sms/consent/{phone}", {"status": "opted_in"} if method == "POST" else None
+        )
+        assert (old.status_code, old.json()["error"]["code"]) == (410, "gone")
+        assert "POST /v1/sms/consent/lookup" in old.json()["error"]["message"]
+    assert history(client, phone) == [("opted_out", "api")]
+    access = local_stack.stderr.read_text()
+    assert "POST /v1/sms/consent -> 200" in access
+    assert "POST /v1/sms/consent/lookup -> 200" in access
+    assert "GET /v1/sms/consent/{e164} -> 410" in access
+    assert phone.removeprefix("+") not in access
 
 
 # ------------------------------------------------------------------ the typed-number opt-out form
@@ -210,7 +233,7 @@ def another_code(code: str) -> str:
 
 
 def history(client: Client, phone: str) -> list[tuple[str, str]]:
-    response = client.api("GET", f"/v1/sms/consent/{quote(phone)}")
+    response = client.api("POST", "/v1/sms/consent/lookup", {"phone": phone})
     assert response.status_code == 200, response.text
     return [(h["status"], h["source"]) for h in response.json()["history"]]
 
@@ -256,7 +279,7 @@ def test_typed_number_opt_out_needs_the_texted_code(local_stack: RunningStack, c
     assert phone[-4:] in done.text
     assert phone not in done.text  # masked
     assert history(client, phone) == [("opted_out", "web")]
-    consent = client.api("GET", f"/v1/sms/consent/{quote(phone)}").json()
+    consent = client.api("POST", "/v1/sms/consent/lookup", {"phone": phone}).json()
     assert consent["status"] == "opted_out"
 
     visitor.open(org=client.org)

@@ -117,8 +117,7 @@ def send(sms: Sms, contact_id: str, org: str = "org-a", text: str = "Hi Ada") ->
 
 
 def consent(sms: Sms, number: str = ADA, org: str = "org-a") -> Any:
-    path = f"/v1/sms/consent/{quote(number)}"
-    status, body = sms.json(api_event("GET", path, resource="/v1/sms/consent/{e164}", org=org))
+    status, body = sms.json(api_event("POST", "/v1/sms/consent/lookup", body={"phone": number}, org=org))
     assert status == 200, body
     return body
 
@@ -376,6 +375,59 @@ def test_another_org_sees_nothing_of_org_a(sms: Sms) -> None:
 def test_reps_cannot_configure_senders(sms: Sms) -> None:
     status, _ = sms.json(api_event("PUT", "/v1/org/sms/senders", body={"phone_numbers": [TWILIO_NUMBER]}))
     assert status == 403
+
+
+# ---------------------------------------------------------------------------- consent by API
+def test_consent_is_read_and_recorded_with_the_number_in_the_body(sms: Sms) -> None:
+    """Issue 13, point 6: numbers never go in URLs, which reach access logs."""
+    record = api_event("POST", "/v1/sms/consent", body={"phone": "(415) 555-0100", "status": "opted_out"})
+    status, body = sms.json(record, "SmsFunction")
+    assert status == 200, body
+    assert (body["phone"], body["status"]) == (ADA, "opted_out")
+    assert [(h["status"], h["source"], h["actor"]) for h in body["history"]] == [
+        ("opted_out", "api", "rep-1")
+    ]
+    lookup = api_event("POST", "/v1/sms/consent/lookup", body={"phone": ADA})
+    assert sms.json(lookup, "SmsFunction") == (200, body)
+    admin = api_event("POST", "/v1/sms/consent", body={"phone": ADA, "status": "opted_in"}, roles="admin")
+    assert sms.json(admin)[1]["status"] == "opted_in"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        ("/v1/sms/consent/lookup", {"phone": "not a number"}, 422, "phone"),
+        ("/v1/sms/consent/lookup", {}, 422, "phone"),
+        ("/v1/sms/consent/lookup", {"phone": ADA, "status": "opted_out"}, 422, "status"),
+        ("/v1/sms/consent", {"phone": "+1555", "status": "opted_out"}, 422, "phone"),
+        ("/v1/sms/consent", {"phone": ADA}, 422, "status"),
+        ("/v1/sms/consent", {"phone": ADA, "status": "none"}, 422, "status"),
+    ],
+)
+def test_bad_consent_bodies_name_the_field_and_record_nothing(
+    sms: Sms, path: str, body: dict[str, Any], status: int, field: str
+) -> None:
+    answer = sms.json(api_event("POST", path, body=body))
+    assert (answer[0], answer[1]["error"]["field"]) == (status, field)
+    assert sms.sms_items() == []
+
+
+def test_a_rep_cannot_record_an_opt_in(sms: Sms) -> None:
+    event = api_event("POST", "/v1/sms/consent", body={"phone": ADA, "status": "opted_in"})
+    assert sms.json(event)[0] == 403
+    assert consent(sms)["history"] == []
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_old_path_with_the_number_answers_410_with_the_new_routes(sms: Sms, method: str) -> None:
+    body = {"status": "opted_out"} if method == "POST" else None
+    event = api_event(method, f"/v1/sms/consent/{quote(ADA)}", resource="/v1/sms/consent/{e164}", body=body)
+    status, answer = sms.json(event, "SmsFunction")
+    assert (status, answer["error"]["code"]) == (410, "gone")
+    assert "POST /v1/sms/consent/lookup" in answer["error"]["message"]
+    assert 'POST /v1/sms/consent {"phone", "status"}' in answer["error"]["message"]
+    assert ADA not in json.dumps(answer)
+    assert sms.sms_items() == []
 
 
 # ------------------------------------------------------------------------------------- pages

@@ -238,9 +238,16 @@ class ConsentOut(BaseModel):
     history: list[ConsentEntryOut]
 
 
-class ConsentIn(_Strict):
+class SmsConsentLookupIn(_Strict):
+    """A number whose consent to read: in the body, so that numbers never appear in URLs or logs."""
+
+    phone: Annotated[E164Text, Field(description="E.164, or as typed in the org's default region")]
+
+
+class SmsConsentIn(_Strict):
     """Record consent given or withdrawn by other means (phone call, email); admins only for opt-in."""
 
+    phone: Annotated[E164Text, Field(description="E.164, or as typed in the org's default region")]
     status: Annotated[ConsentStatus, Field(description="opted_in or opted_out")]
 
 

@@ -254,7 +254,7 @@ class SmsService:
 
     def consent(self, caller: Caller, raw_number: str) -> ConsentView:
         caller.require(*READ_ROLES)
-        e164 = self.number(caller.org_id, raw_number, "e164")
+        e164 = self.number(caller.org_id, raw_number, "phone")
         history = self._store.consent_history(caller.org_id, e164, HISTORY_LIMIT)
         return ConsentView(e164, history[0].status if history else ConsentStatus.NONE, history)
 
@@ -265,7 +265,7 @@ class SmsService:
             raise InvalidInput("status must be opted_in or opted_out", field="status")
         if status is ConsentStatus.OPTED_IN and not caller.has(Role.ADMIN):
             raise Forbidden("only an admin may record an opt-in")
-        e164 = self.number(caller.org_id, raw_number, "e164")
+        e164 = self.number(caller.org_id, raw_number, "phone")
         now = self._clock()
         self._store.append_consent(
             ConsentEntry(
