@@ -166,3 +166,28 @@ def test_org_region_setting_decides_national_numbers(call: Invoke, aws_stack: di
     )
     created = create(call, {**ADA, "phones": ["020 7946 0958"]}, org="org-uk")
     assert created["phones"][0]["e164"] == "+442079460958"
+
+
+def test_a_rep_cannot_take_over_a_colleagues_contact_to_delete_it(call: Invoke) -> None:
+    """Issue 13, point 1: PATCH owner_user_id to oneself, then DELETE. The PATCH is refused (403
+    naming the field, nothing stored), so the DELETE stays 403; the owner may hand the contact over."""
+    created = create(call)  # owned by rep-1
+    path = f"/v1/contacts/{created['id']}"
+    takeover = {"owner_user_id": "rep-2"}
+    status, body = call(
+        "ContactsFunction", api_event("PATCH", path, resource=ITEM, body=takeover, user="rep-2")
+    )
+    assert (status, body["error"]["code"], body["error"]["field"]) == (403, "forbidden", "owner_user_id")
+    status, body = call("ContactsFunction", api_event("DELETE", path, resource=ITEM, user="rep-2"))
+    assert status == 403
+    status, fetched = call("ContactsFunction", api_event("GET", path, resource=ITEM, user="rep-2"))
+    assert (status, fetched["owner_user_id"], fetched["version"]) == (200, "rep-1", 1)
+
+    status, body = call(
+        "ContactsFunction", api_event("PATCH", path, resource=ITEM, body={"company": "Acme"}, user="rep-2")
+    )
+    assert (status, body["company"]) == (200, "Acme")  # the shared fields stay the team's
+    status, body = call("ContactsFunction", api_event("PATCH", path, resource=ITEM, body=takeover))
+    assert (status, body["owner_user_id"]) == (200, "rep-2")  # the owner hands it over
+    status, _ = call("ContactsFunction", api_event("DELETE", path, resource=ITEM, user="rep-2"))
+    assert status == 204

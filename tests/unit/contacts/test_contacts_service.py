@@ -162,3 +162,56 @@ def test_new_ids_are_unique_and_sort_by_creation_time() -> None:
     assert len(set(ids)) == 1000
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
     assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
+
+
+# --------------------------------------------------------------- who may change what (issue 13)
+def test_a_rep_cannot_take_over_a_colleagues_contact(
+    service: ContactService, store: InMemoryContactStore
+) -> None:
+    """The takeover: PATCH owner_user_id to oneself, then DELETE as the new owner. The owner change is
+    refused and nothing is written, so the DELETE stays refused."""
+    contact = service.create(REP_A, ada())
+    with pytest.raises(Forbidden) as caught:
+        service.update(OTHER_REP_A, contact.id, ContactPatch(owner_user_id="rep-2"))
+    assert caught.value.field == "owner_user_id"
+    assert store.contacts[("org-a", contact.id)] == contact
+    with pytest.raises(Forbidden):
+        service.delete(OTHER_REP_A, contact.id)
+
+
+def test_the_owner_hands_a_contact_over_and_an_admin_reassigns_it(service: ContactService) -> None:
+    contact = service.create(REP_A, ada())
+    handed = service.update(REP_A, contact.id, ContactPatch(owner_user_id="rep-2"))
+    assert handed.owner_user_id == "rep-2"
+    with pytest.raises(Forbidden):  # the former owner is now a colleague like any other
+        service.update(REP_A, contact.id, ContactPatch(owner_user_id="rep-1"))
+    back = service.update(ADMIN_A, contact.id, ContactPatch(owner_user_id="rep-1"))
+    assert back.owner_user_id == "rep-1"
+
+
+def test_colleagues_edit_the_shared_fields_but_not_the_owner(service: ContactService) -> None:
+    contact = service.create(REP_A, ada())
+    edited = service.update(
+        OTHER_REP_A, contact.id, ContactPatch(company="Analytical Engines", owner_user_id="rep-1")
+    )  # naming the current owner changes nothing about ownership: allowed
+    assert (edited.company, edited.owner_user_id) == ("Analytical Engines", "rep-1")
+    with pytest.raises(Forbidden):  # a mixed patch is refused whole
+        service.update(OTHER_REP_A, contact.id, ContactPatch(company="Mallory Ltd", owner_user_id="rep-2"))
+    assert service.get(REP_A, contact.id).company == "Analytical Engines"
+
+
+def test_the_owner_cannot_be_removed(service: ContactService) -> None:
+    contact = service.create(REP_A, ada())
+    with pytest.raises(InvalidInput) as caught:
+        service.update(REP_A, contact.id, ContactPatch.model_validate({"owner_user_id": None}))
+    assert caught.value.field == "owner_user_id"
+
+
+def test_a_correction_changes_the_persons_data_never_the_owner(service: ContactService) -> None:
+    contact = service.create(REP_A, ada())
+    corrected = service.correct("org-a", contact.id, ContactPatch(name="Augusta Ada King"))
+    assert (corrected.name, corrected.owner_user_id) == ("Augusta Ada King", "rep-1")
+    with pytest.raises(InvalidInput) as caught:
+        service.correct("org-a", contact.id, ContactPatch(owner_user_id="rep-2"))
+    assert caught.value.field == "owner_user_id"
+    assert service.get(REP_A, contact.id).owner_user_id == "rep-1"

@@ -56,6 +56,16 @@ def build_draft(data: ContactIn, region: str, default_owner: str) -> ContactDraf
     )
 
 
+def _check_owner_change(caller: Caller, current: Contact, patch: ContactPatch) -> None:
+    """Changing the owner needs the current owner or an admin: else a rep could make a colleague's
+    contact their own and then delete it. Naming the current owner again is no change."""
+    wanted = patch.owner_user_id
+    if wanted is None or wanted == current.owner_user_id:
+        return
+    if current.owner_user_id != caller.user_id and not caller.has(Role.ADMIN):
+        raise Forbidden("only the contact's owner or an admin may change its owner", field="owner_user_id")
+
+
 @dataclass(frozen=True, slots=True)
 class LookupResult:
     phones: dict[str, list[Contact]]
@@ -116,10 +126,15 @@ class ContactService:
         return self._store.list_page(caller.org_id, limit, cursor)
 
     def update(self, caller: Caller, contact_id: str, patch: ContactPatch) -> Contact:
-        """Apply ``patch`` to the current version; re-read and re-apply if another write won the race."""
+        """Apply ``patch`` to the current version; re-read and re-apply if another write won the race.
+
+        Who may change what: the contact's data (name, type, company, emails, phones) is the team's,
+        so any rep or admin of the org may edit it; its owner (who may delete it) changes only by the
+        current owner or an admin. A patch that may not be applied whole changes nothing."""
         region = self._orgs.default_phone_region(caller.org_id)
         for _ in range(_UPDATE_ATTEMPTS):
             current = self.get(caller, contact_id)
+            _check_owner_change(caller, current, patch)
             updated = self._patched(current, patch, region)
             try:
                 self._store.replace(current, updated)
@@ -130,7 +145,12 @@ class ContactService:
 
     def correct(self, org_id: str, contact_id: str, patch: ContactPatch) -> Contact:
         """A correction through a data-subject request: compliance staff act with an admin's authority
-        over the org's contacts (the request, not this call, is what they are authorised by)."""
+        over the person's data in the org's contacts (the request, not this call, is what they are
+        authorised by). Who owns a contact is not the person's data: a correction never changes it."""
+        if "owner_user_id" in patch.model_fields_set:
+            raise InvalidInput(
+                "a correction changes the person's data, not the contact's owner", field="owner_user_id"
+            )
         return self.update(Caller(org_id, "dsar", frozenset({Role.ADMIN})), contact_id, patch)
 
     def delete(self, caller: Caller, contact_id: str) -> None:
@@ -162,6 +182,8 @@ class ContactService:
             raise InvalidInput("name cannot be removed", field="name")
         if "type" in changes and changes["type"] is None:
             raise InvalidInput("type cannot be removed", field="type")
+        if "owner_user_id" in changes and changes["owner_user_id"] is None:
+            raise InvalidInput("owner_user_id cannot be removed", field="owner_user_id")
         return replace(
             current,
             name=patch.name if patch.name is not None else current.name,
