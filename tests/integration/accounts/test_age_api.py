@@ -83,3 +83,16 @@ def test_adult_and_bad_input(call: Invoke) -> None:
         status, refused = call("AccountsFunction", api_event("PUT", "/v1/me/age", body=body))
         assert (status, refused["error"]["field"]) == (422, field), refused
     assert call("AccountsFunction", api_event("GET", "/v1/me/age"))[1]["status"] == "active"
+
+
+def test_a_child_waiting_for_the_guardian_cannot_attest_16_instead(call: Invoke) -> None:
+    """Issue 13, point 1 (PUT /v1/me/age): the age route is exempt from the guardian check, so it must
+    not let a recorded birth date be replaced by an attestation or another date."""
+    kid = {"user": "kid-2"}
+    body = {"birth_date": "2014-03-02", "guardian_name": "Ada Parent", "guardian_email": "parent@example.com"}
+    assert call("AccountsFunction", api_event("PUT", "/v1/me/age", body=body, **kid))[0] == 200
+    for attempt in ({"attests_16_or_over": True}, {"birth_date": "2000-03-02"}):
+        status, refused = call("AccountsFunction", api_event("PUT", "/v1/me/age", body=attempt, **kid))
+        assert (status, refused["error"]["code"]) == (409, "conflict"), refused
+    assert call("AccountsFunction", api_event("GET", "/v1/me/age", **kid))[1]["status"] == "pending_guardian"
+    assert call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))[0] == 403

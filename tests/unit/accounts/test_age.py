@@ -132,3 +132,37 @@ def test_no_public_base_url_refuses_before_storing(store: InMemoryConsentStore, 
             REP, AgeIn(birth_date=date(2013, 5, 1), guardian_name="P", guardian_email="p@example.com")
         )
     assert store.ages == {}
+
+
+# --------------------------------------------------------------- who may change what (issue 13)
+def test_a_child_cannot_attest_or_re_date_their_way_out_of_guardian_consent(
+    service: AgeService, store: InMemoryConsentStore, mailer: FakeMailer
+) -> None:
+    """PUT /v1/me/age stays reachable while the account waits for the guardian: a recorded birth date
+    is final there (409, record unchanged); the guardian named may still change, with a new link."""
+    under_16 = AgeIn(birth_date=date(2013, 5, 1), guardian_name="P", guardian_email="p@example.com")
+    pending = service.record(REP, under_16)
+    for attempt, field in (
+        (AgeIn(attests_16_or_over=True), "attests_16_or_over"),
+        (AgeIn(birth_date=date(2000, 5, 1)), "birth_date"),
+        (AgeIn(birth_date=date(2013, 5, 2), guardian_name="P", guardian_email="p@example.com"), "birth_date"),
+    ):
+        with pytest.raises(Conflict) as refused:
+            service.record(REP, attempt)
+        assert refused.value.field == field
+        assert store.ages[("org-a", "kid-1")] == pending
+    again = service.record(
+        REP, AgeIn(birth_date=date(2013, 5, 1), guardian_name="Q", guardian_email="q@example.com")
+    )
+    assert (again.status, again.guardian_email) == (AgeStatus.PENDING_GUARDIAN, "q@example.com")
+    assert len(mailer.sent) == 2
+
+
+def test_an_attestation_may_be_followed_by_a_birth_date(service: AgeService) -> None:
+    service.record(REP, AgeIn(attests_16_or_over=True))
+    later = service.record(
+        REP, AgeIn(birth_date=date(2013, 5, 1), guardian_name="P", guardian_email="p@example.com")
+    )
+    assert later.status is AgeStatus.PENDING_GUARDIAN  # new facts may only make the record stricter
+    with pytest.raises(Conflict):
+        service.record(REP, AgeIn(attests_16_or_over=True))

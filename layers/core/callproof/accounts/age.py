@@ -59,6 +59,7 @@ class AgeService:
         birth = request.birth_date
         if birth is not None and not date(1900, 1, 1) <= birth <= now.date():
             raise InvalidInput("birth_date must be a past date after 1900", field="birth_date")
+        self._check_change(self._store.get_age(caller.org_id, caller.user_id), birth)
         if birth is None or age_on(birth, now.date()) >= ADULT_AGE:
             record = AgeRecord(AgeStatus.ACTIVE, now, birth)
             self._store.put_age(caller.org_id, caller.user_id, record)
@@ -89,6 +90,21 @@ class AgeService:
             "If you do not know about this, ignore this email: the account stays inactive.",
         )
         return record
+
+    @staticmethod
+    def _check_change(recorded: AgeRecord | None, birth: date | None) -> None:
+        """Who may change what: the user records their own age, and this route stays open while the
+        account waits for the guardian, so a recorded birth date is final here (else a child could
+        attest "16 or over", or give another date, instead of waiting). An attestation may be followed
+        by a birth date (new facts only make the record stricter); while a birth date under 16 is
+        recorded, the user may name another guardian (a new link voids the old one)."""
+        if recorded is None or recorded.birth_date is None or birth == recorded.birth_date:
+            return
+        if birth is None:
+            raise Conflict(
+                "a birth date is recorded: an attestation cannot replace it", field="attests_16_or_over"
+            )
+        raise Conflict("the recorded birth date cannot be changed here", field="birth_date")
 
     def pending(self, token: str) -> AgeRecord:
         """The record a valid, unexpired link points to (for the confirmation page)."""
