@@ -26,7 +26,7 @@ from callproof.calendars.service import (
     NoCalendarSelected,
     NotConfigured,
 )
-from callproof.errors import InvalidInput
+from callproof.errors import Forbidden, InvalidInput
 from callproof.oauth.model import GrantRevoked, OAuthToken, SealedToken
 from callproof.tenancy import Caller, Role
 from tests.gmail_fakes import FakeStates, FakeVault
@@ -291,3 +291,23 @@ def test_unknown_attendee_contact_is_refused_before_the_write() -> None:
     with pytest.raises(InvalidInput):
         w.service.create_event(REP, None, DRAFT, ["ghost"])
     assert w.api.writes == []
+
+
+def test_only_sales_roles_put_crm_contacts_on_an_event() -> None:
+    """Who may change what (issue 13): an event is the user's own (their token, their selected
+    calendar), but attendees are read from the org's contacts, which only reps and admins may read:
+    another role may write events without attendees, and is refused (before any write) with them."""
+    staff = Caller("org-a", "rep-1", frozenset({Role.COMPLIANCE}))
+    w = world()
+    connect(w)
+    w.service.select(staff, Provider.MICROSOFT, "primary")
+    assert w.service.create_event(staff, None, DRAFT, []).attendees == ()
+    for write in (
+        lambda: w.service.create_event(staff, None, DRAFT, ["c1"]),
+        lambda: w.service.update_event(staff, "ev-1", None, DRAFT, ["c1"]),
+    ):
+        with pytest.raises(Forbidden):
+            write()
+    w.service.update_event(staff, "ev-1", None, DRAFT, None)  # attendees left as they are
+    w.service.update_event(staff, "ev-1", None, DRAFT, [])  # or removed
+    assert w.api.writes == [("create", "primary"), ("update", "primary"), ("update", "primary")]

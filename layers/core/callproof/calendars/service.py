@@ -28,7 +28,7 @@ from callproof.calendars.ports import CalendarApi, ConnectionStore
 from callproof.errors import Conflict, InvalidInput, NotFound
 from callproof.oauth.model import GrantRevoked, OAuthState, OAuthToken, new_pkce
 from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
-from callproof.tenancy import Caller
+from callproof.tenancy import Caller, Role
 
 GOOGLE_CALENDAR_SCOPES = (
     "https://www.googleapis.com/auth/calendar.app.created",
@@ -220,9 +220,12 @@ class CalendarService:
     def _with_attendees(
         self, caller: Caller, draft: EventDraft, contact_ids: Sequence[str] | None
     ) -> EventDraft:
+        """Attendees are the org's contacts: reading them needs the roles the contacts API needs."""
         if contact_ids is None:
             return draft
         unique = list(dict.fromkeys(contact_ids))
+        if unique:
+            caller.require(Role.REP, Role.ADMIN)
         if len(unique) > MAX_ATTENDEES:
             raise InvalidInput(f"at most {MAX_ATTENDEES} attendees", field="attendee_contact_ids")
         return replace(draft, attendees=tuple(self._attendees(caller.org_id, unique)))
