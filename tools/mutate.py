@@ -10,9 +10,10 @@ mutmut expects the code under `src/`; the layer's package lives in `layers/core/
 `.mutate/`, where `src` is a link to `layers/core` and `tests`, `infra`, `functions` are links to the
 project's own, with a generated `[tool.mutmut]` section. Usage:
 
-    python tools/mutate.py            # run (resumes where an earlier run stopped) and report
-    python tools/mutate.py --report   # report the last run only
-    python tools/mutate.py --fresh    # forget earlier results first
+    python tools/mutate.py                    # run (resumes where an earlier run stopped) and report
+    python tools/mutate.py --report           # report the last run only
+    python tools/mutate.py --fresh            # forget earlier results first
+    python tools/mutate.py --only otp.py --work .mutate-otp --show   # one module, its survivors' diffs
 
 Surviving mutants that cannot be killed (equivalent mutants) are listed with the reason in
 docs/testing.md; the report names every survivor so that list can be checked.
@@ -29,11 +30,13 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / ".mutate"
 
 # Guard module (under layers/core/callproof/) -> the tests that guard it.
 GUARDS: dict[str, list[str]] = {
-    "integrations/twilio_webhook.py": ["tests/unit/integrations/test_twilio_webhook.py", "tests/unit/sms/test_sms_service.py"],
+    "integrations/twilio_webhook.py": [
+        "tests/unit/integrations/test_twilio_webhook.py",
+        "tests/unit/sms/test_sms_service.py",
+    ],
     "integrations/google_push.py": ["tests/unit/integrations/test_google_push.py"],
     "tenancy.py": ["tests/unit/test_tenancy.py"],
     "signing.py": ["tests/unit/test_signing.py", "tests/unit/dsar/test_dsar_links.py"],
@@ -53,42 +56,49 @@ KILLED = {1, 3}
 SURVIVED = {0}
 
 
-def configure() -> None:
-    WORK.mkdir(exist_ok=True)
-    for name, target in {"src": "layers/core", "tests": "tests", "infra": "infra", "functions": "functions"}.items():
-        link = WORK / name
+def configure(work: Path, guards: dict[str, list[str]]) -> None:
+    work.mkdir(exist_ok=True)
+    for name, target in {
+        "src": "layers/core",
+        "tests": "tests",
+        "infra": "infra",
+        "functions": "functions",
+    }.items():
+        link = work / name
         if not link.is_symlink():
             link.symlink_to(ROOT / target)
-    tests = sorted({test for selected in GUARDS.values() for test in selected})
+    tests = sorted({test for selected in guards.values() for test in selected})
     lines = [
         "[tool.mutmut]",
         'source_paths = ["src/callproof/"]',
-        "only_mutate = " + json.dumps([f"src/callproof/{module}" for module in GUARDS]),
+        "only_mutate = " + json.dumps([f"src/callproof/{module}" for module in guards]),
         "pytest_add_cli_args_test_selection = " + json.dumps(tests),
         'pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x"]',
         'also_copy = ["infra", "functions"]',
         "",
     ]
-    (WORK / "pyproject.toml").write_text("\n".join(lines))
+    (work / "pyproject.toml").write_text("\n".join(lines))
 
 
-def run(children: int) -> int:
-    return subprocess.call([str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(children)], cwd=WORK)
+def mutmut(work: Path, *args: str) -> int:
+    return subprocess.call([str(Path(sys.executable).parent / "mutmut"), *args], cwd=work)  # noqa: S603 - our own venv's tool
 
 
-def report() -> int:
+def report(work: Path, guards: dict[str, list[str]], show: bool) -> int:
     """Kill rate per guard module, and every survivor by name (``mutmut show NAME`` in .mutate/)."""
     worst = 100.0
     print(f"{'module':36} {'mutants':>8} {'killed':>7} {'survived':>9} {'other':>6} {'kill rate':>10}")
     survivors: list[str] = []
-    for module in GUARDS:
-        meta = WORK / "mutants" / "src" / "callproof" / (module + ".meta")
+    for module in guards:
+        meta = work / "mutants" / "src" / "callproof" / (module + ".meta")
         if not meta.exists():
             print(f"{module:36} {'not run':>8}")
             worst = 0.0
             continue
         codes = json.loads(meta.read_text())["exit_code_by_key"]
-        counts = Counter("killed" if c in KILLED else "survived" if c in SURVIVED else "other" for c in codes.values())
+        counts = Counter(
+            "killed" if c in KILLED else "survived" if c in SURVIVED else "other" for c in codes.values()
+        )
         decided = counts["killed"] + counts["survived"]
         rate = 100.0 * counts["killed"] / decided if decided else 100.0
         worst = min(worst, rate)
@@ -102,6 +112,9 @@ def report() -> int:
         print("\nsurviving mutants (see them with `cd .mutate && mutmut show NAME`):")
         for name in sorted(survivors):
             print(f"  {name}")
+            if show:
+                sys.stdout.flush()
+                mutmut(work, "show", name)
     return 0
 
 
@@ -110,13 +123,20 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="report the last run only")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
     parser.add_argument("--children", type=int, default=2, help="parallel mutants (default 2)")
+    parser.add_argument("--only", action="append", help="a guard module (repeatable), e.g. otp.py")
+    parser.add_argument("--work", default=".mutate", help="the working folder (default .mutate)")
+    parser.add_argument("--show", action="store_true", help="print each survivor's diff")
     args = parser.parse_args()
+    guards = {module: tests for module, tests in GUARDS.items() if not args.only or module in args.only}
+    if not guards:
+        parser.error(f"no such guard module; choose among: {', '.join(GUARDS)}")
+    work = ROOT / args.work
     if args.fresh:
-        shutil.rmtree(WORK / "mutants", ignore_errors=True)
-    configure()
+        shutil.rmtree(work / "mutants", ignore_errors=True)
+    configure(work, guards)
     if not args.report:
-        run(args.children)
-    sys.exit(report())
+        mutmut(work, "run", "--max-children", str(args.children))
+    sys.exit(report(work, guards, args.show))
 
 
 if __name__ == "__main__":
