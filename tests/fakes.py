@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -12,6 +13,7 @@ from callproof.accounts.model import (
     AgeStatus,
     ConsentRecord,
     CurrentPolicy,
+    DirectoryUser,
     GateView,
     Member,
     PolicyVersion,
@@ -376,25 +378,43 @@ class InMemoryMemberStore:
 
 
 class FakeDirectory:
-    """Cognito users and groups in memory; usernames are emails' ids as Cognito's are opaque."""
+    """Cognito users and groups in memory: one pool for every org, one user per email; usernames
+    are opaque ids as Cognito's are. ``refuse`` holds addresses the directory refuses (422)."""
 
     def __init__(self) -> None:
-        self.users: dict[str, str] = {}  # email -> username
+        self.users: dict[str, DirectoryUser] = {}  # email -> user
         self.groups: dict[str, set[str]] = defaultdict(set)
         self.disabled: set[str] = set()
+        self.refuse: set[str] = set()
+        self.calls: list[str] = []
 
-    def create_user(self, org_id: str, email: str, full_name: str) -> tuple[str, str]:
+    def create_user(self, org_id: str, email: str, full_name: str) -> DirectoryUser | None:
+        self.calls.append("create_user")
+        if email in self.refuse:
+            raise InvalidInput("the sign-in directory does not accept this email address", field="email")
         if email in self.users:
-            raise Conflict("exists", field="email")
+            return None
         username = f"u-{len(self.users) + 1}"
-        self.users[email] = username
-        return username, username
+        sub = str(uuid.UUID(int=len(self.users) + 1))  # shaped as Cognito's sub
+        self.users[email] = DirectoryUser(sub, username, org_id)
+        return self.users[email]
+
+    def find_user(self, email: str) -> DirectoryUser | None:
+        self.calls.append("find_user")
+        user = self.users.get(email)
+        return None if user is None else replace(user, enabled=user.username not in self.disabled)
+
+    def reinstate(self, username: str) -> None:
+        self.calls.append("reinstate")
+        self.disabled.discard(username)
 
     def set_groups(self, username: str, add: frozenset[Role], remove: frozenset[Role]) -> None:
+        self.calls.append("set_groups")
         self.groups[username] |= {r.value for r in add}
         self.groups[username] -= {r.value for r in remove}
 
     def disable_user(self, username: str) -> None:
+        self.calls.append("disable_user")
         self.disabled.add(username)
 
 

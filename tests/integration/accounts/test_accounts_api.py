@@ -196,3 +196,83 @@ def test_org_retention_setting_drives_the_scheduled_purge(call: Invoke) -> None:
         status, calls = call("CallLogsFunction", api_event("GET", "/v1/call-logs", org=org))
         assert status == 200
         assert len(calls["items"]) == kept
+
+
+def cognito_users(stack: dict[str, Physical]) -> dict[str, dict[str, Any]]:
+    """The pool's users by email (test-only inspection)."""
+    users = boto3.client("cognito-idp").list_users(UserPoolId=stack["UserPool"].ref)["Users"]
+    return {
+        {a["Name"]: a["Value"] for a in u["Attributes"]}["email"]: {
+            "username": u["Username"],
+            "enabled": u["Enabled"],
+            "org": {a["Name"]: a["Value"] for a in u["Attributes"]}.get("custom:org_id"),
+        }
+        for u in users
+    }
+
+
+def test_emails_cognito_refuses_are_a_422_naming_email(call: Invoke, aws_stack: dict[str, Physical]) -> None:
+    """Issue 13, point 4: these passed the API's validator and made AdminCreateUser fail (502).
+    Non-ASCII and over-long addresses are refused up front; o'brien@ passes our rules (RFC 5322
+    allows it, and no documented Cognito rule refuses it) but moto's pool refuses it, and that
+    refusal is a 422 naming the field too."""
+    messages = {}
+    for email in ("ñ@example.com", "o'brien@example.com", "user@bücher.example", "a" * 120 + "@example.com"):
+        body = {"email": email, "full_name": "X", "roles": ["rep"]}
+        status, refused = accounts(call, "POST", "/v1/org/members", body=body, **ADMIN)
+        assert (status, refused["error"]["field"]) == (422, "email"), (email, refused)
+        messages[email] = refused["error"]["message"]
+    assert "user@xn--bcher-kva.example" in messages["user@bücher.example"]  # what would work
+    assert accounts(call, "GET", "/v1/org/members", **ADMIN)[1]["items"] == []
+    assert cognito_users(aws_stack) == {}
+
+
+def test_another_orgs_member_email_is_not_revealed(call: Invoke, aws_stack: dict[str, Physical]) -> None:
+    """Issue 13, point 8: org B's admin adding org A's member got 409 "a user with this email already
+    exists". Now org B sees what it sees for a free address, and nothing changes for org A's user."""
+    org_b = {"org": "org-b", "user": "admin-9", "roles": "admin"}
+    status, ada = accounts(
+        call,
+        "POST",
+        "/v1/org/members",
+        body={"email": "ada@example.com", "full_name": "Ada", "roles": ["rep"]},
+        **ADMIN,
+    )
+    assert status == 201, ada
+    before = cognito_users(aws_stack)
+
+    answers = []
+    for email in ("ada@example.com", "free@example.com"):
+        body = {"email": email, "full_name": "Bob", "roles": ["rep"]}
+        status, added = accounts(call, "POST", "/v1/org/members", body=body, **org_b)
+        again, repeated = accounts(call, "POST", "/v1/org/members", body=body, **org_b)
+        answers.append(
+            (status, sorted(added), added["email"] == email, len(added["user_id"]), again, repeated["error"])
+        )
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 201
+
+    after = cognito_users(aws_stack)
+    assert after["ada@example.com"] == before["ada@example.com"]  # still org A's, enabled
+    assert groups_of(aws_stack, after["ada@example.com"]["username"]) == {"rep"}
+    assert set(after) == {"ada@example.com", "free@example.com"}
+    listing = accounts(call, "GET", "/v1/org/members", **org_b)[1]["items"]
+    assert sorted(m["email"] for m in listing) == ["ada@example.com", "free@example.com"]
+    assert [m["email"] for m in accounts(call, "GET", "/v1/org/members", **ADMIN)[1]["items"]] == [
+        "ada@example.com"
+    ]
+
+
+def test_a_removed_member_can_be_added_back(call: Invoke, aws_stack: dict[str, Physical]) -> None:
+    body = {"email": "bob@example.com", "full_name": "Bob", "roles": ["rep"]}
+    status, bob = accounts(call, "POST", "/v1/org/members", body=body, **ADMIN)
+    assert status == 201, bob
+    path, resource = f"/v1/org/members/{bob['user_id']}", "/v1/org/members/{user_id}"
+    assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
+    assert cognito_users(aws_stack)["bob@example.com"]["enabled"] is False
+
+    status, back = accounts(call, "POST", "/v1/org/members", body={**body, "roles": ["admin"]}, **ADMIN)
+    assert (status, back["user_id"], back["roles"]) == (201, bob["user_id"], ["admin"])
+    user = cognito_users(aws_stack)["bob@example.com"]
+    assert user["enabled"] is True
+    assert groups_of(aws_stack, user["username"]) == {"admin"}

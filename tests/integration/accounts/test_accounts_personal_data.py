@@ -47,9 +47,17 @@ class Accounts:
 
     def user(self, email: str, org: str = ORG, photo: bool = True) -> str:
         """A member as the accounts API creates one: Cognito user, profile, consents, age, photo."""
-        user_id, username = self.directory.create_user(org, email, "Ada Lovelace")
+        created = self.directory.create_user(org, email, "Ada Lovelace")
+        assert created is not None
+        user_id = created.user_id
         member = Member(
-            org, user_id, email, "Ada Lovelace", "Analytical Engines", frozenset({Role.REP}), username
+            org,
+            user_id,
+            email,
+            "Ada Lovelace",
+            "Analytical Engines",
+            frozenset({Role.REP}),
+            created.username,
         )
         self.members.put(None, member)
         for purpose, granted in (

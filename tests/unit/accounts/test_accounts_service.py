@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callproof.accounts.model import MemberIn, MePatch
+from callproof.accounts.model import DirectoryUser, MemberIn, MePatch
 from callproof.accounts.service import AccountService
-from callproof.errors import Conflict, Forbidden, NotFound
+from callproof.errors import Conflict, Forbidden, InvalidInput, NotFound
 from callproof.tenancy import Caller, Role
 from tests.fakes import FakeDirectory, InMemoryMemberStore
 
@@ -67,3 +67,90 @@ def test_admin_keeps_own_admin_role(service: AccountService) -> None:
         Role.ADMIN,
         Role.REP,
     }
+
+
+# ------------------------------------------- sign-in emails Cognito refuses (issue 13, point 4)
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        ("ñ@example.com", "ASCII"),
+        ("user@bücher.example", "xn--bcher-kva.example"),
+        ("a" * 120 + "@example.com", "128"),
+    ],
+)
+def test_addresses_cognito_cannot_sign_in_are_refused_before_the_directory(
+    service: AccountService, directory: FakeDirectory, email: str, reason: str
+) -> None:
+    with pytest.raises(InvalidInput, match=reason) as refused:
+        service.add_member(ADMIN, MemberIn(email=email, full_name="X", roles=[Role.REP]))
+    assert refused.value.field == "email"
+    assert directory.calls == []
+    assert service.list_members(ADMIN) == []
+
+
+def test_an_address_the_directory_refuses_is_a_422_naming_email_and_stores_nothing(
+    service: AccountService, directory: FakeDirectory
+) -> None:
+    directory.refuse.add("o'brien@example.com")
+    with pytest.raises(InvalidInput) as refused:
+        service.add_member(ADMIN, MemberIn(email="O'Brien@example.com", full_name="X", roles=[Role.REP]))
+    assert refused.value.field == "email"
+    assert service.list_members(ADMIN) == []
+
+
+# --------------------------------------------------- another org's users stay invisible (point 8)
+def _story(service: AccountService, admin: Caller, email: str) -> list[object]:
+    """Everything an admin can observe while adding, editing, removing and re-adding an address."""
+    seen: list[object] = []
+    added = service.add_member(admin, MemberIn(email=email, full_name="Bob", roles=[Role.REP]))
+    seen.append((added.email == email, added.full_name, added.roles, len(added.user_id)))
+    seen.append([(m.email == email, m.roles) for m in service.list_members(admin)])
+    with pytest.raises(Conflict) as again:
+        service.add_member(admin, MemberIn(email=email, full_name="Bob", roles=[Role.REP]))
+    seen.append((again.value.message, again.value.field))
+    seen.append(service.set_roles(admin, added.user_id, frozenset({Role.ADMIN})).roles)
+    service.remove_member(admin, added.user_id)
+    seen.append(service.list_members(admin))
+    back = service.add_member(admin, MemberIn(email=email, full_name="Bob", roles=[Role.COMPLIANCE]))
+    seen.append(
+        (back.email == email, back.roles, [(m.email == email, m.roles) for m in service.list_members(admin)])
+    )
+    return seen
+
+
+def test_an_address_of_another_org_answers_as_a_free_one_and_changes_nothing_there(
+    service: AccountService, directory: FakeDirectory
+) -> None:
+    """Before: 409 "a user with this email already exists" told org B's admin that org A uses it.
+    Now org B's admin sees the same whether the address is org A's or free (org C's admin here)."""
+    ada = service.add_member(ADMIN, MemberIn(email="ada@example.com", full_name="Ada", roles=[Role.REP]))
+    users_before = dict(directory.users)
+
+    probe = _story(service, OTHER_ADMIN, "ada@example.com")
+    control = _story(service, Caller("org-c", "admin-7", frozenset({Role.ADMIN})), "free@example.com")
+    assert probe == control
+
+    assert directory.users == users_before | {"free@example.com": directory.users["free@example.com"]}
+    assert directory.groups[ada.username or ""] == {"rep"}  # org A's user untouched
+    assert ada.username not in directory.disabled
+    assert [m.user_id for m in service.list_members(ADMIN)] == [ada.user_id]
+    assert all(m.username is None for m in service.list_members(OTHER_ADMIN))  # nobody signs in there
+
+
+def test_a_removed_member_added_back_is_enabled_again_with_the_same_id(
+    service: AccountService, directory: FakeDirectory
+) -> None:
+    bob = service.add_member(ADMIN, MemberIn(email="bob@example.com", full_name="Bob", roles=[Role.REP]))
+    service.remove_member(ADMIN, bob.user_id)
+    assert bob.username in directory.disabled
+    back = service.add_member(ADMIN, MemberIn(email="bob@example.com", full_name="Bob", roles=[Role.ADMIN]))
+    assert (back.user_id, back.username) == (bob.user_id, bob.username)
+    assert bob.username not in directory.disabled
+    assert directory.groups[bob.username or ""] == {"admin"}
+
+
+def test_an_admin_cannot_add_their_own_address(service: AccountService, directory: FakeDirectory) -> None:
+    directory.users["admin@example.com"] = DirectoryUser("admin-1", "u-admin", "org-a")
+    with pytest.raises(Conflict) as refused:
+        service.add_member(ADMIN, MemberIn(email="admin@example.com", full_name="Me", roles=[Role.REP]))
+    assert refused.value.field == "email"

@@ -47,6 +47,16 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """A user of the sign-in directory (Cognito), as the accounts service sees one."""
+
+    user_id: str  # the ID token's ``sub``
+    username: str  # the directory's name for the user (groups are changed by it)
+    org_id: str | None  # the immutable ``custom:org_id``
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class OrgSettings:
     default_phone_region: str | None = None  # None: the deployment's DEFAULT_PHONE_REGION
     call_retention_months: int | None = None  # None: 24 months

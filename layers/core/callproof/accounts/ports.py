@@ -10,6 +10,7 @@ from callproof.accounts.model import (
     AgeRecord,
     ConsentRecord,
     CurrentPolicy,
+    DirectoryUser,
     GateView,
     Member,
     PolicyVersion,
@@ -35,10 +36,20 @@ class MemberStore(Protocol):
 
 
 class IdentityDirectory(Protocol):
-    """The sign-in directory (Cognito): users and the groups the authorizer turns into roles."""
+    """The sign-in directory (Cognito): users and the groups the authorizer turns into roles. One
+    directory serves every org, and an email signs in to one user of it."""
 
-    def create_user(self, org_id: str, email: str, full_name: str) -> tuple[str, str]:
-        """(user id = the token's ``sub``, directory username); ``Conflict`` if the email exists."""
+    def create_user(self, org_id: str, email: str, full_name: str) -> DirectoryUser | None:
+        """The new user, invited by email; None, creating nothing, if a user (of any org) already
+        has this email. ``InvalidInput`` naming ``email`` if the directory refuses the address."""
+        ...
+
+    def find_user(self, email: str) -> DirectoryUser | None:
+        """The user who signs in with this email, whatever their org, or None."""
+        ...
+
+    def reinstate(self, username: str) -> None:
+        """Enable a disabled user again (a removed member who is added back)."""
         ...
 
     def set_groups(self, username: str, add: frozenset[Role], remove: frozenset[Role]) -> None: ...

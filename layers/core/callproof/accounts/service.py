@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from callproof.accounts.model import Member, MemberIn, MePatch, OrgSettings, OrgSettingsIn
+from callproof.accounts.model import (
+    DirectoryUser,
+    Member,
+    MemberIn,
+    MePatch,
+    OrgSettings,
+    OrgSettingsIn,
+)
 from callproof.accounts.ports import IdentityDirectory, MemberStore, OrgSettingsStore, SmsConfigStore
-from callproof.errors import Conflict, NotFound
+from callproof.emails import InvalidEmail, sign_in_email
+from callproof.errors import Conflict, InvalidInput, NotFound
 from callproof.tenancy import Caller, Role
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _new_user_id() -> str:
+    """Shaped as Cognito's ``sub`` (a random UUID)."""
+    return str(uuid.uuid4())
 
 
 class AccountService:
@@ -22,10 +36,12 @@ class AccountService:
         members: MemberStore,
         directory: IdentityDirectory,
         clock: Callable[[], datetime] = _now,
+        new_user_id: Callable[[], str] = _new_user_id,
     ) -> None:
         self._members = members
         self._directory = directory
         self._clock = clock
+        self._new_user_id = new_user_id
 
     # ------------------------------------------------------------------------------------ me
     def me(self, caller: Caller, token_email: str | None) -> Member:
@@ -55,25 +71,51 @@ class AccountService:
         return self._members.list_org(caller.org_id)
 
     def add_member(self, caller: Caller, request: MemberIn) -> Member:
-        """Create the Cognito user (it emails the invitation), put it in its groups, then store it."""
+        """Invite a person: the directory user (Cognito emails the invitation), its groups, the
+        member item.
+
+        One directory serves every org and an address signs in to one user, so an address that
+        already signs in to another org cannot join this one; the answer must not say so (else any
+        admin could learn who uses another org, ADR 0008). It is the same 201, with a member item
+        nobody can sign in to and no directory call, as for a free address. Only this org's own
+        users are told apart: a current member is a 409 (the admin can list them), and a user of
+        this org the directory already has (a removed member, or one made outside this API) is
+        enabled again and given the roles."""
         caller.require(Role.ADMIN)
-        email = str(request.email).lower()
+        email = _sign_in_email(str(request.email))
+        if any(member.email == email for member in self._members.list_org(caller.org_id)):
+            raise Conflict("a member of this org already has this email", field="email")
         roles = frozenset(request.roles)
-        user_id, username = self._directory.create_user(caller.org_id, email, request.full_name)
-        self._directory.set_groups(username, add=roles, remove=frozenset())
+        user = self._directory.create_user(caller.org_id, email, request.full_name)
+        if user is None:
+            user = self._this_orgs_user(caller, email)
+        if user is not None:
+            self._directory.set_groups(user.username, add=roles, remove=frozenset())
         member = Member(
             org_id=caller.org_id,
-            user_id=user_id,
+            user_id=user.user_id if user else self._new_user_id(),
             email=email,
             full_name=request.full_name,
             company=request.company,
             roles=roles,
-            username=username,
+            username=user.username if user else None,
             created_at=self._clock(),
             version=1,
         )
         self._members.put(None, member)
         return member
+
+    def _this_orgs_user(self, caller: Caller, email: str) -> DirectoryUser | None:
+        """The directory's user with this email if it is one of this org's (enabled again), else
+        None: another org's user, who must stay invisible here."""
+        user = self._directory.find_user(email)
+        if user is None or user.org_id != caller.org_id:
+            return None
+        if user.user_id == caller.user_id:
+            raise Conflict("this is your own email: you are a member already", field="email")
+        if not user.enabled:
+            self._directory.reinstate(user.username)
+        return user
 
     def set_roles(self, caller: Caller, user_id: str, roles: frozenset[Role]) -> Member:
         caller.require(Role.ADMIN)
@@ -101,6 +143,13 @@ class AccountService:
         if member is None:
             raise NotFound("member not found", field="user_id")
         return member
+
+
+def _sign_in_email(raw: str) -> str:
+    try:
+        return sign_in_email(raw)
+    except InvalidEmail as exc:
+        raise InvalidInput(str(exc), field="email") from None
 
 
 class OrgSettingsService:
