@@ -379,7 +379,8 @@ class InMemoryMemberStore:
 
 class FakeDirectory:
     """Cognito users and groups in memory: one pool for every org, one user per email; usernames
-    are opaque ids as Cognito's are. ``refuse`` holds addresses the directory refuses (422)."""
+    are opaque ids as Cognito's are. ``refuse`` holds addresses the directory refuses (422), and
+    ``disabled`` the usernames of disabled users."""
 
     def __init__(self) -> None:
         self.users: dict[str, DirectoryUser] = {}  # email -> user
@@ -387,6 +388,7 @@ class FakeDirectory:
         self.disabled: set[str] = set()
         self.refuse: set[str] = set()
         self.calls: list[str] = []
+        self.created = 0
 
     def create_user(self, org_id: str, email: str, full_name: str) -> DirectoryUser | None:
         self.calls.append("create_user")
@@ -394,8 +396,9 @@ class FakeDirectory:
             raise InvalidInput("the sign-in directory does not accept this email address", field="email")
         if email in self.users:
             return None
-        username = f"u-{len(self.users) + 1}"
-        sub = str(uuid.UUID(int=len(self.users) + 1))  # shaped as Cognito's sub
+        self.created += 1
+        username = f"u-{self.created}"
+        sub = str(uuid.UUID(int=self.created))  # shaped as Cognito's sub
         self.users[email] = DirectoryUser(sub, username, org_id)
         return self.users[email]
 
@@ -413,9 +416,14 @@ class FakeDirectory:
         self.groups[username] |= {r.value for r in add}
         self.groups[username] -= {r.value for r in remove}
 
-    def disable_user(self, username: str) -> None:
-        self.calls.append("disable_user")
-        self.disabled.add(username)
+    def delete_user(self, username: str) -> bool:
+        self.calls.append("delete_user")
+        gone = [email for email, user in self.users.items() if user.username == username]
+        for email in gone:
+            del self.users[email]
+        self.groups.pop(username, None)
+        self.disabled.discard(username)
+        return bool(gone)
 
 
 class InMemoryConsentStore:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
@@ -94,9 +95,8 @@ def test_admin_adds_member_changes_roles_and_removes(call: Invoke, aws_stack: di
     assert accounts(call, "GET", "/v1/org/members", **other)[1]["items"] == []
 
     assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
-    assert groups_of(aws_stack, username) == set()
-    user = cognito.admin_get_user(UserPoolId=aws_stack["UserPool"].ref, Username="bob@example.com")
-    assert user["Enabled"] is False
+    with pytest.raises(cognito.exceptions.UserNotFoundException):  # deleted: the address is free again
+        cognito.admin_get_user(UserPoolId=aws_stack["UserPool"].ref, Username="bob@example.com")
     assert accounts(call, "GET", "/v1/org/members", **ADMIN)[1]["items"] == []
 
 
@@ -263,16 +263,18 @@ def test_another_orgs_member_email_is_not_revealed(call: Invoke, aws_stack: dict
     ]
 
 
-def test_a_removed_member_can_be_added_back(call: Invoke, aws_stack: dict[str, Physical]) -> None:
+def test_a_removed_members_address_can_be_invited_again(call: Invoke, aws_stack: dict[str, Physical]) -> None:
     body = {"email": "bob@example.com", "full_name": "Bob", "roles": ["rep"]}
     status, bob = accounts(call, "POST", "/v1/org/members", body=body, **ADMIN)
     assert status == 201, bob
     path, resource = f"/v1/org/members/{bob['user_id']}", "/v1/org/members/{user_id}"
     assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
-    assert cognito_users(aws_stack)["bob@example.com"]["enabled"] is False
+    assert "bob@example.com" not in cognito_users(aws_stack)
 
-    status, back = accounts(call, "POST", "/v1/org/members", body={**body, "roles": ["admin"]}, **ADMIN)
-    assert (status, back["user_id"], back["roles"]) == (201, bob["user_id"], ["admin"])
+    org_b = {"org": "org-b", "user": "admin-9", "roles": "admin"}
+    status, moved = accounts(call, "POST", "/v1/org/members", body={**body, "roles": ["admin"]}, **org_b)
+    assert (status, moved["roles"]) == (201, ["admin"])
+    assert moved["user_id"] != bob["user_id"]
     user = cognito_users(aws_stack)["bob@example.com"]
-    assert user["enabled"] is True
+    assert (user["org"], user["enabled"]) == ("org-b", True)  # a real invitation this time
     assert groups_of(aws_stack, user["username"]) == {"admin"}

@@ -91,7 +91,7 @@ def test_the_accounts_role_may_make_every_directory_call_adding_and_removing_mem
     directory.find_user("ada@example.com")
     directory.reinstate("u-1")
     directory.set_groups("u-1", add=frozenset({Role.REP}), remove=frozenset({Role.ADMIN}))
-    directory.disable_user("u-1")
+    directory.delete_user("u-1")
 
     accounts = load_template(TEMPLATE)["Resources"]["AccountsFunction"]
     granted = {
@@ -111,5 +111,6 @@ def test_the_accounts_role_may_make_every_directory_call_adding_and_removing_mem
         "cognito-idp:AdminAddUserToGroup",
         "cognito-idp:AdminRemoveUserFromGroup",
         "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminDeleteUser",
     }
     assert client.operations <= granted

@@ -52,8 +52,7 @@ def test_members_are_managed_by_admins_only(service: AccountService, directory: 
         service.remove_member(OTHER_ADMIN, bob.user_id)
 
     service.remove_member(ADMIN, bob.user_id)
-    assert directory.groups[bob.username or ""] == set()
-    assert bob.username in directory.disabled
+    assert "bob@example.com" not in directory.users  # the directory user is deleted
     assert service.list_members(ADMIN) == []
 
 
@@ -112,6 +111,7 @@ def _story(service: AccountService, admin: Caller, email: str) -> list[object]:
     service.remove_member(admin, added.user_id)
     seen.append(service.list_members(admin))
     back = service.add_member(admin, MemberIn(email=email, full_name="Bob", roles=[Role.COMPLIANCE]))
+    seen.append(back.user_id == added.user_id)  # a removed member's user is gone: a new id either way
     seen.append(
         (back.email == email, back.roles, [(m.email == email, m.roles) for m in service.list_members(admin)])
     )
@@ -137,16 +137,32 @@ def test_an_address_of_another_org_answers_as_a_free_one_and_changes_nothing_the
     assert all(m.username is None for m in service.list_members(OTHER_ADMIN))  # nobody signs in there
 
 
-def test_a_removed_member_added_back_is_enabled_again_with_the_same_id(
-    service: AccountService, directory: FakeDirectory
-) -> None:
+def test_a_removed_members_address_is_free_again(service: AccountService, directory: FakeDirectory) -> None:
     bob = service.add_member(ADMIN, MemberIn(email="bob@example.com", full_name="Bob", roles=[Role.REP]))
     service.remove_member(ADMIN, bob.user_id)
-    assert bob.username in directory.disabled
-    back = service.add_member(ADMIN, MemberIn(email="bob@example.com", full_name="Bob", roles=[Role.ADMIN]))
-    assert (back.user_id, back.username) == (bob.user_id, bob.username)
-    assert bob.username not in directory.disabled
-    assert directory.groups[bob.username or ""] == {"admin"}
+    assert "bob@example.com" not in directory.users
+    elsewhere = service.add_member(
+        OTHER_ADMIN, MemberIn(email="bob@example.com", full_name="Bob", roles=[Role.REP])
+    )
+    assert directory.users["bob@example.com"].org_id == "org-b"  # another org may invite the person now
+    assert elsewhere.username == directory.users["bob@example.com"].username
+    assert elsewhere.user_id != bob.user_id
+
+
+def test_this_orgs_user_the_api_does_not_list_is_taken_in(
+    service: AccountService, directory: FakeDirectory
+) -> None:
+    """A user of the org made outside the API (or left by a failed add), disabled here: enabled
+    again, given the roles, with their own id; no second user is created."""
+    directory.users["carol@example.com"] = DirectoryUser("sub-carol", "u-carol", "org-a")
+    directory.disabled.add("u-carol")
+    carol = service.add_member(
+        ADMIN, MemberIn(email="carol@example.com", full_name="Carol", roles=[Role.REP])
+    )
+    assert (carol.user_id, carol.username) == ("sub-carol", "u-carol")
+    assert "u-carol" not in directory.disabled
+    assert directory.groups["u-carol"] == {"rep"}
+    assert len(directory.users) == 1
 
 
 def test_an_admin_cannot_add_their_own_address(service: AccountService, directory: FakeDirectory) -> None:

@@ -49,12 +49,14 @@ class IdentityDirectory(Protocol):
         ...
 
     def reinstate(self, username: str) -> None:
-        """Enable a disabled user again (a removed member who is added back)."""
+        """Enable a disabled user again."""
         ...
 
     def set_groups(self, username: str, add: frozenset[Role], remove: frozenset[Role]) -> None: ...
 
-    def disable_user(self, username: str) -> None: ...
+    def delete_user(self, username: str) -> bool:
+        """Disable, then delete the user (so no sign-in slips in between); False if already gone."""
+        ...
 
 
 class OrgSettingsStore(Protocol):

@@ -79,8 +79,8 @@ class AccountService:
         admin could learn who uses another org, ADR 0008). It is the same 201, with a member item
         nobody can sign in to and no directory call, as for a free address. Only this org's own
         users are told apart: a current member is a 409 (the admin can list them), and a user of
-        this org the directory already has (a removed member, or one made outside this API) is
-        enabled again and given the roles."""
+        this org the directory already has but this API does not list (made outside it, or left by
+        a failed add) is taken in, enabled if it was disabled, and given the roles."""
         caller.require(Role.ADMIN)
         email = _sign_in_email(str(request.email))
         if any(member.email == email for member in self._members.list_org(caller.org_id)):
@@ -129,13 +129,15 @@ class AccountService:
         return new
 
     def remove_member(self, caller: Caller, user_id: str) -> None:
+        """Delete the directory user (disabled first), then the member item. Deleting, not only
+        disabling, frees the address: the person can be invited again, here or by another org, and a
+        re-added member gets a new id whether the address was free or another org's (ADR 0008)."""
         caller.require(Role.ADMIN)
         member = self._member(caller, user_id)
         if user_id == caller.user_id:
             raise Conflict("an admin cannot remove themselves", field="user_id")
         if member.username:
-            self._directory.set_groups(member.username, add=frozenset(), remove=member.roles)
-            self._directory.disable_user(member.username)
+            self._directory.delete_user(member.username)
         self._members.delete(member)
 
     def _member(self, caller: Caller, user_id: str) -> Member:
