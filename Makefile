@@ -65,7 +65,7 @@ bench: install
 
 # Mutation testing of the guard modules (not part of `make test`; about 20 minutes on 2 cores).
 mutate: install
-	$(PY) tools/mutate.py
+	$(PY) tools/mutate.py --fresh
 
 openapi: install
 	$(PY) -m callproof_local.openapi > docs/openapi.json
