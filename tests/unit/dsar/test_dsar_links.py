@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
@@ -13,6 +14,7 @@ from callproof.dsar.links import (
     Confirmation,
     Download,
     InvalidLink,
+    Link,
     confirmation_token,
     download_token,
     read_confirmation,
@@ -102,3 +104,31 @@ def test_malformed_tokens_are_refused(token: str) -> None:
 def test_authentic_but_incomplete_claims_are_refused(claims: dict[str, object]) -> None:
     with pytest.raises(InvalidLink):
         read_confirmation(SECRET, signing.sign(SECRET, b"dsar-confirm\x00", claims), NOW)
+
+
+def _refusal(read: Callable[[], object]) -> tuple[str, str, str | None]:
+    with pytest.raises((InvalidInput, Gone)) as refused:
+        read()
+    return refused.value.code, refused.value.message, refused.value.field
+
+
+@pytest.mark.parametrize(
+    ("mint", "read", "purpose"),
+    [
+        (confirmation_token, read_confirmation, b"dsar-confirm\x00"),
+        (download_token, read_download, b"dsar-download\x00"),
+    ],
+)
+def test_what_a_refused_link_tells_the_person(
+    mint: Callable[..., Link], read: Callable[[bytes, str, datetime], object], purpose: bytes
+) -> None:
+    """The privacy pages show the refusal's message to the person, the API answers its code and
+    field: an expired link says so (the request may still exist); any other bad link is just invalid."""
+    token = mint(SECRET, "org-a", "req-1", "n", NOW).token
+    invalid = ("invalid_token", "the link is not valid", "token")
+    assert _refusal(lambda: read(b"x" * 32, token, NOW)) == invalid  # forged: another key
+    incomplete = signing.sign(SECRET, purpose, {"org": "org-a", "exp": 2_000_000_000})
+    assert _refusal(lambda: read(SECRET, incomplete, NOW)) == invalid  # authentic, claims missing
+    expired = ("gone", "the link has expired", "token")
+    assert _refusal(lambda: read(SECRET, token, NOW + timedelta(days=7))) == expired
+    assert read(SECRET, token, NOW + timedelta(days=7) - timedelta(seconds=1)) is not None  # its last second

@@ -4,6 +4,7 @@ are killed and retried, erasure proof, restriction and correction."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -418,6 +419,188 @@ def test_verify_refuses_while_a_store_is_not_erased(world: World) -> None:
     assert after is not None
     assert after.stores["call_logs"].residue is None  # nothing was scanned
     assert "erasure.verified" not in world.audit.actions("org-a")
+
+
+def _tasks(
+    world: World, stores: dict[str, FakeStore], suppression: FakeSuppression | None = None
+) -> WorkflowTasks:
+    """The world's task function with other stores (or without a suppression list), waiting between
+    residue looks as deployed (``time.sleep``)."""
+    return WorkflowTasks(
+        requests=world.requests,
+        audit=world.audit,
+        stores=stores,
+        suppression=suppression,
+        exports=world.exports,
+        mailer=world.mailer,
+        link_key=lambda: KEY,
+        public_base_url="https://api.example/dev",
+        clock=lambda: world.clock[0],
+    )
+
+
+def _confirmed_erasure(world: World) -> tuple[str, Callable[..., dict[str, object]]]:
+    """Ada's erasure, confirmed and started; and a way to run its steps one by one."""
+    request_id = world.service.create(STAFF, request_in(RequestType.ERASURE)).id
+    attempt = world.public.confirm(world.link(ADA)).attempt
+
+    def step(name: str, **fields: object) -> dict[str, object]:
+        return world.tasks.run(_event(name, attempt, request_id=request_id, **fields))
+
+    return request_id, step
+
+
+def _audited(world: World, action: str) -> list[tuple[str, str, dict[str, object]]]:
+    return [
+        (key, actor, detail)
+        for key, actor, act, _, detail in world.audit.entries_by_org["org-a"]
+        if act == action
+    ]
+
+
+def test_the_audit_records_each_erasure_step_with_its_counts_and_legal_basis(world: World) -> None:
+    request_id, _ = _confirmed_erasure(world)
+    assert world.run(request_id) == "Finish"
+    assert _audited(world, "erasure.suppressed") == [
+        (
+            f"{request_id}:erasure.suppressed",
+            "system",
+            {
+                "entries": 2,
+                "sms_opt_outs_kept": 1,
+                "basis": "legal obligation: SMS opt-out kept as a keyed hash",
+            },
+        )
+    ]
+    assert _audited(world, "erasure.erased") == [
+        (f"{request_id}:erasure.erased:call_logs", "system", {"store": "call_logs", "deleted": 2, "kept": 0}),
+        (f"{request_id}:erasure.erased:sms", "system", {"store": "sms", "deleted": 1, "kept": 0}),
+    ]
+    done = world.requests.get("org-a", request_id)
+    assert done is not None
+    assert done.steps == {"suppress": StepStatus.DONE, "verify": StepStatus.DONE}  # the console shows these
+
+
+def test_what_a_store_keeps_is_counted_with_its_reasons_and_notes(world: World) -> None:
+    class Keeping(FakeStore):
+        def erase(self, subject: Subject) -> Erased:
+            deleted = super().erase(subject).deleted
+            reasons = ("calls a rep logged: the employer's record", "consent ledger: evidence")
+            return Erased(
+                deleted, kept=3, kept_reasons=reasons, notes=("Gmail: not revoked", "calendar: not revoked")
+            )
+
+    world.tasks = _tasks(
+        world, {"keeping": Keeping("keeping", {ADA: [{"key": ADA, "value": "x"}]})}, world.suppression
+    )
+    request_id, _ = _confirmed_erasure(world)
+    assert world.run(request_id) == "Finish"
+    done = world.requests.get("org-a", request_id)
+    assert done is not None
+    assert done.stores == {
+        "keeping": StoreProgress(status=StepStatus.DONE, deleted=1, kept=3, residue=0, attempts=1)
+    }
+    assert _audited(world, "erasure.erased")[0][2] == {
+        "store": "keeping",
+        "deleted": 1,
+        "kept": 3,
+        "kept_because": "calls a rep logged: the employer's record; consent ledger: evidence",
+        "notes": "Gmail: not revoked; calendar: not revoked",
+    }
+    verified = _audited(world, "erasure.verified")[0][2]
+    assert verified == {"keeping.deleted": 1, "keeping.kept": 3, "keeping.residue": 0}
+
+
+def test_each_erasure_task_reports_what_it_did_and_a_replayed_step_does_nothing_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task function's reply is the step's output in the execution history. Step Functions may
+    run a task again (its reply was lost): a step that finds its work recorded does not redo it."""
+    written: list[frozenset[str]] = []
+    suppress = world.suppression.suppress
+
+    def recording(org_id: str, emails: frozenset[str], phones: frozenset[str], opted: frozenset[str]) -> int:
+        written.append(emails | phones)
+        return suppress(org_id, emails, phones, opted)
+
+    monkeypatch.setattr(world.suppression, "suppress", recording)
+    request_id, step = _confirmed_erasure(world)
+    step("begin")
+    assert step("suppress") == {"entries": 2}
+    step("suppress")
+    assert written == [frozenset({ADA, ADA_PHONE})]  # written once
+    assert step("erase", store="call_logs") == {"store": "call_logs", "deleted": 2}
+    assert step("erase", store="call_logs") == {"store": "call_logs", "deleted": 2}  # as recorded
+    assert step("erase", store="sms") == {"store": "sms", "deleted": 1}
+    assert step("verify") == {"residue": 0}
+    done = world.requests.get("org-a", request_id)
+    assert done is not None
+    assert {name: p.attempts for name, p in done.stores.items()} == {"call_logs": 1, "sms": 1}
+
+
+def test_without_a_suppression_list_the_audit_counts_no_entries(world: World) -> None:
+    world.tasks = _tasks(world, {"call_logs": world.calls, "sms": world.sms})
+    request_id, _ = _confirmed_erasure(world)
+    assert world.run(request_id) == "Finish"
+    assert _audited(world, "erasure.suppressed")[0][2]["entries"] == 0
+    assert world.suppression.entries == {}
+
+
+def test_verify_refuses_before_any_store_was_erased(world: World) -> None:
+    _, step = _confirmed_erasure(world)
+    step("begin")
+    step("suppress")
+    with pytest.raises(ErasureIncomplete, match=r"^2 store\(s\) were not erased$"):
+        step("verify")
+
+
+class LaggingIndex(FakeStore):
+    """Deletes the subject's rows, but its index still lists them for the first ``lag`` looks."""
+
+    def __init__(self, lag: int) -> None:
+        super().__init__("lagging", {ADA_PHONE: [{"key": ADA_PHONE, "value": "call"}] * 2})
+        self.lag = lag
+        self.looks = 0
+        self.listed: dict[str, int] = {}
+
+    def erase(self, subject: Subject) -> Erased:
+        self.listed = {key: len(rows) for key, rows in self.rows_by_key.items()}
+        return super().erase(subject)
+
+    def residue(self, subject: Subject) -> int:
+        self.looks += 1
+        listed = sum(self.listed.get(key, 0) for key in subject.emails | subject.phones)
+        return listed if self.looks <= self.lag else 0
+
+
+@pytest.mark.parametrize(
+    ("lag", "waits"),
+    [(0, []), (1, [1]), (3, [1, 2, 4]), (4, [1, 2, 4])],
+)
+def test_residue_is_looked_at_again_after_1_2_and_4_seconds_before_it_counts(
+    world: World, monkeypatch: pytest.MonkeyPatch, lag: int, waits: list[int]
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("time.sleep", slept.append)
+    store = LaggingIndex(lag)
+    world.tasks = _tasks(world, {"lagging": store}, world.suppression)
+    request_id, step = _confirmed_erasure(world)
+    step("begin")
+    step("suppress")
+    step("erase", store="lagging")
+    if lag < 4:  # cleared by the fourth look at the latest
+        assert step("verify") == {"residue": 0}
+    else:
+        with pytest.raises(ErasureIncomplete, match=r"^the residue scan still finds data of the subject$"):
+            step("verify")
+    assert slept == waits
+    assert store.looks == len(waits) + 1
+    progress = world.requests.get("org-a", request_id).stores["lagging"]  # type: ignore[union-attr]
+    if lag < 4:
+        assert (progress.status, progress.residue, progress.error) == (StepStatus.DONE, 0, None)
+    else:  # what staff see on the request: the store failed on residue, and how much
+        assert (progress.status, progress.residue, progress.error) == (StepStatus.FAILED, 2, "Residue")
+        assert progress.deleted == 2
 
 
 @pytest.mark.parametrize("kill_at", ["Begin", "Suppress", "Erase", "Verify", "Finish"])

@@ -162,3 +162,101 @@ def test_property_a_subject_never_reaches_a_contact_not_tied_to_a_proven_identif
     assert subject.contact_ids <= {ids[0]} | direct
     outside = {number for p in range(4) if ids[p] not in subject.contact_ids for number in holdings[p]}
     assert not subject.phones & outside
+
+
+def test_an_unproven_email_or_contact_id_reaches_nothing(org: Org) -> None:
+    victim = org.contact("Victim", ["victim@example.com"], ["+14155550100"])
+    mine = org.contact("Mallory", ["mallory@evil.example"], ["+14155550166"])
+    claims = Identifiers(email="victim@example.com", phone="+14155550166", contact_id=victim)
+    resolution = org.resolver.resolve("org-a", replace(claims, proven=frozenset({Proof.PHONE})))
+    assert resolution.subject is not None
+    assert resolution.subject.contact_ids == {mine}
+    assert resolution.subject.emails == {"mallory@evil.example"}
+    assert resolution.subject.phones == {"+14155550166"}
+    # A proven email with an unproven contact id: the id names nobody.
+    mallory = Identifiers(email="mallory@evil.example", contact_id=victim, proven=frozenset({Proof.EMAIL}))
+    assert org.resolver.resolve("org-a", mallory).subject == resolution.subject
+
+
+def test_the_subject_belongs_to_the_org_it_was_resolved_in(org: Org) -> None:
+    ada = org.contact("Ada", ["ada@example.com"], [])
+    resolved = org.resolver.resolve("org-a", proven(email="ada@example.com")).subject
+    assert resolved is not None
+    assert resolved.org_id == "org-a"
+    assert org.resolver.chosen("org-a", proven(email="ada@example.com"), [ada], []).org_id == "org-a"
+
+
+def test_two_contacts_sharing_an_identifier_go_to_review(org: Org) -> None:
+    """Two are enough to be ambiguous, and an identifier that names one contact does not make the
+    other identifier, which names two, any clearer."""
+    ada = org.contact("Ada", ["family@example.com"], ["+14155550100"])
+    bob = org.contact("Bob", ["family@example.com"], [])
+    for identifiers in (
+        proven(email="family@example.com"),
+        proven(email="family@example.com", phone="+14155550100"),
+    ):
+        resolution = org.resolver.resolve("org-a", identifiers)
+        assert resolution.subject is None
+        assert {c.id for c in resolution.candidates} == {ada, bob}
+
+
+def test_a_staff_contact_id_whose_number_is_shared_goes_to_review(org: Org) -> None:
+    ada = org.contact("Ada", [], ["+14155550100"])
+    flatmate = org.contact("Flatmate", [], ["+14155550100"])
+    resolution = org.resolver.resolve("org-a", proven(contact_id=ada))
+    assert resolution.subject is None
+    assert {c.id: c.via for c in resolution.candidates} == {
+        ada: ("contact_id",),
+        flatmate: (f"phone of contact {ada}",),
+    }
+
+
+def test_another_email_of_the_contact_shared_with_someone_else_goes_to_review(org: Org) -> None:
+    ada = org.contact("Ada", ["ada@example.com", "team@corp.example"], ["+14155550100"])
+    colleague = org.contact("Colleague", ["team@corp.example"], [])
+    resolution = org.resolver.resolve("org-a", proven(phone="+14155550100"))
+    assert resolution.subject is None
+    assert {c.id: c.via for c in resolution.candidates} == {
+        ada: ("phone",),
+        colleague: (f"email of contact {ada}",),
+    }
+
+
+def test_candidates_name_every_contact_an_address_came_from(org: Org) -> None:
+    """Reached through an address two candidates hold: the label names both ids."""
+    a = org.contact("a", ["desk@corp.example"], [SWITCHBOARD, "+14155550122"])
+    b = org.contact("b", ["desk@corp.example"], [SWITCHBOARD, "+14155550122"])
+    c = org.contact("c", [], ["+14155550122"])
+    org.member("user-1", "desk@corp.example")
+    resolution = org.resolver.resolve("org-a", proven(phone=SWITCHBOARD))
+    assert resolution.subject is None
+    both = ",".join(sorted((a, b)))
+    assert {c.id: c.via for c in resolution.candidates} == {
+        a: ("phone",),
+        b: ("phone",),
+        c: (f"phone of contact {both}",),
+        "user-1": (f"email of contact {both}",),
+    }
+
+
+def test_without_a_member_directory_contacts_alone_decide(org: Org) -> None:
+    """Where no accounts table is configured, the resolver runs without members."""
+    ada = org.contact("Ada", ["ada@example.com"], ["+14155550100"])
+    resolver = SubjectResolver(org.store, None)
+    resolved = resolver.resolve("org-a", proven(email="ada@example.com")).subject
+    assert resolved is not None
+    assert resolved.contact_ids == {ada}
+    chosen = resolver.chosen("org-a", proven(email="ada@example.com"), [ada], [])
+    assert chosen.emails == {"ada@example.com"}
+    assert chosen.phones == {"+14155550100"}
+
+
+def test_staff_choice_keeps_the_proven_identifiers_that_no_contact_holds(org: Org) -> None:
+    """The person's own address and number stay in the subject even when the chosen contact does
+    not list them: their SMS ledger and mail are found by those."""
+    a = org.contact("a", ["a@corp.example", "team@corp.example"], [SWITCHBOARD, "+14155550111"])
+    org.contact("b", ["team@corp.example"], [SWITCHBOARD])
+    identifiers = proven(email="a.private@example.com", phone="+14155550177")
+    subject = org.resolver.chosen("org-a", identifiers, [a], [])
+    assert subject.emails == {"a.private@example.com", "a@corp.example"}  # team@ reaches b too
+    assert subject.phones == {"+14155550177", "+14155550111"}  # the switchboard reaches b too
