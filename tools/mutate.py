@@ -40,7 +40,7 @@ GUARDS: dict[str, list[str]] = {
     "integrations/google_push.py": ["tests/unit/integrations/test_google_push.py"],
     "tenancy.py": ["tests/unit/test_tenancy.py"],
     "signing.py": ["tests/unit/test_signing.py", "tests/unit/dsar/test_dsar_links.py"],
-    "sms/links.py": ["tests/unit/sms/test_sms_service.py"],
+    "sms/links.py": ["tests/unit/sms/test_sms_links.py", "tests/unit/sms/test_sms_service.py"],
     "dsar/links.py": ["tests/unit/dsar/test_dsar_links.py"],
     "accounts/consent.py": ["tests/unit/accounts/test_consent.py"],
     "accounts/age.py": ["tests/unit/accounts/test_age.py"],

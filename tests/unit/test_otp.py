@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -91,6 +93,64 @@ def test_only_keyed_hashes_are_stored() -> None:
     assert "+14155550100" not in stored
 
 
+def test_the_stored_slot_and_hash_are_keyed_hashes_with_their_own_labels() -> None:
+    """Slot = HMAC-SHA256(key, "otp-slot\\0" scope), hash = HMAC-SHA256(key, "otp-code\\0" scope "\\0" code):
+    whoever holds the key finds a scope's item (and a code issued before a deploy is found after it);
+    the labels keep both apart from every other keyed hash made with the same key."""
+    store = InMemoryCodeStore()
+    code = codes([NOW], store).issue("org-a", "dsar:+14155550100")
+    slot = hmac.new(KEY, b"otp-slot\x00dsar:+14155550100", hashlib.sha256).hexdigest()
+    code_hash = hmac.new(KEY, f"otp-code\x00dsar:+14155550100\x00{code}".encode(), hashlib.sha256).hexdigest()
+    assert store.codes == {
+        ("org-a", slot): {
+            "hash": code_hash,
+            "tries": 0,
+            "used": False,
+            "expires_at": int(NOW.timestamp()) + 600,
+        }
+    }
+
+
+@pytest.mark.parametrize("text", ["", "12345", "1234567", "abcdef", "12 34 5"])
+def test_a_malformed_code_is_refused_on_the_code_field(text: str) -> None:
+    otp = codes([NOW])
+    otp.issue("org-a", "scope")
+    with pytest.raises(InvalidInput) as refused:
+        otp.verify("org-a", "scope", text)
+    assert (refused.value.message, refused.value.field) == ("enter the 6-digit code we texted you", "code")
+
+
+def test_a_locked_code_is_refused_on_the_code_field() -> None:
+    otp = codes([NOW])
+    code = otp.issue("org-a", "scope")
+    for _ in range(MAX_TRIES - 1):
+        with pytest.raises(WrongCode):
+            otp.verify("org-a", "scope", other(code))
+    for attempt in (other(code), code):  # the fifth wrong try, then even the right code
+        with pytest.raises(CodeLocked) as refused:
+            otp.verify("org-a", "scope", attempt)
+        assert (refused.value.message, refused.value.field) == (
+            "too many wrong codes: ask for a new code",
+            "code",
+        )
+        assert refused.value.code == "code_locked"
+
+
+def test_a_used_expired_or_unknown_code_is_refused_on_the_code_field() -> None:
+    clock = [NOW]
+    otp = codes(clock)
+    used = otp.issue("org-a", "used")
+    otp.verify("org-a", "used", used)
+    expired = otp.issue("org-a", "expired")
+    clock[0] = NOW + timedelta(minutes=10)
+    for scope, code in (("used", used), ("expired", expired), ("never-issued", "123456")):
+        with pytest.raises(CodeUnavailable) as refused:
+            otp.verify("org-a", scope, code)
+        assert (refused.value.message, refused.value.field, refused.value.code) == (
+            "the code has expired or was already used: ask for a new code", "code", "code_expired",
+        )  # fmt: skip
+
+
 def _malformed(text: str) -> bool:
     return not re.fullmatch(r"[0-9]{6}", text.strip().replace(" ", ""))
 
@@ -123,6 +183,31 @@ def test_rate_limits_count_per_party_per_hour_across_everything() -> None:
     limits.charge("privacy-request", 3, "ip:203.0.113.9")  # another action
     clock[0] = NOW + timedelta(hours=1)
     limits.charge("phone-code", 3, "ip:203.0.113.9")  # the next hour
+
+
+def test_a_rate_window_is_the_whole_clock_hour() -> None:
+    clock = [NOW]
+    limits = RateLimits(InMemoryRateCounter(), lambda: KEY, lambda: clock[0])
+    for minute in (0, 30, 59):
+        clock[0] = NOW + timedelta(minutes=minute)
+        limits.charge("phone-code", 3, "ip:203.0.113.9")
+    clock[0] = NOW + timedelta(minutes=59, seconds=59)
+    with pytest.raises(TooManyRequests) as refused:
+        limits.charge("phone-code", 3, "ip:203.0.113.9")
+    assert refused.value.message == "too many attempts from here or for this address; try again in an hour"
+    assert refused.value.code == "rate_limited"
+    clock[0] = NOW + timedelta(hours=1)
+    limits.charge("phone-code", 3, "ip:203.0.113.9")
+
+
+def test_a_counter_is_keyed_by_the_keyed_hash_of_action_and_party_and_the_utc_hour() -> None:
+    """Whoever holds the key can find (or clear) one party's counter; the window names its hour."""
+    counter = InMemoryRateCounter()
+    RateLimits(counter, lambda: KEY, lambda: NOW + timedelta(minutes=42)).charge(
+        "phone-code", 3, "ip:203.0.113.9"
+    )
+    key = hmac.new(KEY, b"rate\x00phone-code\x00ip:203.0.113.9", hashlib.sha256).hexdigest()
+    assert dict(counter.counts) == {(key, "2026120112"): 1}
 
 
 def test_rate_counters_never_hold_the_party() -> None:

@@ -4,6 +4,7 @@ suppressed rows and an erased number that had opted out is never texted again.""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 
@@ -58,6 +59,23 @@ def test_suppress_is_idempotent_and_never_clears_a_kept_opt_out(aws_stack: dict[
     store.suppress("org-a", frozenset(), frozenset({ADA}), frozenset())  # a later erasure: ledger gone
     assert suppression_items(aws_stack) == first
     assert first[0]["sms_opt_out"] == {"BOOL": True}
+
+
+def test_an_entry_keeps_the_time_of_the_first_suppression(aws_stack: dict[str, Physical]) -> None:
+    first, later = datetime(2026, 11, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 9, tzinfo=UTC)
+    clock = [first]
+    store = DynamoSuppression(
+        aws.dynamodb(), aws_stack["ContactsTable"].ref, lambda: b"s" * 32, lambda: clock[0]
+    )
+    store.suppress("org-a", frozenset({"ada@x.io"}), frozenset({ADA}), frozenset())
+    clock[0] = later
+    store.suppress("org-a", frozenset({"ada@x.io"}), frozenset({ADA}), frozenset({ADA}))
+    assert sorted(
+        (i["kind"]["S"], i["at"]["S"], i["sms_opt_out"]["BOOL"]) for i in suppression_items(aws_stack)
+    ) == [
+        ("email", "2026-11-01T09:00:00+00:00", False),
+        ("phone", "2026-11-01T09:00:00+00:00", True),
+    ]
 
 
 def test_suppressed_reads_more_than_one_batch(aws_stack: dict[str, Physical]) -> None:

@@ -46,6 +46,15 @@ def test_no_query_is_the_base_and_path_only() -> None:
 
 
 @pytest.mark.parametrize(
+    "base", ["https://api.example.test/TX", "https://api.example.test/TX/", "https://api.example.test/TX//"]
+)
+def test_the_base_url_is_kept_as_configured_but_for_trailing_slashes(base: str) -> None:
+    """A stage named e.g. ``TX`` stays in the signed URL: only the slashes at the end are dropped."""
+    assert called_urls(base, PATH, None) == ["https://api.example.test/TX/webhooks/twilio/sms"]
+    assert called_urls(base, PATH, {"x": ["1"]})[0] == "https://api.example.test/TX/webhooks/twilio/sms?x=1"
+
+
+@pytest.mark.parametrize(
     "query",
     [
         "x=1",

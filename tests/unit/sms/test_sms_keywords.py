@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callproof.sms.keywords import KEYWORDS, KeywordKind, classify
+from callproof.sms.keywords import KEYWORDS, Keyword, KeywordKind, Replies, classify
 from callproof.sms.model import ConsentStatus, InboundSms, OrgSmsConfig
 from callproof.sms.service import SmsService
 from tests.fakes import FakeContactLookup, FakeRecipients, FakeSmsGateway, FixedOrgSettings, InMemorySmsStore
@@ -79,6 +79,43 @@ def test_opt_out_type_wins_over_the_body() -> None:
     assert keyword is not None
     assert keyword.kind is KeywordKind.OPT_IN
     assert classify("STOP", "SOMETHING_ELSE") is not None  # unknown types fall back to the body
+
+
+def test_a_keyword_padded_to_128_characters_is_still_read_and_longer_bodies_never_are() -> None:
+    """Bodies over 128 characters are ordinary messages without being normalized (a cheap refusal)."""
+    for padded in ("STOP" + " " * 124, "stop" + "!" * 124, " " * 62 + "Opt Out" + " " * 59):
+        assert len(padded) == 128
+        keyword = classify(padded)
+        assert keyword is not None, padded
+        assert keyword.kind is KeywordKind.OPT_OUT
+    for too_long in ("STOP" + " " * 125, "stop" + "!" * 156):
+        assert len(too_long) > 128
+        assert classify(too_long) is None
+    assert classify("HELP" + " " * 200, "STOP") == Keyword(KeywordKind.OPT_OUT, "OptOutType=STOP")
+
+
+# ------------------------------------------------------------------------------------ replies
+def test_replies_are_the_carrier_texts_word_for_word() -> None:
+    """HELP names the brand, the support contact (when there is one), STOP and the rates notice."""
+    acme = Replies(OrgSmsConfig("org-a", brand="Acme", support_contact="help@acme.test"))
+    assert acme.help() == (
+        "Acme: texts from your account team. Support: help@acme.test. "
+        "Reply STOP to unsubscribe. Msg & data rates may apply."
+    )
+    assert (
+        acme.opted_out()
+        == "Acme: You are unsubscribed and will get no more messages. Reply START to resubscribe."
+    )
+    assert acme.opted_in() == (
+        "Acme: You are subscribed again. Reply HELP for help, STOP to unsubscribe. Msg & data rates may apply."
+    )
+
+
+@pytest.mark.parametrize("support", [None, ""])
+def test_help_without_a_support_contact_leaves_it_out(support: str | None) -> None:
+    assert Replies(OrgSmsConfig("org-a", brand="Acme", support_contact=support)).help() == (
+        "Acme: texts from your account team. Reply STOP to unsubscribe. Msg & data rates may apply."
+    )
 
 
 # ----------------------------------------------------------------------------- ledger property

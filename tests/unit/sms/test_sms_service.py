@@ -457,6 +457,39 @@ def test_three_codes_an_hour_per_number_across_orgs_and_clients(world: World) ->
     assert len(texts_to(world, ADA)) == 3
 
 
+def verification(world: World, counter: InMemoryRateCounter | None = None) -> PhoneVerification:
+    return PhoneVerification(
+        OneTimeCodes(InMemoryCodeStore(), lambda: b"o" * 32, clock=lambda: world.now),
+        RateLimits(counter or InMemoryRateCounter(), lambda: b"r" * 32, clock=lambda: world.now),
+        world.store, lambda: world.gateway, world.suppression,
+    )  # fmt: skip
+
+
+def test_send_code_says_whether_a_code_went_out(world: World) -> None:
+    """True once texted; False, silently, when nothing may be texted (the caller's page is the same)."""
+    phones = verification(world)
+    assert phones.send_code(ORG, "scope", ADA, CLIENT, "prove it") is True
+    assert phones.send_code("org-without-sms", "scope", ADA, CLIENT, "prove it") is False
+    world.service.record_consent(REP, BOB, ConsentStatus.OPTED_OUT)
+    assert phones.send_code(ORG, "scope", BOB, CLIENT, "prove it") is False
+    world.gateway.opted_out.add("+14155550124")  # Twilio's 21610
+    assert phones.send_code(ORG, "scope", "+14155550124", CLIENT, "prove it") is False
+    world.gateway.fail_with = InvalidInput("not a mobile number")  # a number Twilio cannot text
+    assert phones.send_code(ORG, "scope", "+14155550125", CLIENT, "prove it") is False
+    assert [sent["to"] for sent in world.gateway.sent] == [ADA]
+
+
+def test_codes_are_counted_per_client_and_per_number_as_phone_codes(world: World) -> None:
+    """The two counters send_code charges, whatever the org or the outcome: the privacy-request
+    form and the opt-out form share them."""
+    counter, expected = InMemoryRateCounter(), InMemoryRateCounter()
+    verification(world, counter).send_code("org-without-sms", "scope", ADA, CLIENT, "prove it")
+    limits = RateLimits(expected, lambda: b"r" * 32, clock=lambda: world.now)
+    limits.charge("phone-code", 5, f"ip:{CLIENT}")
+    limits.charge("phone-code", 3, f"phone:{ADA}")
+    assert counter.counts == expected.counts
+
+
 def test_without_phone_codes_configured_the_typed_form_is_refused(world: World) -> None:
     service = WebConsent(world.store, FixedOrgSettings(), lambda: b"k" * 32)
     with pytest.raises(SendRefused):
