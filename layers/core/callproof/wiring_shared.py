@@ -17,7 +17,7 @@ from callproof.store.codes_dynamo import DynamoOneTimeCodes
 from callproof.store.rates_dynamo import DynamoRateCounter
 from callproof.store.secrets import CachedJsonSecret
 from callproof.store.sms_dynamo import DynamoSmsStore
-from callproof.store.suppression_dynamo import DynamoSuppression
+from callproof.store.suppression_dynamo import DynamoSuppression, SuppressionKeys
 
 
 @cache
@@ -27,9 +27,17 @@ def link_key(secret_arn: str) -> Callable[[], bytes]:
     return lambda: secret.field("key").encode()
 
 
+@cache
+def suppression_keys(secret_arn: str) -> Callable[[], SuppressionKeys]:
+    """The suppression list's HMAC keys by version (``{"key": ...}`` or ``{"keys": {...}, "current":
+    ...}``, ADR 0009), read lazily and again after the secret cache's 5 minutes, so a rotation lands."""
+    secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
+    return lambda: SuppressionKeys.from_secret(secret.get())
+
+
 def suppression(contacts_table: str, secret_arn: str) -> DynamoSuppression:
-    """The erasure suppression list; its HMAC key is a JSON secret with field "key", read lazily."""
-    return DynamoSuppression(aws.dynamodb(), contacts_table, link_key(secret_arn))
+    """The erasure suppression list: reads try every key version listed, writes use the current one."""
+    return DynamoSuppression(aws.dynamodb(), contacts_table, suppression_keys(secret_arn))
 
 
 def twilio_gateway(secret_arn: str, api_base_url: str | None) -> Callable[[], SmsGateway]:
