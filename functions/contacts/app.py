@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import http, wiring
+from callproof import bodies, http, wiring
 from callproof.contacts.model import (
     ContactIn,
     ContactOut,
@@ -23,10 +23,9 @@ from callproof.contacts.model import (
     LookupOut,
 )
 from callproof.contacts.service import MAX_PAGE_SIZE, ContactService
-from callproof.errors import UnsupportedMediaType
 from callproof.observability import logger, metrics, tracer
 
-app = http.resolver(wiring.policy_gate)
+app = http.resolver(wiring.policy_gate, media_types={("POST", "/v1/contacts/imports"): bodies.CSV})
 
 
 def service() -> ContactService:
@@ -79,8 +78,6 @@ def lookup_contacts(body: LookupIn) -> LookupOut:
 @app.post("/v1/contacts/imports")
 def import_contacts() -> ImportOut:
     """CSV (UTF-8, header row) in the body; answers one result per data row, by file line."""
-    if not (app.current_event.headers.get("content-type") or "").startswith("text/csv"):
-        raise UnsupportedMediaType("send the file as text/csv", field="body")
     report = wiring.contact_services()[1].run(http.current_caller(app), http.body_text(app))
     metrics.add_metric(name="ContactsImportRows", unit="Count", value=len(report.rows))
     logger.info("contacts import finished", extra={"counts": report.counts()})

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import html_pages, http, wiring
+from callproof import bodies, html_pages, http, wiring
 from callproof.dsar import pages
 from callproof.dsar.api import PublicRequestIn
 from callproof.dsar.model import Status
@@ -22,7 +22,7 @@ from callproof.dsar.public import PublicRequests
 from callproof.errors import DomainError
 from callproof.observability import logger, metrics, tracer
 
-app = http.resolver()
+app = http.resolver(media_types={("POST", "/privacy/confirm"): bodies.FORM})  # and JSON requests
 CONSOLE = Path(__file__).parent / "console"
 
 

@@ -6,15 +6,17 @@ public pages and webhooks have none. This module never imports the composition r
 Every error answer has the same JSON shape::
 
     {"error": {"code": "not_found", "message": "contact not found", "field": null, "details": []}}
+
+``handle`` checks each body once before a route runs (``callproof.bodies``: its size, the one media
+type the route takes, a JSON object parsed safely), and Powertools' validation reads that parse.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -26,6 +28,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from callproof import html_pages
+from callproof.bodies import (
+    CSV,
+    FORM,
+    JSON,
+    MalformedJson,
+    check_media_type,
+    decoded,
+    json_object,
+    parse_json,
+)
 from callproof.errors import (
     Conflict,
     DomainError,
@@ -47,8 +59,10 @@ THROTTLING_CODES = frozenset(
 )
 MAX_JSON_BYTES = 1024 * 1024
 MAX_CSV_BYTES = 10 * 1024 * 1024
+Route = tuple[str, str]  # (method, resource) as API Gateway names them: ("POST", "/v1/contacts/imports")
 
 STATUS_BY_ERROR: Mapping[type[DomainError], HTTPStatus] = {
+    MalformedJson: HTTPStatus.BAD_REQUEST,
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
     Forbidden: HTTPStatus.FORBIDDEN,
     NotFound: HTTPStatus.NOT_FOUND,
@@ -90,8 +104,10 @@ def status_for(error: DomainError) -> HTTPStatus:
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
+    """``("body", "phones", 0)`` -> ``phones.0``; the whole body (missing, say) -> ``body``."""
     parts = [str(part) for part in location]
-    return ".".join(parts[1:] if parts and parts[0] in {"body", "query", "path", "header"} else parts)
+    inside = parts[1:] if parts and parts[0] in {"body", "query", "path", "header"} else parts
+    return ".".join(inside) or ".".join(parts)
 
 
 class GateRefusal(Protocol):
@@ -117,16 +133,38 @@ class AccountGate(Protocol):
     def refusal(self, org_id: str, user_id: str) -> GateRefusal | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    text: str
+    value: Any
+
+
 class Resolver(APIGatewayRestResolver):
     """A validating resolver that also knows its function's body rules and account gate."""
 
     def __init__(
-        self, account_gate: Callable[[], AccountGate] | None, max_body_bytes: int, form_bodies: bool
+        self,
+        account_gate: Callable[[], AccountGate] | None,
+        max_body_bytes: int,
+        form_bodies: bool,
+        media_types: Mapping[Route, str],
     ) -> None:
-        super().__init__(enable_validation=True)
+        super().__init__(enable_validation=True, json_body_deserializer=self._json_body)
         self.account_gate = account_gate
         self.max_body_bytes = max_body_bytes
         self.form_bodies = form_bodies
+        self.media_types = dict(media_types)
+        self._parsed: _Parsed | None = None  # the body ``handle`` parsed, for the request it resolves
+
+    def media_type(self, method: str, resource: str) -> str:
+        """The one media type the route takes in its body."""
+        return self.media_types.get((method, resource), FORM if self.form_bodies else JSON)
+
+    def _json_body(self, text: str) -> Any:
+        """What Powertools' validation reads: the parse ``handle`` made (it decodes the body again)."""
+        if self._parsed is not None and self._parsed.text == text:
+            return self._parsed.value
+        return parse_json(text)
 
 
 def resolver(
@@ -134,10 +172,12 @@ def resolver(
     *,
     max_body_bytes: int = MAX_JSON_BYTES,
     form_bodies: bool = False,
+    media_types: Mapping[Route, str] | None = None,
 ) -> Resolver:
     """A resolver with the domain errors mapped to HTTP. REST functions pass ``account_gate`` (built
-    lazily, once per environment); public pages and webhooks posting forms pass ``form_bodies``."""
-    app = Resolver(account_gate, max_body_bytes, form_bodies)
+    lazily, once per environment); public pages and webhooks posting forms pass ``form_bodies``;
+    ``media_types`` names the routes that take another body than the function's (``bodies.CSV``...)."""
+    app = Resolver(account_gate, max_body_bytes, form_bodies, media_types or {})
 
     @app.exception_handler(DomainError)
     def on_domain_error(error: DomainError) -> Response[dict[str, Any]]:
@@ -189,12 +229,7 @@ def current_caller(app: Resolver) -> Caller:
 def body_text(app: Resolver) -> str:
     """The request body as text (API Gateway may base64 it); not UTF-8 is the caller's error."""
     event = app.current_event
-    raw = event.body or ""
-    try:
-        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
-        return data.decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("body must be UTF-8 text", field="body") from None
+    return decoded(event.body or "", bool(event.is_base64_encoded))
 
 
 def client_address(app: Resolver) -> str:
@@ -213,25 +248,44 @@ def form_pairs(app: Resolver, max_fields: int = 100) -> list[tuple[str, str]]:
 
 
 def handle(app: Resolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Refuse oversize bodies before anything parses them, refuse a caller the account gate stops,
-    then resolve the route."""
-    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    is_csv = not app.form_bodies and str(headers.get("content-type", "")).startswith("text/csv")
-    limit = MAX_CSV_BYTES if is_csv else app.max_body_bytes
-    body = event.get("body") or ""
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if size > limit:
-        return _early_error(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, PayloadTooLarge.code, f"body over {limit} bytes"
-        )
-    json_body = not (is_csv or app.form_bodies or event.get("isBase64Encoded"))
-    if body and json_body and not _is_json_object(body):
-        return _early_error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "body must be a JSON object")
+    """Refuse oversize bodies before anything reads them, then a body of another media type than
+    the route takes, then JSON that is malformed or not an object; refuse a caller the account gate
+    stops; then resolve the route, its validation reading the body parsed here."""
+    media_type = app.media_type(str(event.get("httpMethod")), str(event.get("resource")))
+    try:
+        parsed = _checked_body(app, event, media_type)
+    except DomainError as error:
+        logger.info("body refused", extra={"error_code": error.code})
+        return _early_error(status_for(error), error.code, error.message, error.field)
     if app.account_gate is not None:
         refusal = _account_refusal(event, app.account_gate)
         if refusal is not None:
             return refusal
-    return app.resolve(event, context)
+    if media_type != JSON:
+        return app.resolve(event, context)
+    # Powertools picks its body parser by Content-Type: it sees the one type the route takes.
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    app._parsed = parsed
+    try:
+        return app.resolve({**event, "headers": {**headers, "Content-Type": JSON}}, context)
+    finally:
+        app._parsed = None
+
+
+def _checked_body(app: Resolver, event: Mapping[str, Any], media_type: str) -> _Parsed | None:
+    body = event.get("body") or ""
+    is_base64 = bool(event.get("isBase64Encoded"))
+    limit = MAX_CSV_BYTES if media_type == CSV else app.max_body_bytes
+    size = len(body) * 3 // 4 if is_base64 else len(body.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise PayloadTooLarge(f"body over {limit} bytes", field="body")
+    if not body:
+        return None  # no body, nothing to type: a route that needs one says it is missing
+    headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+    check_media_type(headers.get("content-type", ""), media_type)
+    if media_type != JSON:
+        return None  # forms and CSV files are read (and decoded) by their routes
+    return _Parsed(*json_object(body, is_base64))
 
 
 # Routes a user must reach to read and accept a new policy version (or to withdraw consent, which must
@@ -275,19 +329,10 @@ def _account_refusal(event: Mapping[str, Any], gate: Callable[[], AccountGate]) 
     }
 
 
-def _is_json_object(body: str) -> bool:
-    """Malformed JSON is left to the resolver (400); only well-formed non-objects are caught here,
-    because Powertools would otherwise read a one-element array as its element."""
-    try:
-        return isinstance(json.loads(body), dict)
-    except ValueError:
-        return True
-
-
-def _early_error(status: HTTPStatus, code: str, message: str) -> dict[str, Any]:
+def _early_error(status: HTTPStatus, code: str, message: str, field: str | None) -> dict[str, Any]:
     return {
         "statusCode": int(status),
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(_error_body(code, message, "body")),
+        "body": json.dumps(_error_body(code, message, field)),
         "isBase64Encoded": False,
     }
