@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+
+from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
 from callproof.accounts.model import (
     AgeRecord,
@@ -506,3 +514,44 @@ class InMemorySuppression:
         return frozenset(e for e in emails if (org_id, "email", e) in self.entries) | frozenset(
             p for p in phones if (org_id, "phone", p) in self.entries
         )
+
+
+class InMemoryIdempotencyStore(BasePersistenceLayer):
+    """Powertools' idempotency persistence in memory, with the DynamoDB layer's conditional put: a
+    record is written unless one exists that has not expired (and is not an in-progress record whose
+    Lambda's deadline passed). ``fail`` names the operations that raise (a throttled table...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, DataRecord] = {}
+        self.fail: dict[str, Exception] = {}
+
+    def _check(self, operation: str) -> None:
+        if operation in self.fail:
+            raise self.fail[operation]
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        self._check("get")
+        if idempotency_key not in self.records:
+            raise IdempotencyItemNotFoundError
+        return self.records[idempotency_key]
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        self._check("put")
+        old = self.records.get(data_record.idempotency_key)
+        now_ms = time.time() * 1000
+        if old is not None and not old.is_expired:
+            deadline = old.in_progress_expiry_timestamp
+            if not (
+                old.status == STATUS_CONSTANTS["INPROGRESS"] and deadline is not None and deadline < now_ms
+            ):
+                raise IdempotencyItemAlreadyExistsError
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self._check("update")
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self._check("delete")
+        self.records.pop(data_record.idempotency_key, None)

@@ -81,3 +81,10 @@ def form_event(
         event["headers"][key] = value
         event["multiValueHeaders"][key] = [value]
     return event
+
+
+def keyed(event: dict[str, Any], key: str, header: str = "Idempotency-Key") -> dict[str, Any]:
+    """``event`` sent with an ``Idempotency-Key`` (``header`` spells the name as a client might)."""
+    event["headers"][header] = key
+    event["multiValueHeaders"][header] = [key]
+    return event

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 # Adaptive retry mode backs off on throttling (ProvisionedThroughputExceeded, ThrottlingException).
+# Throttling that outlives the retries is the caller's cue to retry (503), never a failure (5xx).
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10)
 
 

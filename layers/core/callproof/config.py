@@ -76,6 +76,13 @@ class PolicyGateSettings(Settings):
     policy_cache_seconds: float = Field(default=60.0, alias="POLICY_CACHE_SECONDS", ge=0, le=300)
 
 
+class IdempotencySettings(Settings):
+    """Read by the functions serving creates, on the first one sent with an ``Idempotency-Key``
+    (``callproof.idempotency``)."""
+
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+
+
 class AccountsSettings(Settings):
     accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
     contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)

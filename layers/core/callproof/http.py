@@ -17,6 +17,7 @@ import json
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -28,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from callproof import html_pages
+from callproof.aws import THROTTLING_CODES
 from callproof.bodies import (
     CSV,
     FORM,
@@ -51,12 +53,10 @@ from callproof.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from callproof.idempotency import Idempotency
 from callproof.observability import logger
 from callproof.tenancy import Caller, caller_from_event
 
-THROTTLING_CODES = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
 MAX_JSON_BYTES = 1024 * 1024
 MAX_CSV_BYTES = 10 * 1024 * 1024
 Route = tuple[str, str]  # (method, resource) as API Gateway names them: ("POST", "/v1/contacts/imports")
@@ -155,6 +155,7 @@ class Resolver(APIGatewayRestResolver):
         self.form_bodies = form_bodies
         self.media_types = dict(media_types)
         self._parsed: _Parsed | None = None  # the body ``handle`` parsed, for the request it resolves
+        self.idempotency = Idempotency()  # creates sent with an Idempotency-Key run once per key
 
     def media_type(self, method: str, resource: str) -> str:
         """The one media type the route takes in its body."""
@@ -267,7 +268,11 @@ def handle(app: Resolver, event: dict[str, Any], context: LambdaContext) -> dict
     headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
     app._parsed = parsed
     try:
-        return app.resolve({**event, "headers": {**headers, "Content-Type": JSON}}, context)
+        body = parsed.value if parsed is not None else None
+        resolve = partial(app.resolve, {**event, "headers": {**headers, "Content-Type": JSON}}, context)
+        return app.idempotency.once(event, context, body, resolve)
+    except DomainError as error:  # the Idempotency-Key's refusals: reused for another request, in use
+        return _early_error(status_for(error), error.code, error.message, error.field)
     finally:
         app._parsed = None
 
