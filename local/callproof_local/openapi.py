@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+from callproof import idempotency
 from callproof_local.invoke import load_module
 from callproof_local.model import load_functions
 from callproof_local.provision import placeholder
@@ -42,7 +43,34 @@ def document() -> dict[str, Any]:
     }
     merged["security"] = [{"cognito": []}]
     merged["paths"] = dict(sorted(merged["paths"].items()))
+    _idempotency_key(merged["paths"])
     return merged
+
+
+IDEMPOTENCY_KEY = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe: for 24 hours the same key and body (same org, user and route) answer the "
+        "first response again, with Idempotent-Replayed: true, and create nothing more; the same key "
+        "with another body is 422 idempotency_key_reused; while the first request runs, 409 "
+        "idempotency_key_in_use. Without the header, each request creates."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_CHARS,
+        "pattern": "^[ -~]+$",
+    },
+}
+
+
+def _idempotency_key(paths: dict[str, Any]) -> None:
+    """The header the resolver does not declare (``callproof.http`` reads it for every create)."""
+    for method, path in sorted(idempotency.CREATE_ROUTES):
+        operation = paths[path][method.lower()]
+        operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
 
 
 def main() -> None:
