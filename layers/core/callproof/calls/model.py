@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from callproof.calls.numbers import NumberKind
+from callproof.values import FREE_TEXT, SINGLE_LINE, SINGLE_LINE_KEY, STORABLE
 
 MAX_BATCH = 1_000
 MAX_DURATION_SECONDS = 86_400
@@ -65,8 +66,12 @@ def _not_in_future(value: datetime) -> datetime:
 
 
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-SmallValue = Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE_KEY]
+# A free-form value: its text may span lines, its number must be one DynamoDB stores.
+SmallValue = Annotated[
+    Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None, FREE_TEXT, STORABLE
+]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=32), SINGLE_LINE]
 
 
 class CallEntryIn(BaseModel):
@@ -75,7 +80,7 @@ class CallEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     client_id: UUID
-    phone_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    phone_number: Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE]
     direction: Direction
     started_at: Annotated[AwareDatetime, AfterValidator(_not_in_future)]
     duration_seconds: int = Field(ge=0, le=MAX_DURATION_SECONDS)
@@ -182,9 +187,9 @@ class CallPage(_FromDomain):
 class Geolocation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    latitude: Annotated[float, Field(ge=-90, le=90), STORABLE]
+    longitude: Annotated[float, Field(ge=-180, le=180), STORABLE]
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000), STORABLE] | None = None
 
 
 class DeviceIn(BaseModel):
@@ -192,10 +197,10 @@ class DeviceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    device_type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    os_name: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    os_version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    app_version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    device_type: Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE]
+    os_name: Label
+    os_version: Label
+    app_version: Label
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
     settings: Annotated[dict[MetadataKey, SmallValue], AfterValidator(_bounded_metadata)] = Field(
         default_factory=dict
