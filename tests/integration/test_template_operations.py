@@ -827,4 +827,4 @@ def test_powertools_names_the_service_dimension_as_the_alarms_expect() -> None:
     assert directive["Namespace"] == "CallProof"
     assert directive["Dimensions"] == [["service"]]
     assert blob["service"] == "dsar-deadlines"
-    assert blob["DsarOverdue"] == [2.0] or blob["DsarOverdue"] == 2.0
+    assert blob["DsarOverdue"] == [2.0]

@@ -18,11 +18,11 @@
     constructor(status, payload) {
       const error = payload && typeof payload.error === "object" ? payload.error : null;
       let message;
-      if (error) {
+      if (status === 401) {
+        message = "The token was refused (expired or not valid here). Sign in again.";
+      } else if (error) {
         const fields = (error.details || []).map((d) => d.field).filter(Boolean);
         message = `${error.message || error.code}${fields.length ? ` (${fields.join(", ")})` : ""}`;
-      } else if (status === 401) {
-        message = "The token was refused (expired or not valid here). Sign in again.";
       } else {
         message = (payload && payload.message) || `The server answered ${status}.`;
       }

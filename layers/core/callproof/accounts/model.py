@@ -10,9 +10,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from callproof.tenancy import Role
+from callproof.values import SINGLE_LINE
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SINGLE_LINE]
+Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), SINGLE_LINE]
 Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 PolicyVersionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")]
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from callproof.calendars.model import Provider
+from callproof.values import FREE_TEXT, SINGLE_LINE
 
 
 def _rfc3339(value: str) -> str:
@@ -20,9 +21,12 @@ def _rfc3339(value: str) -> str:
     return parsed.isoformat()
 
 
-DateTime = Annotated[str, Field(max_length=40), AfterValidator(_rfc3339)]
+DateTime = Annotated[str, Field(max_length=40), AfterValidator(_rfc3339), SINGLE_LINE]
 ContactId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-CalendarId = Annotated[str, Field(min_length=1, max_length=512)]
+CalendarId = Annotated[str, Field(min_length=1, max_length=512), SINGLE_LINE]
+Summary = Annotated[str, Field(min_length=1, max_length=500), SINGLE_LINE]
+Description = Annotated[str, Field(max_length=8000), FREE_TEXT]
+Location = Annotated[str, Field(max_length=500), SINGLE_LINE]
 
 
 class _In(BaseModel):
@@ -71,7 +75,7 @@ class CalendarList(BaseModel):
 
 class CalendarIn(_In):
     provider: Provider
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE]
     time_zone: Annotated[str | None, Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")] = None
 
 
@@ -82,21 +86,21 @@ class SelectionIn(_In):
 
 class EventIn(_In):
     calendar_id: CalendarId | None = None  # when given, it must be the selected calendar
-    summary: Annotated[str, Field(min_length=1, max_length=500)]
+    summary: Summary
     start: DateTime
     end: DateTime
-    description: Annotated[str | None, Field(max_length=8000)] = None
-    location: Annotated[str | None, Field(max_length=500)] = None
+    description: Description | None = None
+    location: Location | None = None
     attendee_contact_ids: Annotated[list[ContactId], Field(max_length=50)] = []
 
 
 class EventPatch(_In):
     calendar_id: CalendarId | None = None
-    summary: Annotated[str | None, Field(min_length=1, max_length=500)] = None
+    summary: Summary | None = None
     start: DateTime | None = None
     end: DateTime | None = None
-    description: Annotated[str | None, Field(max_length=8000)] = None
-    location: Annotated[str | None, Field(max_length=500)] = None
+    description: Description | None = None
+    location: Location | None = None
     attendee_contact_ids: Annotated[list[ContactId] | None, Field(max_length=50)] = None
 
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from callproof.emails import normalize_email
 from callproof.phones import Phone
+from callproof.values import SINGLE_LINE
 
 MAX_EMAILS = 10
 MAX_PHONES = 10
@@ -54,10 +55,10 @@ class ContactDraft:
     phones: tuple[Phone, ...] = field(default=())
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email)]
-RawPhone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
+Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SINGLE_LINE]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email), SINGLE_LINE]
+RawPhone = Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE]
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 
 

@@ -21,11 +21,13 @@ from callproof.dsar.model import (
     Status,
     StepStatus,
 )
+from callproof.values import FREE_TEXT
 
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
 ContactIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
-Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000), FREE_TEXT]
+Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT]
+Details = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), FREE_TEXT]
 
 
 class _Strict(BaseModel):
@@ -54,7 +56,7 @@ class RequestIn(_Strict):
     jurisdiction: Jurisdiction
     received: date
     verification: Evidence
-    details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    details: Details | None = None
     recipient_email: Email | None = None
     lift: bool = False
     start: bool = True  # start the workflow now (erasure still waits for the subject's confirmation)
@@ -77,7 +79,7 @@ class PublicRequestIn(_Strict):
     jurisdiction: Jurisdiction
     recipient_email: Email | None = None
     lift: bool = False
-    details: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    details: Details | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PublicRequestIn:

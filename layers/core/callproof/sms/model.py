@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from callproof.values import FREE_TEXT, SINGLE_LINE
+
 MAX_BODY_CHARS = 1600  # Twilio's limit for one (concatenated) message
 MAX_SENDER_NUMBERS = 10
 DEFAULT_BRAND = "CallProof"
@@ -125,8 +127,10 @@ class ConsentView:
 
 
 # ------------------------------------------------------------------------------------ API models
-E164Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)]
-MessageBody = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+E164Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64), SINGLE_LINE]
+MessageBody = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS), FREE_TEXT]
+Brand = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SINGLE_LINE]
+SupportContact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), SINGLE_LINE]
 ContactId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MessagingServiceSid = Annotated[str, StringConstraints(pattern=r"^MG[0-9a-fA-F]{32}$")]
 
@@ -143,10 +147,8 @@ class SendersIn(_Strict):
 
 
 class SmsSettingsIn(_Strict):
-    brand: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = (
-        DEFAULT_BRAND
-    )
-    support_contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = None
+    brand: Brand = DEFAULT_BRAND
+    support_contact: SupportContact | None = None
     confirmations: bool = False
     daily_cap: int | None = Field(default=None, ge=0, le=100_000)
 
