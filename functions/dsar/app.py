@@ -26,6 +26,7 @@ from callproof.dsar.api import (
 from callproof.dsar.model import DsarRequest, Status
 from callproof.dsar.service import DsarService
 from callproof.observability import logger, metrics, tracer
+from callproof.values import ISO_DATE
 
 app = http.resolver(wiring.policy_gate)
 REQUEST_ID = r"^[A-Za-z0-9_-]{1,64}$"
@@ -50,7 +51,7 @@ def create_request(body: RequestIn) -> Response[RequestOut]:
 @app.get("/v1/dsar/requests")
 def list_requests(
     status: Status | None = None,
-    due_before: date | None = None,
+    due_before: Annotated[date, ISO_DATE] | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> RequestPage:

@@ -22,6 +22,13 @@ Numbers. DynamoDB stores a number with at most 38 significant digits and a magni
 stored is a 422 naming its field (or one rejected call-log entry), never a 5xx after part of a batch
 was written.
 
+Types. pydantic's lax mode reads ``true`` as the integer 1, ``0`` as ``false``, ``"12"`` as 12 and
+``0`` or ``"0"`` as the date 1970-01-01; the OpenAPI document promises a JSON integer, boolean or
+``YYYY-MM-DD`` string, so a body field that is a number or a boolean takes ``JSON_SCALAR`` (exactly
+that JSON type: an integer also serves a number field, nothing else converts) and a date, in a body
+or a query string, takes ``ISO_DATE`` (a ``YYYY-MM-DD`` string, nothing else). Any other value is a 422
+naming the field, as for any type the document does not allow.
+
 Each rule is a pydantic annotation, placed after the field's own constraints:
 ``Annotated[str, StringConstraints(max_length=200), SINGLE_LINE]``; on a union of scalars it checks
 whichever member the value turned out to be.
@@ -32,10 +39,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, Strict
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -142,3 +150,22 @@ class NumberRule:
 
 
 STORABLE = NumberRule()
+
+
+# A number or boolean body field takes only that JSON type (pydantic's strict mode on JSON values).
+JSON_SCALAR = Strict()
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(value: Any) -> Any:
+    """``value`` unchanged if it is a ``YYYY-MM-DD`` string (pydantic then checks the date exists) or
+    a date; anything else, a number or a timestamp string included, is refused (ValueError)."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+ISO_DATE = BeforeValidator(iso_date)

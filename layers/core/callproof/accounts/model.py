@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from callproof.tenancy import Role
-from callproof.values import SINGLE_LINE
+from callproof.values import ISO_DATE, JSON_SCALAR, SINGLE_LINE
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SINGLE_LINE]
 Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), SINGLE_LINE]
@@ -150,9 +150,9 @@ class OrgSettingsIn(_Strict):
     """Every field is replaced (PUT); a field left out returns to the deployment's default."""
 
     default_phone_region: Region | None = None
-    call_retention_months: int | None = Field(default=None, ge=1, le=120)
-    sms_confirmations: bool = False
-    daily_sms_cap: int | None = Field(default=None, ge=0, le=100_000)
+    call_retention_months: Annotated[int, Field(ge=1, le=120), JSON_SCALAR] | None = None
+    sms_confirmations: Annotated[bool, JSON_SCALAR] = False
+    daily_sms_cap: Annotated[int, Field(ge=0, le=100_000), JSON_SCALAR] | None = None
 
 
 class OrgSettingsOut(BaseModel):
@@ -166,7 +166,7 @@ class OrgSettingsOut(BaseModel):
 
 class ConsentIn(_Strict):
     purpose: Purpose
-    granted: bool = True
+    granted: Annotated[bool, JSON_SCALAR] = True
     version: PolicyVersionId | None = None  # terms: the version accepted (default: the current one)
 
 
@@ -250,8 +250,8 @@ class GateView:
 class AgeIn(_Strict):
     """A birth date, or the attestation of being 16 or over; under 16, the guardian to ask."""
 
-    birth_date: date | None = None
-    attests_16_or_over: bool | None = None
+    birth_date: Annotated[date, ISO_DATE] | None = None
+    attests_16_or_over: Annotated[bool, JSON_SCALAR] | None = None
     guardian_name: Name | None = None
     guardian_email: EmailStr | None = None
 

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from callproof.calls.numbers import NumberKind
-from callproof.values import FREE_TEXT, SINGLE_LINE, SINGLE_LINE_KEY, STORABLE
+from callproof.values import FREE_TEXT, JSON_SCALAR, SINGLE_LINE, SINGLE_LINE_KEY, STORABLE
 
 MAX_BATCH = 1_000
 MAX_DURATION_SECONDS = 86_400
@@ -187,9 +187,9 @@ class CallPage(_FromDomain):
 class Geolocation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    latitude: Annotated[float, Field(ge=-90, le=90), STORABLE]
-    longitude: Annotated[float, Field(ge=-180, le=180), STORABLE]
-    accuracy_m: Annotated[float, Field(ge=0, le=100_000), STORABLE] | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90), STORABLE, JSON_SCALAR]
+    longitude: Annotated[float, Field(ge=-180, le=180), STORABLE, JSON_SCALAR]
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000), STORABLE, JSON_SCALAR] | None = None
 
 
 class DeviceIn(BaseModel):
@@ -205,7 +205,7 @@ class DeviceIn(BaseModel):
     settings: Annotated[dict[MetadataKey, SmallValue], AfterValidator(_bounded_metadata)] = Field(
         default_factory=dict
     )
-    location_consent: bool = False
+    location_consent: Annotated[bool, JSON_SCALAR] = False
     location: Geolocation | None = None
 
 

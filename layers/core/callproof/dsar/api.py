@@ -21,7 +21,7 @@ from callproof.dsar.model import (
     Status,
     StepStatus,
 )
-from callproof.values import FREE_TEXT
+from callproof.values import FREE_TEXT, ISO_DATE, JSON_SCALAR
 
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
 ContactIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -54,12 +54,13 @@ class RequestIn(_Strict):
     type: RequestType
     subject: SubjectIn
     jurisdiction: Jurisdiction
-    received: date
+    received: Annotated[date, ISO_DATE]
     verification: Evidence
     details: Details | None = None
     recipient_email: Email | None = None
-    lift: bool = False
-    start: bool = True  # start the workflow now (erasure still waits for the subject's confirmation)
+    lift: Annotated[bool, JSON_SCALAR] = False
+    # start the workflow now (erasure still waits for the subject's confirmation)
+    start: Annotated[bool, JSON_SCALAR] = True
 
     @model_validator(mode="after")
     def _consistent(self) -> RequestIn:
@@ -78,7 +79,7 @@ class PublicRequestIn(_Strict):
     phone: RawPhone | None = None
     jurisdiction: Jurisdiction
     recipient_email: Email | None = None
-    lift: bool = False
+    lift: Annotated[bool, JSON_SCALAR] = False
     details: Details | None = None
 
     @model_validator(mode="after")
@@ -110,7 +111,7 @@ class SubjectChoiceIn(_Strict):
 
 class ExtendIn(_Strict):
     reason: Reason
-    to: date | None = None  # default: the legal maximum
+    to: Annotated[date, ISO_DATE] | None = None  # default: the legal maximum
 
 
 class CancelIn(_Strict):

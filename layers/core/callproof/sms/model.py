@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from callproof.values import FREE_TEXT, SINGLE_LINE
+from callproof.values import FREE_TEXT, JSON_SCALAR, SINGLE_LINE
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one (concatenated) message
 MAX_SENDER_NUMBERS = 10
@@ -149,8 +149,8 @@ class SendersIn(_Strict):
 class SmsSettingsIn(_Strict):
     brand: Brand = DEFAULT_BRAND
     support_contact: SupportContact | None = None
-    confirmations: bool = False
-    daily_cap: int | None = Field(default=None, ge=0, le=100_000)
+    confirmations: Annotated[bool, JSON_SCALAR] = False
+    daily_cap: Annotated[int, Field(ge=0, le=100_000), JSON_SCALAR] | None = None
 
 
 class OrgSmsOut(BaseModel):
