@@ -6,7 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,11 +15,9 @@ from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
     AgeIn,
     AgeOut,
-    AgeRecord,
     ConsentIn,
     ConsentOut,
     ConsentState,
-    GuardianOut,
     MemberIn,
     MemberList,
     MemberOut,
@@ -54,100 +52,101 @@ def token_email() -> str | None:
 
 @app.get("/v1/me")
 def get_me() -> MeOut:
+    """The caller's profile."""
     return MeOut.model_validate(accounts().me(http.current_caller(app), token_email()))
 
 
 @app.patch("/v1/me")
 def patch_me(body: MePatch) -> MeOut:
+    """Change the caller's name or company.
+    The email is the Cognito sign-in and cannot change here (422)."""
     return MeOut.model_validate(accounts().update_me(http.current_caller(app), token_email(), body))
 
 
 @app.get("/v1/org/members")
 def list_members() -> MemberList:
+    """List the org's members (admin)."""
     members = accounts().list_members(http.current_caller(app))
     return MemberList(items=[MemberOut.model_validate(m) for m in members])
 
 
-@app.post("/v1/org/members")
-def add_member(body: MemberIn) -> Response[MemberOut]:
+@app.post("/v1/org/members", status_code=HTTPStatus.CREATED)
+def add_member(body: MemberIn) -> MemberOut:
+    """Add a member (admin).
+    Creates the Cognito user with the org claim and roles and sends the invitation. 422 naming
+    `email` for an address Cognito cannot sign in with; 409 if a member of this org has it. An
+    address another org uses answers as a free one, so no org learns who uses another."""
     member = accounts().add_member(http.current_caller(app), body)
     metrics.add_metric(name="MembersAdded", unit="Count", value=1)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, MemberOut.model_validate(member))
+    return MemberOut.model_validate(member)
 
 
 @app.patch("/v1/org/members/<user_id>")
 def patch_member(user_id: str, body: MemberPatch) -> MemberOut:
+    """Replace a member's roles (admin); an admin cannot drop their own admin role (409)."""
     member = accounts().set_roles(http.current_caller(app), user_id, frozenset(body.roles))
     return MemberOut.model_validate(member)
 
 
-@app.delete("/v1/org/members/<user_id>")
+@app.delete("/v1/org/members/<user_id>", status_code=HTTPStatus.NO_CONTENT)
 def remove_member(user_id: str) -> Response[None]:
+    """Remove a member (admin): deletes the Cognito user, so the address may be invited again.
+    An admin cannot remove themselves (409)."""
     accounts().remove_member(http.current_caller(app), user_id)
     return Response(HTTPStatus.NO_CONTENT)
 
 
 @app.get("/v1/org/settings")
 def get_org_settings() -> OrgSettingsOut:
+    """The org's settings."""
     return OrgSettingsOut.model_validate(wiring.accounts()[1].get(http.current_caller(app)))
 
 
 @app.put("/v1/org/settings")
 def put_org_settings(body: OrgSettingsIn) -> OrgSettingsOut:
+    """Replace the org's settings (admin); an omitted field returns to its default."""
     return OrgSettingsOut.model_validate(wiring.accounts()[1].put(http.current_caller(app), body))
 
 
-@app.post("/v1/me/photo")
-def photo_upload(body: PhotoUploadIn) -> Response[PhotoUploadOut]:
+@app.post("/v1/me/photo", status_code=HTTPStatus.CREATED)
+def photo_upload(body: PhotoUploadIn) -> PhotoUploadOut:
+    """Start a photo upload: a presigned S3 POST limited to the type given and 5 MB, for 10 minutes."""
     upload = wiring.photos().upload(http.current_caller(app), body.content_type)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, PhotoUploadOut.model_validate(upload))
+    return PhotoUploadOut.model_validate(upload)
 
 
 @app.get("/v1/me/photo")
 def photo_download() -> PhotoDownloadOut:
+    """A 5-minute download URL for the caller's photo."""
     return PhotoDownloadOut.model_validate(wiring.photos().download(http.current_caller(app)))
 
 
-@app.delete("/v1/me/photo")
+@app.delete("/v1/me/photo", status_code=HTTPStatus.NO_CONTENT)
 def photo_delete() -> Response[None]:
+    """Delete the caller's photo, every stored version."""
     deleted = wiring.photos().delete(http.current_caller(app))
     logger.info("photo deleted", extra={"versions": deleted})
     return Response(HTTPStatus.NO_CONTENT)
 
 
-def _age_out(record: AgeRecord) -> AgeOut:
-    guardian = (
-        GuardianOut(
-            name=record.guardian_name or "",
-            email=record.guardian_email or "",
-            consented_at=record.guardian_consented_at,
-            method=record.guardian_method,
-        )
-        if record.guardian_email
-        else None
-    )
-    return AgeOut(
-        status=record.status,
-        recorded_at=record.recorded_at,
-        basis="birth_date" if record.birth_date else "attestation",
-        guardian=guardian,
-    )
-
-
 @app.get("/v1/me/age")
 def get_age() -> AgeOut:
-    return _age_out(wiring.ages().get(http.current_caller(app)))
+    """The caller's age record (and guardian consent, under 16)."""
+    return AgeOut.of(wiring.ages().get(http.current_caller(app)))
 
 
 @app.put("/v1/me/age")
 def put_age(body: AgeIn) -> AgeOut:
-    """Sign-up's age step: under 16, the account is inactive until the emailed guardian confirms."""
-    return _age_out(wiring.ages().record(http.current_caller(app), body))
+    """Record the caller's age (sign-up's age step).
+    Under 16, the account is inactive (403 `guardian_consent_required`) until the emailed guardian
+    confirms; a recorded birth date is final (409)."""
+    return AgeOut.of(wiring.ages().record(http.current_caller(app), body))
 
 
 @app.get("/v1/policies/<document>")
 def get_policy(document: str) -> PolicyOut:
-    """The current version of a policy document (``terms``: terms of service and privacy policy)."""
+    """The current version of a policy document.
+    `terms` is the terms of service and privacy policy; a significant version needs the user's consent."""
     if document != TERMS_DOCUMENT:
         raise NotFound("no such policy document", field="document")
     return PolicyOut.model_validate(wiring.consent().current_policy(document).latest)
@@ -155,6 +154,7 @@ def get_policy(document: str) -> PolicyOut:
 
 @app.get("/v1/me/consents")
 def get_consents() -> ConsentState:
+    """The caller's consent per purpose: the current state and the append-only history."""
     current, history = wiring.consent().state(http.current_caller(app))
     return ConsentState(
         current={purpose.value: ConsentOut.model_validate(r) for purpose, r in current.items()},
@@ -162,15 +162,18 @@ def get_consents() -> ConsentState:
     )
 
 
-@app.post("/v1/me/consents")
-def give_consent(body: ConsentIn) -> Response[ConsentOut]:
+@app.post("/v1/me/consents", status_code=HTTPStatus.CREATED)
+def give_consent(body: ConsentIn) -> ConsentOut:
+    """Give consent for a purpose; appends a record.
+    Purposes: `terms` (with the accepted version), `marketing_email`, `geolocation`."""
     record = wiring.consent().record(http.current_caller(app), body)
     metrics.add_metric(name="ConsentRecords", unit="Count", value=1)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, ConsentOut.model_validate(record))
+    return ConsentOut.model_validate(record)
 
 
 @app.delete("/v1/me/consents/<purpose>")
 def withdraw_consent(purpose: Purpose) -> ConsentOut:
+    """Withdraw consent for a purpose in one call (appends a withdrawal)."""
     return ConsentOut.model_validate(wiring.consent().withdraw(http.current_caller(app), purpose))
 
 

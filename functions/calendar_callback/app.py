@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
-from callproof.calendars.api import ConnectedOut
+from callproof.calendars.api import CalendarConnectedOut
 from callproof.calendars.service import parse_provider
 from callproof.errors import InvalidInput
 from callproof.observability import logger, metrics, tracer
@@ -24,15 +24,16 @@ def oauth_callback(
     state: Annotated[str, Query(max_length=200)] = "",
     code: Annotated[str | None, Query(max_length=4096)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
-) -> ConnectedOut:
-    """The provider redirects the user's browser here (public route: the single-use state says who)."""
+) -> CalendarConnectedOut:
+    """Where the calendar provider sends the browser after consent.
+    Public: the single-use state says whose connection it is; the code is exchanged and the tokens sealed."""
     service, chosen = wiring.calendars(), parse_provider(provider)
     if error or not code:
         service.cancel(chosen, state)
         raise InvalidInput("calendar sign-in was not completed", field="code")
     connection = service.complete(chosen, state, code)
     metrics.add_metric(name="CalendarConnected", unit="Count", value=1)
-    return ConnectedOut(
+    return CalendarConnectedOut(
         provider=connection.provider, status=connection.status.value, user_id=connection.user_id
     )
 

@@ -8,7 +8,6 @@ import datetime as dt
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -55,12 +54,15 @@ def _check_order(start: str | None, end: str | None) -> None:
 
 @app.post("/v1/integrations/<provider>/calendar/authorize")
 def authorize(provider: str) -> AuthorizeOut:
+    """Start connecting a Google or Microsoft calendar.
+    Answers the provider's consent URL (PKCE S256, single-use state bound to the caller)."""
     url = wiring.calendars().authorize(http.current_caller(app), parse_provider(provider))
     return AuthorizeOut(authorization_url=url)
 
 
 @app.get("/v1/integrations/calendar")
 def calendar_status() -> CalendarStatusOut:
+    """The caller's calendar connections and the selected calendar."""
     connections, selected = wiring.calendars().status(http.current_caller(app))
     return CalendarStatusOut(
         connections=[
@@ -77,6 +79,8 @@ def calendar_status() -> CalendarStatusOut:
 
 @app.delete("/v1/integrations/<provider>/calendar")
 def disconnect(provider: str) -> DisconnectOut:
+    """Disconnect a calendar provider.
+    Revokes the grant where the provider can, deletes the tokens and the selection."""
     chosen = parse_provider(provider)
     revoked = wiring.calendars().disconnect(http.current_caller(app), chosen)
     metrics.add_metric(name="CalendarDisconnected", unit="Count", value=1)
@@ -85,6 +89,7 @@ def disconnect(provider: str) -> DisconnectOut:
 
 @app.get("/v1/calendars")
 def list_calendars() -> CalendarList:
+    """The connected accounts' calendars, the selected one marked."""
     caller = http.current_caller(app)
     service = wiring.calendars()
     _, selected = service.status(caller)
@@ -102,36 +107,41 @@ def list_calendars() -> CalendarList:
     return CalendarList(items=items)
 
 
-@app.post("/v1/calendars")
-def create_calendar(body: CalendarIn) -> Response[CalendarOut]:
+@app.post("/v1/calendars", status_code=HTTPStatus.CREATED)
+def create_calendar(body: CalendarIn) -> CalendarOut:
+    """Create a CRM calendar in a connected account."""
     created = wiring.calendars().create_calendar(
         http.current_caller(app), body.provider, body.name, body.time_zone
     )
     out = CalendarOut(
         provider=body.provider, id=created.id, name=created.name, can_edit=True, primary=False, selected=False
     )
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, out)
+    return out
 
 
 @app.put("/v1/calendars/selection")
 def select_calendar(body: SelectionIn) -> SelectionOut:
+    """Choose the one calendar events go to (it must exist and be writable)."""
     selection = wiring.calendars().select(http.current_caller(app), body.provider, body.calendar_id)
     return SelectionOut(provider=selection.provider, calendar_id=selection.calendar_id, name=selection.name)
 
 
-@app.post("/v1/calendar/events")
-def create_event(body: EventIn) -> Response[EventOut]:
+@app.post("/v1/calendar/events", status_code=HTTPStatus.CREATED)
+def create_event(body: EventIn) -> EventOut:
+    """Create an event in the selected calendar; CRM contacts as attendees need rep or admin.
+    409 `calendar_not_selected` when no calendar is selected or another is named."""
     _check_order(body.start, body.end)
     draft = EventDraft(body.summary, body.start, body.end, None, body.description, body.location)
     event = wiring.calendars().create_event(
         http.current_caller(app), body.calendar_id, draft, body.attendee_contact_ids
     )
     metrics.add_metric(name="CalendarEventsCreated", unit="Count", value=1)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, _event_out(event))
+    return _event_out(event)
 
 
 @app.patch("/v1/calendar/events/<event_id>")
 def update_event(event_id: str, body: EventPatch) -> EventOut:
+    """Change an event CallProof created in the selected calendar."""
     if len(event_id) > 1024:
         raise InvalidInput("event id too long", field="event_id")
     _check_order(body.start, body.end)

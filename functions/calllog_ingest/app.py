@@ -42,7 +42,9 @@ def page(data: CallPageData) -> CallPage:
 
 @app.post("/v1/call-logs")
 def upload_call_logs(body: CallBatchIn) -> BatchResultOut:
-    """One result per entry, in order; a batch with some bad entries stores the good ones."""
+    """Upload a batch of call logs from the mobile app.
+    One result per entry, in order, with its contact match; a batch with some bad entries stores the
+    good ones, and a replayed entry (same `client_id`) is a duplicate, never a second call."""
     results = service().ingest(http.current_caller(app), body.entries)
     counts = Counter(result.status.value for result in results)
     for status, count in counts.items():
@@ -59,6 +61,7 @@ def list_call_logs(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> CallPage:
+    """The caller's calls, newest first (`user=<id>` for admins)."""
     return page(service().list_for_user(http.current_caller(app), user, limit, cursor))
 
 
@@ -68,17 +71,21 @@ def list_contact_calls(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> CallPage:
+    """Calls matched to a contact, newest first."""
     return page(service().list_for_contact(http.current_caller(app), contact_id, limit, cursor))
 
 
-@app.delete("/v1/call-logs/<call_id>")
+@app.delete("/v1/call-logs/<call_id>", status_code=HTTPStatus.NO_CONTENT)
 def delete_call_log(call_id: str) -> Response[None]:
+    """Delete a call log: the rep's own, or any of the org for an admin."""
     service().delete(http.current_caller(app), call_id)
     return Response(HTTPStatus.NO_CONTENT)
 
 
 @app.put("/v1/devices/<device_id>")
 def register_device(device_id: str, body: DeviceIn) -> Response[DeviceOut]:
+    """Register or update the caller's phone (rep or admin); a device registered to another user is 409.
+    A location is kept only with `location_consent: true`."""
     device = service().register_device(http.current_caller(app), device_id, body)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, DeviceOut.model_validate(device))
 

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,11 +32,12 @@ def service() -> ContactService:
     return wiring.contact_services()[0]
 
 
-@app.post("/v1/contacts")
-def create_contact(body: ContactIn) -> Response[ContactOut]:
+@app.post("/v1/contacts", status_code=HTTPStatus.CREATED)
+def create_contact(body: ContactIn) -> ContactOut:
+    """Create a contact; the owner defaults to the caller."""
     contact = service().create(http.current_caller(app), body)
     metrics.add_metric(name="ContactsCreated", unit="Count", value=1)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, ContactOut.model_validate(contact))
+    return ContactOut.model_validate(contact)
 
 
 @app.get("/v1/contacts")
@@ -44,6 +45,7 @@ def list_contacts(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ContactPage:
+    """List the org's contacts; `next_cursor` while there are more."""
     page = service().list(http.current_caller(app), limit, cursor)
     return ContactPage(
         items=[ContactOut.model_validate(c) for c in page.contacts], next_cursor=page.next_cursor
@@ -52,22 +54,26 @@ def list_contacts(
 
 @app.get("/v1/contacts/<contact_id>")
 def get_contact(contact_id: str) -> ContactOut:
+    """Read a contact."""
     return ContactOut.model_validate(service().get(http.current_caller(app), contact_id))
 
 
 @app.patch("/v1/contacts/<contact_id>")
 def update_contact(contact_id: str, body: ContactPatch) -> ContactOut:
+    """Change a contact (lists replace); only the owner or an admin may change `owner_user_id`."""
     return ContactOut.model_validate(service().update(http.current_caller(app), contact_id, body))
 
 
-@app.delete("/v1/contacts/<contact_id>")
+@app.delete("/v1/contacts/<contact_id>", status_code=HTTPStatus.NO_CONTENT)
 def delete_contact(contact_id: str) -> Response[None]:
+    """Delete a contact (its owner or an admin)."""
     service().delete(http.current_caller(app), contact_id)
     return Response(HTTPStatus.NO_CONTENT)
 
 
 @app.post("/v1/contacts/lookup")
 def lookup_contacts(body: LookupIn) -> LookupOut:
+    """Find contacts by phone numbers and emails (up to 100 each): every contact per normalized key."""
     result = service().lookup(http.current_caller(app), body.phones, body.emails)
     return LookupOut(
         phones={key: [ContactOut.model_validate(c) for c in found] for key, found in result.phones.items()},
@@ -77,7 +83,9 @@ def lookup_contacts(body: LookupIn) -> LookupOut:
 
 @app.post("/v1/contacts/imports")
 def import_contacts() -> ImportOut:
-    """CSV (UTF-8, header row) in the body; answers one result per data row, by file line."""
+    """Import contacts from a CSV file.
+    UTF-8 with a header row in the body; answers one result per data row, by file line. Duplicates (by
+    email or phone) are merged, never created twice."""
     report = wiring.contact_services()[1].run(http.current_caller(app), http.body_text(app))
     metrics.add_metric(name="ContactsImportRows", unit="Count", value=len(report.rows))
     logger.info("contacts import finished", extra={"counts": report.counts()})

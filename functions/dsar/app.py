@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -41,11 +40,12 @@ def detail(request: DsarRequest) -> RequestOut:
 
 
 # ------------------------------------------------------------------------------------ staff API
-@app.post("/v1/dsar/requests")
-def create_request(body: RequestIn) -> Response[RequestOut]:
+@app.post("/v1/dsar/requests", status_code=HTTPStatus.CREATED)
+def create_request(body: RequestIn) -> RequestOut:
+    """File a privacy request for a subject (compliance staff), with the verification done."""
     request = service().create(http.current_caller(app), body)
     metrics.add_metric(name="DsarRequestsCreated", unit="Count", value=1)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, detail(request))
+    return detail(request)
 
 
 @app.get("/v1/dsar/requests")
@@ -55,6 +55,7 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> RequestPage:
+    """List the org's privacy requests (compliance), newest first."""
     items, next_cursor = service().page(http.current_caller(app), status, due_before, limit, cursor)
     return RequestPage(
         items=[RequestSummaryOut.of(r, datetime.now(UTC).date()) for r in items], next_cursor=next_cursor
@@ -63,40 +64,46 @@ def list_requests(
 
 @app.get("/v1/dsar/requests/<request_id>")
 def get_request(request_id: str) -> RequestOut:
+    """A privacy request: status, subject, deadline, per-store progress and timeline."""
     return detail(service().get(http.current_caller(app), request_id))
 
 
-@app.post("/v1/dsar/requests/<request_id>/start")
-def start_request(request_id: str) -> Response[RequestOut]:
+@app.post("/v1/dsar/requests/<request_id>/start", status_code=HTTPStatus.ACCEPTED)
+def start_request(request_id: str) -> RequestOut:
+    """Start a verified request's workflow."""
     request = service().start(http.current_caller(app), request_id)
-    return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, detail(request))
+    return detail(request)
 
 
 @app.post("/v1/dsar/requests/<request_id>/extend")
 def extend_request(request_id: str, body: ExtendIn) -> RequestOut:
+    """Extend a request's deadline within the law's limit, with a reason the subject is told."""
     return detail(service().extend(http.current_caller(app), request_id, body))
 
 
 @app.post("/v1/dsar/requests/<request_id>/cancel")
 def cancel_request(request_id: str, body: CancelIn) -> RequestOut:
+    """Cancel a request that has not finished, with a reason."""
     return detail(service().cancel(http.current_caller(app), request_id, body.reason))
 
 
-@app.post("/v1/dsar/requests/<request_id>/retry")
-def retry_request(request_id: str) -> Response[RequestOut]:
+@app.post("/v1/dsar/requests/<request_id>/retry", status_code=HTTPStatus.ACCEPTED)
+def retry_request(request_id: str) -> RequestOut:
+    """Run a failed request's workflow again from its unfinished steps."""
     request = service().retry(http.current_caller(app), request_id)
-    return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, detail(request))
+    return detail(request)
 
 
-@app.post("/v1/dsar/requests/<request_id>/subject")
-def choose_subject(request_id: str, body: SubjectChoiceIn) -> Response[RequestOut]:
-    """Staff choose whom a request in needs_review is about; then it runs."""
+@app.post("/v1/dsar/requests/<request_id>/subject", status_code=HTTPStatus.ACCEPTED)
+def choose_subject(request_id: str, body: SubjectChoiceIn) -> RequestOut:
+    """Choose the subject of a request in `needs_review`, with a reason; then it runs."""
     request = service().choose_subject(http.current_caller(app), request_id, body)
-    return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, detail(request))
+    return detail(request)
 
 
 @app.patch("/v1/dsar/requests/<request_id>/contacts/<contact_id>")
 def correct_contact(request_id: str, contact_id: str, body: ContactPatch) -> ContactOut:
+    """Correct the subject's contact fields under a correction request (never `owner_user_id`)."""
     return ContactOut.model_validate(
         service().correct(http.current_caller(app), request_id, contact_id, body)
     )
@@ -104,6 +111,7 @@ def correct_contact(request_id: str, contact_id: str, body: ContactPatch) -> Con
 
 @app.get("/v1/dsar/requests/<request_id>/download")
 def download(request_id: str) -> DownloadOut:
+    """A short-lived download URL for a finished access or portability export."""
     url, expires_at = service().download_url(http.current_caller(app), request_id)
     return DownloadOut(url=url, expires_at=expires_at)
 

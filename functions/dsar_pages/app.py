@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import bodies, html_pages, http, wiring
 from callproof.dsar import pages
-from callproof.dsar.api import PublicRequestIn
+from callproof.dsar.api import PublicRequestAccepted, PublicRequestIn
 from callproof.dsar.model import Status
 from callproof.dsar.public import PublicRequests
 from callproof.errors import DomainError
@@ -30,20 +30,19 @@ def service() -> PublicRequests:
     return wiring.dsar()[1]
 
 
-@app.post("/privacy/requests")
-def public_request(body: PublicRequestIn) -> Response[dict[str, str]]:
-    """No login: the request waits for the confirmation link emailed to ``email`` (and a phone it
-    names reaches its data only with the code texted to it)."""
+@app.post("/privacy/requests", status_code=HTTPStatus.ACCEPTED)
+def public_request(body: PublicRequestIn) -> PublicRequestAccepted:
+    """File a privacy request, no login needed.
+
+    The request waits for the confirmation link emailed to ``email``; a phone number it names reaches
+    its data only with the code texted to that number. The answer is the same whether or not
+    the email or the number is held, so it reveals nothing about who is a customer."""
     service().public_request(body, http.client_address(app))
     metrics.add_metric(name="DsarPublicRequests", unit="Count", value=1)
-    return Response(
-        HTTPStatus.ACCEPTED,
-        content_types.APPLICATION_JSON,
-        {
-            "status": Status.PENDING_CONFIRMATION.value,
-            "message": "Check your email to confirm the request. If you gave a phone number, enter the "
-            "code we texted it on the confirmation page.",
-        },
+    return PublicRequestAccepted(
+        status=Status.PENDING_CONFIRMATION,
+        message="Check your email to confirm the request. If you gave a phone number, enter the "
+        "code we texted it on the confirmation page.",
     )
 
 

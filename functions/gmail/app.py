@@ -31,12 +31,15 @@ MAX_PAGE_SIZE = 100
 
 @app.post("/v1/integrations/google/authorize")
 def authorize(contacts: Annotated[bool, Query()] = False) -> AuthorizeOut:
-    """``?contacts=true`` also asks for the Google Contacts read-only scope (for the import)."""
+    """Start connecting Gmail (read-only): Google's consent URL.
+    `?contacts=true` also asks for the Google Contacts read-only scope, for the import."""
     return AuthorizeOut(authorization_url=wiring.gmail()[0].authorize(http.current_caller(app), contacts))
 
 
 @app.post("/v1/contacts/imports/google")
 def import_google_contacts() -> GoogleImportOut:
+    """Import the caller's Google Contacts with the CSV import's dedupe rules.
+    Later runs read only changes; 409 `google_scope_missing` without the contacts scope."""
     result = wiring.gmail()[0].import_contacts(http.current_caller(app))
     metrics.add_metric(name="GoogleContactsImported", unit="Count", value=result.counts.get("created", 0))
     logger.info("google contacts import", extra={"counts": result.counts, "full_sync": result.full_sync})
@@ -45,11 +48,14 @@ def import_google_contacts() -> GoogleImportOut:
 
 @app.get("/v1/integrations/google")
 def integration_status() -> IntegrationOut:
+    """The caller's Gmail connection: status, last push and sync, watch expiry."""
     return IntegrationOut.model_validate(wiring.gmail()[0].status(http.current_caller(app)))
 
 
 @app.delete("/v1/integrations/google")
 def remove_integration(purge: Annotated[bool, Query()] = False) -> RemovalOut:
+    """Disconnect Gmail: stop the watch, revoke at Google, delete the tokens.
+    With `purge=true` also delete the mail synced from that mailbox."""
     result = wiring.gmail()[0].remove(http.current_caller(app), purge)
     metrics.add_metric(name="GmailRemoved", unit="Count", value=1)
     return RemovalOut.model_validate(result, from_attributes=True)
@@ -61,6 +67,7 @@ def contact_emails(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> EmailPageOut:
+    """A contact's synced mail, newest first."""
     page = wiring.gmail()[0].contact_emails(http.current_caller(app), contact_id, limit, cursor)
     return EmailPageOut(
         items=[EmailSummaryOut.model_validate(e) for e in page.emails], next_cursor=page.next_cursor
@@ -69,6 +76,7 @@ def contact_emails(
 
 @app.get("/v1/emails/<email_id>")
 def get_email(email_id: str) -> EmailOut:
+    """One synced message: headers, subject, text, HTML and the attachments' list."""
     record, document = wiring.gmail()[0].email(http.current_caller(app), email_id)
     summary = EmailSummaryOut.model_validate(record).model_dump()
     return EmailOut(

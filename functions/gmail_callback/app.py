@@ -23,7 +23,9 @@ def oauth_callback(
     code: Annotated[str | None, Query(max_length=2048)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ConnectedOut:
-    """Google redirects the user's browser here (public route: the single-use state says who)."""
+    """Where Google sends the browser after consent.
+    Public: the single-use state says whose connection it is; the code is exchanged, the tokens sealed
+    and the mailbox watched. A used, unknown or expired state is 422."""
     service = wiring.gmail()[0]
     if error or not code:
         service.cancel(state)

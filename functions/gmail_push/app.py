@@ -24,10 +24,11 @@ class MalformedJson(DomainError):
     code = "malformed_json"
 
 
-@app.post("/webhooks/gmail/push")
+@app.post("/webhooks/gmail/push", status_code=HTTPStatus.NO_CONTENT)
 def gmail_push() -> Response[None]:
-    """Pub/Sub push: the OIDC token is verified before the body is read; acknowledged fast (the sync
-    runs from the queue). Unknown mailboxes, duplicates and stale pushes are acknowledged too."""
+    """Gmail's Pub/Sub push (signed by Google).
+    The OIDC token is verified before the body is read; acknowledged fast (the sync runs from the
+    queue). Unknown mailboxes, duplicates and stale pushes are acknowledged too."""
     _, sync, settings = wiring.gmail()
     from callproof.integrations.google_push import decode_notification, verify_push_token
 

@@ -8,7 +8,7 @@ import urllib.parse
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,6 +24,8 @@ from callproof.sms.web_consent import WebConsent
 app = http.resolver(max_body_bytes=16 * 1024, form_bodies=True)  # a consent form is a few fields
 MAX_FORM_FIELDS = 100
 CSRF_COOKIE = "sms_csrf"
+# every answer of these routes is a page, refusals included (oversized or non-form bodies: JSON errors)
+PAGE_ANSWERS = http.page_answers(content_types.TEXT_HTML, 200, 400, 403, 404, 409, 422, 429, 503)
 ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -138,23 +140,29 @@ def _cookie(name: str) -> str | None:
     return morsel.value if morsel is not None else None
 
 
-@app.get("/sms/opt-out")
+@app.get("/sms/opt-out", responses=PAGE_ANSWERS)
 def opt_out_page() -> Response[str]:
+    """The opt-out page (HTML).
+    With `?token=` from a link, one step; with `?org=`, a form where a person types their number and
+    then a code texted to it."""
     return _show("opt-out")
 
 
-@app.get("/sms/opt-in")
+@app.get("/sms/opt-in", responses=PAGE_ANSWERS)
 def opt_in_page() -> Response[str]:
+    """The opt-in page (HTML), from a signed link's `?token=`."""
     return _show("opt-in")
 
 
-@app.post("/sms/opt-out")
+@app.post("/sms/opt-out", responses=PAGE_ANSWERS)
 def opt_out_submit() -> Response[str]:
+    """Submit the opt-out form (HTML; CSRF-protected, same-origin)."""
     return _submit("opt-out")
 
 
-@app.post("/sms/opt-in")
+@app.post("/sms/opt-in", responses=PAGE_ANSWERS)
 def opt_in_submit() -> Response[str]:
+    """Submit the opt-in form (HTML; CSRF-protected, same-origin)."""
     return _submit("opt-in")
 
 

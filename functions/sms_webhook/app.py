@@ -72,8 +72,9 @@ def _twiml(message: str | None) -> Response[str]:
 
 
 # ----------------------------------------------------------------------------------- webhooks
-@app.post("/webhooks/twilio/sms")
+@app.post("/webhooks/twilio/sms", responses=http.page_answers(TWIML_CONTENT_TYPE, 200))
 def inbound_message() -> Response[str]:
+    """Twilio's inbound-message webhook (signed): keywords act at once, the reply is TwiML."""
     params = _verified_form()
     message_sid = _required(params, "MessageSid", _SID)
     inbound = InboundSms(
@@ -90,8 +91,12 @@ def inbound_message() -> Response[str]:
     return _twiml(reply.message)
 
 
-@app.post("/webhooks/twilio/sms/status/<org_id>/<contact_id>/<message_id>")
+@app.post(
+    "/webhooks/twilio/sms/status/<org_id>/<contact_id>/<message_id>",
+    responses=http.page_answers(TWIML_CONTENT_TYPE, 200),
+)
 def delivery_status(org_id: str, contact_id: str, message_id: str) -> Response[str]:
+    """Twilio's delivery-status callback for one sent message (signed); answers empty TwiML."""
     params = _verified_form()  # the org and message in the path are covered by the signature
     message_sid = _required(params, "MessageSid", _SID)
     status = _required(params, "MessageStatus", r"^[a-z_]{1,20}$")

@@ -279,7 +279,7 @@ def run_audit_verify(org: str, table: str | None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from callproof_local.stack import DEFAULT_TEMPLATE
+    from callproof_local.template import DEFAULT_TEMPLATE
 
     root = argparse.ArgumentParser(prog="callproof", description="CallProof local development tools.")
     commands = root.add_subparsers(dest="command", required=True)

@@ -44,7 +44,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from callproof_local import auth
+from callproof_local import auth, swagger
 from callproof_local.invoke import invoke
 from callproof_local.model import ApiEvent, Function
 from callproof_local.routing import Match, Routes
@@ -311,6 +311,8 @@ class Gateway:
             return self._health(), "/health"
         if request.path.startswith("/_local/"):
             return self._local(request)
+        if request.path == "/docs" and request.method == "GET":
+            return swagger.answer(request.args.get("format") == "json"), "/docs"
         match = self._routes.match(request.method, request.path)
         if isinstance(match, list):
             if not match:

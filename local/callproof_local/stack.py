@@ -19,7 +19,7 @@ from typing import Any
 from moto.server import ThreadedMotoServer
 
 from callproof_local import bridge, moto_patches
-from callproof_local.auth import PROJECT_ROOT, local_home
+from callproof_local.auth import local_home
 from callproof_local.gateway import Gateway, GatewayServer
 from callproof_local.model import Function, load_functions
 from callproof_local.pollers import Poller, pollers_for
@@ -32,7 +32,6 @@ TWILIO_CREDENTIALS = "TwilioCredentialsSecret"  # template resource: gets the de
 MICROSOFT_OAUTH_SECRET = "MicrosoftOAuthSecret"  # noqa: S105 - a template resource name
 GOOGLE_OAUTH_SECRET = "GoogleOAuthSecret"  # noqa: S105 - a template resource name: gets the development OAuth client
 
-DEFAULT_TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
 STATE_FILE = "local-stack.json"
 
 

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import yaml
 
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"  # the SAM template
+
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 PARTITION = "aws"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -99,3 +100,15 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     assert not (stack.home / "local-stack.json").exists()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{stack.url}/health", timeout=2)
+
+
+def test_swagger_ui_serves_the_published_document_offline(local_stack: RunningStack) -> None:
+    """Issue 13, point 10: ``/docs`` is Swagger UI with its assets inlined (no CDN), and the document
+    it loads is docs/openapi.json."""
+    page = requests.get(f"{local_stack.url}/docs", timeout=60)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "SwaggerUIBundle" in page.text
+    assert "<script src=" not in page.text
+    spec = requests.get(f"{local_stack.url}/docs", params={"format": "json"}, timeout=60)
+    assert spec.json() == json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text())

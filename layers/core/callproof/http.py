@@ -22,11 +22,13 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Route as HandlerRoute
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from callproof import html_pages
 from callproof.aws import THROTTLING_CODES
@@ -74,6 +76,19 @@ STATUS_BY_ERROR: Mapping[type[DomainError], HTTPStatus] = {
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
+
+
+class ErrorBody(BaseModel):
+    code: str  # stable, for programs: "validation_error", "not_found", "policy_consent_required"...
+    message: str  # for people
+    field: str | None  # the request field at fault, dotted ("phones.0"), when one is
+    details: list[dict[str, Any]]  # one entry per refusal of a validation_error: field, type, message
+
+
+class ErrorOut(BaseModel):
+    """The one shape of every error answer (the OpenAPI document's ``Error``)."""
+
+    error: ErrorBody
 
 
 def error_response(
@@ -157,6 +172,10 @@ class Resolver(APIGatewayRestResolver):
         self._parsed: _Parsed | None = None  # the body ``handle`` parsed, for the request it resolves
         self.idempotency = Idempotency()  # creates sent with an Idempotency-Key run once per key
 
+    def routes(self) -> list[HandlerRoute]:
+        """Every route this resolver serves (the OpenAPI generator reads their handlers' docstrings)."""
+        return [*self._static_routes, *self._dynamic_routes]
+
     def media_type(self, method: str, resource: str) -> str:
         """The one media type the route takes in its body."""
         return self.media_types.get((method, resource), FORM if self.form_bodies else JSON)
@@ -215,6 +234,13 @@ def resolver(
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
 
     return app
+
+
+def page_answers(media_type: str, *codes: int) -> dict[int, Any]:
+    """The OpenAPI ``responses`` of a route whose answers are pages (HTML, TwiML), errors included:
+    Powertools would document them as JSON."""
+    page = {media_type: {"schema": {"type": "string"}}}
+    return {code: {"description": HTTPStatus(code).phrase, "content": page} for code in codes}
 
 
 def html_response(status: int, document: str, cookies: list[Cookie] | None = None) -> Response[str]:

@@ -15,8 +15,8 @@ from callproof.calls.numbers import NumberKind
 from callproof.contacts.model import Contact, ContactType
 from callproof.dsar.model import Subject
 from callproof.phones import Phone
-from callproof.sms.model import ConsentEntry, ConsentSource, ConsentStatus, ThreadMessage
-from callproof.sms.model import Direction as SmsDirection
+from callproof.sms.model import ConsentEntry, ConsentStatus, SmsConsentSource, ThreadMessage
+from callproof.sms.model import MessageDirection as SmsDirection
 from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore
 from callproof.store.sms_dynamo import DynamoSmsStore
@@ -109,7 +109,7 @@ def device(org: str, user: str) -> Device:
 
 def consent(org: str, e164: str, status: ConsentStatus, n: int) -> ConsentEntry:
     return ConsentEntry(
-        org, e164, status, ConsentSource.KEYWORD, NOW + timedelta(seconds=n), f"{n:015x}00000000"
+        org, e164, status, SmsConsentSource.KEYWORD, NOW + timedelta(seconds=n), f"{n:015x}00000000"
     )
 
 

@@ -20,7 +20,7 @@ from moto.ses.models import ses_backends
 
 from callproof import aws
 from callproof.mail.model import EmailRecord, email_id, object_key
-from callproof.sms.model import ConsentEntry, ConsentSource, ConsentStatus
+from callproof.sms.model import ConsentEntry, ConsentStatus, SmsConsentSource
 from callproof.store.calls_dynamo import DynamoCallLogStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
@@ -96,7 +96,7 @@ class Org:
                 e164=person.phone,
                 entry_id=uuid.uuid4().hex,
                 status=status,
-                source=ConsentSource.KEYWORD,
+                source=SmsConsentSource.KEYWORD,
                 at=_now(),
             )
         )

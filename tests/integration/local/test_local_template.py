@@ -10,8 +10,15 @@ import yaml
 
 from callproof_local import model
 from callproof_local.routing import Match, Routes
-from callproof_local.stack import DEFAULT_TEMPLATE
-from callproof_local.template import CfnLoader, Physical, Resolver, TemplateError, load_template, references
+from callproof_local.template import (
+    DEFAULT_TEMPLATE,
+    CfnLoader,
+    Physical,
+    Resolver,
+    TemplateError,
+    load_template,
+    references,
+)
 from tests.fixtures.local_stack import FIXTURE_DIR, FIXTURE_TEMPLATE
 
 

@@ -26,12 +26,12 @@ from callproof.phones import masked
 from callproof.ratelimit import RateLimits
 from callproof.sms import links
 from callproof.sms.model import (
-    ConsentSource,
     ConsentStatus,
     InboundSms,
     Recipient,
     SendersIn,
     SendIn,
+    SmsConsentSource,
     SmsSettingsIn,
 )
 from callproof.sms.service import SmsService
@@ -136,7 +136,7 @@ def test_stop_writes_one_ledger_entry_and_replays_change_nothing(world: World) -
         world.inbound("Stop!")
     (entry,) = world.store.ledger[(ORG, ADA)]
     assert (entry.status, entry.source, entry.keyword, entry.sender) == (
-        ConsentStatus.OPTED_OUT, ConsentSource.KEYWORD, "STOP", TWILIO_NUMBER,
+        ConsentStatus.OPTED_OUT, SmsConsentSource.KEYWORD, "STOP", TWILIO_NUMBER,
     )  # fmt: skip
     assert world.store.threads == {}  # keywords are ledger entries, not thread messages
 
@@ -245,7 +245,7 @@ def test_carrier_21610_records_an_opt_out_and_later_sends_are_refused_before_twi
         send(world)
     assert raised.value.code == "opted_out"
     (entry,) = world.store.ledger[(ORG, ADA)]
-    assert (entry.source, entry.keyword) == (ConsentSource.CARRIER, "21610")
+    assert (entry.source, entry.keyword) == (SmsConsentSource.CARRIER, "21610")
     assert world.store.counters[(ORG, DAY)] == 0  # refused sends are not counted
     world.gateway.opted_out.clear()
     with pytest.raises(SendRefused):
@@ -365,7 +365,7 @@ def test_the_right_code_records_one_web_opt_out_and_cannot_be_replayed(world: Wo
     spaced = f" {code[:3]} {code[3:]} "  # as people type it
     assert world.pages.opt_out_with_code(ORG, ADA, spaced) is ConsentStatus.OPTED_OUT
     (entry,) = world.store.ledger[(ORG, ADA)]
-    assert (entry.status, entry.source, entry.at) == (ConsentStatus.OPTED_OUT, ConsentSource.WEB, NOW)
+    assert (entry.status, entry.source, entry.at) == (ConsentStatus.OPTED_OUT, SmsConsentSource.WEB, NOW)
     with pytest.raises(CodeUnavailable) as raised:
         world.pages.opt_out_with_code(ORG, ADA, code)
     assert raised.value.field == "code"

@@ -269,6 +269,19 @@ class AgeOut(BaseModel):
     basis: Literal["birth_date", "attestation"]
     guardian: GuardianOut | None
 
+    @classmethod
+    def of(cls, record: AgeRecord) -> AgeOut:
+        guardian = None
+        if record.guardian_email:
+            guardian = GuardianOut(
+                name=record.guardian_name or "",
+                email=record.guardian_email,
+                consented_at=record.guardian_consented_at,
+                method=record.guardian_method,
+            )
+        basis: Literal["birth_date", "attestation"] = "birth_date" if record.birth_date else "attestation"
+        return cls(status=record.status, recorded_at=record.recorded_at, basis=basis, guardian=guardian)
+
 
 def photo_key(org_id: str, user_id: str) -> str:
     """Where a user's account photo lives in the data bucket (every version of it)."""

@@ -37,7 +37,7 @@ class AuthorizeOut(BaseModel):
     authorization_url: str
 
 
-class ConnectedOut(BaseModel):
+class CalendarConnectedOut(BaseModel):
     provider: Provider
     status: str
     user_id: str

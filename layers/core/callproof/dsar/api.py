@@ -122,6 +122,11 @@ class _FromDomain(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class PublicRequestAccepted(BaseModel):
+    status: Status  # pending_confirmation
+    message: str
+
+
 class StoreProgressOut(_FromDomain):
     status: StepStatus
     rows: int

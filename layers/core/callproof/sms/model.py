@@ -22,14 +22,14 @@ class ConsentStatus(StrEnum):
     NONE = "none"  # no ledger entry: an existing customer may be texted; nobody opted out
 
 
-class ConsentSource(StrEnum):
+class SmsConsentSource(StrEnum):
     KEYWORD = "keyword"
     WEB = "web"
     API = "api"
     CARRIER = "carrier"  # Twilio refused a send with error 21610
 
 
-class Direction(StrEnum):
+class MessageDirection(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
 
@@ -41,7 +41,7 @@ class ConsentEntry:
     org_id: str
     e164: str
     status: ConsentStatus
-    source: ConsentSource
+    source: SmsConsentSource
     at: datetime
     entry_id: str
     keyword: str | None = None  # the keyword matched, or the carrier error code
@@ -55,7 +55,7 @@ class ThreadMessage:
     org_id: str
     contact_id: str
     message_id: str  # time-ordered: the thread sorts by it
-    direction: Direction
+    direction: MessageDirection
     body: str
     e164: str
     at: datetime
@@ -182,7 +182,7 @@ class SendIn(_Strict):
 class MessageOut(BaseModel):
     id: str
     contact_id: str
-    direction: Direction
+    direction: MessageDirection
     body: str
     phone: str
     at: datetime
@@ -214,7 +214,7 @@ class ThreadOut(BaseModel):
 
 class ConsentEntryOut(BaseModel):
     status: ConsentStatus
-    source: ConsentSource
+    source: SmsConsentSource
     at: datetime
     keyword: str | None
     message_sid: str | None
@@ -234,7 +234,7 @@ class ConsentEntryOut(BaseModel):
         )
 
 
-class ConsentOut(BaseModel):
+class SmsConsentOut(BaseModel):
     phone: str
     status: ConsentStatus
     history: list[ConsentEntryOut]

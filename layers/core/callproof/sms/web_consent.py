@@ -12,7 +12,7 @@ from callproof.contacts.ports import OrgSettingsReader
 from callproof.errors import SendRefused
 from callproof.ids import time_ordered_id, utc_now
 from callproof.sms import links
-from callproof.sms.model import ConsentEntry, ConsentSource, ConsentStatus
+from callproof.sms.model import ConsentEntry, ConsentStatus, SmsConsentSource
 from callproof.sms.numbers import typed_number
 from callproof.sms.ports import SmsStore
 from callproof.sms.verification import PhoneVerification
@@ -70,7 +70,7 @@ class WebConsent:
                 org_id=org_id,
                 e164=e164,
                 status=status,
-                source=ConsentSource.WEB,
+                source=SmsConsentSource.WEB,
                 at=now,
                 entry_id=self._new_id(now),
             )

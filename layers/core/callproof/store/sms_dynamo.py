@@ -27,10 +27,10 @@ from callproof.errors import Conflict
 from callproof.sms.model import (
     DEFAULT_BRAND,
     ConsentEntry,
-    ConsentSource,
     ConsentStatus,
-    Direction,
+    MessageDirection,
     OrgSmsConfig,
+    SmsConsentSource,
     ThreadMessage,
 )
 from callproof.sms.ports import ThreadPage
@@ -102,7 +102,7 @@ def _entry(item: Item) -> ConsentEntry:
         org_id=item["org_id"],
         e164=item["e164"],
         status=ConsentStatus(item["status"]),
-        source=ConsentSource(item["source"]),
+        source=SmsConsentSource(item["source"]),
         at=datetime.fromisoformat(item["at"]),
         entry_id=item["entry_id"],
         keyword=item.get("keyword"),
@@ -139,7 +139,7 @@ def _message(item: Item) -> ThreadMessage:
         org_id=item["org_id"],
         contact_id=item["contact_id"],
         message_id=item["message_id"],
-        direction=Direction(item["direction"]),
+        direction=MessageDirection(item["direction"]),
         body=item["body"],
         e164=item["e164"],
         at=datetime.fromisoformat(item["at"]),
