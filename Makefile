@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 PORT ?= 3000
 
-.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate
+.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz
 
 $(VENV)/.installed: pyproject.toml layers/core/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,18 @@ browser: install chromium
 bench: install
 	$(PY) -m bench
 
+# Schemathesis over every operation of docs/openapi.json on a local stack (tests/fuzz; `make test` runs
+# it with 15 generated cases per operation and mode). The long run: FUZZ_EXAMPLES per operation
+# (default 2000), FUZZ_SEED to vary the cases; prints the operations, cases sent and the time taken.
+FUZZ_EXAMPLES ?= 2000
+FUZZ_SEED ?= 13
+fuzz: install
+	rm -f .fuzz-report.tsv
+	start=$$(date +%s); FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_REPORT=.fuzz-report.tsv \
+	  $(PY) -m pytest tests/fuzz -n 2 -q -p no:randomly; status=$$?; \
+	  awk -F'\t' '{ n += 1; cases += $$2 } END { printf "fuzz: %d operation runs, %d cases", n, cases }' .fuzz-report.tsv; \
+	  echo ", $$(( $$(date +%s) - start )) s (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED))"; exit $$status
+
 # Mutation testing of the guard modules (not part of `make test`; about 20 minutes on 2 cores).
 mutate: install
 	$(PY) tools/mutate.py --fresh
@@ -71,4 +83,4 @@ openapi: install
 	$(PY) -m callproof_local.openapi > docs/openapi.json
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof .mutate*
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof .mutate* .fuzz-report.tsv
