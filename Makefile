@@ -8,7 +8,7 @@ PORT ?= 3000
 
 .PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz
 
-$(VENV)/.installed: pyproject.toml layers/core/requirements.txt
+$(VENV)/.installed: pyproject.toml $(wildcard layers/*/requirements.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[local,dev]'
