@@ -36,7 +36,8 @@ PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.12"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*(?:#.*)?$")
 _WITHOUT = re.compile(r"^#\s*without:\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*:\s*(.+)$")
-_ALWAYS_PRUNED: tuple[str, ...] = ("bin/*",)  # console scripts pip writes under --target: never on a Lambda PATH
+# Console scripts pip writes under --target: never on a Lambda PATH.
+_ALWAYS_PRUNED: tuple[str, ...] = ("bin/*",)
 
 
 def canonical(name: str) -> str:
