@@ -164,6 +164,17 @@ class ImportGraph:
         base = ROOT / "layers" / "core" / Path(*module.split("."))
         return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
 
+    def _builder(self, module: str, name: str) -> tuple[str, str] | None:
+        """The composition-root builder ``module.name`` is, following re-exports between its modules."""
+        wiring = self._wiring.get(module)
+        if wiring is None:
+            return None
+        if name in wiring.builders:
+            return module, name
+        if name in wiring.names:
+            return self._builder(*wiring.names[name])
+        return None
+
     def _module_of(self, module: str, name: str) -> str:
         return f"{module}.{name}" if f"{module}.{name}" in self.modules else module
 
@@ -177,8 +188,9 @@ class ImportGraph:
         def add(module: str, names: tuple[str, ...] = ()) -> None:
             targets = [module]
             for name in names:
-                if module in self._wiring and name in self._wiring[module].builders:
-                    use(module, name)
+                builder = self._builder(module, name)
+                if builder is not None:
+                    use(*builder)
                 elif f"{module}.{name}" in self.modules:
                     targets.append(f"{module}.{name}")
             for target in targets:
@@ -198,21 +210,16 @@ class ImportGraph:
             ):
                 add(imported, names)
             for ref in ast.walk(node):
-                if isinstance(ref, ast.Name):
-                    if ref.id in wiring.builders:
-                        use(module, ref.id)
-                    elif ref.id in wiring.names:
-                        origin, attribute = wiring.names[ref.id]
-                        if origin in self._wiring and attribute in self._wiring[origin].builders:
-                            use(origin, attribute)
+                if isinstance(ref, ast.Name) and (builder := self._builder(module, ref.id)) is not None:
+                    use(*builder)
 
         for imported, names in _imports(tree.body, nested=True):
             add(imported, names)
         for ref in ast.walk(tree):
             if isinstance(ref, ast.Attribute) and isinstance(ref.value, ast.Name):
-                module = self._module_of("callproof", ref.value.id)
-                if module in self._wiring and ref.attr in self._wiring[module].builders:
-                    use(module, ref.attr)
+                builder = self._builder(self._module_of("callproof", ref.value.id), ref.attr)
+                if builder is not None:
+                    use(*builder)
         while pending:
             module = pending.pop()
             if module in self._wiring:

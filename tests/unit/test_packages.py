@@ -204,3 +204,21 @@ def test_the_smoke_test_notices_a_missing_file() -> None:
     )
     assert result.returncode != 0
     assert "gmail.v1.json" in result.stderr
+
+
+def _needs(tmp_path: Path, source: str) -> set[str]:
+    app = tmp_path / "app.py"
+    app.write_text(source)
+    function = packages.Function("Probe", tmp_path, ("CoreLayer",), frozenset())
+    return packages.needed_distributions(function, _graph())
+
+
+def test_the_analysis_follows_the_builders_a_handler_calls(tmp_path: Path) -> None:
+    """A builder's lazy imports count only for the handlers that call it (directly or through others)."""
+    assert "twilio" in _needs(tmp_path, "from callproof import wiring\nwiring.sms()\n")
+    assert "google-api-python-client" in _needs(
+        tmp_path, "from callproof import wiring\nwiring.dsar_tasks()\n"
+    )
+    quiet = _needs(tmp_path, "from callproof import wiring\nwiring.dsar_requests()\n")
+    assert not quiet & {"twilio", "google-api-python-client", "requests-oauthlib", "cryptography"}
+    assert "cryptography" in _needs(tmp_path, "import callproof.store.token_vault_kms\n")
