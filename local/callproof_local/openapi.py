@@ -10,8 +10,8 @@ list of routes:
 - security: none on routes the template leaves public (``Auth: NONE``), the Cognito bearer elsewhere;
 - errors, all in the one ``Error`` shape (``callproof.http.ErrorOut``), by rule: 422 and 429 and
   503 everywhere; 400/413/415 where there is a body; 401/403 where a token is needed, 428 where the
-  policy gate applies (``http.POLICY_EXEMPT_ROUTES``); 404 where the path names something; 409 on
-  writes (a concurrent change, a state that forbids it, an Idempotency-Key in use);
+  policy gate applies (``http.POLICY_EXEMPT_ROUTES``); 404 where a token is needed or the path
+  names something; 409 on writes (a concurrent change, a state that forbids it, an Idempotency-Key in use);
 - bodies the resolver reads itself: CSV (``media_types``) and forms (``form_bodies``).
 
 Two models may not share a name (a client generator would merge them): ``document`` refuses it.
@@ -81,7 +81,7 @@ ERRORS: dict[int, str] = {
     400: "The body is not what its media type says (malformed JSON or form).",
     401: "No valid bearer token.",
     403: "The caller's role or org may not do this (or an under-16 account awaits its guardian).",
-    404: "Nothing of that id in the caller's org.",
+    404: "Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet.",
     409: "A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry.",
     413: "The body is larger than this route takes.",
     415: "The body's media type (or charset) is not the one this route takes.",
@@ -174,7 +174,7 @@ def _complete(operation: dict[str, Any], method: str, path: str, function: Funct
         codes |= {401, 403}
     if not public and (method.upper(), path) not in http.POLICY_EXEMPT_ROUTES:
         codes.add(428)
-    if "{" in path:
+    if "{" in path or not public:  # an id in the path or body, or the caller's own (no photo yet...)
         codes.add(404)
     if method in WRITES:
         codes.add(409)
