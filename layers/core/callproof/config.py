@@ -33,7 +33,8 @@ class ConfigurationError(RuntimeError):
 class Settings(BaseModel):
     """Base for function settings: fields are read by their alias (the environment variable name)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+    # defer_build: a function validates one or two of these; building all at import costs its cold start
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False, defer_build=True)
 
 
 class ContactsSettings(Settings):

@@ -28,7 +28,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
 from callproof import html_pages
 from callproof.aws import THROTTLING_CODES
@@ -56,6 +55,7 @@ from callproof.errors import (
     UnsupportedMediaType,
 )
 from callproof.idempotency import Idempotency
+from callproof.models import Model
 from callproof.observability import logger
 from callproof.tenancy import Caller, caller_from_event
 
@@ -78,14 +78,14 @@ STATUS_BY_ERROR: Mapping[type[DomainError], HTTPStatus] = {
 }
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str  # stable, for programs: "validation_error", "not_found", "policy_consent_required"...
     message: str  # for people
     field: str | None  # the request field at fault, dotted ("phones.0"), when one is
     details: list[dict[str, Any]]  # one entry per refusal of a validation_error: field, type, message
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(Model):
     """The one shape of every error answer (the OpenAPI document's ``Error``)."""
 
     error: ErrorBody

@@ -52,7 +52,9 @@ METRICS_NAMESPACE = "CallProof"
 
 logger = Logger()
 logger.addFilter(PiiRedactingFilter())
-tracer = Tracer()
+# X-Ray patches botocore only (every AWS call a function makes); patching everything the SDK knows
+# imports modules no function uses (botocore.docs, httplib, sqlite3...) into every cold start.
+tracer = Tracer(patch_modules=("botocore",))
 # Explicit, not from the environment: every function shares the namespace, and the local stack runs all
 # functions in one process where a per-function environment is not visible to Powertools.
 metrics = Metrics(namespace=METRICS_NAMESPACE)

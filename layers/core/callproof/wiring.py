@@ -1,45 +1,41 @@
 """The one place where services meet their AWS adapters (handlers call these; tests pass fakes instead).
 
-Each builder reads its settings model on first use and is cached for the life of the Lambda
-environment, like the boto3 clients it uses. What several builders share (the link key, the
+Each builder imports its own domain and adapters, and reads its settings model, on first use, and
+is cached for the life of the Lambda environment, like the boto3 clients it uses: a function loads
+only what it serves (nothing here imports a domain at module level; a cold start pays for one). What several builders share (the link key, the
 suppression list, Twilio, phone codes) is in ``callproof.wiring_shared``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache, partial
 from typing import TYPE_CHECKING
 
 from callproof import aws, config
-from callproof.accounts.age import AgeService
-from callproof.accounts.consent import ConsentService, PolicyGate
-from callproof.accounts.photo import PhotoService
-from callproof.accounts.service import AccountService, OrgSettingsService
-from callproof.calls.service import CallLogService
-from callproof.contacts.importer import ContactImporter
-from callproof.contacts.service import ContactService
-from callproof.ratelimit import RateLimits
-from callproof.sms.service import SmsService
-from callproof.sms.web_consent import WebConsent
-from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
-from callproof.store.consents_dynamo import DynamoConsentStore
-from callproof.store.contacts_dynamo import DynamoContactStore
-from callproof.store.identity_cognito import CognitoDirectory
-from callproof.store.mailer_ses import SesMailer
-from callproof.store.members_dynamo import DynamoMemberStore
-from callproof.store.org_settings_dynamo import DynamoOrgSettings, DynamoOrgSettingsStore
-from callproof.store.photos_s3 import S3PhotoStorage
-from callproof.store.policies_dynamo import DynamoPolicyStore
-from callproof.store.rates_dynamo import DynamoRateCounter
-from callproof.store.secrets import CachedJsonSecret
-from callproof.store.sms_dynamo import DynamoSmsStore
-from callproof.store.sms_recipients_dynamo import DynamoRecipientReader
-from callproof.wiring_shared import link_key, phone_verification, suppression, twilio_gateway
+from callproof.wiring_calendars import calendars as calendars  # re-exported for the calendar handlers
+
+if TYPE_CHECKING:  # for annotations only: each builder imports its own domain on first use
+    from callproof.accounts.age import AgeService
+    from callproof.accounts.consent import ConsentService, PolicyGate
+    from callproof.accounts.photo import PhotoService
+    from callproof.accounts.service import AccountService, OrgSettingsService
+    from callproof.calls.service import CallLogService
+    from callproof.contacts.importer import ContactImporter
+    from callproof.contacts.service import ContactService
+    from callproof.sms.service import SmsService
+    from callproof.sms.web_consent import WebConsent
+    from callproof.store.org_settings_dynamo import DynamoOrgSettings
+    from callproof.store.secrets import CachedJsonSecret
 
 
 @cache
 def contact_services() -> tuple[ContactService, ContactImporter]:
+    from callproof.contacts.importer import ContactImporter
+    from callproof.contacts.service import ContactService
+    from callproof.store.contacts_dynamo import DynamoContactStore
+    from callproof.store.org_settings_dynamo import DynamoOrgSettings
+    from callproof.wiring_shared import suppression
+
     settings = config.load(config.ContactsSettings)
     store = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
     orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
@@ -51,6 +47,11 @@ def contact_services() -> tuple[ContactService, ContactImporter]:
 
 @cache
 def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
+    from callproof.calls.service import CallLogService
+    from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
+    from callproof.store.contacts_dynamo import DynamoContactStore
+    from callproof.store.org_settings_dynamo import DynamoOrgSettings
+
     settings = config.load(config.CallLogsSettings)
     orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
     service = CallLogService(
@@ -64,6 +65,14 @@ def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
 
 @cache
 def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
+    from callproof.sms.service import SmsService
+    from callproof.store.contacts_dynamo import DynamoContactStore
+    from callproof.store.org_settings_dynamo import DynamoOrgSettings
+    from callproof.store.secrets import CachedJsonSecret
+    from callproof.store.sms_dynamo import DynamoSmsStore
+    from callproof.store.sms_recipients_dynamo import DynamoRecipientReader
+    from callproof.wiring_shared import link_key, suppression, twilio_gateway
+
     settings = config.load(config.SmsSettings)
     twilio_secret = CachedJsonSecret(aws.secretsmanager, settings.twilio_secret_arn)
     service = SmsService(
@@ -83,6 +92,11 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
 @cache
 def web_consent() -> tuple[WebConsent, config.SmsSettings]:
     """The public consent pages: signed links, CSRF, and opt-outs proven by a texted code."""
+    from callproof.sms.web_consent import WebConsent
+    from callproof.store.org_settings_dynamo import DynamoOrgSettings
+    from callproof.store.sms_dynamo import DynamoSmsStore
+    from callproof.wiring_shared import link_key, phone_verification, suppression
+
     settings = config.load(config.SmsSettings)
     service = WebConsent(
         DynamoSmsStore(aws.dynamodb(), settings.sms_table),
@@ -101,6 +115,12 @@ def web_consent() -> tuple[WebConsent, config.SmsSettings]:
 
 @cache
 def accounts() -> tuple[AccountService, OrgSettingsService]:
+    from callproof.accounts.service import AccountService, OrgSettingsService
+    from callproof.store.identity_cognito import CognitoDirectory
+    from callproof.store.members_dynamo import DynamoMemberStore
+    from callproof.store.org_settings_dynamo import DynamoOrgSettingsStore
+    from callproof.store.sms_dynamo import DynamoSmsStore
+
     settings = config.load(config.AccountsSettings)
     service = AccountService(
         DynamoMemberStore(aws.dynamodb(), settings.accounts_table),
@@ -137,6 +157,7 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     from callproof.store.mail_contacts_dynamo import DynamoContactMatcher
     from callproof.store.mail_index_dynamo import DynamoMailIndex
     from callproof.store.oauth_state_dynamo import OAuthStateStore
+    from callproof.store.secrets import CachedJsonSecret
     from callproof.store.sync_queue_sqs import SqsSyncQueue
     from callproof.store.token_vault_kms import TokenVault
 
@@ -172,77 +193,13 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     return service, sync, settings
 
 
-if TYPE_CHECKING:
-    from callproof.calendars.service import CalendarService
-
-
-@cache
-def calendars() -> CalendarService:
-    from callproof.calendars.model import Attendee, Provider
-    from callproof.calendars.ports import CalendarApi
-    from callproof.calendars.service import CalendarService
-    from callproof.errors import InvalidInput
-    from callproof.integrations.google_calendar import GoogleCalendarApi
-    from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
-    from callproof.integrations.microsoft_graph import (
-        GraphCalendarApi,
-        MicrosoftEndpoints,
-        MicrosoftOAuthClient,
-    )
-    from callproof.store.calendars_dynamo import DynamoCalendarStore
-    from callproof.store.oauth_state_dynamo import OAuthStateStore
-    from callproof.store.token_vault_kms import TokenVault
-
-    settings = config.load(config.CalendarSettings)
-    google_secret = CachedJsonSecret(aws.secretsmanager, settings.google_oauth_secret_arn)
-    microsoft_secret = CachedJsonSecret(aws.secretsmanager, settings.microsoft_oauth_secret_arn)
-    microsoft = MicrosoftEndpoints.at(settings.microsoft_base_url)
-    contacts = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
-
-    def api(provider: Provider, access_token: str) -> CalendarApi:
-        if provider is Provider.GOOGLE:
-            return GoogleCalendarApi(access_token, settings.google_api_base_url)
-        return GraphCalendarApi(access_token, microsoft.graph)
-
-    def attendees(org_id: str, contact_ids: Sequence[str]) -> list[Attendee]:
-        found = []
-        for contact_id in contact_ids:
-            contact = contacts.get(org_id, contact_id)
-            if contact is None:
-                raise InvalidInput(f"unknown contact {contact_id}", field="attendee_contact_ids")
-            if not contact.emails:
-                raise InvalidInput(f"contact {contact_id} has no email address", field="attendee_contact_ids")
-            found.append(Attendee(contact.id, contact.name, contact.emails[0]))
-        return found
-
-    def redirect_uri(provider: Provider) -> str | None:
-        base = settings.public_base_url
-        return f"{base.rstrip('/')}/oauth/{provider.value}/calendar/callback" if base else None
-
-    return CalendarService(
-        connections=DynamoCalendarStore(aws.dynamodb(), settings.mail_table),
-        states=OAuthStateStore(aws.dynamodb(), settings.mail_table),
-        vault=TokenVault(aws.kms, settings.data_key_id),
-        oauth={
-            Provider.GOOGLE: GoogleOAuthClient(
-                lambda: google_secret.field("client_id"),
-                lambda: google_secret.field("client_secret"),
-                OAuthEndpoints.at(settings.google_oauth_base_url),
-            ),
-            Provider.MICROSOFT: MicrosoftOAuthClient(
-                lambda: microsoft_secret.field("client_id"),
-                lambda: microsoft_secret.field("client_secret"),
-                microsoft,
-            ),
-        },
-        api=api,
-        attendees=attendees,
-        redirect_uri=redirect_uri,
-    )
-
-
 @cache
 def consent() -> ConsentService:
+    from callproof.accounts.consent import ConsentService
+    from callproof.store.consents_dynamo import DynamoConsentStore
+    from callproof.store.policies_dynamo import DynamoPolicyStore
+    from callproof.wiring_shared import link_key
+
     settings = config.load(config.AccountsSettings)
     return ConsentService(
         DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
@@ -254,6 +211,11 @@ def consent() -> ConsentService:
 
 @cache
 def ages() -> AgeService:
+    from callproof.accounts.age import AgeService
+    from callproof.store.consents_dynamo import DynamoConsentStore
+    from callproof.store.mailer_ses import SesMailer
+    from callproof.wiring_shared import link_key
+
     settings = config.load(config.AccountsSettings)
     return AgeService(
         DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
@@ -265,6 +227,9 @@ def ages() -> AgeService:
 
 @cache
 def photos() -> PhotoService:
+    from callproof.accounts.photo import PhotoService
+    from callproof.store.photos_s3 import S3PhotoStorage
+
     settings = config.load(config.AccountsSettings)
     return PhotoService(S3PhotoStorage(aws.s3(), settings.data_bucket))
 
@@ -272,6 +237,10 @@ def photos() -> PhotoService:
 @cache
 def policy_gate() -> PolicyGate:
     """Built once per Lambda environment: its caches are what keep the check cheap."""
+    from callproof.accounts.consent import PolicyGate
+    from callproof.store.consents_dynamo import DynamoConsentStore
+    from callproof.store.policies_dynamo import DynamoPolicyStore
+
     settings = config.load(config.PolicyGateSettings)
     table = settings.accounts_table
     return PolicyGate(
@@ -284,14 +253,22 @@ def policy_gate() -> PolicyGate:
 @cache
 def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
     """The data-subject request services: compliance staff's (REST) and the people's (public pages)."""
+    from callproof.contacts.service import ContactService
     from callproof.dsar.lifecycle import RequestLifecycle
     from callproof.dsar.public import PublicRequests
     from callproof.dsar.service import DsarService
     from callproof.dsar.subjects import SubjectResolver
+    from callproof.ratelimit import RateLimits
     from callproof.store.audit_dynamo import DynamoAuditLog
+    from callproof.store.contacts_dynamo import DynamoContactStore
     from callproof.store.dsar_dynamo import DynamoRequestStore
     from callproof.store.exports_s3 import S3ExportLinks
+    from callproof.store.mailer_ses import SesMailer
+    from callproof.store.members_dynamo import DynamoMemberStore
+    from callproof.store.org_settings_dynamo import DynamoOrgSettings
+    from callproof.store.rates_dynamo import DynamoRateCounter
     from callproof.store.workflows_sfn import StepFunctionsWorkflows
+    from callproof.wiring_shared import link_key, phone_verification, suppression
 
     settings = config.load(config.DsarSettings)
     contacts = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
@@ -337,7 +314,9 @@ def dsar_tasks() -> WorkflowTasks:
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.dsar_dynamo import DynamoRequestStore
     from callproof.store.exports_s3 import S3Exports
+    from callproof.store.mailer_ses import SesMailer
     from callproof.wiring_personal_data import ERASED_LAST, personal_data_stores
+    from callproof.wiring_shared import link_key, suppression
 
     settings = config.load(config.DsarTaskSettings)
     return WorkflowTasks(
@@ -363,6 +342,8 @@ def dsar_requests() -> RequestStore:
 
 def reset() -> None:
     """Forget built services (tests that switch settings call this)."""
+    from callproof.wiring_shared import link_key
+
     contact_services.cache_clear()
     call_logs.cache_clear()
     sms.cache_clear()

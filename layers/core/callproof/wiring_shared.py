@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
 from callproof import aws
-from callproof.otp import OneTimeCodes
-from callproof.ratelimit import RateLimits
-from callproof.sms.ports import SmsGateway
-from callproof.sms.verification import PhoneVerification
-from callproof.store.codes_dynamo import DynamoOneTimeCodes
-from callproof.store.rates_dynamo import DynamoRateCounter
-from callproof.store.secrets import CachedJsonSecret
-from callproof.store.sms_dynamo import DynamoSmsStore
-from callproof.store.suppression_dynamo import DynamoSuppression, SuppressionKeys
+
+if TYPE_CHECKING:  # for annotations only: each builder imports its own domain on first use
+    from callproof.sms.ports import SmsGateway
+    from callproof.sms.verification import PhoneVerification
+    from callproof.store.suppression_dynamo import DynamoSuppression, SuppressionKeys
 
 
 @cache
 def link_key(secret_arn: str) -> Callable[[], bytes]:
     """The HMAC key that signs public links (SMS consent, unsubscribe, guardian), read lazily."""
+    from callproof.store.secrets import CachedJsonSecret
+
     secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
     return lambda: secret.field("key").encode()
 
@@ -31,17 +30,24 @@ def link_key(secret_arn: str) -> Callable[[], bytes]:
 def suppression_keys(secret_arn: str) -> Callable[[], SuppressionKeys]:
     """The suppression list's HMAC keys by version (``{"key": ...}`` or ``{"keys": {...}, "current":
     ...}``, ADR 0009), read lazily and again after the secret cache's 5 minutes, so a rotation lands."""
+    from callproof.store.secrets import CachedJsonSecret
+    from callproof.store.suppression_dynamo import SuppressionKeys
+
     secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
     return lambda: SuppressionKeys.from_secret(secret.get())
 
 
 def suppression(contacts_table: str, secret_arn: str) -> DynamoSuppression:
     """The erasure suppression list: reads try every key version listed, writes use the current one."""
+    from callproof.store.suppression_dynamo import DynamoSuppression
+
     return DynamoSuppression(aws.dynamodb(), contacts_table, suppression_keys(secret_arn))
 
 
 def twilio_gateway(secret_arn: str, api_base_url: str | None) -> Callable[[], SmsGateway]:
     """Twilio's REST client, built (and its SDK imported) only when a text is sent."""
+    from callproof.store.secrets import CachedJsonSecret
+
     secret = CachedJsonSecret(aws.secretsmanager, secret_arn)
 
     def gateway() -> SmsGateway:
@@ -57,6 +63,13 @@ def phone_verification(
     suppressed: DynamoSuppression,
 ) -> PhoneVerification:  # fmt: skip
     """Codes texted from the org's sender; codes and their rate counters live in the SMS table."""
+    from callproof.otp import OneTimeCodes
+    from callproof.ratelimit import RateLimits
+    from callproof.sms.verification import PhoneVerification
+    from callproof.store.codes_dynamo import DynamoOneTimeCodes
+    from callproof.store.rates_dynamo import DynamoRateCounter
+    from callproof.store.sms_dynamo import DynamoSmsStore
+
     key = link_key(link_secret_arn)
     return PhoneVerification(
         OneTimeCodes(DynamoOneTimeCodes(aws.dynamodb(), sms_table), key),

@@ -7,8 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints
 
+from callproof.models import Model
 from callproof.tenancy import Role
 from callproof.values import ISO_DATE, JSON_SCALAR, SINGLE_LINE
 
@@ -99,7 +100,7 @@ class ConsentRecord:
 
 
 # ------------------------------------------------------------------------------ API shapes
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -110,7 +111,7 @@ class MePatch(_Strict):
     company: Company | None = None
 
 
-class MeOut(BaseModel):
+class MeOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     user_id: str
@@ -132,7 +133,7 @@ class MemberPatch(_Strict):
     roles: list[Role] = Field(min_length=1, max_length=3)
 
 
-class MemberOut(BaseModel):
+class MemberOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     user_id: str
@@ -142,7 +143,7 @@ class MemberOut(BaseModel):
     roles: list[Role]
 
 
-class MemberList(BaseModel):
+class MemberList(Model):
     items: list[MemberOut]
 
 
@@ -155,7 +156,7 @@ class OrgSettingsIn(_Strict):
     daily_sms_cap: Annotated[int, Field(ge=0, le=100_000), JSON_SCALAR] | None = None
 
 
-class OrgSettingsOut(BaseModel):
+class OrgSettingsOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     default_phone_region: str | None
@@ -170,7 +171,7 @@ class ConsentIn(_Strict):
     version: PolicyVersionId | None = None  # terms: the version accepted (default: the current one)
 
 
-class ConsentOut(BaseModel):
+class ConsentOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     purpose: Purpose
@@ -180,12 +181,12 @@ class ConsentOut(BaseModel):
     version: str | None
 
 
-class ConsentState(BaseModel):
+class ConsentState(Model):
     current: dict[str, ConsentOut]
     history: list[ConsentOut]
 
 
-class PolicyOut(BaseModel):
+class PolicyOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     document: str
@@ -199,7 +200,7 @@ class PhotoUploadIn(_Strict):
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
 
 
-class PhotoUploadOut(BaseModel):
+class PhotoUploadOut(Model):
     """POST ``fields`` plus the file (last, named ``file``) as multipart/form-data to ``url``."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -211,7 +212,7 @@ class PhotoUploadOut(BaseModel):
     content_type: str
 
 
-class PhotoDownloadOut(BaseModel):
+class PhotoDownloadOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     url: str
@@ -256,14 +257,14 @@ class AgeIn(_Strict):
     guardian_email: EmailStr | None = None
 
 
-class GuardianOut(BaseModel):
+class GuardianOut(Model):
     name: str
     email: str
     consented_at: datetime | None
     method: str | None
 
 
-class AgeOut(BaseModel):
+class AgeOut(Model):
     status: AgeStatus
     recorded_at: datetime
     basis: Literal["birth_date", "attestation"]

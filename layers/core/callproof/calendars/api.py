@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from callproof.calendars.model import Provider
+from callproof.models import Model
 from callproof.values import FREE_TEXT, SINGLE_LINE
 
 
@@ -29,38 +30,38 @@ Description = Annotated[str, Field(max_length=8000), FREE_TEXT]
 Location = Annotated[str, Field(max_length=500), SINGLE_LINE]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AuthorizeOut(BaseModel):
+class AuthorizeOut(Model):
     authorization_url: str
 
 
-class CalendarConnectedOut(BaseModel):
+class CalendarConnectedOut(Model):
     provider: Provider
     status: str
     user_id: str
 
 
-class ConnectionOut(BaseModel):
+class ConnectionOut(Model):
     provider: Provider
     status: str
     connected_at: str
 
 
-class SelectionOut(BaseModel):
+class SelectionOut(Model):
     provider: Provider
     calendar_id: str
     name: str
 
 
-class CalendarStatusOut(BaseModel):
+class CalendarStatusOut(Model):
     connections: list[ConnectionOut]
     selected: SelectionOut | None
 
 
-class CalendarOut(BaseModel):
+class CalendarOut(Model):
     provider: Provider
     id: str
     name: str
@@ -69,7 +70,7 @@ class CalendarOut(BaseModel):
     selected: bool
 
 
-class CalendarList(BaseModel):
+class CalendarList(Model):
     items: list[CalendarOut]
 
 
@@ -91,7 +92,7 @@ class EventIn(_In):
     end: DateTime
     description: Description | None = None
     location: Location | None = None
-    attendee_contact_ids: Annotated[list[ContactId], Field(max_length=50)] = []
+    attendee_contact_ids: Annotated[list[ContactId], Field(max_length=50, default=[])]
 
 
 class EventPatch(_In):
@@ -104,7 +105,7 @@ class EventPatch(_In):
     attendee_contact_ids: Annotated[list[ContactId] | None, Field(max_length=50)] = None
 
 
-class EventOut(BaseModel):
+class EventOut(Model):
     id: str
     calendar_id: str
     provider: Provider
@@ -115,7 +116,7 @@ class EventOut(BaseModel):
     link: str | None
 
 
-class DisconnectOut(BaseModel):
+class DisconnectOut(Model):
     provider: Provider
     revoked: bool
     tokens_deleted: bool

@@ -12,13 +12,13 @@ from uuid import UUID
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
 )
 
 from callproof.calls.numbers import NumberKind
+from callproof.models import Model
 from callproof.values import FREE_TEXT, JSON_SCALAR, SINGLE_LINE, SINGLE_LINE_KEY, STORABLE
 
 MAX_BATCH = 1_000
@@ -74,7 +74,7 @@ SmallValue = Annotated[
 Label = Annotated[str, StringConstraints(min_length=1, max_length=32), SINGLE_LINE]
 
 
-class CallEntryIn(BaseModel):
+class CallEntryIn(Model):
     """One call as the phone reports it. ``client_id`` is made on the phone and makes uploads idempotent."""
 
     model_config = ConfigDict(extra="forbid")
@@ -90,7 +90,7 @@ class CallEntryIn(BaseModel):
     )
 
 
-class CallBatchIn(BaseModel):
+class CallBatchIn(Model):
     """Entries stay raw here so one bad entry is reported on its own instead of failing the batch."""
 
     model_config = ConfigDict(extra="forbid")
@@ -138,7 +138,7 @@ class EntryResult:
     reason: str | None = None
 
 
-class _FromDomain(BaseModel):
+class _FromDomain(Model):
     """Response models are read straight from the domain dataclasses' attributes."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -184,7 +184,7 @@ class CallPage(_FromDomain):
 
 
 # ------------------------------------------------------------------ devices
-class Geolocation(BaseModel):
+class Geolocation(Model):
     model_config = ConfigDict(extra="forbid")
 
     latitude: Annotated[float, Field(ge=-90, le=90), STORABLE, JSON_SCALAR]
@@ -192,7 +192,7 @@ class Geolocation(BaseModel):
     accuracy_m: Annotated[float, Field(ge=0, le=100_000), STORABLE, JSON_SCALAR] | None = None
 
 
-class DeviceIn(BaseModel):
+class DeviceIn(Model):
     """What the app reports about the phone. A location is kept only with ``location_consent``."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from callproof.emails import normalize_email
+from callproof.models import Model
 from callproof.phones import Phone
 from callproof.values import SINGLE_LINE
 
@@ -62,7 +63,7 @@ RawPhone = Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -95,7 +96,7 @@ class LookupIn(_Strict):
     emails: list[Email] = Field(default_factory=list, max_length=100)
 
 
-class _FromDomain(BaseModel):
+class _FromDomain(Model):
     """Response models are read straight from the domain dataclasses' attributes."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -121,19 +122,19 @@ class ContactOut(_FromDomain):
     restricted: bool
 
 
-class ContactPage(BaseModel):
+class ContactPage(Model):
     items: list[ContactOut]
     next_cursor: str | None
 
 
-class LookupOut(BaseModel):
+class LookupOut(Model):
     """Every normalized key asked for, with the ids of all contacts that have it (several may share one)."""
 
     phones: dict[str, list[ContactOut]]
     emails: dict[str, list[ContactOut]]
 
 
-class ImportRowOut(BaseModel):
+class ImportRowOut(Model):
     line: int
     status: str
     contact_id: str | None = None
@@ -141,7 +142,7 @@ class ImportRowOut(BaseModel):
     reason: str | None = None
 
 
-class ImportOut(BaseModel):
+class ImportOut(Model):
     """Per data row (by line number in the file): created, updated, duplicate or rejected with a reason."""
 
     counts: dict[str, int]

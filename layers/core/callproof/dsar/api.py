@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from callproof.contacts.model import Email, RawPhone
 from callproof.dsar.deadlines import DeadlineState, Jurisdiction
@@ -21,6 +21,7 @@ from callproof.dsar.model import (
     Status,
     StepStatus,
 )
+from callproof.models import Model
 from callproof.values import FREE_TEXT, ISO_DATE, JSON_SCALAR
 
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
@@ -30,7 +31,7 @@ Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
 Details = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), FREE_TEXT]
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -98,8 +99,8 @@ def _check_type_fields(kind: RequestType, recipient_email: str | None, lift: boo
 class SubjectChoiceIn(_Strict):
     """Staff choose whom a request in needs_review is about, among its candidates."""
 
-    contact_ids: Annotated[list[ContactIdText], Field(max_length=100)] = []
-    user_ids: Annotated[list[ContactIdText], Field(max_length=100)] = []
+    contact_ids: Annotated[list[ContactIdText], Field(max_length=100, default=[])]
+    user_ids: Annotated[list[ContactIdText], Field(max_length=100, default=[])]
     reason: Reason
 
     @model_validator(mode="after")
@@ -118,11 +119,11 @@ class CancelIn(_Strict):
     reason: Reason
 
 
-class _FromDomain(BaseModel):
+class _FromDomain(Model):
     model_config = ConfigDict(from_attributes=True)
 
 
-class PublicRequestAccepted(BaseModel):
+class PublicRequestAccepted(Model):
     status: Status  # pending_confirmation
     message: str
 
@@ -143,7 +144,7 @@ class TimelineEventOut(_FromDomain):
     detail: str | None
 
 
-class RequestSummaryOut(BaseModel):
+class RequestSummaryOut(Model):
     id: str
     type: RequestType
     status: Status
@@ -186,7 +187,7 @@ class CandidateOut(_FromDomain):
     via: list[str]
 
 
-class SubjectOut(BaseModel):
+class SubjectOut(Model):
     email: str | None
     phone: str | None
     contact_id: str | None
@@ -233,11 +234,11 @@ class RequestOut(RequestSummaryOut):
         }
 
 
-class RequestPage(BaseModel):
+class RequestPage(Model):
     items: list[RequestSummaryOut]
     next_cursor: str | None
 
 
-class DownloadOut(BaseModel):
+class DownloadOut(Model):
     url: str
     expires_at: datetime

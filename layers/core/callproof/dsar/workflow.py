@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from callproof.dsar.audit import AuditLog
 from callproof.dsar.erasure_steps import ErasureSteps
@@ -35,13 +35,14 @@ from callproof.dsar.ports import ExportStorage, Mailer, PersonalDataStore, Reque
 from callproof.dsar.step_journal import StepJournal
 from callproof.errors import NotFound
 from callproof.ids import utc_now
+from callproof.models import Model
 
 
 class RequestCancelled(Exception):
     """The request was cancelled (or is no longer running): the execution ends quietly."""
 
 
-class TaskEvent(BaseModel):
+class TaskEvent(Model):
     """What a state machine task sends (infra/statemachines)."""
 
     model_config = ConfigDict(extra="ignore")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from callproof.models import Model
 
 
-class AuthorizeOut(BaseModel):
+class AuthorizeOut(Model):
     authorization_url: str
 
 
-class IntegrationOut(BaseModel):
+class IntegrationOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     mailbox: str
@@ -21,19 +23,19 @@ class IntegrationOut(BaseModel):
     watch_expiration: int = Field(description="epoch milliseconds")
 
 
-class ConnectedOut(BaseModel):
+class ConnectedOut(Model):
     status: str
     user_id: str
 
 
-class RemovalOut(BaseModel):
+class RemovalOut(Model):
     stopped: bool = Field(description="users.stop succeeded at Google")
     revoked: bool = Field(description="the grant was revoked at Google")
     purged_emails: int
     purged_objects: int
 
 
-class AttachmentOut(BaseModel):
+class AttachmentOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     filename: str
@@ -41,7 +43,7 @@ class AttachmentOut(BaseModel):
     content_type: str
 
 
-class EmailSummaryOut(BaseModel):
+class EmailSummaryOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
     email_id: str
@@ -54,7 +56,7 @@ class EmailSummaryOut(BaseModel):
     attachments: list[AttachmentOut]
 
 
-class EmailPageOut(BaseModel):
+class EmailPageOut(Model):
     items: list[EmailSummaryOut]
     next_cursor: str | None
 
@@ -65,7 +67,7 @@ class EmailOut(EmailSummaryOut):
     html: str | None
 
 
-class GoogleImportOut(BaseModel):
+class GoogleImportOut(Model):
     counts: dict[str, int] = Field(
         description="rows created / updated / duplicate / rejected, as the CSV import"
     )

@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from callproof.models import Model
 from callproof.values import FREE_TEXT, JSON_SCALAR, SINGLE_LINE
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one (concatenated) message
@@ -135,7 +136,7 @@ ContactId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MessagingServiceSid = Annotated[str, StringConstraints(pattern=r"^MG[0-9a-fA-F]{32}$")]
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -153,7 +154,7 @@ class SmsSettingsIn(_Strict):
     daily_cap: Annotated[int, Field(ge=0, le=100_000), JSON_SCALAR] | None = None
 
 
-class OrgSmsOut(BaseModel):
+class OrgSmsOut(Model):
     phone_numbers: list[str]
     messaging_service_sid: str | None
     brand: str
@@ -179,7 +180,7 @@ class SendIn(_Strict):
     phone: E164Text | None = None  # one of the contact's numbers; default: its first
 
 
-class MessageOut(BaseModel):
+class MessageOut(Model):
     id: str
     contact_id: str
     direction: MessageDirection
@@ -207,12 +208,12 @@ class MessageOut(BaseModel):
         )
 
 
-class ThreadOut(BaseModel):
+class ThreadOut(Model):
     items: list[MessageOut]
     next_cursor: str | None
 
 
-class ConsentEntryOut(BaseModel):
+class ConsentEntryOut(Model):
     status: ConsentStatus
     source: SmsConsentSource
     at: datetime
@@ -234,7 +235,7 @@ class ConsentEntryOut(BaseModel):
         )
 
 
-class SmsConsentOut(BaseModel):
+class SmsConsentOut(Model):
     phone: str
     status: ConsentStatus
     history: list[ConsentEntryOut]
@@ -258,6 +259,6 @@ class LinkIn(_Strict):
     action: Annotated[str, StringConstraints(pattern=r"^(opt-in|opt-out)$")]
 
 
-class LinkOut(BaseModel):
+class LinkOut(Model):
     url: str
     expires_at: datetime

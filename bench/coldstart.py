@@ -1,0 +1,188 @@
+"""Cold start: each API function's import and first answer, against a bare boto3 DynamoDB client.
+
+Every figure is CPU time in a fresh interpreter (``time.process_time`` from the first line of the
+script to the handler's answer), so the interpreter's own start, equal for all, is left out. Runs
+are interleaved (one round runs the baseline and every function once) and the median of ``ROUNDS``
+is kept. The function's answer is its first request without a caller: an authenticated route's 401
+(what a Lambda environment's first request costs before any AWS call), a public route's refusal.
+Tracing is on, as in Lambda (the X-Ray SDK patches what the function asks it to).
+
+Two modes: with bytecode (``sam build`` compiles it into the packages, see ADR 0012) and without (no
+``.pyc`` read or written: every module compiled from source, as a layer without bytecode ships).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from callproof_local.model import Function, load_functions
+from callproof_local.provision import placeholder
+from callproof_local.template import DEFAULT_TEMPLATE, Resolver, load_template
+
+ROUNDS = int(os.environ.get("COLDSTART_ROUNDS", "9"))
+TARGET_RATIO = 1.5
+
+BASELINE = """
+import time
+started = time.process_time()
+import boto3
+boto3.client("dynamodb")
+print(time.process_time() - started)
+"""
+
+HANDLER = """
+import importlib, json, sys, time
+started = time.process_time()
+sys.path.insert(0, {code_dir!r})
+module = importlib.import_module({module!r})
+event = json.loads({event!r})
+answer = getattr(module, {name!r})(event, type("Context", (), {{
+    "function_name": "bench", "memory_limit_in_mb": 1024, "aws_request_id": "bench-1",
+    "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:bench",
+}})())
+spent = time.process_time() - started
+print(json.dumps([spent, answer["statusCode"]]))
+"""
+
+
+def api_functions() -> list[Function]:
+    template = load_template(DEFAULT_TEMPLATE)
+    names = {lid: placeholder(lid, spec["Type"]) for lid, spec in template["Resources"].items()}
+    functions = load_functions(template, DEFAULT_TEMPLATE.parent, Resolver(template, names))
+    return sorted((f for f in functions.values() if f.api_events), key=lambda f: f.logical_id)
+
+
+def _event(function: Function) -> dict[str, Any]:
+    """A request the function refuses before any AWS call: an authenticated route without a token
+    (401), else a public POST of a text/plain body (415), else a public GET with an overlong ``state``
+    (422)."""
+    routes = sorted(
+        function.api_events,
+        key=lambda e: (
+            not e.auth_required,
+            e.method != ("GET" if e.auth_required else "POST"),
+            "{" in e.path,
+            e.path,
+        ),
+    )
+    route, query, body, headers = routes[0], None, None, {"Host": "bench.example"}
+    if not route.auth_required and route.method == "POST":
+        body, headers["Content-Type"] = "x", "text/plain"
+    elif not route.auth_required:
+        query = {"state": "x" * 1000}
+    path = route.path.replace("{", "").replace("}", "")
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": "GET" if route.method == "ANY" else route.method,
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {name: "x" for name in re.findall(r"\{(\w+)\}", route.path)} or None,
+        "requestContext": {"requestId": "bench-1", "stage": "v1", "identity": {"sourceIp": "192.0.2.1"}},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _environment(function: Function, cache: str, bytecode: bool) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))
+    }
+    for key, value in function.environment.items():  # the template's, with placeholder names
+        url = key.endswith("_URL") and not value.startswith("http")
+        env[key] = f"https://bench.example/{value}" if url else value
+    env.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_LAMBDA_FUNCTION_NAME="bench",  # Powertools' Tracer patches only inside Lambda
+        AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
+        AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
+        POWERTOOLS_LOG_LEVEL="ERROR",
+        POWERTOOLS_METRICS_DISABLED="true",
+        PYTHONPYCACHEPREFIX=cache,
+    )
+    if not bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _run(script: str, env: dict[str, str]) -> Any:
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, tuple[float, float, int]]:
+    """Per function: (median CPU seconds, ratio to the baseline's median, status answered)."""
+    functions = api_functions()
+    with tempfile.TemporaryDirectory(prefix="coldstart-") as cache:
+        # With bytecode, a warm-up run compiles every module into the cache; without, it stays empty.
+        runs: dict[str, list[float]] = {"baseline": []}
+        statuses: dict[str, int] = {}
+        scripts: dict[str, tuple[str, dict[str, str]]] = {
+            "baseline": (BASELINE, _environment(_baseline_function(), cache, bytecode))
+        }
+        for function in functions:
+            module, _, name = function.handler.rpartition(".")
+            script = HANDLER.format(
+                code_dir=str(function.code_dir), module=module, name=name, event=json.dumps(_event(function))
+            )
+            scripts[function.logical_id] = (script, _environment(function, cache, bytecode))
+            runs[function.logical_id] = []
+        if bytecode:
+            for script, env in scripts.values():
+                _run(script, env)
+        for _ in range(rounds):
+            for key, (script, env) in scripts.items():
+                result = _run(script, env)
+                if key == "baseline":
+                    runs[key].append(float(result))
+                else:
+                    runs[key].append(result[0])
+                    statuses[key] = result[1]
+    base = statistics.median(runs.pop("baseline"))
+    return {
+        key: (statistics.median(values), statistics.median(values) / base, statuses[key])
+        for key, values in runs.items()
+    } | {"baseline": (base, 1.0, 0)}
+
+
+def _baseline_function() -> Function:
+    return Function("", "", "", Path("."), "", {}, 0, 0, (), (), ())
+
+
+def bench_cold_start(report: Callable[..., None]) -> None:
+    for bytecode in (True, False):
+        mode = "with bytecode" if bytecode else "without bytecode"
+        figures = measure(bytecode)
+        base = figures.pop("baseline")[0]
+        report(f"cold start baseline (boto3 + DynamoDB client), {mode}", base * 1000, "ms CPU")
+        for name, (_, ratio, status) in figures.items():
+            target = TARGET_RATIO if bytecode else None
+            report(f"cold start {name} ({status}), {mode}", ratio, "x baseline", target)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1:] == ["--no-bytecode"]
+    for key, (seconds, ratio, status) in measure(
+        not mode, int(os.environ.get("COLDSTART_ROUNDS", "5"))
+    ).items():
+        print(f"{key:<28} {seconds * 1000:8.1f} ms  {ratio:5.2f}x  {status}")
