@@ -18,7 +18,7 @@ The export leaves out the guardian's name and email from the age record: they ar
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from callproof.accounts.model import photo_key
 from callproof.dsar.model import Cell, Erased, Subject
@@ -27,6 +27,7 @@ from callproof.store.dynamo import delete_keys, to_item
 from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.members_dynamo import DynamoMemberStore, member_key
 from callproof.store.photos_s3 import S3PhotoStorage
+from callproof.store.s3_versions import count_versions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -159,12 +160,7 @@ class AccountsData:
     def _photo_versions(self, org_id: str, user_id: str) -> int:
         if self._s3 is None or self._bucket is None:
             return 0
-        key = photo_key(org_id, user_id)
-        found = 0
-        for page in self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=key):
-            entries: list[Any] = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-            found += sum(1 for entry in entries if entry["Key"] == key)
-        return found
+        return count_versions(self._s3, self._bucket, [photo_key(org_id, user_id)])
 
     def residue(self, subject: Subject) -> int:
         org = subject.org_id

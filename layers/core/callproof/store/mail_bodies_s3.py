@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from callproof.errors import TemporarilyUnavailable
-from callproof.store.parallel import ordered_map
+from callproof.store.s3_versions import delete_all_versions
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -32,25 +31,7 @@ class S3MailBlobs:
         except self._client.exceptions.NoSuchKey:
             return None
 
-    def _versions(self, key: str) -> list[dict[str, str]]:
-        found = []
-        for page in self._client.get_paginator("list_object_versions").paginate(
-            Bucket=self._bucket, Prefix=key
-        ):
-            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-                if entry["Key"] == key:
-                    found.append({"Key": key, "VersionId": entry["VersionId"]})
-        return found
-
     def delete_all_versions(self, keys: Sequence[str]) -> int:
         """Every version and delete marker of each key (the bucket is versioned: a plain delete keeps
-        the mail)."""
-        objects = [version for versions in ordered_map(self._versions, keys) for version in versions]
-        for start in range(0, len(objects), 1000):
-            response = self._client.delete_objects(
-                Bucket=self._bucket,
-                Delete={"Objects": objects[start : start + 1000], "Quiet": True},  # type: ignore[typeddict-item]
-            )
-            if response.get("Errors"):  # Quiet mode answers only the failures: never drop them
-                raise TemporarilyUnavailable("some mail body versions could not be deleted; retry")
-        return len(objects)
+        the mail), listed by prefix folder by folder and deleted 1,000 a call."""
+        return delete_all_versions(self._client, self._bucket, keys)

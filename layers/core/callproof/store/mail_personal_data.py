@@ -34,7 +34,7 @@ from callproof.store.parallel import ordered_map
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-ERASE_BATCH = 100  # messages per round: one S3 listing each, then their index items in batches of 25
+ERASE_BATCH = 1000  # messages per round: their S3 versions listed by prefix, then their index items
 KEPT_MAILBOX = "mailbox_mail: org CRM record (mail synced from the user's mailbox about the org's contacts)"
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from callproof.errors import TemporarilyUnavailable
+from callproof.store.s3_versions import delete_all_versions
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -47,19 +47,4 @@ class S3PhotoStorage:
         )
 
     def delete_all_versions(self, key: str) -> int:
-        deleted = 0
-        paginator = self._client.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=key):
-            targets: list[Any] = [
-                {"Key": v["Key"], "VersionId": v["VersionId"]}
-                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-                if v["Key"] == key
-            ]
-            if targets:
-                response = self._client.delete_objects(
-                    Bucket=self._bucket, Delete={"Objects": targets, "Quiet": True}
-                )
-                if response.get("Errors"):
-                    raise TemporarilyUnavailable("some photo versions could not be deleted; retry")
-                deleted += len(targets)
-        return deleted
+        return delete_all_versions(self._client, self._bucket, [key])
