@@ -174,11 +174,22 @@ class DynamoCallLogStore:
         return CallPageData(calls=calls, next_cursor=encode_cursor(last) if last else None)
 
     def with_number(self, org_id: str, e164: str) -> Iterator[CallLog]:
+        return self._every(BY_NUMBER, "phone_pk", f"ORG#{org_id}#PHONE#{e164}")
+
+    def every_by_contact(self, org_id: str, contact_id: str) -> Iterator[CallLog]:
+        """Every call matched to a contact, in DynamoDB's own pages (up to 1 MB each)."""
+        return self._every(BY_CONTACT, "contact_pk", _contact_pk(org_id, contact_id))
+
+    def every_by_user(self, org_id: str, user_id: str) -> Iterator[CallLog]:
+        """Every call an org user logged, in DynamoDB's own pages (up to 1 MB each)."""
+        return self._every(BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}")
+
+    def _every(self, index: str, attribute: str, value: str) -> Iterator[CallLog]:
         request: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": BY_NUMBER,
-            "KeyConditionExpression": "phone_pk = :value",
-            "ExpressionAttributeValues": to_item({":value": f"ORG#{org_id}#PHONE#{e164}"}),
+            "IndexName": index,
+            "KeyConditionExpression": f"{attribute} = :value",
+            "ExpressionAttributeValues": to_item({":value": value}),
         }
         while True:
             response = self._client.query(**request)

@@ -9,11 +9,10 @@ subject. Their devices are found through the DevicesByUser index and deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from callproof.calls.model import CallLog
-from callproof.calls.ports import CallPageData
 from callproof.dsar.model import Cell, Erased, Subject
 from callproof.store.calls_dynamo import DEVICES_BY_USER, DynamoCallLogStore, device_user_pk
 from callproof.store.dynamo import BatchIncomplete, delete_keys, key_of, query_all, to_item
@@ -31,7 +30,6 @@ DEVICE_COLUMNS = (
     "id", "user_id", "device_type", "os_name", "os_version", "app_version", "country", "settings", "location",
     "updated_at",
 )  # fmt: skip
-PAGE = 500
 
 
 class CallLogsData(TableData):
@@ -67,25 +65,14 @@ class CallLogsData(TableData):
     def _about(self, subject: Subject) -> Iterator[CallLog]:
         """Calls matched to the subject's contacts or made with their numbers (may repeat a call)."""
         for contact_id in sorted(subject.contact_ids):
-            yield from _every_page(self._calls.list_by_contact, subject.org_id, contact_id)
+            yield from self._calls.every_by_contact(subject.org_id, contact_id)
         for e164 in sorted(subject.phones):
             yield from self._calls.with_number(subject.org_id, e164)
 
     def _logged(self, subject: Subject) -> Iterator[CallLog]:
         """Calls the subject logged as an org user."""
         for user_id in sorted(subject.user_ids):
-            yield from _every_page(self._calls.list_by_user, subject.org_id, user_id)
-
-
-def _every_page(
-    list_page: Callable[[str, str, int, str | None], CallPageData], org_id: str, key: str
-) -> Iterator[CallLog]:
-    cursor: str | None = None
-    while True:
-        page = list_page(org_id, key, PAGE, cursor)
-        yield from page.calls
-        if not (cursor := page.next_cursor):
-            return
+            yield from self._calls.every_by_user(subject.org_id, user_id)
 
 
 def _call_row(relation: str, call: CallLog) -> dict[str, Cell]:
