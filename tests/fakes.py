@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -29,7 +29,7 @@ from callproof.accounts.model import (
 )
 from callproof.calls.model import CallLog, Device, Match
 from callproof.calls.ports import CallPageData
-from callproof.contacts.model import Contact
+from callproof.contacts.model import Contact, ImportJob
 from callproof.contacts.ports import MAX_BATCH_KEYS, Page
 from callproof.errors import Conflict, InvalidInput
 from callproof.otp import CodeCheck, CodeOutcome
@@ -555,3 +555,69 @@ class InMemoryIdempotencyStore(BasePersistenceLayer):
     def _delete_record(self, data_record: DataRecord) -> None:
         self._check("delete")
         self.records.pop(data_record.idempotency_key, None)
+
+
+class InMemoryImportJobStore:
+    """Import jobs; ``save`` is conditional on the stored lease token, as the DynamoDB adapter's."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[tuple[str, str], ImportJob] = {}
+
+    def create(self, job: ImportJob) -> None:
+        assert (job.org_id, job.id) not in self.jobs
+        self.jobs[(job.org_id, job.id)] = job
+
+    def get(self, org_id: str, import_id: str) -> ImportJob | None:
+        return self.jobs.get((org_id, import_id))
+
+    def save(self, job: ImportJob, held_token: str | None) -> bool:
+        stored = self.jobs.get((job.org_id, job.id))
+        if stored is None or stored.lease_token != held_token:
+            return False
+        self.jobs[(job.org_id, job.id)] = job
+        return True
+
+
+class InMemoryImportFiles:
+    """Objects by key; ``read`` streams in small chunks so line splitting across chunks is exercised."""
+
+    def __init__(self, chunk: int = 7) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.reads: list[tuple[str, int]] = []
+        self._chunk = chunk
+
+    def presign_post(
+        self, key: str, content_type: str, max_bytes: int, expires_in: timedelta
+    ) -> tuple[str, dict[str, str]]:
+        return "https://uploads.example", {"key": key, "Content-Type": content_type, "max": str(max_bytes)}
+
+    def size(self, key: str) -> int | None:
+        data = self.objects.get(key)
+        return None if data is None else len(data)
+
+    def read(self, key: str, offset: int) -> Iterator[bytes]:
+        self.reads.append((key, offset))
+        data = self.objects[key][offset:]
+        for start in range(0, len(data), self._chunk):
+            yield data[start : start + self._chunk]
+
+    def write(self, key: str, data: bytes, content_type: str) -> None:
+        self.objects[key] = data
+
+    def concatenate(self, prefix: str, key: str, head: bytes) -> None:
+        parts = sorted(k for k in self.objects if k.startswith(prefix))
+        self.objects[key] = head + b"".join(self.objects.pop(part) for part in parts)
+
+    def presign_get(self, key: str, expires_in: timedelta) -> str:
+        return f"https://downloads.example/{key}"
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+
+class FakeImportQueue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, org_id: str, import_id: str, token: str) -> None:
+        self.sent.append((org_id, import_id, token))

@@ -1,4 +1,5 @@
-"""Contacts REST API: CRUD, batch lookup by phone / email, CSV import. Thin: parse, call, map."""
+"""Contacts REST API: CRUD, batch lookup by phone / email, CSV imports (small ones at once, large ones
+through an upload and an import job). Thin: parse, call, map."""
 
 from __future__ import annotations
 
@@ -12,17 +13,24 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import bodies, http, wiring
+from callproof.contacts.importer import MAX_SYNC_ROWS, RowStatus
+from callproof.contacts.jobs import CONTENT_TYPE, MAX_UPLOAD_BYTES, UPLOAD_TTL
 from callproof.contacts.model import (
     ContactIn,
     ContactOut,
     ContactPage,
     ContactPatch,
+    ImportCreatedOut,
+    ImportJob,
+    ImportJobOut,
     ImportOut,
     ImportRowOut,
+    ImportUploadOut,
     LookupIn,
     LookupOut,
 )
 from callproof.contacts.service import MAX_PAGE_SIZE, ContactService
+from callproof.errors import PayloadTooLarge
 from callproof.observability import logger, metrics, tracer
 
 app = http.resolver(wiring.policy_gate, media_types={("POST", "/v1/contacts/imports"): bodies.CSV})
@@ -83,16 +91,65 @@ def lookup_contacts(body: LookupIn) -> LookupOut:
 
 @app.post("/v1/contacts/imports")
 def import_contacts() -> ImportOut:
-    """Import contacts from a CSV file.
-    UTF-8 with a header row in the body; answers one result per data row, by file line. Duplicates (by
+    """Import contacts from a small CSV file.
+    UTF-8 with a header row in the body, up to 1,000 rows (413 beyond: upload the file with
+    `POST /v1/contacts/imports/uploads`); answers one result per data row, by file line. Duplicates (by
     email or phone) are merged, never created twice."""
-    report = wiring.contact_services()[1].run(http.current_caller(app), http.body_text(app))
+    importer = wiring.contact_services()[1]
+    report = importer.run(http.current_caller(app), http.body_text(app), MAX_SYNC_ROWS, PayloadTooLarge)
     metrics.add_metric(name="ContactsImportRows", unit="Count", value=len(report.rows))
     logger.info("contacts import finished", extra={"counts": report.counts()})
     return ImportOut(
         counts=report.counts(),
         ignored_columns=report.ignored_columns,
         rows=[ImportRowOut.model_validate(asdict(row)) for row in report.rows],
+    )
+
+
+@app.post("/v1/contacts/imports/uploads", status_code=HTTPStatus.CREATED)
+def create_import_upload() -> ImportCreatedOut:
+    """Start a large CSV import: a presigned upload.
+    POST the `fields` and then the file (`file`, `text/csv`, up to 100 MB) to `upload.url` within 15
+    minutes, then call `POST /v1/contacts/imports/{import_id}/start`."""
+    job, url, fields = wiring.contact_imports().create(http.current_caller(app))
+    upload = ImportUploadOut(
+        url=url,
+        fields=fields,
+        expires_at=job.created_at + UPLOAD_TTL,
+        max_bytes=MAX_UPLOAD_BYTES,
+        content_type=CONTENT_TYPE,
+    )
+    return ImportCreatedOut(**_job_out(job, None).model_dump(), upload=upload)
+
+
+@app.post("/v1/contacts/imports/<import_id>/start", status_code=HTTPStatus.ACCEPTED)
+def start_import(import_id: str) -> ImportJobOut:
+    """Queue an uploaded CSV import.
+    409 while no file is uploaded; starting a started import changes nothing."""
+    job = wiring.contact_imports().start(http.current_caller(app), import_id)
+    return _job_out(job, None)
+
+
+@app.get("/v1/contacts/imports/<import_id>")
+def get_import(import_id: str) -> ImportJobOut:
+    """Follow a CSV import: status, rows done, counts.
+    Once it is over and rows were rejected, `errors_url` downloads them as CSV (line, status, field,
+    reason) for 15 minutes."""
+    job, errors_url = wiring.contact_imports().get(http.current_caller(app), import_id)
+    return _job_out(job, errors_url)
+
+
+def _job_out(job: ImportJob, errors_url: str | None) -> ImportJobOut:
+    return ImportJobOut(
+        import_id=job.id,
+        status=job.status.value,
+        rows_done=job.rows_done,
+        counts={status.value: job.counts.get(status.value, 0) for status in RowStatus},
+        errors=job.errors,
+        errors_url=errors_url,
+        message=job.message,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
     )
 
 

@@ -43,6 +43,14 @@ class ContactsSettings(Settings):
     suppression_secret_arn: str = Field(alias="SUPPRESSION_SECRET_ARN", min_length=3)  # erasure HMAC key
 
 
+class ContactImportSettings(ContactsSettings):
+    """Large CSV imports: uploads in the data bucket, runs on the import queue."""
+
+    data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)
+    data_key_id: str = Field(alias="DATA_KEY_ID", min_length=1)  # SSE-KMS of the rejected-rows files
+    import_queue_url: str = Field(alias="CONTACT_IMPORT_QUEUE_URL", pattern=r"^https?://\S+$")
+
+
 class CallLogsSettings(Settings):
     call_logs_table: str = Field(alias="CALL_LOGS_TABLE", min_length=3)
     contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)

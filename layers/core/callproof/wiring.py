@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # for annotations only: each builder imports its own domain o
     from callproof.accounts.service import AccountService, OrgSettingsService
     from callproof.calls.service import CallLogService
     from callproof.contacts.importer import ContactImporter
+    from callproof.contacts.jobs import ImportJobs
     from callproof.contacts.service import ContactService
     from callproof.sms.service import SmsService
     from callproof.sms.web_consent import WebConsent
@@ -42,6 +43,23 @@ def contact_services() -> tuple[ContactService, ContactImporter]:
     service = ContactService(store, orgs)
     return service, ContactImporter(
         store, orgs, service, suppression(settings.contacts_table, settings.suppression_secret_arn)
+    )
+
+
+@cache
+def contact_imports() -> ImportJobs:
+    """Large CSV imports (the contacts API's upload routes and the import worker)."""
+    from callproof.contacts.jobs import ImportJobs
+    from callproof.store.import_files_s3 import S3ImportFiles
+    from callproof.store.import_jobs_dynamo import DynamoImportJobStore
+    from callproof.store.import_queue_sqs import SqsImportQueue
+
+    settings = config.load(config.ContactImportSettings)
+    return ImportJobs(
+        DynamoImportJobStore(aws.dynamodb(), settings.contacts_table),
+        S3ImportFiles(aws.s3(), settings.data_bucket, settings.data_key_id),
+        SqsImportQueue(aws.sqs(), settings.import_queue_url),
+        contact_services()[1],
     )
 
 
@@ -345,6 +363,7 @@ def reset() -> None:
     from callproof.wiring_shared import link_key
 
     contact_services.cache_clear()
+    contact_imports.cache_clear()
     call_logs.cache_clear()
     sms.cache_clear()
     web_consent.cache_clear()

@@ -21,11 +21,12 @@ from pydantic import ValidationError
 from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactType
 from callproof.contacts.ports import ContactStore, OrgSettingsReader, SuppressionList
 from callproof.contacts.service import ContactService, build_draft
-from callproof.errors import Conflict, InvalidInput
+from callproof.errors import Conflict, DomainError, InvalidInput
 from callproof.phones import Phone
 from callproof.tenancy import Caller, Role
 
 MAX_ROWS = 20_000
+MAX_SYNC_ROWS = 1_000  # POST /v1/contacts/imports; larger files go through an upload and a job
 VALUE_SEPARATOR = ";"
 _COLUMNS = {
     "name": "name",
@@ -97,9 +98,21 @@ class ContactImporter:
         self._service = service
         self._suppression = suppression
 
-    def run(self, caller: Caller, text: str) -> ImportReport:
+    def run(
+        self, caller: Caller, text: str, max_rows: int = MAX_ROWS, too_many: type[DomainError] = InvalidInput
+    ) -> ImportReport:
+        """A whole file at once; more than ``max_rows`` data rows raise ``too_many``."""
         caller.require(Role.REP, Role.ADMIN)
-        records, ignored = parse_csv(text)
+        records, ignored = parse_csv(text, max_rows, too_many)
+        return ImportReport(rows=self.apply(caller, records), ignored_columns=ignored)
+
+    def apply(self, caller: Caller, records: list[tuple[int, dict[str, object]]]) -> list[RowResult]:
+        """Import parsed rows (file line, ContactIn-shaped record) in order; one result per row, by line.
+
+        A chunk of a larger file goes through here too: each chunk deduplicates against the org's stored
+        contacts, so a chunk applied twice (a worker that crashed before its checkpoint) finds only
+        duplicates the second time and creates nothing again."""
+        caller.require(Role.REP, Role.ADMIN)
         region = self._orgs.default_phone_region(caller.org_id)
         results: list[RowResult] = []
         drafts: list[tuple[int, ContactDraft]] = []
@@ -120,7 +133,7 @@ class ContactImporter:
             results.append(self._apply(caller.org_id, line, draft, working))
         self._write(working, results)
         results.sort(key=lambda row: row.line)
-        return ImportReport(rows=results, ignored_columns=ignored)
+        return results
 
     def _drop_suppressed(
         self, org_id: str, drafts: list[tuple[int, ContactDraft]], results: list[RowResult]
@@ -212,7 +225,9 @@ def _merge(current: Contact, emails: Iterable[str], phones: Iterable[Phone], com
     return current if merged == current else merged
 
 
-def parse_csv(text: str) -> tuple[list[tuple[int, dict[str, object]]], list[str]]:
+def parse_csv(
+    text: str, max_rows: int = MAX_ROWS, too_many: type[DomainError] = InvalidInput
+) -> tuple[list[tuple[int, dict[str, object]]], list[str]]:
     """Rows as ContactIn-shaped dicts keyed by file line number, and the header columns ignored."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     try:
@@ -221,24 +236,35 @@ def parse_csv(text: str) -> tuple[list[tuple[int, dict[str, object]]], list[str]
         raise InvalidInput("the CSV file is empty", field="body") from None
     except csv.Error as exc:
         raise InvalidInput(f"unreadable CSV: {exc}", field="body") from None
-    columns = [_COLUMNS.get(name.strip().lower()) for name in header]
-    if "name" not in columns:
-        raise InvalidInput("the header row needs a 'name' column", field="body")
-    ignored = [name for name, column in zip(header, columns, strict=True) if column is None]
+    columns, ignored = header_columns(header)
     records: list[tuple[int, dict[str, object]]] = []
     try:
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
-            if len(records) >= MAX_ROWS:
-                raise InvalidInput(f"more than {MAX_ROWS} rows; split the file", field="body")
-            records.append((reader.line_num, _record(columns, row)))
+            if len(records) >= max_rows:
+                raise too_many(
+                    f"more than {max_rows} rows; {_TOO_MANY_HINT[too_many is InvalidInput]}", field="body"
+                )
+            records.append((reader.line_num, record_of(columns, row)))
     except csv.Error as exc:
         raise InvalidInput(f"unreadable CSV at line {reader.line_num}: {exc}", field="body") from None
     return records, ignored
 
 
-def _record(columns: list[str | None], row: list[str]) -> dict[str, object]:
+def header_columns(header: list[str]) -> tuple[list[str | None], list[str]]:
+    """The field each header cell maps to (None: ignored), and the ignored header names."""
+    columns = [_COLUMNS.get(name.strip().lower()) for name in header]
+    if "name" not in columns:
+        raise InvalidInput("the header row needs a 'name' column", field="body")
+    return columns, [name for name, column in zip(header, columns, strict=True) if column is None]
+
+
+_TOO_MANY_HINT = {True: "split the file", False: "upload it: POST /v1/contacts/imports/uploads"}
+
+
+def record_of(columns: list[str | None], row: list[str]) -> dict[str, object]:
+    """One data row as a ContactIn-shaped dict (``type`` defaults to prospect)."""
     record: dict[str, object] = {"type": ContactType.PROSPECT.value}
     for column, cell in zip(columns, row, strict=False):
         value = cell.strip()

@@ -148,3 +148,65 @@ class ImportOut(Model):
     counts: dict[str, int]
     ignored_columns: list[str]
     rows: list[ImportRowOut]
+
+
+class ImportStatus(StrEnum):
+    AWAITING_UPLOAD = "awaiting_upload"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJob:
+    """A CSV import from an uploaded file, with its progress and the checkpoint a worker resumes from.
+
+    ``lease_token`` names the worker run allowed to write progress (and the queue message allowed to
+    take over); ``lease_until`` is when a silent holder is presumed dead."""
+
+    org_id: str
+    id: str
+    user_id: str
+    status: ImportStatus
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    size: int | None = None
+    header: tuple[str, ...] | None = None
+    offset: int = 0
+    line: int = 0
+    rows_done: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: int = 0  # rejected rows, listed in the errors CSV
+    message: str | None = None  # why the job failed
+    lease_token: str | None = None
+    lease_until: datetime | None = None
+
+
+class ImportUploadOut(Model):
+    """A presigned S3 POST: send the form fields and then the file (field ``file``) to ``url``."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+    content_type: str
+
+
+class ImportJobOut(Model):
+    """An import job: ``running`` from its start until ``done`` or ``failed``; ``errors_url`` downloads
+    the rejected rows (line, status, field, reason) as CSV for a few minutes."""
+
+    import_id: str
+    status: str
+    rows_done: int
+    counts: dict[str, int]
+    errors: int
+    errors_url: str | None = None
+    message: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ImportCreatedOut(ImportJobOut):
+    upload: ImportUploadOut

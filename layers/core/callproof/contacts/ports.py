@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
-from callproof.contacts.model import Contact
+from callproof.contacts.model import Contact, ImportJob
 
 MAX_BATCH_KEYS = 100  # DynamoDB BatchGetItem's limit: the lookups never send more per call
 
@@ -60,4 +61,49 @@ class SuppressionList(Protocol):
 
     def suppressed(self, org_id: str, emails: frozenset[str], phones: frozenset[str]) -> frozenset[str]:
         """Which of these emails / phones are suppressed (batched reads)."""
+        ...
+
+
+class ImportJobStore(Protocol):
+    """Import jobs, one item each, keyed by org."""
+
+    def create(self, job: ImportJob) -> None: ...
+
+    def get(self, org_id: str, import_id: str) -> ImportJob | None: ...
+
+    def save(self, job: ImportJob, held_token: str | None) -> bool:
+        """Store ``job`` if the stored job's lease token is still ``held_token``; else False."""
+        ...
+
+
+class ImportFiles(Protocol):
+    """The uploaded files and the rejected-rows files (the data bucket)."""
+
+    def presign_post(
+        self, key: str, content_type: str, max_bytes: int, expires_in: timedelta
+    ) -> tuple[str, dict[str, str]]: ...
+
+    def size(self, key: str) -> int | None:
+        """The object's size, None if there is none."""
+        ...
+
+    def read(self, key: str, offset: int) -> Iterable[bytes]:
+        """The object from byte ``offset`` on, streamed in chunks."""
+        ...
+
+    def write(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def concatenate(self, prefix: str, key: str, head: bytes) -> None:
+        """Write ``head`` and then every object under ``prefix`` (in key order) as ``key``, streamed;
+        then delete those objects."""
+        ...
+
+    def presign_get(self, key: str, expires_in: timedelta) -> str: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class ImportQueue(Protocol):
+    def send(self, org_id: str, import_id: str, token: str) -> None:
+        """Ask a worker to run (or continue) the job; ``token`` lets it take the job's lease."""
         ...
