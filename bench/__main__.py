@@ -7,7 +7,6 @@ DynamoDB per request); they are for spotting regressions, not for predicting AWS
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from typing import Any
 from moto import mock_aws
 
 from bench.coldstart import bench_cold_start
+from bench.table import finish, report
 from callproof import aws, config, wiring
 from callproof.phones import normalize
 from callproof.store.contacts_dynamo import phone_key
@@ -29,12 +29,6 @@ from callproof_local import invoke, model, moto_patches
 from callproof_local.provision import provision
 from callproof_local.template import Physical, Resolver, load_template
 from tests.support import TEMPLATE, api_event
-
-
-def report(name: str, value: float, unit: str, target: float | None = None) -> None:
-    """One figure; with a ``target`` (at most), whether it holds."""
-    verdict = "" if target is None else f"  (target <= {target:g}: {'held' if value <= target else 'MISSED'})"
-    print(f"{name:<48} {value:>12.2f} {unit}{verdict}", flush=True)
 
 
 def timed(function: Callable[[], Any]) -> tuple[float, Any]:
@@ -313,11 +307,7 @@ def main() -> None:
 
     bench_gmail(report, local_functions, api_event)
     bench_dsar()  # last: it starts the local stack in this process
-    report(
-        "max resident memory of this process",
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "MiB",
-    )
+    finish()
 
 
 if __name__ == "__main__":

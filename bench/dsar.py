@@ -24,7 +24,8 @@ from typing import Any
 import boto3
 import requests
 
-from callproof import aws
+from bench.table import report
+from callproof import aws, config, wiring
 from callproof.calls.model import CallLog, Direction, Match, MatchStatus
 from callproof.calls.numbers import NumberKind
 from callproof.dsar.model import Status
@@ -40,15 +41,16 @@ PHONE = "+14155550100"
 STAFF = "staff-1"
 
 
-def report(name: str, value: float, unit: str) -> None:
-    print(f"{name:<48} {value:>12.2f} {unit}", flush=True)
-
-
 @contextmanager
 def running_stack() -> Iterator[Any]:
     from callproof_local.stack import LocalStack
     from tests.support import TEMPLATE
 
+    # The earlier steps ran on decorator-mode moto: forget their clients and services (a policy gate
+    # built then would call the real AWS endpoint from the stack's functions).
+    aws.reset()
+    config.clear_cache()
+    wiring.reset()
     with tempfile.TemporaryDirectory() as home:
         os.environ["CALLPROOF_LOCAL_HOME"] = home
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"

@@ -109,6 +109,7 @@ def bench_gmail(report: Any, local_functions: Any, api_event: Any) -> None:
             report("Gmail sync: Gmail quota units", quota, "units")
             report("Gmail sync: bytes fetched", fetched / 1024, "KiB")
             report("Gmail sync: bytes if every message were fetched in full", all_full / 1024, "KiB")
+            report("Gmail sync: bytes fetched, share of the full fetch", fetched / all_full * 100, "%", 20)
             report("Gmail sync: handler time (moto + double)", sync_seconds * 1000, "ms")
             report("Gmail push: handler time (verify + enqueue)", push_ms, "ms")
     finally:

@@ -110,6 +110,24 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(json.dumps(body), status=status, content_type="application/json", headers=headers)
 
 
+def partial_response(body: dict[str, Any], fields: str | None) -> dict[str, Any]:
+    """Google's ``fields`` parameter, in the form the Gmail client sends (comma-separated paths,
+    ``/`` for nesting: ``id,payload/headers``): only those members of the answer."""
+    if not fields:
+        return body
+    kept: dict[str, Any] = {}
+    for path in fields.split(","):
+        head, _, rest = path.strip().partition("/")
+        if head not in body:
+            continue
+        value = body[head]
+        if rest and isinstance(value, dict):
+            kept[head] = {**kept.get(head, {}), **partial_response(value, rest)}
+        else:
+            kept[head] = value
+    return kept
+
+
 def _google_error(status: int, message: str, reason: str) -> Response:
     body = {
         "error": {
@@ -186,7 +204,7 @@ class GoogleDouble:
         self._scopes: dict[str, set[str]] = {}  # access token -> granted scopes
         self._refresh: dict[str, str] = {}  # refresh token -> mailbox
         self._throttle = 0
-        self.stats = {"requests": 0, "batch_parts": 0, "bytes": 0}
+        self.stats = {"requests": 0, "batch_parts": 0, "bytes": 0, "partial_parts": 0}
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -629,7 +647,7 @@ class GoogleDouble:
                 if wanted is None or name.lower() in wanted
             ]
             body["payload"] = {"partId": "", "mimeType": parsed.get_content_type(), "headers": headers}
-        return _json(body)
+        return _json(partial_response(body, args.get("fields")))
 
     def _batch(self, request: Request) -> Response:
         mailbox_outer = self._mailbox_for(request.headers.get("Authorization"))
@@ -666,6 +684,8 @@ class GoogleDouble:
                 response = _google_error(404, "Not Found", "notFound")
             else:
                 args = _Args(parse_qs(url.query))
+                with self._lock:
+                    self.stats["partial_parts"] += bool(args.get("fields"))  # asked for a partial answer
                 response = self._gmail(box, method, match.group(1), match.group(2), args, None)
             status_line = f"HTTP/1.1 {response.status}"
             extra = "".join(

@@ -41,6 +41,9 @@ SKIPPED_LABELS = frozenset({"DRAFT", "SPAM", "TRASH"})
 # Gmail quota units per method (developers.google.com/gmail/api/reference/quota).
 QUOTA = {"messages.get": 5, "history.list": 2, "messages.list": 5, "watch": 100, "stop": 50, "profile": 1}
 METADATA_HEADERS = ["From", "To", "Cc", "Bcc", "Reply-To"]
+# Partial responses: only what the sync reads (no labels, snippet, size, MIME type...).
+METADATA_FIELDS = "id,threadId,internalDate,payload/headers"
+RAW_FIELDS = "id,raw"
 
 
 class CountingHttp(httplib2.Http):
@@ -227,7 +230,11 @@ class GoogleGmailApi:
         answers = self._batch(
             gmail_ids,
             lambda gmail_id: messages.get(
-                userId="me", id=gmail_id, format="metadata", metadataHeaders=METADATA_HEADERS
+                userId="me",
+                id=gmail_id,
+                format="metadata",
+                metadataHeaders=METADATA_HEADERS,
+                fields=METADATA_FIELDS,
             ),
         )
         metas = []
@@ -253,7 +260,8 @@ class GoogleGmailApi:
     def raw(self, gmail_ids: Sequence[str]) -> dict[str, bytes]:
         messages = self._service.users().messages()
         answers = self._batch(
-            gmail_ids, lambda gmail_id: messages.get(userId="me", id=gmail_id, format="raw")
+            gmail_ids,
+            lambda gmail_id: messages.get(userId="me", id=gmail_id, format="raw", fields=RAW_FIELDS),
         )
         out = {}
         for gmail_id, answer in answers.items():
