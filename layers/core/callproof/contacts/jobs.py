@@ -109,9 +109,12 @@ class ImportJobs:
         return job, url
 
     def start(self, caller: Caller, import_id: str) -> ImportJob:
-        """Queue the job once its file is uploaded; starting a started job changes nothing."""
+        """Queue the job once its file is uploaded; starting a started job changes nothing, except that
+        a job no run has taken yet is queued again (the first send may have failed after the save)."""
         caller.require(Role.REP, Role.ADMIN)
         job = self._own(caller, import_id)
+        if job.status is ImportStatus.RUNNING and job.lease_until is None and job.lease_token is not None:
+            self._queue.send(job.org_id, job.id, job.lease_token)  # a duplicate is skipped by the lease
         if job.status is not ImportStatus.AWAITING_UPLOAD:
             return job
         size = self._files.size(upload_key(job.org_id, job.id))
