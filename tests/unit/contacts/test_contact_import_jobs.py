@@ -238,6 +238,9 @@ def test_another_orgs_import_is_not_found_and_roles_are_checked(parts) -> None: 
         imports.get(OTHER_ORG, import_id)
     with pytest.raises(NotFound):
         imports.start(OTHER_ORG, import_id)
+    for made_up in ("x" * 3000, import_id.upper(), import_id + "0", "../" + import_id):
+        with pytest.raises(NotFound):
+            imports.get(REP, made_up)
     compliance = Caller("org-a", "c-1", frozenset({Role.COMPLIANCE}))
     with pytest.raises(Forbidden):
         imports.create(compliance)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ JOB_TTL = timedelta(days=30)
 CHUNK_ROWS = 500
 SAFETY_SECONDS = 30.0  # a run stops taking chunks when less time than this is left
 ERRORS_HEADER = b"line,status,field,reason\r\n"
+_IMPORT_ID = re.compile(r"[0-9a-f]{23}")  # ids.time_ordered_id
 
 
 def upload_key(org_id: str, import_id: str) -> str:
@@ -130,6 +132,8 @@ class ImportJobs:
         return started
 
     def _own(self, caller: Caller, import_id: str) -> ImportJob:
+        if not _IMPORT_ID.fullmatch(import_id):  # never one of ours: no key built from it
+            raise NotFound("no such import", field="import_id")
         job = self._jobs.get(caller.org_id, import_id)
         if job is None or job.expires_at <= self._clock():
             raise NotFound("no such import", field="import_id")
