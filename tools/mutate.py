@@ -50,7 +50,10 @@ GUARDS: dict[str, list[str]] = {
     "ratelimit.py": ["tests/unit/test_otp.py"],
     "dsar/subjects.py": ["tests/unit/dsar/test_dsar_subjects.py", "tests/unit/dsar/test_dsar_service.py"],
     "dsar/erasure_steps.py": ["tests/unit/dsar/test_dsar_service.py"],
-    "store/suppression_dynamo.py": ["tests/integration/dsar/test_dsar_suppression.py"],
+    "store/suppression_dynamo.py": [
+        "tests/unit/store/test_suppression_keys.py",
+        "tests/integration/dsar/test_dsar_suppression.py",
+    ],
 }
 KILLED = {1, 3}
 SURVIVED = {0}
