@@ -323,15 +323,30 @@ def _catch(state: Mapping[str, Any], error: Exception, state_input: dict[str, An
 
 
 def _run_store(tasks: RunTask, state: Mapping[str, Any], item: dict[str, Any]) -> None:
+    """One Map item: its task, again while the task's Choice sends it back (``more``), else done."""
     processor = state["ItemProcessor"]
-    inner = processor["States"][processor["StartAt"]]
+    states = processor["States"]
     payload = _payload(state["ItemSelector"], item)
-    try:
-        _with_retry(tasks, inner, payload)
-    except Exception as error:
-        failed = processor["States"]["StoreFailed"]
-        _with_retry(
-            tasks,
-            failed,
-            _payload(failed["Parameters"]["Payload"], {**payload, "error": {"Error": type(error).__name__}}),
-        )
+    name = processor["StartAt"]
+    while True:
+        inner = states[name]
+        try:
+            result = _with_retry(tasks, inner, payload)
+        except Exception as error:
+            failed = states["StoreFailed"]
+            _with_retry(
+                tasks,
+                failed,
+                _payload(
+                    failed["Parameters"]["Payload"], {**payload, "error": {"Error": type(error).__name__}}
+                ),
+            )
+            return
+        if inner.get("End"):
+            return
+        choice = states[inner["Next"]]
+        assert choice["Type"] == "Choice", choice
+        more = isinstance(result, Mapping) and result.get("more") is True
+        name = choice["Choices"][0]["Next"] if more else choice["Default"]
+        if states[name]["Type"] == "Succeed":
+            return

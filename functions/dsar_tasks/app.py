@@ -12,6 +12,8 @@ from callproof import wiring
 from callproof.dsar.workflow import TaskEvent
 from callproof.observability import logger, metrics, tracer
 
+ROUND_MARGIN_MS = 120_000  # an erasure round (1,000 messages) starts only with two minutes left
+
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
@@ -19,6 +21,6 @@ from callproof.observability import logger, metrics, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = TaskEvent.model_validate(event)
     logger.append_keys(step=task.step, request_id=task.request_id, store=task.store)
-    result = wiring.dsar_tasks().run(task)
+    result = wiring.dsar_tasks().run(task, lambda: context.get_remaining_time_in_millis() > ROUND_MARGIN_MS)
     metrics.add_metric(name=f"DsarStep_{task.step}", unit="Count", value=1)
     return result

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from callproof import aws
 from callproof.config import DsarTaskSettings
 from callproof.dsar.model import Subject
-from callproof.dsar.ports import PersonalDataStore
+from callproof.dsar.ports import ErasesInRounds, PersonalDataStore
 from callproof.mail.model import Attachment, EmailRecord, email_id, object_key
+from callproof.store import mail_personal_data
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
 from callproof.store.mail_personal_data import KEPT_MAILBOX
@@ -181,6 +182,26 @@ def test_erasure_deletes_whole_messages_every_link_and_version(seeded: Any) -> N
         assert seed.index.get(record.org_id, record.email_id) is not None
         assert seed.versions(record.object_key) == 2
     assert store.residue(Subject(OTHER_ORG, contact_ids=frozenset({"c-ada"}))) == 1
+
+
+def test_erasure_in_rounds_stops_between_batches_and_the_next_round_goes_on(
+    seeded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of time after each batch (one message here), a round stops and says so; the next round
+    finds exactly what is left (consistent reads), and the totals match one erasure."""
+    store, seed, records = seeded
+    assert isinstance(store, ErasesInRounds)
+    monkeypatch.setattr(mail_personal_data, "ERASE_BATCH", 1)
+    rounds = []
+    while True:
+        erased = store.erase_round(ADA, lambda: False)
+        rounds.append(erased)
+        if not erased.more:
+            break
+    assert [r.more for r in rounds] == [True, True, True, False]  # 3 messages, then the empty check
+    assert sum(r.deleted for r in rounds) == 3 + 5 + 6
+    assert store.residue(ADA) == 0
+    assert seed.index.get(ORG, records["bob-only"].email_id) is not None
 
 
 def test_a_user_subjects_mailbox_is_kept_as_the_orgs_crm_record(seeded: Any) -> None:

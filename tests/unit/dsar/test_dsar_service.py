@@ -22,6 +22,7 @@ from callproof.dsar.erasure_steps import ErasureIncomplete
 from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import (
     CandidateKind,
+    Cell,
     Erased,
     Proof,
     RequestType,
@@ -967,3 +968,72 @@ def _event(step: str, attempt: int, **fields: object) -> TaskEvent:
 
 def _extend(reason: str) -> ExtendIn:
     return ExtendIn(reason=reason)
+
+
+class InRounds(FakeStore):
+    """Deletes one row per round and stops when its invocation has no time left (ErasesInRounds)."""
+
+    rounds: int = 0
+
+    def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased:
+        self.rounds += 1
+        for key in sorted(self._keys(subject)):
+            rows = self.rows_by_key[key]
+            while rows:
+                rows.pop()
+                if rows and not more_time():
+                    return Erased(deleted=1, more=True)
+                if not rows:
+                    del self.rows_by_key[key]
+                    return Erased(deleted=1, kept=2, kept_reasons=("ledger",))
+        return Erased()
+
+
+def test_a_store_that_runs_out_of_time_is_erased_again_until_done_and_audited_once(world: World) -> None:
+    rows: list[dict[str, Cell]] = [{"key": ADA, "value": str(n)} for n in range(3)]
+    store = InRounds("mail", {ADA: rows})
+    world.tasks = _tasks(world, {"mail": store}, world.suppression)
+    request_id, step = _confirmed_erasure(world)
+    request = world.requests.get("org-a", request_id)
+    assert request is not None
+
+    def short_of_time(payload: dict[str, object]) -> object:
+        return world.tasks.run(TaskEvent.model_validate(payload), lambda: False)
+
+    assert run_workflow(short_of_time, "erasure", "org-a", request_id, request.attempt) == "Finish"
+
+    assert store.rounds == 3  # the state machine's Choice sent the store back twice
+    done = world.requests.get("org-a", request_id)
+    assert done is not None
+    assert done.stores == {
+        "mail": StoreProgress(status=StepStatus.DONE, deleted=3, kept=2, residue=0, attempts=1)
+    }
+    assert _audited(world, "erasure.erased") == [
+        (
+            f"{request_id}:erasure.erased:mail",
+            "system",
+            {"store": "mail", "deleted": 3, "kept": 2, "kept_because": "ledger"},
+        )
+    ]
+
+
+def test_a_round_that_stops_early_records_its_deletions_and_asks_for_more(world: World) -> None:
+    store = InRounds("mail", {ADA: [{"key": ADA, "value": "1"}, {"key": ADA, "value": "2"}]})
+    world.tasks = _tasks(world, {"mail": store}, world.suppression)
+    request_id, step = _confirmed_erasure(world)
+    step("begin")
+    step("suppress")
+    request = world.requests.get("org-a", request_id)
+    assert request is not None
+
+    first = world.tasks.run(
+        _event("erase", request.attempt, request_id=request_id, store="mail"), lambda: False
+    )
+
+    assert first == {"store": "mail", "deleted": 1, "more": True}
+    ongoing = world.requests.get("org-a", request_id)
+    assert ongoing is not None
+    assert ongoing.stores["mail"] == StoreProgress(status=StepStatus.PENDING, deleted=1)
+    assert _audited(world, "erasure.erased") == []
+    assert step("erase", store="mail") == {"store": "mail", "deleted": 2}
+    assert step("erase", store="mail") == {"store": "mail", "deleted": 2}  # as recorded

@@ -8,7 +8,7 @@ from dataclasses import replace
 from itertools import chain
 
 from callproof.dsar.model import DsarRequest, StepStatus, StoreProgress, Subject
-from callproof.dsar.ports import KeepsOptOuts, PersonalDataStore, Suppression
+from callproof.dsar.ports import ErasesInRounds, KeepsOptOuts, PersonalDataStore, Suppression
 from callproof.dsar.step_journal import DONE, StepJournal
 
 RESIDUE_LOOKS = 4  # the first look and up to three more, after 1, 2 and 4 seconds
@@ -56,22 +56,38 @@ class ErasureSteps:
         )
         return {"entries": entries}
 
-    def erase(self, request: DsarRequest, store: PersonalDataStore) -> dict[str, object]:
+    def erase(
+        self,
+        request: DsarRequest,
+        store: PersonalDataStore,
+        more_time: Callable[[], bool] = lambda: True,
+    ) -> dict[str, object]:
+        """Erase one store. A store that ``ErasesInRounds`` stops when ``more_time()`` turns false
+        (the task's time is nearly up): its deletions so far are added to the request, the answer
+        says ``more`` and the state machine runs this step again; the audit entry comes once, after
+        the last round, with the totals."""
         progress = request.stores.get(store.name, StoreProgress())
         if progress.status is DONE:
             return {"store": store.name, "deleted": progress.deleted}
-        erased = store.erase(self._journal.subject(request))
-        done = StoreProgress(
-            status=DONE, deleted=erased.deleted, kept=erased.kept, attempts=progress.attempts + 1
-        )
+        subject = self._journal.subject(request)
+        if isinstance(store, ErasesInRounds):
+            erased = store.erase_round(subject, more_time)
+        else:
+            erased = store.erase(subject)
+        deleted = progress.deleted + erased.deleted
+        if erased.more:
+            ongoing = replace(progress, status=StepStatus.PENDING, deleted=deleted, error=None)
+            self._journal.requests.set_store(request.org_id, request.id, store.name, ongoing)
+            return {"store": store.name, "deleted": deleted, "more": True}
+        done = StoreProgress(status=DONE, deleted=deleted, kept=erased.kept, attempts=progress.attempts + 1)
         self._journal.requests.set_store(request.org_id, request.id, store.name, done)
-        detail: dict[str, str | int] = {"store": store.name, "deleted": erased.deleted, "kept": erased.kept}
+        detail: dict[str, str | int] = {"store": store.name, "deleted": deleted, "kept": erased.kept}
         if erased.kept_reasons:
             detail["kept_because"] = "; ".join(erased.kept_reasons)
         if erased.notes:
             detail["notes"] = "; ".join(erased.notes)
         self._journal.log(request, "erasure.erased", detail, per=store.name)
-        return {"store": store.name, "deleted": erased.deleted}
+        return {"store": store.name, "deleted": deleted}
 
     def verify(self, request: DsarRequest, stores: Mapping[str, PersonalDataStore]) -> dict[str, object]:
         """The proof: every store is scanned through each of its access paths for the subject."""

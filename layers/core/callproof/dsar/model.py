@@ -46,6 +46,7 @@ class Erased:
     kept: int = 0
     kept_reasons: tuple[str, ...] = field(default=())  # e.g. "sms_opt_out: legal obligation"
     notes: tuple[str, ...] = field(default=())  # what else staff should know (a revoke that failed)
+    more: bool = False  # a round stopped at its time budget: erase again to continue (ErasesInRounds)
 
 
 class RequestType(StrEnum):

@@ -7,7 +7,7 @@ registered.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
 from typing import Protocol, runtime_checkable
@@ -59,6 +59,16 @@ class KeepsOptOuts(Protocol):
     """A store that knows which of the subject's numbers opted out of SMS (read before erasing)."""
 
     def opted_out(self, subject: Subject) -> frozenset[str]: ...
+
+
+@runtime_checkable
+class ErasesInRounds(Protocol):
+    """A store whose erasure may outlast one task invocation: ``erase_round`` deletes batch after
+    batch while ``more_time()`` is true, then stops with ``Erased(more=True)`` (counts of this round
+    only). Deletion is its own progress: the next round finds what is left, and the last round (with
+    ``more`` false) reports what was kept."""
+
+    def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased: ...
 
 
 class GrantRevoker(Protocol):

@@ -19,7 +19,7 @@ disconnected and deleted by the ``integrations`` store.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +100,11 @@ class MailData:
             yield f"mail/{record.email_id}.eml", to_eml(document)
 
     def erase(self, subject: Subject) -> Erased:
+        return self.erase_round(subject, lambda: True)
+
+    def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased:
+        """Rounds of ``ERASE_BATCH`` messages while ``more_time()``; the links are read with
+        consistent reads, so the next round starts exactly at what is left."""
         deleted = 0
         batch: list[EmailRecord] = []
         for record in self._messages(subject):
@@ -107,6 +112,8 @@ class MailData:
             if len(batch) == ERASE_BATCH:
                 deleted += self._delete(batch)
                 batch = []
+                if not more_time():
+                    return Erased(deleted=deleted, more=True)
         if batch:
             deleted += self._delete(batch)
         kept = sum(1 for user_id in sorted(subject.user_ids) for _ in self._mailbox(subject.org_id, user_id))
