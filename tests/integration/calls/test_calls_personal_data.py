@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from callproof import aws
+from callproof.dsar.ports import ErasesInRounds
+from callproof.store import calls_personal_data_dynamo
 from callproof.store.calls_personal_data_dynamo import KEPT_REASON, CallLogsData, DevicesData
 from callproof_local.template import Physical
 from tests.integration.dsar.personal_data_seed import ADA, ADA_IN_ORG_B, BOB, seed, table_items
@@ -46,6 +50,23 @@ def test_erasure_deletes_calls_about_the_subject_and_keeps_the_ones_they_logged(
     gone = {i["pk"]["S"] for i in before if i not in table_items(table)}
     assert gone == {f"ORG#org-a#CALL#{call_id(n)}" for n in (1, 2, 5)}
     assert [row["id"] for row in store.rows(ADA)] == [call_id(4)]  # kept: the org's record about Bob
+
+
+def test_erasure_in_rounds_stops_between_batches_and_ends_with_what_is_kept(
+    aws_stack: dict[str, Physical], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = seed(aws_stack).call_logs
+    store = CallLogsData(aws.dynamodb(), table)
+    assert isinstance(store, ErasesInRounds)
+    monkeypatch.setattr(calls_personal_data_dynamo, "ERASE_BATCH", 2)
+
+    first = store.erase_round(ADA, lambda: False)
+    last = store.erase_round(ADA, lambda: False)
+
+    assert (first.deleted, first.kept, first.more) == (2, 0, True)
+    assert (last.deleted, last.kept, last.kept_reasons, last.more) == (1, 1, (KEPT_REASON,), False)
+    assert (store.residue(ADA), store.residue(BOB), store.residue(ADA_IN_ORG_B)) == (0, 2, 1)
+    assert [row["id"] for row in store.rows(ADA)] == [call_id(4)]
 
 
 def test_devices_of_the_subject_as_an_org_user_are_exported_and_erased(

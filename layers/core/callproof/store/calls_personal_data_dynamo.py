@@ -9,7 +9,7 @@ subject. Their devices are found through the DevicesByUser index and deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from callproof.calls.model import CallLog
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEPT_REASON = "calls logged by an org user: employer business record"
+ERASE_BATCH = 1000  # calls deleted per round of BatchWriteItem calls (25 each), then the time is checked
 CALL_COLUMNS = (
     "relation", "id", "user_id", "device_id", "direction", "started_at", "duration_seconds", "raw_number",
     "e164", "extension", "match_status", "contact_ids", "metadata", "received_at",
@@ -52,12 +53,33 @@ class CallLogsData(TableData):
                     yield _call_row(relation, call)
 
     def erase(self, subject: Subject) -> Erased:
-        about = {call.id for call in self._about(subject)}
-        failed = self._calls.delete_many(subject.org_id, sorted(about)) if about else set()
-        if failed:
-            raise BatchIncomplete("the database is throttling deletes; retry shortly")
+        return self.erase_round(subject, lambda: True)
+
+    def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased:
+        """The calls about the subject deleted ``ERASE_BATCH`` at a time as they are listed, while
+        ``more_time()``. Rounds run minutes apart, so the next one lists only what is left (the
+        indexes are eventually consistent within a second or so); within a round a call listed twice
+        (by contact and by number) is deleted and counted once."""
+        about: set[str] = set()
+        batch: list[str] = []
+        for call in self._about(subject):
+            if call.id in about:
+                continue
+            about.add(call.id)
+            batch.append(call.id)
+            if len(batch) == ERASE_BATCH:
+                self._delete(subject.org_id, batch)
+                batch = []
+                if not more_time():
+                    return Erased(deleted=len(about), more=True)
+        if batch:
+            self._delete(subject.org_id, batch)
         kept = sum(1 for call in self._logged(subject) if call.id not in about)
         return Erased(deleted=len(about), kept=kept, kept_reasons=(KEPT_REASON,) if kept else ())
+
+    def _delete(self, org_id: str, call_ids: list[str]) -> None:
+        if self._calls.delete_many(org_id, call_ids):
+            raise BatchIncomplete("the database is throttling deletes; retry shortly")
 
     def residue(self, subject: Subject) -> int:
         return len({call.id for call in self._about(subject)})
