@@ -237,6 +237,10 @@ NOT_KEYED = {
         "POST",
         "/v1/me/photo",
     ): "a short-lived upload form; nothing exists until the upload, a retry gets a fresh one",
+    (
+        "POST",
+        "/v1/contacts/imports/uploads",
+    ): "an upload form and a job awaiting it; nothing is imported until its start, which a retry never reaches",
 }
 
 

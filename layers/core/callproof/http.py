@@ -277,8 +277,9 @@ def form_pairs(app: Resolver, max_fields: int = 100) -> list[tuple[str, str]]:
 
 def handle(app: Resolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Refuse oversize bodies before anything reads them, then a body of another media type than
-    the route takes, then JSON that is malformed or not an object; refuse a caller the account gate
-    stops; then resolve the route, its validation reading the body parsed here."""
+    the route takes, then JSON that is malformed or not an object; on authenticated functions refuse
+    a request without a valid caller (401) and a caller the account gate stops; then resolve the
+    route, its validation reading the body parsed here."""
     media_type = app.media_type(str(event.get("httpMethod")), str(event.get("resource")))
     try:
         parsed = _checked_body(app, event, media_type)
@@ -336,18 +337,19 @@ POLICY_EXEMPT_ROUTES = frozenset(
 
 
 def _account_refusal(event: Mapping[str, Any], gate: Callable[[], AccountGate]) -> dict[str, Any] | None:
-    """428 with the version id while a significant policy version awaits the caller's consent, 403
-    ``guardian_consent_required`` while an under-16 account awaits its guardian.
+    """401 without a valid caller; 428 with the version id while a significant policy version awaits
+    the caller's consent, 403 ``guardian_consent_required`` while an under-16 account awaits its
+    guardian.
 
     The check costs nothing on most requests: ``callproof.accounts.consent.PolicyGate`` caches the
     current policy per Lambda environment (60 s) and each user's acceptance (5 min); see ADR 0008.
     """
-    if (event.get("httpMethod"), event.get("resource")) in POLICY_EXEMPT_ROUTES:
-        return None
     try:
         caller = caller_from_event(event)
-    except DomainError:
-        return None  # no (valid) caller: the route itself answers 401
+    except DomainError as error:  # no (valid) caller: no route code runs, no service is built
+        return _early_error(status_for(error), error.code, error.message, error.field)
+    if (event.get("httpMethod"), event.get("resource")) in POLICY_EXEMPT_ROUTES:
+        return None
     refused = gate().refusal(caller.org_id, caller.user_id)
     if refused is None:
         return None
