@@ -8,14 +8,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
+from callproof.store.s3_objects import object_size, presigned_post
 from callproof.store.s3_stream import MiB, S3MultipartWriter, read_chunks
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-_MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
 class S3ImportFiles:
@@ -27,22 +24,10 @@ class S3ImportFiles:
     def presign_post(
         self, key: str, content_type: str, max_bytes: int, expires_in: timedelta
     ) -> tuple[str, dict[str, str]]:
-        post = self._client.generate_presigned_post(
-            Bucket=self._bucket,
-            Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
-            ExpiresIn=int(expires_in.total_seconds()),
-        )
-        return str(post["url"]), {k: str(v) for k, v in post["fields"].items()}
+        return presigned_post(self._client, self._bucket, key, content_type, max_bytes, expires_in)
 
     def size(self, key: str) -> int | None:
-        try:
-            return int(self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in _MISSING:
-                return None
-            raise
+        return object_size(self._client, self._bucket, key)
 
     def read(self, key: str, offset: int) -> Iterator[bytes]:
         if offset == 0:

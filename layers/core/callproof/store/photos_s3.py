@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
+from callproof.store.s3_objects import object_size, presigned_post
 from callproof.store.s3_versions import delete_all_versions
 
 if TYPE_CHECKING:
@@ -21,23 +20,10 @@ class S3PhotoStorage:
     def presign_post(
         self, key: str, content_type: str, max_bytes: int, expires_in: timedelta
     ) -> tuple[str, dict[str, str]]:
-        post = self._client.generate_presigned_post(
-            Bucket=self._bucket,
-            Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
-            ExpiresIn=int(expires_in.total_seconds()),
-        )
-        return str(post["url"]), {k: str(v) for k, v in post["fields"].items()}
+        return presigned_post(self._client, self._bucket, key, content_type, max_bytes, expires_in)
 
     def exists(self, key: str) -> bool:
-        try:
-            self._client.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
-        return True
+        return object_size(self._client, self._bucket, key) is not None
 
     def presign_get(self, key: str, expires_in: timedelta) -> str:
         return self._client.generate_presigned_url(
