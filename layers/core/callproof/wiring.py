@@ -136,6 +136,7 @@ def accounts() -> tuple[AccountService, OrgSettingsService]:
     from callproof.accounts.service import AccountService, OrgSettingsService
     from callproof.store.identity_cognito import CognitoDirectory
     from callproof.store.members_dynamo import DynamoMemberStore
+    from callproof.store.org_identity_dynamo import DynamoOrgIdentity
     from callproof.store.org_settings_dynamo import DynamoOrgSettingsStore
     from callproof.store.sms_dynamo import DynamoSmsStore
 
@@ -147,6 +148,7 @@ def accounts() -> tuple[AccountService, OrgSettingsService]:
     org_settings = OrgSettingsService(
         DynamoOrgSettingsStore(aws.dynamodb(), settings.contacts_table),
         DynamoSmsStore(aws.dynamodb(), settings.sms_table),
+        DynamoOrgIdentity(aws.dynamodb(), settings.accounts_table),
     )
     return service, org_settings
 

@@ -118,12 +118,16 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
         "call_retention_months": None,
         "sms_confirmations": False,
         "daily_sms_cap": None,
+        "slug": None,
+        "published_name": None,
     }
     wanted = {
         "default_phone_region": "GB",
         "call_retention_months": 6,
         "sms_confirmations": True,
         "daily_sms_cap": 40,
+        "slug": None,
+        "published_name": None,
     }
     assert accounts(call, "PUT", "/v1/org/settings", body=wanted)[0] == 403
     status, settings = accounts(call, "PUT", "/v1/org/settings", body=wanted, **ADMIN)

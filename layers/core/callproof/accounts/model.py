@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -16,6 +17,17 @@ from callproof.values import ISO_DATE, JSON_SCALAR, SINGLE_LINE
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SINGLE_LINE]
 Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), SINGLE_LINE]
 Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+# The org's public identity: where the privacy page and the privacy mailbox (privacy+<slug>@...) find it.
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$"  # as stored (typed upper-case, it is lowered)
+Slug = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{1,38}[A-Za-z0-9])$"
+    ),
+]
+PublishedName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), SINGLE_LINE
+]
 PolicyVersionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")]
 
 
@@ -64,6 +76,23 @@ class OrgSettings:
     call_retention_months: int | None = None  # None: 24 months
     sms_confirmations: bool = False
     daily_sms_cap: int | None = None  # None: the deployment's SMS_DAILY_CAP
+    slug: str | None = None  # unique across orgs: the privacy page and privacy+<slug>@ mail find the org
+    published_name: str | None = None  # the company name the org publishes (unique across orgs too)
+
+
+def name_key(name: str) -> str:
+    """A published name as looked up: NFKC, case-folded, inner whitespace collapsed ("ACME  Ltd" is
+    "acme ltd"), so two orgs cannot publish names that only differ in case or spacing."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class OrgIdentity:
+    """How people outside find the org without its internal id (both unique across orgs)."""
+
+    slug: str | None = None
+    published_name: str | None = None
+    version: int = 0  # 0: never set
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +183,8 @@ class OrgSettingsIn(_Strict):
     call_retention_months: Annotated[int, Field(ge=1, le=120), JSON_SCALAR] | None = None
     sms_confirmations: Annotated[bool, JSON_SCALAR] = False
     daily_sms_cap: Annotated[int, Field(ge=0, le=100_000), JSON_SCALAR] | None = None
+    slug: Slug | None = None  # lower-case letters, digits and inner hyphens, 3-40; 409 when taken
+    published_name: PublishedName | None = None  # 409 when another org publishes the same name
 
 
 class OrgSettingsOut(Model):
@@ -163,6 +194,8 @@ class OrgSettingsOut(Model):
     call_retention_months: int | None
     sms_confirmations: bool
     daily_sms_cap: int | None
+    slug: str | None
+    published_name: str | None
 
 
 class ConsentIn(_Strict):

@@ -13,6 +13,7 @@ from callproof.accounts.model import (
     DirectoryUser,
     GateView,
     Member,
+    OrgIdentity,
     PolicyVersion,
     Purpose,
 )
@@ -67,6 +68,17 @@ class OrgSettingsStore(Protocol):
         ...
 
     def put(self, org_id: str, region: str | None, retention_months: int | None) -> None: ...
+
+
+class OrgIdentityStore(Protocol):
+    """The org's slug and published name, each claimed across orgs so no two orgs share one."""
+
+    def get_identity(self, org_id: str) -> OrgIdentity: ...
+
+    def put_identity(self, org_id: str, old: OrgIdentity, new: OrgIdentity) -> None:
+        """Claim ``new``'s slug and name and release ``old``'s, at once; ``Conflict`` (naming the
+        field) when another org holds one, or when ``old`` is no longer current."""
+        ...
 
 
 class SmsConfigStore(Protocol):

@@ -12,10 +12,17 @@ from callproof.accounts.model import (
     Member,
     MemberIn,
     MePatch,
+    OrgIdentity,
     OrgSettings,
     OrgSettingsIn,
 )
-from callproof.accounts.ports import IdentityDirectory, MemberStore, OrgSettingsStore, SmsConfigStore
+from callproof.accounts.ports import (
+    IdentityDirectory,
+    MemberStore,
+    OrgIdentityStore,
+    OrgSettingsStore,
+    SmsConfigStore,
+)
 from callproof.emails import InvalidEmail, sign_in_email
 from callproof.errors import Conflict, InvalidInput, NotFound
 from callproof.tenancy import Caller, Role
@@ -156,19 +163,32 @@ def _sign_in_email(raw: str) -> str:
 
 class OrgSettingsService:
     """One API over settings that live where their readers look: the contacts table's org settings
-    item (phone region, call retention) and the SMS configuration item (confirmations, daily cap)."""
+    item (phone region, call retention), the SMS configuration item (confirmations, daily cap) and the
+    org's public identity (slug, published name: claimed across orgs)."""
 
-    def __init__(self, org_settings: OrgSettingsStore, sms_config: SmsConfigStore) -> None:
+    def __init__(
+        self, org_settings: OrgSettingsStore, sms_config: SmsConfigStore, identity: OrgIdentityStore
+    ) -> None:
         self._org = org_settings
         self._sms = sms_config
+        self._identity = identity
 
     def get(self, caller: Caller) -> OrgSettings:
         region, months = self._org.get(caller.org_id)
         sms = self._sms.get_config(caller.org_id)
-        return OrgSettings(region, months, sms.confirmations, sms.daily_cap)
+        identity = self._identity.get_identity(caller.org_id)
+        return OrgSettings(
+            region, months, sms.confirmations, sms.daily_cap, identity.slug, identity.published_name
+        )
 
     def put(self, caller: Caller, request: OrgSettingsIn) -> OrgSettings:
+        """The public identity is claimed first: a slug or name another org holds answers 409 and
+        changes nothing."""
         caller.require(Role.ADMIN)
+        identity = self._identity.get_identity(caller.org_id)
+        wanted = OrgIdentity(request.slug, request.published_name, identity.version + 1)
+        if (identity.slug, identity.published_name) != (wanted.slug, wanted.published_name):
+            self._identity.put_identity(caller.org_id, identity, wanted)
         self._org.put(caller.org_id, request.default_phone_region, request.call_retention_months)
         old = self._sms.get_config(caller.org_id)
         if (old.confirmations, old.daily_cap) != (request.sms_confirmations, request.daily_sms_cap):
