@@ -90,7 +90,14 @@ class RequestLifecycle:
     def proceed(self, request: DsarRequest, actor: str) -> DsarRequest:
         """Run a verified request once its subject is clear: start its workflow, or apply it now
         (restriction), or wait for the corrected fields (correction). A subject that is not clear
-        stops the request in needs_review for staff to choose."""
+        stops the request in needs_review for staff to choose. A complaint touches no data: it is
+        received, for staff to investigate and answer in writing."""
+        if request.type is RequestType.COMPLAINT:
+            received = replace(
+                request.with_status(Status.RECEIVED, self.clock()), version=request.version + 1
+            )
+            self.requests.save(request, received)
+            return received
         request = self._resolve(request, actor)
         subject = request.subject
         if subject is None:

@@ -55,6 +55,7 @@ class RequestType(StrEnum):
     CORRECTION = "correction"
     RESTRICTION = "restriction"
     PORTABILITY = "portability"
+    COMPLAINT = "complaint"  # answered in writing by staff: received -> investigating -> answered
 
 
 EXPORT_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
@@ -71,6 +72,9 @@ class Status(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"  # the confirmation link ran out unused
+    RECEIVED = "received"  # complaint: recorded, not yet looked into
+    INVESTIGATING = "investigating"  # complaint: staff are looking into it
+    ANSWERED = "answered"  # complaint: staff answered the person in writing
 
 
 OPEN_STATUSES = frozenset(
@@ -81,6 +85,8 @@ OPEN_STATUSES = frozenset(
         Status.AWAITING_CORRECTION,
         Status.NEEDS_REVIEW,
         Status.NEEDS_ATTENTION,
+        Status.RECEIVED,
+        Status.INVESTIGATING,
     }
 )
 

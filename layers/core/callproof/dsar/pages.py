@@ -16,6 +16,7 @@ WHAT = {
     RequestType.ERASURE: "delete all data we hold about you (this cannot be undone)",
     RequestType.CORRECTION: "correct the data we hold about you",
     RequestType.RESTRICTION: "restrict (or lift the restriction of) the processing of your data",
+    RequestType.COMPLAINT: "look into your complaint and answer you in writing",
 }
 
 
