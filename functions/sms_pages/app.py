@@ -4,16 +4,13 @@ number proven with a texted code. Forms carry a CSRF token paired with a SameSit
 from __future__ import annotations
 
 import re
-import urllib.parse
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import http, wiring
+from callproof import csrf, http, wiring
 from callproof.errors import DomainError, Forbidden, InvalidInput, NotFound
 from callproof.integrations.twilio_webhook import FormParams
 from callproof.observability import logger, metrics, tracer
@@ -38,14 +35,10 @@ def _form() -> FormParams:
 
 
 def _form_page(action: str, *, error: str | None = None, status: int = 200, **fields: Any) -> Response[str]:
-    nonce, csrf = service().new_csrf()
-    secure = (wiring.web_consent()[1].public_base_url or "").startswith("https://")
-    cookie = Cookie(
-        CSRF_COOKIE, nonce, path="/", secure=secure, http_only=True, same_site=SameSite.STRICT_MODE,
-        max_age=int(links.CSRF_TTL.total_seconds()),
-    )  # fmt: skip
+    nonce, token = service().new_csrf()
+    cookie = csrf.cookie(CSRF_COOKIE, nonce, wiring.web_consent()[1].public_base_url)
     return http.html_response(
-        status, pages.form(pages.FormPage(action, csrf, error=error, **fields)), [cookie]
+        status, pages.form(pages.FormPage(action, token, error=error, **fields)), [cookie]
     )
 
 
@@ -65,20 +58,11 @@ def _show(action: str) -> Response[str]:
     return http.html_response(404, pages.problem(action, "This link is not valid."))
 
 
-def _same_origin() -> bool:
-    """Browsers send Origin on form posts; one from another site is refused (CSRF defence in depth)."""
-    origin = app.current_event.headers.get("origin")
-    if origin is None:
-        return True
-    base = urllib.parse.urlsplit(wiring.web_consent()[1].public_base_url or "")
-    return origin == f"{base.scheme}://{base.netloc}"
-
-
 def _submit(action: str) -> Response[str]:
     try:
         params = _form()
-        cookie = _cookie(CSRF_COOKIE)
-        if not _same_origin():
+        cookie = csrf.cookie_value(app.current_event.headers, CSRF_COOKIE)
+        if not csrf.same_origin(app.current_event.headers, wiring.web_consent()[1].public_base_url):
             raise Forbidden("cross-site form post")
         try:
             service().check_csrf(cookie, params.first("csrf"))
@@ -125,19 +109,6 @@ def _done(action: str, e164: str) -> Response[str]:
     metrics.add_metric(name="SmsWebConsent", unit="Count", value=1)
     logger.info("web consent recorded", extra={"action": action})
     return http.html_response(200, pages.done(action, masked(e164)))
-
-
-def _cookie(name: str) -> str | None:
-    header = app.current_event.headers.get("cookie")
-    if not header:
-        return None
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel is not None else None
 
 
 @app.get("/sms/opt-out", responses=PAGE_ANSWERS)

@@ -1,24 +1,20 @@
 """Signed, expiring tokens for the public consent pages, and their CSRF tokens (stdlib HMAC only).
 
 A link token names the org, the E.164 number and the action (``opt-in`` / ``opt-out``), and expires.
-A CSRF token pairs a random nonce (also set as a cookie) with an expiry, signed: a form post is
-accepted only when the cookie's nonce matches the signed field (double submit, signed so a cookie
-planted by another site cannot mint a matching field).
+Their CSRF tokens are ``callproof.csrf``'s under this page's purpose.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from callproof import signing
+from callproof import csrf, signing
 from callproof.errors import InvalidInput
 
 LINK_TTL = timedelta(days=30)
-CSRF_TTL = timedelta(hours=2)
+CSRF_TTL = csrf.TTL
 _PURPOSE_LINK = b"sms-consent-link\x00"
 _PURPOSE_CSRF = b"sms-consent-csrf\x00"
 
@@ -71,21 +67,13 @@ def read_link_token(key: bytes, token: str, action: str, now: datetime) -> LinkC
 
 
 def new_csrf(key: bytes, now: datetime) -> tuple[str, str]:
-    """(cookie nonce, signed form field)."""
-    nonce = secrets.token_urlsafe(24)
-    payload = _b64(
-        json.dumps({"n": nonce, "exp": int((now + CSRF_TTL).timestamp())}, separators=(",", ":")).encode()
-    )
-    return nonce, f"{payload}.{_sign(key, _PURPOSE_CSRF, payload)}"
+    """(cookie nonce, signed form field): ``callproof.csrf`` under the consent pages' purpose."""
+    return csrf.new_token(key, _PURPOSE_CSRF, now)
 
 
 def check_csrf(key: bytes, cookie_nonce: str | None, field: str | None, now: datetime) -> None:
     """Raise ``InvalidToken`` unless ``field`` is ours, unexpired, and pairs with the cookie."""
-    if not cookie_nonce or not field:
-        raise InvalidToken("the form expired; reload the page and try again")
-    data = _verify(key, _PURPOSE_CSRF, field)
-    nonce, expires = data.get("n"), data.get("exp")
-    if not isinstance(nonce, str) or not isinstance(expires, int):
-        raise InvalidToken("the form expired; reload the page and try again")
-    if not hmac.compare_digest(nonce.encode(), cookie_nonce.encode()) or now.timestamp() >= expires:
-        raise InvalidToken("the form expired; reload the page and try again")
+    try:
+        csrf.check(key, _PURPOSE_CSRF, cookie_nonce, field, now)
+    except csrf.FormExpired as exc:
+        raise InvalidToken(exc.message) from None
