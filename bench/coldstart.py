@@ -110,6 +110,9 @@ def _environment(function: Function, cache: str, bytecode: bool) -> dict[str, st
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_LAMBDA_FUNCTION_NAME="bench",  # Powertools' Tracer patches only inside Lambda
+        # Lambda sets it; the X-Ray SDK then samples locally (Lambda decides the sampling) instead of
+        # building a botocore X-Ray client for centralized sampling rules, which Lambda never does.
+        LAMBDA_TASK_ROOT=str(function.code_dir),
         AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
         AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
         POWERTOOLS_LOG_LEVEL="ERROR",
