@@ -1,4 +1,5 @@
 import json
+import re
 from typing import Any
 
 import pytest
@@ -142,3 +143,41 @@ def test_two_models_of_one_name_are_refused() -> None:
     merge_schemas(schemas, {"ConsentOut": {"properties": {"purpose": {}}}}, "AccountsFunction")  # same
     with pytest.raises(ValueError, match="two models are named ConsentOut"):
         merge_schemas(schemas, {"ConsentOut": {"properties": {"e164": {}}}}, "SmsFunction")
+
+
+# Issue 18, point 4: what a typed client (clients/typescript) is generated from. Both failed before: an
+# answer's field with a default (PhoneOut.extension, EntryResultOut.call_id...) was optional though the
+# answer always carries it, and a call-log batch's entries were any object.
+def _response_schemas() -> set[str]:
+    reached: set[str] = set()
+    pending = [json.dumps([r for _, _, op in OPERATIONS for r in op["responses"].values()])]
+    while pending:
+        for name in set(re.findall(r'"#/components/schemas/([^"]+)"', pending.pop())) - reached:
+            reached.add(name)
+            pending.append(json.dumps(DOC["components"]["schemas"][name]))
+    return reached
+
+
+def test_every_field_of_an_answer_is_required_as_the_answer_always_carries_it() -> None:
+    schemas = DOC["components"]["schemas"]
+    answers = _response_schemas()
+    assert {"PhoneOut", "EntryResultOut", "ImportJobOut", "IntegrationOut"} <= answers
+    for name in answers:
+        schema = schemas[name]
+        assert set(schema.get("properties", {})) == set(schema.get("required", [])), name
+
+
+def test_a_call_log_entry_is_documented_as_what_the_phone_sends() -> None:
+    batch = DOC["components"]["schemas"]["CallBatchIn"]["properties"]["entries"]
+    entry = {"$ref": "#/components/schemas/CallEntryIn"}
+    # Any other object is accepted and answered as a rejected entry: the document must not forbid it.
+    assert batch["items"] == {"anyOf": [entry, {"type": "object", "additionalProperties": True}]}
+    required = set(DOC["components"]["schemas"]["CallEntryIn"]["required"])
+    assert required == {
+        "client_id",
+        "phone_number",
+        "direction",
+        "started_at",
+        "duration_seconds",
+        "device_id",
+    }
