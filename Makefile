@@ -80,7 +80,8 @@ mutate: install
 	$(PY) tools/mutate.py --fresh
 
 openapi: install
-	$(PY) -m callproof_local.openapi > docs/openapi.json
+	$(PY) -m callproof_local.openapi > docs/openapi.json.tmp || { rm -f docs/openapi.json.tmp; exit 1; }
+	mv docs/openapi.json.tmp docs/openapi.json
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof .mutate* .fuzz-report.tsv
