@@ -499,7 +499,14 @@ def test_what_a_store_keeps_is_counted_with_its_reasons_and_notes(world: World) 
     done = world.requests.get("org-a", request_id)
     assert done is not None
     assert done.stores == {
-        "keeping": StoreProgress(status=StepStatus.DONE, deleted=1, kept=3, residue=0, attempts=1)
+        "keeping": StoreProgress(
+            status=StepStatus.DONE,
+            deleted=1,
+            kept=3,
+            kept_because="calls a rep logged: the employer's record; consent ledger: evidence",
+            residue=0,
+            attempts=1,
+        )
     }
     assert _audited(world, "erasure.erased")[0][2] == {
         "store": "keeping",
@@ -624,7 +631,10 @@ def test_a_killed_erasure_reaches_the_same_end_on_retry(world: World, kill_at: s
     }
     assert {p.attempts for p in done.stores.values()} == {1}  # an erased store is not erased again
     assert world.suppression.entries[("org-a", ADA_PHONE)] is True
-    assert len(world.mailer.sent) == 1  # the confirmation only
+    assert [subject for _, subject, _ in world.mailer.sent] == [  # one notice, whatever was replayed
+        "Confirm your privacy request",
+        "Your privacy request: erasure complete",
+    ]
     keys = [entry[0] for entry in world.audit.entries_by_org["org-a"]]
     assert len(keys) == len(set(keys))
 
@@ -1006,7 +1016,9 @@ def test_a_store_that_runs_out_of_time_is_erased_again_until_done_and_audited_on
     done = world.requests.get("org-a", request_id)
     assert done is not None
     assert done.stores == {
-        "mail": StoreProgress(status=StepStatus.DONE, deleted=3, kept=2, residue=0, attempts=1)
+        "mail": StoreProgress(
+            status=StepStatus.DONE, deleted=3, kept=2, kept_because="ledger", residue=0, attempts=1
+        )
     }
     assert _audited(world, "erasure.erased") == [
         (

@@ -133,6 +133,7 @@ class StoreProgressOut(_FromDomain):
     rows: int
     deleted: int
     kept: int
+    kept_because: str | None
     residue: int | None
     attempts: int
     error: str | None

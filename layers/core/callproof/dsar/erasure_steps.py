@@ -79,7 +79,13 @@ class ErasureSteps:
             ongoing = replace(progress, status=StepStatus.PENDING, deleted=deleted, error=None)
             self._journal.requests.set_store(request.org_id, request.id, store.name, ongoing)
             return {"store": store.name, "deleted": deleted, "more": True}
-        done = StoreProgress(status=DONE, deleted=deleted, kept=erased.kept, attempts=progress.attempts + 1)
+        done = StoreProgress(
+            status=DONE,
+            deleted=deleted,
+            kept=erased.kept,
+            kept_because="; ".join(erased.kept_reasons) or None,
+            attempts=progress.attempts + 1,
+        )
         self._journal.requests.set_store(request.org_id, request.id, store.name, done)
         detail: dict[str, str | int] = {"store": store.name, "deleted": deleted, "kept": erased.kept}
         if erased.kept_reasons:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from callproof.dsar import links
+from callproof.dsar import links, notices
 from callproof.dsar.audit import AuditLog
 from callproof.dsar.model import EXPORT_TYPES, WORKFLOW_TYPES, DsarRequest, RequestType, Status, Subject
 from callproof.dsar.once import audit_once, digest, send_once
@@ -114,6 +114,13 @@ class RequestLifecycle:
             self.requests.save(request, waiting)
             return waiting
         changed = self._restrictions.set_restricted(request.org_id, subject.contact_ids, not request.lift)
+        if request.identifiers.email:  # "we will let you know how the restriction affects your use"
+            self.send_once(
+                request,
+                notices.RESTRICTION_KEY,
+                request.identifiers.email,
+                *notices.restriction(request, changed),
+            )
         action = "restriction.lifted" if request.lift else "restriction.applied"
         done = replace(
             request.with_status(Status.COMPLETED, now, f"{action}: {changed} contact(s)"),

@@ -105,6 +105,7 @@ class StoreProgress:
     rows: int = 0
     deleted: int = 0
     kept: int = 0
+    kept_because: str | None = None  # erasure: the exception the kept items fall under (no data)
     residue: int | None = None
     attempts: int = 0
     error: str | None = None  # an error class name, never a message (it could hold personal data)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from callproof.contacts.model import Contact, ContactPatch
+from callproof.dsar import notices
 from callproof.dsar.api import ExtendIn, RequestIn, SubjectChoiceIn, SubjectIn
 from callproof.dsar.deadlines import Deadline
 from callproof.dsar.lifecycle import RequestLifecycle
@@ -183,6 +184,9 @@ class DsarService:
             raise NotFound("no contact of this request's subject has this id")
         contact = self._corrections.correct(caller.org_id, contact_id, patch)
         fields = sorted(patch.model_dump(exclude_unset=True))
+        if request.identifiers.email:
+            key = notices.correction_key(contact.id, contact.version)
+            self._lifecycle.send_once(request, key, request.identifiers.email, *notices.correction(fields))
         now = self._clock()
         done = replace(
             request.with_status(Status.COMPLETED, now, f"corrected {', '.join(fields)}"),

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from callproof.dsar import notices
 from callproof.dsar.audit import AuditLog
 from callproof.dsar.erasure_steps import ErasureSteps
 from callproof.dsar.export_steps import ExportSteps
@@ -32,6 +33,7 @@ from callproof.dsar.model import (
     StoreProgress,
     Subject,
 )
+from callproof.dsar.once import send_once
 from callproof.dsar.ports import ExportStorage, Mailer, PersonalDataStore, RequestStore, Suppression
 from callproof.dsar.step_journal import StepJournal
 from callproof.errors import NotFound
@@ -75,6 +77,7 @@ class WorkflowTasks:
         erased_last: frozenset[str] = frozenset(),
     ) -> None:
         self._requests = requests
+        self._mailer = mailer
         self._stores = stores
         self._clock = clock
         self._erased_last = erased_last  # erased in a second round, after every other store
@@ -153,6 +156,17 @@ class WorkflowTasks:
         now = self._clock()
         done = replace(request.with_status(Status.COMPLETED, now), version=request.version + 1)
         if request.type is RequestType.ERASURE and request.subject is not None:
+            if request.identifiers.email:  # told before the address goes from the request
+                subject_line, text = notices.erasure(request)
+                send_once(
+                    self._requests,
+                    self._mailer,
+                    request,
+                    notices.ERASURE_KEY,
+                    request.identifiers.email,
+                    subject_line,
+                    text,
+                )
             # Nothing of the person stays on the request but pseudonymous ids and the counts.
             kept = Subject(
                 org_id=request.org_id,
