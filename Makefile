@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 PORT ?= 3000
 
-.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz
+.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz client client-types
 
 $(VENV)/.installed: pyproject.toml $(wildcard layers/*/requirements.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,21 @@ integration: install
 e2e: install
 	$(PY) -m pytest tests/e2e -q
 
-test: install tools lint typecheck check-template chromium
+test: install tools lint typecheck check-template chromium client
 	$(PY) -m pytest -n 2 -q
+
+# The TypeScript client (clients/typescript, ADR 0016): its npm packages exactly as package-lock.json
+# pins them (`npm ci` starts from an empty node_modules); `make client-types` regenerates its types
+# from docs/openapi.json (tests/e2e/test_typescript_client.py fails when they are stale).
+CLIENT := clients/typescript
+$(CLIENT)/node_modules/.installed: $(CLIENT)/package.json $(CLIENT)/package-lock.json
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+client: $(CLIENT)/node_modules/.installed
+
+client-types: client
+	cd $(CLIENT) && npm run --silent generate
 
 # Browser tests (tests/browser) drive Debian's chromium through playwright; never `playwright install`.
 chromium:
@@ -79,9 +92,10 @@ fuzz: install
 mutate: install
 	$(PY) tools/mutate.py --fresh
 
-openapi: install
+openapi: install client
 	$(PY) -m callproof_local.openapi > docs/openapi.json.tmp || { rm -f docs/openapi.json.tmp; exit 1; }
 	mv docs/openapi.json.tmp docs/openapi.json
+	cd $(CLIENT) && npm run --silent generate
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof .mutate* .fuzz-report.tsv
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof .mutate* .fuzz-report.tsv $(CLIENT)/node_modules $(CLIENT)/build
