@@ -1,8 +1,10 @@
 """The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``,
 ``twilio-sign`` (the X-Twilio-Signature of a form post, for curl against the local stack),
 ``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would),
-``audit verify`` (check an org's DSAR audit hash chain), ``dsar create | list | show | wait`` (staff
-DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``.
+``audit verify`` (check an org's DSAR audit hash chain), ``publish-policy``, ``dsar create | list | show |
+wait`` (staff DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``, and ``admin
+create`` (an org's first admin on a deployment, in ``admin_cli``). ``--url`` is always the gateway's
+URL (default: the running local stack's); ``--table`` names a deployment's table. ``--version``.
 
 Exit codes: 0 success or a clean stop (Ctrl-C / SIGTERM), 1 unexpected failure, 2 a usage problem the
 user can fix (port taken, unknown schedule, no running stack, bad token arguments).
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from callproof_local import auth, seed
 from callproof_local.seed import DEMO_ORG, DEMO_ROLES, DEMO_USER
-from callproof_local.usage import UsageError
+from callproof_local.usage import UsageError, examples
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,23 +37,26 @@ CREATE_BODY = (
     '{"name":"Ada Lovelace","type":"customer","emails":["ada@example.com"],"phones":["+1 415 555 0100"]}'
 )
 LOOKUP_BODY = '{"phones":["+14155550100"],"emails":["ada@example.com"]}'
+# The template's Schedule events (a test holds this list equal to infra/template.yaml's).
+SCHEDULES = ("CallLogRetention", "DsarDeadlines", "GmailMaintenance")
 
 
 def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) -> str:
     token = auth.mint(DEMO_ORG, DEMO_USER, DEMO_ROLES, ttl=DEMO_TTL)
-    auth_header = f'-H "Authorization: Bearer {token}"'
+    auth_header = '-H "Authorization: Bearer $TOKEN"'
     json_header = '-H "Content-Type: application/json"'
     lines = [
         f"Started in {startup_ms:.0f} ms (moto at {moto_url})",
         f"Demo data: org {demo_org}" if demo_org else "Demo data: none",
-        f"Bearer token for org {DEMO_ORG}, user {DEMO_USER}, roles {','.join(DEMO_ROLES)} (valid 12 h):",
-        token,
+        f"Bearer token for org {DEMO_ORG}, user {DEMO_USER}, roles {','.join(DEMO_ROLES)} (valid 12 h);"
+        " paste this line into your shell:",
+        f"TOKEN={token}",
         "Try:",
         f"  curl -s {url}/health",
         f"  curl -s {auth_header} {url}/v1/contacts",
         f"  curl -s -X POST {auth_header} {json_header} -d '{CREATE_BODY}' {url}/v1/contacts",
         f"  curl -s -X POST {auth_header} {json_header} -d '{LOOKUP_BODY}' {url}/v1/contacts/lookup",
-        f"Data-subject requests: console {url}/console (paste the token above; it has the compliance role),",
+        f"Data-subject requests: console {url}/console (paste the value of TOKEN; it has the compliance role),",
         "  or: callproof dsar create --org demo-org --type access --email grace@example.com "
         '--jurisdiction gdpr --verification "ID checked"; callproof outbox shows the mail sent',
         "Ctrl-C stops the stack.",
@@ -209,16 +214,19 @@ def run_gmail_deliver(mailbox: str, eml: Path, push: bool) -> int:
     return 0 if status < 300 else 1
 
 
-def run_publish_policy(version: str, significant: bool, policy_url: str | None, table: str | None) -> int:
-    """Publish a terms / privacy policy version: on the running local stack, or with ``--table`` on
-    the deployment the AWS credentials point at. A significant one makes every authenticated route
-    answer 428 until each user consents again (within the gate's 60 s cache)."""
+def run_publish_policy(
+    version: str, significant: bool, policy_url: str | None, url: str | None, table: str | None
+) -> int:
+    """Publish a terms / privacy policy version (its text at ``policy_url``): on the local stack whose
+    gateway is ``url`` (default: the running one), or with ``--table`` on the deployment the AWS
+    credentials point at. A significant one makes every authenticated route answer 428 until each
+    user consents again (within the gate's 60 s cache)."""
     from callproof.accounts.consent import TERMS_DOCUMENT, ConsentService
     from callproof.errors import DomainError
     from callproof.store.consents_dynamo import DynamoConsentStore
     from callproof.store.policies_dynamo import DynamoPolicyStore
 
-    client, table = _dynamodb_table("AccountsTable", table)
+    client, table = _dynamodb_table("AccountsTable", table, url)
     service = ConsentService(
         DynamoConsentStore(client, table), DynamoPolicyStore(client, table), lambda: b"", public_base_url=None
     )
@@ -239,9 +247,10 @@ def run_publish_policy(version: str, significant: bool, policy_url: str | None, 
     return 0
 
 
-def _dynamodb_table(logical_id: str, table: str | None) -> tuple[DynamoDBClient, str]:
-    """A DynamoDB client and table name: the running local stack's table ``logical_id``, or with
-    ``table`` the deployment the AWS credentials point at."""
+def _dynamodb_table(logical_id: str, table: str | None, url: str | None) -> tuple[DynamoDBClient, str]:
+    """A DynamoDB client and table name: with ``table`` the deployment the AWS credentials point at,
+    else the table ``logical_id`` of the local stack whose gateway is ``url`` (default: the running
+    one's, from its state file)."""
     import boto3
 
     from callproof_local.provision import aws_session, local_name
@@ -249,16 +258,46 @@ def _dynamodb_table(logical_id: str, table: str | None) -> tuple[DynamoDBClient,
 
     if table is not None:
         return boto3.client("dynamodb"), table
-    try:
-        moto_url = str(json.loads(state_file().read_text(encoding="utf-8"))["moto_url"])
-    except (OSError, ValueError, KeyError):
-        raise UsageError(
-            f"no running local stack ({state_file()} missing); start `make run` or pass --table"
-        ) from None
+    if url is not None:
+        moto_url = _local_aws_endpoint(url)
+    else:
+        try:
+            moto_url = str(json.loads(state_file().read_text(encoding="utf-8"))["moto_url"])
+        except (OSError, ValueError, KeyError):
+            raise UsageError(
+                f"no running local stack ({state_file()} missing); start `make run`, or pass --url or --table"
+            ) from None
     return aws_session().client("dynamodb", endpoint_url=moto_url), local_name(logical_id)
 
 
-def run_audit_verify(org: str, table: str | None) -> int:
+def _local_aws_endpoint(url: str) -> str:
+    """The moto endpoint behind the local gateway at ``url`` (its ``/_local/aws``)."""
+    not_local = f"{url} is not a local stack's gateway; for a deployment pass --table"
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_local/aws", timeout=10) as response:  # noqa: S310
+            endpoint = json.load(response)["endpoint_url"]
+    except urllib.error.HTTPError:
+        raise UsageError(not_local) from None
+    except urllib.error.URLError as exc:
+        raise UsageError(f"cannot reach the local stack at {url}: {exc.reason}") from None
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(not_local) from None
+    if not isinstance(endpoint, str):
+        raise UsageError(not_local)
+    return endpoint
+
+
+def _policy_url(text: str) -> str:
+    """``--policy-url``: an absolute http(s) URL with a host (where the policy's text is published)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"expected an absolute http(s) URL, got {text!r}")
+    return text
+
+
+def run_audit_verify(org: str, url: str | None, table: str | None) -> int:
     """Check an org's audit hash chain up to its head: 0 and the entry count when intact, 1 and the
     first broken link otherwise."""
     from itertools import islice
@@ -266,7 +305,7 @@ def run_audit_verify(org: str, table: str | None) -> int:
     from callproof.dsar.audit import verify
     from callproof.store.audit_dynamo import DynamoAuditLog
 
-    client, table = _dynamodb_table("DsarTable", table)
+    client, table = _dynamodb_table("DsarTable", table, url)
     log = DynamoAuditLog(client, table)
     head = log.head(org)  # read first: entries appended while we read are past it, not breaks
     length = head.seq if head else 0
@@ -278,54 +317,96 @@ def run_audit_verify(org: str, table: str | None) -> int:
     return 1
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"callproof {version('callproof')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "callproof (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
+    from callproof_local import admin_cli, dsar_cli
     from callproof_local.template import DEFAULT_TEMPLATE
 
     root = argparse.ArgumentParser(prog="callproof", description="CallProof local development tools.")
+    root.add_argument("--version", action="version", version=_version())
     commands = root.add_subparsers(dest="command", required=True)
-    local = commands.add_parser("local", help="run the local stack (moto + gateway) from the SAM template")
+    local = commands.add_parser(
+        "local",
+        help="run the local stack (moto + gateway) from the SAM template",
+        **examples("callproof local", "callproof local --port 0"),
+    )
     local.add_argument("--port", type=int, default=3000, help="gateway port (0 picks a free one)")
     local.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template to serve")
-    token = commands.add_parser("token", help="print a JWT for the local stack")
+    token = commands.add_parser(
+        "token",
+        help="print a JWT for the local stack",
+        **examples(
+            "callproof token --org demo-org --user demo-user --role rep",
+            "callproof token --org demo-org --user staff-1 --role compliance --ttl 600",
+        ),
+    )
     token.add_argument("--org", required=True)
     token.add_argument("--user", required=True)
     token.add_argument("--role", action="append", required=True, choices=sorted(auth.ROLES), dest="roles")
     token.add_argument("--ttl", type=int, default=3600, help="seconds of validity (default 3600)")
-    schedule = commands.add_parser("run-schedule", help="fire a Schedule event of the running stack now")
-    schedule.add_argument("name", help="the event's name in the template, e.g. RetentionSweep")
-    schedule.add_argument("--url", help="gateway URL (default: from the running stack's state file)")
+    schedule = commands.add_parser(
+        "run-schedule",
+        help="fire a Schedule event of the running stack now",
+        **examples(*(f"callproof run-schedule {name}" for name in SCHEDULES)),
+    )
+    schedule.add_argument("name", help=f"the event's name in the template: {', '.join(SCHEDULES)}")
+    schedule.add_argument("--url", help="gateway URL (default: the running local stack)")
     twilio_sign = commands.add_parser(
-        "twilio-sign", help="print the X-Twilio-Signature of a Twilio form post (development auth token)"
+        "twilio-sign",
+        help="print the X-Twilio-Signature of a Twilio form post (development auth token)",
+        **examples(
+            "callproof twilio-sign --url http://127.0.0.1:3000/webhooks/twilio/sms "
+            "From=+14155550100 To=+14155550199 Body=STOP MessageSid=SM0123456789abcdef0123456789abcdef"
+        ),
     )
     twilio_sign.add_argument("--url", required=True, help="the full URL Twilio would call")
     twilio_sign.add_argument("--auth-token", help="sign with this token instead of the local development one")
     twilio_sign.add_argument("params", nargs="*", metavar="key=value", help="the form parameters")
     gmail = commands.add_parser(
-        "gmail-deliver", help="put an .eml into a mailbox of the local Google double and send the signed push"
+        "gmail-deliver",
+        help="put an .eml into a mailbox of the local Google double and send the signed push",
+        **examples("callproof gmail-deliver --mailbox rep@example.com message.eml"),
     )
     gmail.add_argument("--mailbox", required=True, help="the Gmail address (as connected)")
     gmail.add_argument("--no-push", action="store_true", help="only add the message (no Pub/Sub push)")
     gmail.add_argument("eml", type=Path, help="an RFC 5322 message file")
     publish = commands.add_parser(
-        "publish-policy", help="publish a terms / privacy policy version (significant: users consent again)"
+        "publish-policy",
+        help="publish a terms / privacy policy version (significant: users consent again)",
+        **examples(
+            "callproof publish-policy --version 2026-12 --policy-url https://callproof.example/terms/2026-12",
+            "callproof publish-policy --version 2027-01 --significant --table callproof-prod-AccountsTable-1A2B3C",
+        ),
     )
     publish.add_argument("--version", required=True, help="the version id, e.g. 2026-12")
     publish.add_argument("--significant", action="store_true", help="ask every user to consent again (428)")
-    publish.add_argument("--url", dest="policy_url", help="where the text of this version is published")
-    publish.add_argument(
-        "--table", help="the AccountsTable of a deployment (default: the running local stack)"
-    )
+    publish.add_argument("--policy-url", type=_policy_url, help="where the text of this version is published")
+    publish.add_argument("--url", help="gateway URL of a local stack (default: the running one)")
+    publish.add_argument("--table", help="the AccountsTable of a deployment (its AccountsTableName output)")
     audit = commands.add_parser("audit", help="the DSAR audit trail").add_subparsers(
         dest="audit", required=True
     )
-    audit_verify = audit.add_parser("verify", help="check an org's hash chain; report the first broken link")
-    audit_verify.add_argument("--org", required=True)
-    audit_verify.add_argument(
-        "--table", help="the DsarTable of a deployment (default: the running local stack)"
+    audit_verify = audit.add_parser(
+        "verify",
+        help="check an org's hash chain; report the first broken link",
+        **examples(
+            "callproof audit verify --org demo-org",
+            "callproof audit verify --org acme --table callproof-prod-DsarTable-1A2B3C",
+        ),
     )
-    from callproof_local import dsar_cli
-
-    dsar_cli.add_commands(commands)  # dsar create | list | show | wait, outbox
+    audit_verify.add_argument("--org", required=True)
+    audit_verify.add_argument("--url", help="gateway URL of a local stack (default: the running one)")
+    audit_verify.add_argument("--table", help="the DsarTable of a deployment (its DsarTableName output)")
+    dsar_cli.add_commands(commands)  # dsar create | list | show | choose | wait, outbox
+    admin_cli.add_commands(commands)  # admin create
     return root
 
 
@@ -339,13 +420,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "twilio-sign":
             return run_twilio_sign(args.url, args.params, args.auth_token)
         if args.command == "publish-policy":
-            return run_publish_policy(args.version, args.significant, args.policy_url, args.table)
+            return run_publish_policy(args.version, args.significant, args.policy_url, args.url, args.table)
         if args.command == "audit":
-            return run_audit_verify(args.org, args.table)
+            return run_audit_verify(args.org, args.url, args.table)
         if args.command in ("dsar", "outbox"):
             from callproof_local import dsar_cli
 
             return dsar_cli.run(args)
+        if args.command == "admin":
+            from callproof_local import admin_cli
+
+            return admin_cli.run(args)
         if args.command == "gmail-deliver":
             return run_gmail_deliver(args.mailbox, args.eml, not args.no_push)
         return run_schedule(args.name, args.url)

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 from callproof_local import auth
-from callproof_local.usage import UsageError, stack_state
+from callproof_local.usage import UsageError, examples, stack_state
 
 CLI_USER = "cli-staff"
 TOKEN_ENV = "CALLPROOF_TOKEN"  # noqa: S105 - the name of an environment variable
@@ -377,7 +377,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     dsar = commands.add_parser("dsar", help="data-subject requests (compliance staff)").add_subparsers(
         dest="dsar", required=True
     )
-    create = dsar.add_parser("create", parents=[target], help="record a request (and start it)")
+    create = dsar.add_parser(
+        "create",
+        parents=[target],
+        help="record a request (and start it)",
+        **examples(
+            "callproof dsar create --org demo-org --type access --email grace@example.com --jurisdiction gdpr "
+            "--verification 'ID checked on a video call'",
+            "callproof dsar create --org demo-org --type erasure --phone '+1 415 555 0100' --jurisdiction ccpa "
+            "--verification 'answered the security questions' --no-start",
+        ),
+    )
     create.add_argument("--type", required=True, choices=TYPES)
     create.add_argument("--email", help="the subject's email")
     create.add_argument("--phone", help="the subject's phone number")
@@ -390,14 +400,31 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--no-start", action="store_true", help="record only; start it later")
     create.add_argument("-q", "--quiet", action="store_true", help="print only the request id")
     listing = dsar.add_parser(
-        "list", parents=[target], help="requests: those that need review first, then by due date"
+        "list",
+        parents=[target],
+        help="requests: those that need review first, then by due date",
+        **examples(
+            "callproof dsar list --org demo-org",
+            "callproof dsar list --org demo-org --status needs_review --due-before 2026-12-31",
+        ),
     )
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--due-before", type=_day, help="only requests due before YYYY-MM-DD")
-    show = dsar.add_parser("show", parents=[target], help="a request: stores, steps and timeline")
+    show = dsar.add_parser(
+        "show",
+        parents=[target],
+        help="a request: stores, steps and timeline",
+        **examples("callproof dsar show --org demo-org REQUEST_ID"),
+    )
     show.add_argument("id")
     choose = dsar.add_parser(
-        "choose", parents=[target], help="choose the subject of a request that needs review"
+        "choose",
+        parents=[target],
+        help="choose the subject of a request that needs review",
+        **examples(
+            "callproof dsar choose --org demo-org REQUEST_ID --contact CONTACT_ID "
+            "--reason 'the caller confirmed this address'"
+        ),
     )
     choose.add_argument("id")
     choose.add_argument(
@@ -412,10 +439,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="a candidate member account",
     )
     choose.add_argument("--reason", required=True, help="why this is the subject (3-1000 characters)")
-    wait = dsar.add_parser("wait", parents=[target], help="draw a progress bar until the workflow ends")
+    wait = dsar.add_parser(
+        "wait",
+        parents=[target],
+        help="draw a progress bar until the workflow ends",
+        **examples("callproof dsar wait --org demo-org REQUEST_ID --timeout 120"),
+    )
     wait.add_argument("id")
     wait.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
-    outbox = commands.add_parser("outbox", help="the mail the local stack sent (SES)")
+    outbox = commands.add_parser(
+        "outbox",
+        help="the mail the local stack sent (SES)",
+        **examples("callproof outbox", "callproof outbox --to grace@example.com --last 1 --json"),
+    )
     outbox.add_argument("--url", help="gateway URL (default: the running local stack)")
     outbox.add_argument("--to", help="only mail to this address")
     outbox.add_argument("--json", action="store_true", dest="as_json", help="print JSON")

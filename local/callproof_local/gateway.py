@@ -16,7 +16,8 @@ Deliberate differences from API Gateway, for a clearer local experience:
 - a known path with another method answers 405 with ``Allow`` (API Gateway cannot tell it from an
   unknown route and answers 404 for both);
 - ``GET /health`` and ``/_local/...`` (local administration: ``POST /_local/schedules/<name>`` fires a
-  schedule, ``GET /_local/outbox`` lists the mail sent through SES, loopback clients only) are served
+  schedule, ``GET /_local/outbox`` lists the mail sent through SES, ``GET /_local/aws`` names the moto
+  endpoint behind the gateway for the CLI's direct writes; the last two to loopback clients only) are served
   by the gateway itself, before the template's routes, without authentication; they answer the CLI in
   their own shape (``{"message"}``), and are not part of the API.
 """
@@ -355,9 +356,11 @@ class Gateway:
         )
 
     def _local(self, request: Request) -> tuple[Response, str]:
-        if request.path == "/_local/outbox" and request.method == "GET":
+        if request.path in ("/_local/outbox", "/_local/aws") and request.method == "GET":
             if request.remote_addr not in LOOPBACK:
-                return _json(403, {"message": "Forbidden"}), "/_local/outbox"
+                return _json(403, {"message": "Forbidden"}), request.path
+            if request.path == "/_local/aws":
+                return _json(200, {"endpoint_url": self._moto_url, "region": REGION}), request.path
             return _json(200, {"messages": outbox()}), "/_local/outbox"
         prefix = "/_local/schedules/"
         if not (request.path.startswith(prefix) and request.method == "POST"):

@@ -3,19 +3,25 @@
 Every local invocation (gateway, Step Functions bridge, schedules, pollers) goes through ``invoke``:
 the handler file is imported by path under a unique module name (functions all have an ``app.py``,
 and sys.path is never touched), and it runs inside ``function_environment`` so it sees its own
-template environment variables, as it would in its own Lambda sandbox.
+template environment variables, as it would in its own Lambda sandbox. Its log lines name its own
+service (the template's ``POWERTOOLS_SERVICE_NAME``): Powertools reads that variable once, when the
+shared Logger is made, from the process environment all local functions share, so ``ServiceName``
+sets it on each record of an invocation instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -108,6 +114,29 @@ def lambda_environment(function: Function) -> dict[str, str]:
     }
 
 
+SERVICE_VARIABLE = "POWERTOOLS_SERVICE_NAME"
+_service: ContextVar[str | None] = ContextVar("callproof_local_service", default=None)
+
+
+class ServiceName(logging.Filter):
+    """Names the invoked function's service on each log record (Powertools' formatter lets a record's
+    own attributes win over its ``service`` key), in the thread of that invocation only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        service = _service.get()
+        if service:
+            record.service = service
+        return True
+
+
+@cache
+def install_service_names() -> None:
+    """Add ``ServiceName`` to the functions' shared Logger, once per process."""
+    from callproof.observability import logger
+
+    logger.addFilter(ServiceName())
+
+
 _function_locks: dict[str, threading.Lock] = {}
 
 
@@ -130,5 +159,11 @@ def invoke(function: Function, event: Any) -> Any:
         memory_limit_in_mb=function.memory,
         timeout_seconds=function.timeout,
     )
-    with _lock_for(function), function_environment(lambda_environment(function)):
-        return handler(event, context)
+    environment = lambda_environment(function)
+    install_service_names()
+    token = _service.set(environment.get(SERVICE_VARIABLE))
+    try:
+        with _lock_for(function), function_environment(environment):
+            return handler(event, context)
+    finally:
+        _service.reset(token)

@@ -2,7 +2,7 @@
 
 One timer thread sleeps until the next due schedule and invokes its handler with an EventBridge
 "Scheduled Event" (or the event's ``Input``). Every schedule, even a disabled one, can also be run on
-demand by name: ``callproof run-schedule RetentionSweep``. Expressions are parsed at startup, so an
+demand by name: ``callproof run-schedule CallLogRetention``. Expressions are parsed at startup, so an
 unsupported one fails the stack immediately rather than at 3 a.m.
 """
 

@@ -24,3 +24,14 @@ def stack_state() -> dict[str, Any]:
             f"no running local stack ({state_file()} missing); start `make run` or pass --url"
         ) from None
     return state
+
+
+def examples(*commands: str) -> dict[str, Any]:
+    """``add_parser`` keywords that end a command's ``--help`` with its examples, one per line, as
+    typed (a test parses every one of them, so they stay correct)."""
+    import argparse
+
+    return {
+        "epilog": "examples:\n" + "\n".join(f"  {command}" for command in commands),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }

@@ -78,7 +78,7 @@ def test_banner_prints_a_valid_demo_token_and_examples(
     local_stack: RunningStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = local_stack.stdout.read_text().splitlines()
-    token = lines[next(i for i, line in enumerate(lines) if line.startswith("Bearer token")) + 1]
+    (token,) = (line.removeprefix("TOKEN=") for line in lines if line.startswith("TOKEN="))  # printed once
     monkeypatch.setenv("CALLPROOF_LOCAL_HOME", str(local_stack.home))
     claims = auth.verify(token)
     assert (claims["custom:org_id"], claims["sub"], claims["cognito:groups"]) == (

@@ -41,7 +41,10 @@ def test_significant_policy_asks_for_consent_again(own_stack: RunningStack) -> N
     rep = {"Authorization": f"Bearer {own_stack.token('policy-org', 'rep-1', ['rep'])}"}
     assert requests.get(f"{base}/v1/contacts", headers=rep, timeout=30).status_code == 200
 
-    done = publish(own_stack, "--version", "2026-12", "--significant", "--url", "https://example.com/p")
+    text_url = "https://callproof.example/terms/2026-12"
+    done = publish(
+        own_stack, "--version", "2026-12", "--significant", "--policy-url", text_url, "--url", base
+    )
     assert done.returncode == 0, done.stderr
     assert publish(own_stack, "--version", "2026-12").returncode == 2  # already published
 
@@ -49,6 +52,7 @@ def test_significant_policy_asks_for_consent_again(own_stack: RunningStack) -> N
     assert refused.status_code == 428
     assert refused.json()["error"]["details"][0]["version"] == "2026-12"
     policy = requests.get(f"{base}/v1/policies/terms", headers=rep, timeout=30).json()
+    assert (policy["version"], policy["url"]) == ("2026-12", text_url)  # issue 18: --url is the gateway
     consent = {"purpose": "terms", "version": policy["version"]}
     assert requests.post(f"{base}/v1/me/consents", json=consent, headers=rep, timeout=30).status_code == 201
     assert requests.get(f"{base}/v1/contacts", headers=rep, timeout=30).status_code == 200

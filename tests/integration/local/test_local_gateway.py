@@ -284,3 +284,24 @@ def test_malformed_proxy_result_is_rejected() -> None:
         {"statusCode": 201, "body": base64.b64encode(b"\x00").decode(), "isBase64Encoded": True}
     )
     assert (response.status_code, response.get_data()) == (201, b"\x00")
+
+
+def test_local_aws_names_the_moto_endpoint_to_loopback_clients_only(stack: LocalStack) -> None:
+    """Issue 18, point 5: ``--url`` is the gateway for every CLI command; the ones that write to
+    the stack's tables directly (``publish-policy``, ``audit verify``) find moto through it."""
+    from werkzeug.test import Client
+
+    from callproof_local import cli
+    from callproof_local.usage import UsageError
+
+    answer = requests.get(f"{stack.url}/_local/aws", timeout=10)
+    assert (answer.status_code, answer.json()) == (
+        200,
+        {"endpoint_url": stack.moto_url, "region": "us-east-1"},
+    )
+    assert cli._local_aws_endpoint(stack.url + "/") == stack.moto_url
+    client = Client(gateway.Gateway([], stack.moto_url, lambda name: None))
+    assert client.get("/_local/aws", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 403
+    assert client.post("/_local/aws").status_code == 404
+    with pytest.raises(UsageError, match="is not a local stack's gateway; for a deployment pass --table"):
+        cli._local_aws_endpoint(stack.moto_url)  # moto itself, say: no /_local/aws there

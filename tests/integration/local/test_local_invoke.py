@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,38 @@ def test_context_log_names() -> None:
     assert context.log_group_name == "/aws/lambda/fn"
     assert "[$LATEST]" in context.log_stream_name
     assert context.function_version == "$LATEST"
+
+
+LOGGING_HANDLER = """
+from callproof.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    logger.info("ran")
+    return None
+"""
+
+
+def test_log_lines_name_the_functions_service(tmp_path: Path) -> None:
+    """Issue 18, point 5: each function logs as the service its template environment names (all
+    local functions share one process, where Powertools alone would say ``service_undefined``)."""
+    from callproof.observability import logger
+
+    (tmp_path / "app.py").write_text(LOGGING_HANDLER)
+    contacts, retention = (
+        replace(_function(tmp_path), logical_id=logical_id, environment={"POWERTOOLS_SERVICE_NAME": service})
+        for logical_id, service in (("ContactsFunction", "contacts"), ("RetentionFunction", "call-retention"))
+    )
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        invoke.invoke(contacts, {})
+        invoke.invoke(retention, {})
+        invoke.invoke(replace(contacts, environment={}), {})  # no variable: Powertools' own default
+        logger.info("outside any invocation")
+    finally:
+        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    services = [json.loads(line)["service"] for line in stream.getvalue().splitlines()]
+    assert services == ["contacts", "call-retention", logger.service, logger.service]
+    assert logger.service == "service_undefined"
