@@ -2396,6 +2396,8 @@ export interface components {
             deleted: number;
             /** Kept */
             kept: number;
+            /** Kept Because */
+            kept_because: string | null;
             /** Residue */
             residue: number | null;
             /** Attempts */
