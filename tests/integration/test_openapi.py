@@ -1,10 +1,9 @@
 import json
-import re
 from typing import Any
 
 import pytest
 
-from callproof_local.openapi import document, merge_schemas
+from callproof_local.openapi import _referenced, document, merge_schemas
 from tests.support import ROOT
 
 
@@ -148,19 +147,9 @@ def test_two_models_of_one_name_are_refused() -> None:
 # Issue 18, point 4: what a typed client (clients/typescript) is generated from. Both failed before: an
 # answer's field with a default (PhoneOut.extension, EntryResultOut.call_id...) was optional though the
 # answer always carries it, and a call-log batch's entries were any object.
-def _response_schemas() -> set[str]:
-    reached: set[str] = set()
-    pending = [json.dumps([r for _, _, op in OPERATIONS for r in op["responses"].values()])]
-    while pending:
-        for name in set(re.findall(r'"#/components/schemas/([^"]+)"', pending.pop())) - reached:
-            reached.add(name)
-            pending.append(json.dumps(DOC["components"]["schemas"][name]))
-    return reached
-
-
 def test_every_field_of_an_answer_is_required_as_the_answer_always_carries_it() -> None:
     schemas = DOC["components"]["schemas"]
-    answers = _response_schemas()
+    answers = set(_referenced(schemas, {"answers": [op["responses"] for _, _, op in OPERATIONS]}))
     assert {"PhoneOut", "EntryResultOut", "ImportJobOut", "IntegrationOut"} <= answers
     for name in answers:
         schema = schemas[name]
