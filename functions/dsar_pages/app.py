@@ -13,17 +13,22 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
-from callproof import bodies, html_pages, http, wiring
-from callproof.dsar import pages
+from callproof import bodies, csrf, html_pages, http, wiring
+from callproof.dsar import pages, request_form
 from callproof.dsar.api import PublicRequestAccepted, PublicRequestIn
 from callproof.dsar.model import Status
 from callproof.dsar.public import PublicRequests
-from callproof.errors import DomainError
+from callproof.errors import DomainError, Forbidden
 from callproof.observability import logger, metrics, tracer
 
-app = http.resolver(media_types={("POST", "/privacy/confirm"): bodies.FORM})  # and JSON requests
+app = http.resolver(  # and JSON requests
+    media_types={("POST", "/privacy/confirm"): bodies.FORM, ("POST", "/privacy"): bodies.FORM}
+)
 CONSOLE = Path(__file__).parent / "console"
+CSRF_COOKIE = "privacy_csrf"
+PAGE_ANSWERS = http.page_answers(content_types.TEXT_HTML, 200, 403, 404, 409, 422, 429, 503)
 
 
 def service() -> PublicRequests:
@@ -44,6 +49,47 @@ def public_request(body: PublicRequestIn) -> PublicRequestAccepted:
         message="Check your email to confirm the request. If you gave a phone number, enter the "
         "code we texted it on the confirmation page.",
     )
+
+
+@app.get("/privacy", responses=PAGE_ANSWERS)
+def request_page() -> Response[str]:
+    """The privacy request form (HTML, no script): names the company by its slug or published name."""
+    return _form_page()
+
+
+@app.post("/privacy", responses=PAGE_ANSWERS)
+def request_submit() -> Response[str]:
+    """Submit the request form (CSRF-protected, same-origin): files the request as
+    ``POST /privacy/requests`` does; refused input shows the form again with the reason."""
+    headers = app.current_event.headers
+    try:
+        form = dict(http.form_pairs(app, 20))
+        if not csrf.same_origin(headers, wiring.dsar()[2].public_base_url):
+            raise Forbidden("cross-site form post")
+        service().check_csrf(csrf.cookie_value(headers, CSRF_COOKIE), form.get("csrf"))
+    except csrf.FormExpired as error:
+        return _form_page(request_form.FormState(error=error.message), 403)
+    except DomainError as error:
+        return _page(int(http.status_for(error)), request_form.problem(error.message))
+    values = request_form.read(form)
+    try:
+        body = request_form.request_in(service().find_org(values.get("org", "")), values)
+        request = service().public_request(body, http.client_address(app))
+    except ValidationError as error:
+        return _form_page(request_form.FormState(values, *request_form.refusal(error)), 422)
+    except DomainError as error:
+        if error.field is None:
+            return _page(int(http.status_for(error)), request_form.problem(error.message))
+        state = request_form.FormState(values, error.message, error.field)
+        return _form_page(state, int(http.status_for(error)))
+    metrics.add_metric(name="DsarPublicRequests", unit="Count", value=1)
+    return _page(200, request_form.filed(request.identifiers.phone is not None))
+
+
+def _form_page(state: request_form.FormState | None = None, status: int = 200) -> Response[str]:
+    nonce, field = service().new_csrf()
+    cookie = csrf.cookie(CSRF_COOKIE, nonce, wiring.dsar()[2].public_base_url)
+    return http.html_response(status, request_form.page(field, state), [cookie])
 
 
 def _page(status: int, document: str) -> Response[str]:

@@ -285,6 +285,7 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
     from callproof.store.exports_s3 import S3ExportLinks
     from callproof.store.mailer_ses import SesMailer
     from callproof.store.members_dynamo import DynamoMemberStore
+    from callproof.store.org_identity_dynamo import DynamoOrgIdentity
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
     from callproof.store.rates_dynamo import DynamoRateCounter
     from callproof.store.workflows_sfn import StepFunctionsWorkflows
@@ -323,6 +324,7 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
             suppression(settings.contacts_table, settings.suppression_secret_arn),
         ),
         public_rate_per_hour=settings.public_rate_per_hour,
+        orgs=DynamoOrgIdentity(aws.dynamodb(), settings.accounts_table),
     )
     return DsarService(lifecycle, resolver, ContactService(contacts, orgs)), public, settings
 

@@ -167,6 +167,15 @@ class PhoneProof(Protocol):
         ...
 
 
+class OrgDirectory(Protocol):
+    """How people outside find an org without its internal id: the slug or the company name the org
+    publishes in its settings (``store/org_identity_dynamo.py``)."""
+
+    def org_for_slug(self, slug: str) -> str | None: ...
+
+    def org_for_name(self, name: str) -> str | None: ...
+
+
 class Workflows(Protocol):
     """Step Functions executions of the export and erasure state machines."""
 

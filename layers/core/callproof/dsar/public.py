@@ -9,22 +9,28 @@ in pending_confirmation. Once confirmed it runs as a staff-verified one does
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
+from callproof import csrf
+from callproof.accounts.model import SLUG_PATTERN
 from callproof.dsar import links
 from callproof.dsar.api import PublicRequestIn
 from callproof.dsar.deadlines import Deadline
 from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import DsarRequest, Identifiers, Proof, Status
 from callproof.dsar.once import digest
-from callproof.dsar.ports import PhoneProof
-from callproof.errors import Conflict, DomainError, Gone, InvalidInput
+from callproof.dsar.ports import OrgDirectory, PhoneProof
+from callproof.errors import Conflict, DomainError, Gone, InvalidInput, NotFound
 from callproof.ids import time_ordered_id
 from callproof.ratelimit import RateLimits
 
 PUBLIC = "public"  # the actor and ``created_by`` of what the person does
 CODE_PURPOSE = "confirm your privacy request"
+CSRF_PURPOSE = b"privacy-form-csrf\x00"
+SLUG = re.compile(SLUG_PATTERN)
+MAX_ORG_NAME = 120
 
 
 class PublicRequests:
@@ -35,6 +41,7 @@ class PublicRequests:
         limits: RateLimits,
         phones: PhoneProof | None,
         public_rate_per_hour: int = 5,
+        orgs: OrgDirectory | None = None,
     ) -> None:
         self._lifecycle = lifecycle
         self._requests = lifecycle.requests
@@ -43,6 +50,7 @@ class PublicRequests:
         self._limits = limits
         self._phones = phones
         self._rate_limit = public_rate_per_hour
+        self._orgs = orgs
 
     def public_request(self, data: PublicRequestIn, client: str) -> DsarRequest:
         """Record a person's own request, email them the confirmation link and, when they gave a
@@ -73,6 +81,31 @@ class PublicRequests:
             with contextlib.suppress(DomainError):
                 self._send_code(pending, client)
         return pending
+
+    def find_org(self, typed: str) -> str:
+        """The org a person names by its slug or published company name (never its internal id);
+        ``NotFound`` (field ``org``) when no org publishes it. Names are public: saying that none
+        matches reveals nothing."""
+        typed = " ".join(typed.split())
+        found = None
+        if self._orgs is not None and 0 < len(typed) <= MAX_ORG_NAME:
+            slug = typed.lower()
+            found = self._orgs.org_for_slug(slug) if SLUG.match(slug) else None
+            found = found or self._orgs.org_for_name(typed)
+        if found is None:
+            raise NotFound(
+                "We could not find that company. Enter its name or short name as its privacy policy "
+                "gives it.",
+                field="org",
+            )
+        return found
+
+    def new_csrf(self) -> tuple[str, str]:
+        """(cookie nonce, signed field) of the request form."""
+        return csrf.new_token(self._link_key(), CSRF_PURPOSE, self._clock())
+
+    def check_csrf(self, cookie: str | None, field: str | None) -> None:
+        csrf.check(self._link_key(), CSRF_PURPOSE, cookie, field, self._clock())
 
     def send_code(self, token: str, client: str) -> DsarRequest:
         """Text a new code to the phone of the request a confirmation link is for."""
