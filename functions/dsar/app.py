@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from callproof import http, wiring
 from callproof.contacts.model import ContactOut, ContactPatch
 from callproof.dsar.api import (
+    AnswerIn,
     CancelIn,
     DownloadOut,
     ExtendIn,
@@ -107,6 +108,18 @@ def correct_contact(request_id: str, contact_id: str, body: ContactPatch) -> Con
     return ContactOut.model_validate(
         service().correct(http.current_caller(app), request_id, contact_id, body)
     )
+
+
+@app.post("/v1/dsar/requests/<request_id>/investigate")
+def investigate_complaint(request_id: str) -> RequestOut:
+    """Start looking into a received complaint (`received` -> `investigating`)."""
+    return detail(service().investigate(http.current_caller(app), request_id))
+
+
+@app.post("/v1/dsar/requests/<request_id>/answer")
+def answer_complaint(request_id: str, body: AnswerIn) -> RequestOut:
+    """Answer a complaint in writing (outcome and steps): emailed to the person, audited; `answered`."""
+    return detail(service().answer(http.current_caller(app), request_id, body))
 
 
 @app.get("/v1/dsar/requests/<request_id>/download")

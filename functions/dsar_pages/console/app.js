@@ -6,6 +6,7 @@
   const TOKEN_KEY = "callproof.dsar.token";
   const OPEN = new Set([
     "pending_confirmation", "verified", "in_progress", "awaiting_correction", "needs_review", "needs_attention",
+    "received", "investigating",
   ]);
   const REVIEW = "needs_review"; // the identifiers reach several people: staff choose the subject
   const KINDS = { contact: "contact", user: "member account" };
@@ -175,6 +176,8 @@
       ["Accounts found", idsText(subject.users_found)],
       ["Recipient", request.recipient_email],
       ["Verification", request.verification],
+      ["Details", request.details],
+      ["Answer", request.answer],
       ["Steps", Object.entries(request.steps || {}).map(([name, s]) => `${name}: ${s}`).join(", ") || null],
     ];
     $("facts").replaceChildren(
@@ -200,6 +203,8 @@
     $("start").hidden = request.status !== "verified";
     $("retry").hidden = request.status !== "needs_attention";
     $("download").hidden = !request.download_ready;
+    $("investigate").hidden = request.status !== "received";
+    $("answer-form").hidden = !(request.type === "complaint" && open);
     $("extend-form").hidden = !open;
     $("cancel-form").hidden = !open;
     schedulePoll(request);
@@ -345,6 +350,7 @@
         verification: values.verification || "",
       };
       if (values.recipient_email) body.recipient_email = values.recipient_email;
+      if (values.details) body.details = values.details;
       guarded(async () => {
         const created = await api("POST", "v1/dsar/requests", body);
         event.target.reset();
@@ -357,6 +363,15 @@
     });
     $("start").addEventListener("click", () => guarded(() => act("start", undefined, () => "Started.")));
     $("retry").addEventListener("click", () => guarded(() => act("retry", undefined, () => "Retrying from the failed step.")));
+    $("investigate").addEventListener("click", () => guarded(() => act("investigate", undefined, () => "Investigating.")));
+    $("answer-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const values = formValues(event.target);
+      guarded(async () => {
+        await act("answer", values, () => "Answered: the person was emailed the answer.");
+        event.target.reset();
+      });
+    });
     $("extend-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const values = formValues(event.target);

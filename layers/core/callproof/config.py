@@ -178,6 +178,8 @@ class DsarSettings(Settings):
     )
     # Public requests accepted per client address and per org within an hour.
     public_rate_per_hour: int = Field(default=5, alias="DSAR_PUBLIC_RATE_PER_HOUR", ge=1, le=10_000)
+    # Days from receipt within which a complaint is answered in writing (extendable once by as many).
+    complaint_days: int = Field(default=30, alias="DSAR_COMPLAINT_DAYS", ge=1, le=90)
     # Phone codes: texted from the org's Twilio sender, stored (hashed) in the SMS table.
     sms_table: str = Field(alias="SMS_TABLE", min_length=3)
     twilio_secret_arn: str = Field(alias="TWILIO_SECRET_ARN", min_length=3)

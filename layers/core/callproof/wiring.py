@@ -311,6 +311,7 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
         link_key=key,
         phone_region=orgs.default_phone_region,
         public_base_url=settings.public_base_url,
+        complaint_days=settings.complaint_days,
     )
     public = PublicRequests(
         lifecycle,

@@ -29,6 +29,9 @@ ContactIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000), FREE_TEXT]
 Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT]
 Details = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), FREE_TEXT]
+AnswerText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=5000), FREE_TEXT
+]
 
 
 class _Strict(Model):
@@ -65,9 +68,11 @@ class RequestIn(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> RequestIn:
-        _check_type_fields(self.type, self.recipient_email, self.lift)
+        _check_type_fields(self.type, self.recipient_email, self.lift, self.details)
         if self.type is RequestType.ERASURE and not self.subject.email:
             raise ValueError("an erasure needs the subject's email: it is confirmed by email")
+        if self.type is RequestType.COMPLAINT and not self.subject.email:
+            raise ValueError("a complaint needs the person's email: it is answered in writing")
         return self
 
 
@@ -85,15 +90,27 @@ class PublicRequestIn(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> PublicRequestIn:
-        _check_type_fields(self.type, self.recipient_email, self.lift)
+        _check_type_fields(self.type, self.recipient_email, self.lift, self.details)
         return self
 
 
-def _check_type_fields(kind: RequestType, recipient_email: str | None, lift: bool) -> None:
+def _check_type_fields(
+    kind: RequestType, recipient_email: str | None, lift: bool, details: str | None
+) -> None:
     if (kind is RequestType.PORTABILITY) != (recipient_email is not None):
         raise ValueError("recipient_email is required for portability, and only for portability")
     if lift and kind is not RequestType.RESTRICTION:
         raise ValueError("lift applies to restriction requests only")
+    if kind is RequestType.COMPLAINT and not details:
+        raise ValueError("a complaint needs details: what happened, in the person's own words")
+
+
+class AnswerIn(_Strict):
+    """Staff answer a complaint in writing: the outcome and the steps taken (emailed to the person,
+    who is also told of their right to contact a supervisory authority)."""
+
+    outcome: AnswerText
+    steps: AnswerText
 
 
 class SubjectChoiceIn(_Strict):
@@ -209,6 +226,7 @@ class RequestOut(RequestSummaryOut):
     steps: dict[str, StepStatus]
     timeline: list[TimelineEventOut]
     download_ready: bool
+    answer: str | None  # complaint: the written answer sent
 
     @staticmethod
     def _details(request: DsarRequest) -> dict[str, Any]:
@@ -232,6 +250,7 @@ class RequestOut(RequestSummaryOut):
             "steps": request.steps,
             "timeline": request.timeline,
             "download_ready": request.export_key is not None and request.type in EXPORT_TYPES,
+            "answer": request.answer,
         }
 
 

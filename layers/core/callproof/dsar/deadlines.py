@@ -3,6 +3,8 @@
 - GDPR: one calendar month (the same day next month, or that month's last day when it has no such
   day: 31 January -> 28/29 February), extendable by two further months while the first is running.
 - CCPA: 45 days, extendable once by 45 days while the first period is running.
+- A complaint: ``days`` from receipt (30 unless the deployment sets ``DSAR_COMPLAINT_DAYS``),
+  extendable once by as many days while the first period is running (ADR 0015).
 """
 
 from __future__ import annotations
@@ -53,10 +55,20 @@ class Deadline:
     jurisdiction: Jurisdiction
     received: date
     extended_to: date | None = None
+    days: int | None = None  # a complaint's own period, instead of the jurisdiction's
 
     @property
     def original(self) -> date:
+        if self.days is not None:
+            return self.received + timedelta(days=self.days)
         return original_due(self.jurisdiction, self.received)
+
+    @property
+    def latest(self) -> date:
+        """The furthest any extension may take the deadline."""
+        if self.days is not None:
+            return self.received + timedelta(days=2 * self.days)
+        return latest_due(self.jurisdiction, self.received)
 
     @property
     def due(self) -> date:
@@ -78,12 +90,14 @@ class Deadline:
         a date beyond the legal maximum or not after the current due date."""
         if today > self.original:
             raise Conflict("the original due date has passed: the request can no longer be extended")
+        if self.extended_to is not None and self.days is not None:
+            raise Conflict("a complaint's deadline can be extended only once")
         if self.extended_to is not None and self.jurisdiction is Jurisdiction.CCPA:
             raise Conflict("a CCPA deadline can be extended only once")
-        maximum = latest_due(self.jurisdiction, self.received)
+        maximum = self.latest
         target = to or maximum
         if target > maximum:
             raise Conflict(f"the deadline can be extended to {maximum.isoformat()} at the latest")
         if target <= self.due:
             raise Conflict("an extension must move the due date later")
-        return Deadline(self.jurisdiction, self.received, target)
+        return Deadline(self.jurisdiction, self.received, target, self.days)

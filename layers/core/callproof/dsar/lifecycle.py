@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from callproof.dsar import links, notices
 from callproof.dsar.audit import AuditLog
+from callproof.dsar.deadlines import Deadline
 from callproof.dsar.model import EXPORT_TYPES, WORKFLOW_TYPES, DsarRequest, RequestType, Status, Subject
 from callproof.dsar.once import audit_once, digest, send_once
 from callproof.dsar.ports import DownloadLinks, Machines, Mailer, RequestStore, Restrictions, Workflows
@@ -26,6 +27,7 @@ from callproof.ids import utc_now
 from callproof.phones import InvalidPhoneNumber, normalize
 
 DOWNLOAD_URL_SECONDS = 300
+COMPLAINT_DAYS = 30  # a complaint's answer is due this many days after receipt (DSAR_COMPLAINT_DAYS)
 
 
 class RequestLifecycle:
@@ -46,8 +48,10 @@ class RequestLifecycle:
         phone_region: Callable[[str], str],
         public_base_url: str | None,
         clock: Callable[[], datetime] = utc_now,
+        complaint_days: int = COMPLAINT_DAYS,
     ) -> None:
         self.requests = requests
+        self.complaint_days = complaint_days
         self.clock = clock
         self._resolver = resolver
         self._audit = audit
@@ -65,6 +69,7 @@ class RequestLifecycle:
         email = request.identifiers.email
         if self._base_url is None or email is None:
             raise Conflict("confirmation links are not configured for this deployment")
+        request = replace(request, deadline=self.deadline(request.type, request.deadline))
         now = self.clock()
         nonce = secrets.token_urlsafe(24)
         link = links.confirmation_token(self._link_key(), request.org_id, request.id, nonce, now)
@@ -97,6 +102,7 @@ class RequestLifecycle:
                 request.with_status(Status.RECEIVED, self.clock()), version=request.version + 1
             )
             self.requests.save(request, received)
+            self.log(received, actor, "complaint.received", {"due": received.deadline.due.isoformat()})
             return received
         request = self._resolve(request, actor)
         subject = request.subject
@@ -130,6 +136,12 @@ class RequestLifecycle:
         self.requests.save(request, done)
         self.log(done, actor, action, {"contacts": changed})
         return done
+
+    def deadline(self, kind: RequestType, deadline: Deadline) -> Deadline:
+        """A request's deadline: a complaint's is its own number of days from receipt."""
+        if kind is RequestType.COMPLAINT and deadline.days is None:
+            return replace(deadline, days=self.complaint_days)
+        return deadline
 
     def start_workflow(self, request: DsarRequest, now: datetime) -> DsarRequest:
         """Mark the request in progress and start its next execution (named after the attempt, so a

@@ -188,6 +188,7 @@ class DsarRequest:
     steps: dict[str, StepStatus] = field(default_factory=dict)  # workflow steps other than stores
     timeline: tuple[TimelineEvent, ...] = ()
     export_key: str | None = None
+    answer: str | None = None  # complaint: the written answer sent to the person (outcome and steps)
     attempt: int = 0  # workflow executions started so far
     version: int = 1
 

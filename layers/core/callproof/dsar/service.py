@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from callproof.contacts.model import Contact, ContactPatch
 from callproof.dsar import notices
-from callproof.dsar.api import ExtendIn, RequestIn, SubjectChoiceIn, SubjectIn
+from callproof.dsar.api import AnswerIn, ExtendIn, RequestIn, SubjectChoiceIn, SubjectIn
 from callproof.dsar.deadlines import Deadline
 from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import (
@@ -53,7 +53,7 @@ class DsarService:
             id=time_ordered_id(now),
             type=data.type,
             status=Status.VERIFIED,
-            deadline=Deadline(data.jurisdiction, data.received),
+            deadline=self._lifecycle.deadline(data.type, Deadline(data.jurisdiction, data.received)),
             identifiers=self._staff_verified(caller.org_id, data.subject),
             created_at=now,
             created_by=caller.user_id,
@@ -197,6 +197,56 @@ class DsarService:
             done, caller.user_id, "correction.applied", {"fields": ",".join(fields)}, per=contact.version
         )
         return contact
+
+    def investigate(self, caller: Caller, request_id: str) -> DsarRequest:
+        """Staff start looking into a received complaint."""
+        caller.require(Role.COMPLIANCE)
+        request = self._complaint(caller.org_id, request_id, (Status.RECEIVED,))
+        investigating = replace(
+            request.with_status(Status.INVESTIGATING, self._clock()), version=request.version + 1
+        )
+        self._requests.save(request, investigating)
+        self._lifecycle.log(investigating, caller.user_id, "complaint.investigating", {})
+        return investigating
+
+    def answer(self, caller: Caller, request_id: str, data: AnswerIn) -> DsarRequest:
+        """Answer a complaint in writing: emailed to the person (once, whatever is retried), kept on
+        the request and audited under digests with the day it went and whether it was on time."""
+        caller.require(Role.COMPLIANCE)
+        request = self._complaint(caller.org_id, request_id, (Status.RECEIVED, Status.INVESTIGATING))
+        email = request.identifiers.email
+        if email is None:
+            raise Conflict("this complaint has no email address to answer")
+        subject_line, text = notices.answer(request, data.outcome, data.steps)
+        self._lifecycle.send_once(request, notices.COMPLAINT_KEY, email, subject_line, text)
+        now = self._clock()
+        answered = replace(
+            request.with_status(Status.ANSWERED, now, "answered in writing"),
+            answer=text,
+            deadline_state=request.deadline.state(now.date()),
+            version=request.version + 1,
+        )
+        self._requests.save(request, answered)
+        self._lifecycle.log(
+            answered,
+            caller.user_id,
+            "complaint.answered",
+            {
+                "answered_on": now.date().isoformat(),
+                "due": request.deadline.due.isoformat(),
+                "on_time": int(now.date() <= request.deadline.due),
+                "answer_sha256": digest(text),
+            },
+        )
+        return answered
+
+    def _complaint(self, org_id: str, request_id: str, statuses: tuple[Status, ...]) -> DsarRequest:
+        request = self._load(org_id, request_id)
+        if request.type is not RequestType.COMPLAINT:
+            raise Conflict("only a complaint is investigated and answered in writing")
+        if request.status not in statuses:
+            raise Conflict(f"the complaint is {request.status.value}")
+        return request
 
     def download_url(self, caller: Caller, request_id: str) -> tuple[str, datetime]:
         caller.require(Role.COMPLIANCE)

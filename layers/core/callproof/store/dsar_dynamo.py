@@ -121,6 +121,7 @@ def _mutable(request: DsarRequest) -> dict[str, Any]:
             for event in request.timeline
         ],
         "export_key": request.export_key,
+        "answer": request.answer,
         "attempt": request.attempt,
         "version": request.version,
         "due_sk": f"{due}#{request.id}",
@@ -137,6 +138,7 @@ def _to_item(request: DsarRequest) -> dict[str, Any]:
         "type": request.type.value,
         "jurisdiction": request.deadline.jurisdiction.value,
         "received": request.deadline.received.isoformat(),
+        "deadline_days": request.deadline.days,
         "created_at": request.created_at.isoformat(),
         "created_by": request.created_by,
         "verification": request.verification,
@@ -161,6 +163,7 @@ def _from_item(item: Mapping[str, Any]) -> DsarRequest:
             Jurisdiction(item["jurisdiction"]),
             date.fromisoformat(item["received"]),
             date.fromisoformat(item["extended_to"]) if item.get("extended_to") else None,
+            int(item["deadline_days"]) if item.get("deadline_days") is not None else None,
         ),
         identifiers=Identifiers(
             email=identifiers.get("email"),
@@ -174,6 +177,7 @@ def _from_item(item: Mapping[str, Any]) -> DsarRequest:
         details=item.get("details"),
         recipient_email=item.get("recipient_email"),
         lift=bool(item.get("lift", False)),
+        answer=item.get("answer"),
         deadline_state=DeadlineState(item.get("deadline_state", DeadlineState.ON_TRACK.value)),
         subject=_subject(org_id, item.get("subject")),
         candidates=tuple(
