@@ -24,9 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from callproof_local.model import Function, load_functions
-from callproof_local.provision import placeholder
-from callproof_local.template import DEFAULT_TEMPLATE, Resolver, load_template
+from callproof_local.model import Function
+from callproof_local.provision import declared_functions
 
 ROUNDS = int(os.environ.get("COLDSTART_ROUNDS", "9"))
 TARGET_RATIO = 1.5
@@ -55,9 +54,7 @@ print(json.dumps([spent, answer["statusCode"]]))
 
 
 def api_functions() -> list[Function]:
-    template = load_template(DEFAULT_TEMPLATE)
-    names = {lid: placeholder(lid, spec["Type"]) for lid, spec in template["Resources"].items()}
-    functions = load_functions(template, DEFAULT_TEMPLATE.parent, Resolver(template, names))
+    functions = declared_functions()
     return sorted((f for f in functions.values() if f.api_events), key=lambda f: f.logical_id)
 
 

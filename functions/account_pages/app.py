@@ -1,17 +1,18 @@
 """Accounts, public pages (no login; a signed link is the only authority): the marketing-email
-unsubscribe (and RFC 8058 one-click) and the guardian's consent for an under-16 account."""
+unsubscribe (and RFC 8058 one-click), the guardian's consent for an under-16 account, and the cookie
+policy."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import html_pages, http, wiring
+from callproof import cookie_policy, html_pages, http, wiring
 from callproof.errors import DomainError
 from callproof.observability import logger, metrics, tracer
 
@@ -88,6 +89,12 @@ def guardian_confirm(token: Annotated[str, Query(max_length=1024)] = "") -> Resp
     return _page(
         200, '<p class="done" role="status">Thank you: your consent is recorded.</p>', GUARDIAN_TITLE
     )
+
+
+@app.get("/legal/cookies", responses=http.page_answers(content_types.TEXT_HTML, 200))
+def cookies_page() -> Response[str]:
+    """The cookie policy: every cookie the public pages set (``callproof.cookie_policy``)."""
+    return http.html_response(200, cookie_policy.document())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

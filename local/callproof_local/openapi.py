@@ -28,9 +28,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from callproof import bodies, http, idempotency
 from callproof_local.invoke import load_module
-from callproof_local.model import Function, load_functions
-from callproof_local.provision import placeholder
-from callproof_local.template import DEFAULT_TEMPLATE, Resolver, load_template
+from callproof_local.model import Function
+from callproof_local.provision import declared_functions
 
 TITLE = "CallProof API"
 VERSION = "1"
@@ -45,6 +44,7 @@ TAGS: dict[str, tuple[str, str]] = {
         "Accounts",
         "The caller's profile, photo, age and consents; the org's members and settings.",
     ),
+    "AccountPagesFunction": ("Legal", "Public pages about how we treat your data: the cookie policy."),
     "CalendarCallbackFunction": ("Calendar", "Connect a Google or Microsoft calendar and write its events."),
     "CalendarsFunction": ("Calendar", "Connect a Google or Microsoft calendar and write its events."),
     "CallLogsFunction": (
@@ -95,9 +95,7 @@ HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def document() -> dict[str, Any]:
-    template = load_template(DEFAULT_TEMPLATE)
-    names = {lid: placeholder(lid, spec["Type"]) for lid, spec in template["Resources"].items()}
-    functions = load_functions(template, DEFAULT_TEMPLATE.parent, Resolver(template, names))
+    functions = declared_functions()
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {"Error": _error_schema()}
     for function in sorted(functions.values(), key=lambda f: f.logical_id):

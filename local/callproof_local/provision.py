@@ -24,11 +24,13 @@ import boto3
 from callproof_local import model
 from callproof_local.template import (
     ACCOUNT_ID,
+    DEFAULT_TEMPLATE,
     REGION,
     Physical,
     Resolver,
     Template,
     TemplateError,
+    load_template,
     references,
 )
 
@@ -337,6 +339,14 @@ def placeholder(logical_id: str, resource_type: str) -> Physical:
     service = resource_type.split("::")[1].lower()
     arn = _arn(service, name)
     return Physical(name, {"Arn": arn, "StreamArn": f"{arn}/stream/local", "QueueName": name})
+
+
+def declared_functions(path: Path = DEFAULT_TEMPLATE) -> dict[str, model.Function]:
+    """The template's functions, their resources named by placeholders (nothing is created): what the
+    OpenAPI document, the cold-start bench and the route-enumerating tests read."""
+    template = load_template(path)
+    names = {lid: placeholder(lid, spec["Type"]) for lid, spec in template["Resources"].items()}
+    return model.load_functions(template, path.parent, Resolver(template, names))
 
 
 def _dependencies(template: Template, logical_id: str) -> set[str]:

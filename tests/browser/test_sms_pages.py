@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import uuid
 from typing import Any
 
-import phonenumbers
 import pytest
 import requests
 
+from tests.fixtures.local_stack.api import fresh_number
 from tests.fixtures.local_stack.process import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +28,7 @@ def _api(stack: RunningStack, org: str, method: str, path: str, body: Any = None
 @pytest.fixture
 def org(local_stack: RunningStack) -> str:
     org = f"browser-{uuid.uuid4().hex[:8]}"
-    _api(local_stack, org, "PUT", "/v1/org/sms/senders", {"phone_numbers": [_fresh_number()[1]]})
+    _api(local_stack, org, "PUT", "/v1/org/sms/senders", {"phone_numbers": [fresh_number()[1]]})
     return org
 
 
@@ -77,21 +76,12 @@ def _code_texted_to(stack: RunningStack, org: str, phone: str) -> str:
     return found.group(1)
 
 
-def _fresh_number() -> tuple[str, str]:
-    """(as typed, E.164): a valid number of area 415 that no other test is likely to use."""
-    while True:
-        local = f"{secrets.randbelow(8) + 2}{secrets.randbelow(10**6):06d}"
-        e164 = f"+1415{local}"
-        if phonenumbers.is_valid_number(phonenumbers.parse(e164)):
-            return f"(415) {local[:3]}-{local[3:]}", e164
-
-
 # Chromium always comes from 127.0.0.1, one client for the per-client code limit (5 an hour):
 # the tests below ask for two codes in all.
 def test_typed_number_opt_out_needs_the_texted_code(
     local_stack: RunningStack, org: str, browser: Any
 ) -> None:
-    typed, phone = _fresh_number()
+    typed, phone = fresh_number()
     page = browser.new_page()
     try:
         page.goto(f"{local_stack.url}/sms/opt-out?org={org}")
@@ -119,7 +109,7 @@ def test_typed_number_opt_out_needs_the_texted_code(
 
 
 def test_a_stale_form_is_refused(local_stack: RunningStack, org: str, browser: Any) -> None:
-    typed, phone = _fresh_number()
+    typed, phone = fresh_number()
     context = browser.new_context()
     page = context.new_page()
     try:

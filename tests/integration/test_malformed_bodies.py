@@ -12,9 +12,8 @@ from typing import Any
 import boto3
 
 from callproof_local import invoke
-from callproof_local.model import load_functions
-from callproof_local.provision import placeholder
-from callproof_local.template import Physical, Resolver, load_template
+from callproof_local.provision import declared_functions
+from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import TEMPLATE, api_event
 
@@ -23,9 +22,7 @@ Body = Callable[[dict[str, Any]], None]
 
 def _operations() -> list[tuple[str, str, str, str]]:
     """(function, method, resource, media type) of every template route that may carry a body."""
-    template = load_template(TEMPLATE)
-    names = {lid: placeholder(lid, spec["Type"]) for lid, spec in template["Resources"].items()}
-    functions = load_functions(template, TEMPLATE.parent, Resolver(template, names))
+    functions = declared_functions(TEMPLATE)
     found = []
     for function in functions.values():
         for route in function.api_events:

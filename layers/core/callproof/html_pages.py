@@ -25,6 +25,8 @@ _STYLE = (
     "button{margin-top:1rem;font-size:1rem;padding:.6rem 1.2rem;background:#0b57d0;color:#fff;border:0}"
     "button:focus,input:focus{outline:3px solid #f9a825;outline-offset:2px}"
     ".error{color:#a50e0e;font-weight:600}.done{color:#136c2e;font-weight:600}"
+    "table{border-collapse:collapse;font-size:.9rem;margin:1rem 0}caption{font-weight:600;text-align:left}"
+    "th,td{border:1px solid #999;padding:.3rem;text-align:left;vertical-align:top}"
 )
 
 

@@ -140,3 +140,17 @@ def test_unsubscribe_link_works_without_login(call: Invoke, aws_stack: dict[str,
     response = call.raw("AccountPagesFunction", public_event("POST", forged))  # type: ignore[attr-defined]
     assert response["statusCode"] == 400
     assert len(call("AccountsFunction", api_event("GET", "/v1/me/consents"))[1]["history"]) == 1
+
+
+def test_cookie_policy_is_a_public_page_that_sets_no_cookie(call: Invoke) -> None:
+    event = api_event("GET", "/legal/cookies")
+    event["requestContext"].pop("authorizer")
+    response = call.raw("AccountPagesFunction", event)  # type: ignore[attr-defined]
+    assert response["statusCode"] == 200
+    headers = response["multiValueHeaders"]
+    assert headers["Content-Type"][0].startswith("text/html")
+    assert headers["Content-Security-Policy"][0].startswith("default-src 'none'")
+    assert "Set-Cookie" not in headers
+    assert not response.get("cookies")
+    for name in ("privacy_csrf", "sms_csrf"):
+        assert f"<code>{name}</code>" in response["body"]
