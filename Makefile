@@ -4,25 +4,64 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS := .venv-tools
+CHECKOV := .venv-checkov
 PORT ?= 3000
 
-.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz client client-types
+.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz lock build build-host client client-types
 
-$(VENV)/.installed: pyproject.toml $(wildcard layers/*/requirements.txt)
+# Every venv installs from a lock file with hashes (ADR 0015; `make lock` writes them): pip checks
+# each file's sha256 and installs nothing unlisted (--no-deps).
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-# cfn-lint, checkov and the SAM translator pin their own boto3; they live in a separate venv.
-$(TOOLS)/.installed: requirements-tools.txt
+# cfn-lint, the SAM translator and SAM CLI pin their own boto3 and pydantic; they live in a separate
+# venv. checkov pins yet another boto3 (1.35.49, where SAM CLI pins 1.43.108): a venv of its own.
+$(TOOLS)/.installed: requirements-tools.lock
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
-	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-tools.lock
+	touch $@
+
+$(CHECKOV)/.installed: requirements-checkov.lock
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-checkov.lock
 	touch $@
 
 install: $(VENV)/.installed
-tools: $(TOOLS)/.installed
+tools: $(TOOLS)/.installed $(CHECKOV)/.installed
+
+# The lock files from their inputs, with the sha256 of every file the registry has for each pin. Layers:
+# exactly their requirements.txt (--no-deps: each is its whole closure, ADR 0012) for python3.12 on
+# arm64; the venvs: everything their inputs need, for python 3.11 on any platform.
+LOCK = $(TOOLS)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
+lock: tools
+	for layer in layers/*/; do \
+	  $(LOCK) --no-deps --python-version 3.12 --python-platform aarch64-manylinux2014 \
+	    $${layer}requirements.txt -o $${layer}requirements.lock || exit 1; done
+	$(LOCK) --universal --python-version 3.11 pyproject.toml requirements-dev.txt --extra local --extra dev \
+	  -o requirements-dev.lock
+	$(LOCK) --universal --python-version 3.11 requirements-tools.txt -o requirements-tools.lock
+	$(LOCK) --universal --python-version 3.11 requirements-checkov.txt -o requirements-checkov.lock
+
+# `sam build` without Docker (ADR 0015): python3.12, the functions' runtime, first on PATH (SAM's
+# Python workflow and the layers' Makefiles run it). `make build` is the deployable build (layers for
+# arm64, in .aws-sam/build, what `sam deploy` reads); `make build-host` builds the same template with
+# the layers for this machine's platform into .aws-sam/build-host, which tests/built runs.
+PYTHON312 ?= $(shell $(PYTHON) tools/python312.py)
+HOST_PLATFORM := manylinux2014_$(shell uname -m)
+SAM_BUILD = PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build \
+	--template-file infra/template.yaml --parallel --cached
+build: tools
+	@test -n "$(PYTHON312)" || { echo "make build: no python3.12 (pyenv install 3.12, or put one on PATH)"; exit 1; }
+	$(SAM_BUILD)
+
+build-host: tools
+	@if test -z "$(PYTHON312)"; then echo "make build-host: no python3.12 here: tests/built will be skipped"; \
+	else echo "sam build, layers for $(HOST_PLATFORM), into .aws-sam/build-host (log: .aws-sam-build-host.log)"; \
+	  LAYER_PLATFORM=$(HOST_PLATFORM) $(SAM_BUILD) --build-dir .aws-sam/build-host --cache-dir .aws-sam/cache-host \
+	    > .aws-sam-build-host.log 2>&1 || { cat .aws-sam-build-host.log; exit 1; }; fi
 
 run: install
 	$(VENV)/bin/callproof local --port $(PORT)
@@ -38,7 +77,7 @@ typecheck: install
 
 check-template: tools
 	$(TOOLS)/bin/cfn-lint infra/template.yaml
-	$(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
+	$(CHECKOV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/python tools/sam_transform.py infra/template.yaml > /dev/null
 
 unit: install
@@ -50,7 +89,8 @@ integration: install
 e2e: install
 	$(PY) -m pytest tests/e2e -q
 
-test: install tools lint typecheck check-template chromium client
+# build-host first: tests/built runs the functions as sam builds them (skipped where python3.12 is missing).
+test: install tools lint typecheck check-template chromium build-host client
 	$(PY) -m pytest -n 2 -q
 
 # The TypeScript client (clients/typescript, ADR 0016): its npm packages exactly as package-lock.json
@@ -98,4 +138,4 @@ openapi: install client
 	cd $(CLIENT) && npm run --silent generate
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .callproof .mutate* .fuzz-report.tsv $(CLIENT)/node_modules $(CLIENT)/build
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .aws-sam-build-host.log .pytest_cache .mypy_cache .ruff_cache .callproof .mutate* .fuzz-report.tsv $(CLIENT)/node_modules $(CLIENT)/build

@@ -7,10 +7,13 @@ Usage (from a layer's Makefile; `sam build` sets ARTIFACTS_DIR)::
 A layer folder (``layers/<name>/``, ADR 0012) holds:
 
 * ``requirements.txt``: every distribution the layer ships, pinned (``name==version``), dependencies
-  included: pip installs them with ``--no-deps`` for python3.12 on manylinux2014 aarch64, so a layer
-  holds exactly what is listed and nothing another layer already ships. A dependency deliberately left
+  included, so a layer holds exactly what is listed and nothing another layer already ships. A dependency deliberately left
   out is a comment ``# without: <name>: <why>`` (the test in tests/unit/test_packages.py checks that
   everything else a listed distribution requires is in the function's layers);
+* ``requirements.lock``: the same pins with the sha256 of every file PyPI has for them (``make lock``,
+  ADR 0015). pip installs it with ``--require-hashes --no-deps`` for python3.12 on manylinux2014
+  aarch64 (``LAYER_PLATFORM`` names another platform: ``make build-host`` builds for this machine so
+  the built functions can run here); a lock whose pins differ from ``requirements.txt`` stops the build;
 * ``prune.txt`` (optional): files of those distributions the code never loads, as globs on the path
   inside ``python/`` (``*`` also crosses ``/``); a line starting with ``!`` keeps what it matches;
 * packages of our own (a folder with ``__init__.py``, e.g. ``callproof/`` in ``layers/core``), copied in.
@@ -24,6 +27,7 @@ Only the standard library here: the build runs it with the target's python3.12.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import shutil
 import subprocess
@@ -32,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-PLATFORM = "manylinux2014_aarch64"
+PLATFORM = "manylinux2014_aarch64"  # the template's arm64; LAYER_PLATFORM overrides (make build-host)
 PYTHON_VERSION = "3.12"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*(?:#.*)?$")
 _WITHOUT = re.compile(r"^#\s*without:\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*:\s*(.+)$")
@@ -96,17 +100,28 @@ def _files(root: Path) -> Iterable[Path]:
     return (path for path in root.rglob("*") if path.is_file() or path.is_symlink())
 
 
-def build(folder: Path, artifacts: Path, python: str = sys.executable) -> Path:
+def locked_pins(lock: Path) -> dict[str, str]:
+    """The ``name==version`` lines of a hashed lock file (continuation and comment lines skipped)."""
+    pins: dict[str, str] = {}
+    for line in lock.read_text().splitlines():
+        if match := re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", line):
+            pins[canonical(match[1])] = match[2]
+    return pins
+
+
+def build(folder: Path, artifacts: Path, python: str = sys.executable, platform: str = PLATFORM) -> Path:
     spec = LayerSpec.read(folder)
     target = artifacts / "python"
     target.mkdir(parents=True, exist_ok=True)
     if spec.pins:
+        lock = folder / "requirements.lock"
+        if locked_pins(lock) != spec.pins:
+            raise SystemExit(f"{lock} does not lock {folder}/requirements.txt: run `make lock`")
         subprocess.run(  # noqa: S603 - fixed argv
             [
-                python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-                "--only-binary=:all:", "--platform", PLATFORM, "--python-version", PYTHON_VERSION,
-                "--implementation", "cp", "--target", str(target),
-                *(f"{name}=={version}" for name, version in sorted(spec.pins.items())),
+                python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--require-hashes",
+                "--only-binary=:all:", "--platform", platform, "--python-version", PYTHON_VERSION,
+                "--implementation", "cp", "--target", str(target), "--requirement", str(lock),
             ],
             check=True,
         )  # fmt: skip
@@ -134,9 +149,10 @@ def main(argv: Sequence[str]) -> int:
     if sys.version_info[:2] != (3, 12):
         print("layer_build.py must run with python3.12 (the functions' runtime)", file=sys.stderr)
         return 2
-    target = build(Path(argv[0]).resolve(), Path(argv[1]).resolve())
+    platform = os.environ.get("LAYER_PLATFORM") or PLATFORM
+    target = build(Path(argv[0]).resolve(), Path(argv[1]).resolve(), platform=platform)
     size = sum(path.stat().st_size for path in _files(target))
-    print(f"{argv[0]}: {size / 1e6:.1f} MB unzipped in {target}")
+    print(f"{argv[0]}: {size / 1e6:.1f} MB unzipped for {platform} in {target}")
     return 0
 
 
