@@ -116,6 +116,29 @@ browser: install chromium
 bench: install
 	$(PY) -m bench
 
+# Deploying (docs/deploy.md): ENV is one of samconfig.toml's environments. deploy builds (make build)
+# then runs `sam deploy --config-env ENV`; destroy runs `sam delete`, which asks before it deletes
+# (the user pool, the data bucket and the tables are retained: see docs/deploy.md). `make validate`
+# lints the template for every environment offline (`sam validate --lint`).
+.PHONY: deploy destroy validate
+DEPLOY_ENVS := dev staging prod
+SAM = SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
+EMPTY :=
+CHECK_ENV = @case '$(ENV)' in $(subst $(EMPTY) $(EMPTY),|,$(DEPLOY_ENVS))) ;; *) \
+	echo "make $@: ENV must be one of $(DEPLOY_ENVS) (samconfig.toml), e.g. make $@ ENV=dev" >&2; exit 2;; esac
+deploy:
+	$(CHECK_ENV)
+	$(MAKE) build
+	$(SAM) deploy --config-env $(ENV)
+
+destroy:
+	$(CHECK_ENV)
+	$(MAKE) tools
+	$(SAM) delete --config-env $(ENV)
+
+validate: tools
+	for env in $(DEPLOY_ENVS); do $(SAM) validate --lint --config-env $$env || exit 1; done
+
 # Schemathesis over every operation of docs/openapi.json on a local stack (tests/fuzz; `make test` runs
 # it with 15 generated cases per operation and mode). The long run: FUZZ_EXAMPLES per operation
 # (default 2000), FUZZ_SEED to vary the cases; prints the operations, cases sent and the time taken.
