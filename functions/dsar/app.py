@@ -17,6 +17,7 @@ from callproof.dsar.api import (
     CancelIn,
     DownloadOut,
     ExtendIn,
+    OwnRequestOut,
     RequestIn,
     RequestOut,
     RequestPage,
@@ -24,6 +25,7 @@ from callproof.dsar.api import (
     SubjectChoiceIn,
 )
 from callproof.dsar.model import DsarRequest, Status
+from callproof.dsar.self_service import SelfService
 from callproof.dsar.service import DsarService
 from callproof.observability import logger, metrics, tracer
 from callproof.values import ISO_DATE
@@ -34,6 +36,20 @@ REQUEST_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 def service() -> DsarService:
     return wiring.dsar()[0]
+
+
+def own() -> SelfService:
+    self_service = service().own
+    if self_service is None:  # wiring always builds it; a test double may not
+        raise RuntimeError("self-service requests are not wired")
+    return self_service
+
+
+def token_email() -> str | None:
+    """The ID token's email claim (set by Cognito): the address of an account with no member item."""
+    claims = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer", {}).get("claims")
+    email = claims.get("email") if isinstance(claims, dict) else None
+    return email if isinstance(email, str) else None
 
 
 def detail(request: DsarRequest) -> RequestOut:
@@ -127,6 +143,21 @@ def download(request_id: str) -> DownloadOut:
     """A short-lived download URL for a finished access or portability export."""
     url, expires_at = service().download_url(http.current_caller(app), request_id)
     return DownloadOut(url=url, expires_at=expires_at)
+
+
+# ------------------------------------------------------------------------ a member's own requests
+@app.post("/v1/me/export", status_code=HTTPStatus.ACCEPTED)
+def export_me() -> OwnRequestOut:
+    """Export your own account data (profile, photo, consents, devices, calls you logged, synced mail,
+    integrations): an access request whose download link is emailed to your account's address."""
+    return OwnRequestOut.of(own().export(http.current_caller(app), token_email()))
+
+
+@app.delete("/v1/me", status_code=HTTPStatus.ACCEPTED)
+def delete_me() -> OwnRequestOut:
+    """Delete your account, once you confirm through the emailed link. The contacts you own and calls
+    you logged stay with the org, reassigned to an admin; the org's last admin is refused (409)."""
+    return OwnRequestOut.of(own().erase(http.current_caller(app), token_email()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -297,7 +297,8 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
     workflows = StepFunctionsWorkflows(
         aws.stepfunctions(), settings.export_machine_arn, settings.erasure_machine_arn
     )
-    resolver = SubjectResolver(contacts, DynamoMemberStore(aws.dynamodb(), settings.accounts_table))
+    members = DynamoMemberStore(aws.dynamodb(), settings.accounts_table)
+    resolver = SubjectResolver(contacts, members)
     key = link_key(settings.link_secret_arn)
     lifecycle = RequestLifecycle(
         requests=DynamoRequestStore(aws.dynamodb(), settings.dsar_table),
@@ -327,7 +328,7 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
         public_rate_per_hour=settings.public_rate_per_hour,
         orgs=DynamoOrgIdentity(aws.dynamodb(), settings.accounts_table),
     )
-    return DsarService(lifecycle, resolver, ContactService(contacts, orgs)), public, settings
+    return DsarService(lifecycle, resolver, ContactService(contacts, orgs), members), public, settings
 
 
 @cache
@@ -338,7 +339,7 @@ def dsar_tasks() -> WorkflowTasks:
     from callproof.store.dsar_dynamo import DynamoRequestStore
     from callproof.store.exports_s3 import S3Exports
     from callproof.store.mailer_ses import SesMailer
-    from callproof.wiring_personal_data import ERASED_LAST, personal_data_stores
+    from callproof.wiring_personal_data import ERASED_LAST, business_records, members_of, personal_data_stores
     from callproof.wiring_shared import link_key, suppression
 
     settings = config.load(config.DsarTaskSettings)
@@ -352,6 +353,8 @@ def dsar_tasks() -> WorkflowTasks:
         link_key=link_key(settings.link_secret_arn),
         public_base_url=settings.public_base_url,
         erased_last=ERASED_LAST,
+        members=members_of(settings),
+        records=business_records(settings),
     )
 
 

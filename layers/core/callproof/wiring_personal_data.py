@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from callproof import aws
 from callproof.calendars.model import Provider
 from callproof.config import DsarTaskSettings
-from callproof.dsar.ports import GrantRevoker, PersonalDataStore
+from callproof.dsar.ports import BusinessRecords, GrantRevoker, MemberAccounts, PersonalDataStore
 from callproof.store.accounts_personal_data import AccountsData
+from callproof.store.business_records_dynamo import CallOwnership, ContactOwnership
 from callproof.store.calls_personal_data_dynamo import CallLogsData, DevicesData
 from callproof.store.contacts_personal_data_dynamo import ContactsData
 from callproof.store.identity_cognito import CognitoDirectory
@@ -26,6 +27,7 @@ from callproof.store.integrations_personal_data import IntegrationsData
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
 from callproof.store.mail_personal_data import MailData
+from callproof.store.members_dynamo import DynamoMemberStore
 from callproof.store.sms_personal_data_dynamo import SmsData
 
 if TYPE_CHECKING:
@@ -96,6 +98,22 @@ FACTORIES: list[StoreFactory] = [
 ERASED_LAST = frozenset({"contacts"})
 
 
+def business_records(settings: DsarTaskSettings) -> dict[str, BusinessRecords]:
+    """What an erased org user's business records are, by name: the contacts they own and the calls
+    they logged, reassigned to an admin before the erasure (ADR 0015); a table not deployed is left out."""
+    records: dict[str, BusinessRecords] = {}
+    if settings.contacts_table:
+        records["contacts"] = ContactOwnership(aws.dynamodb(), settings.contacts_table)
+    if settings.call_logs_table:
+        records["call_logs"] = CallOwnership(aws.dynamodb(), settings.call_logs_table)
+    return records
+
+
+def members_of(settings: DsarTaskSettings) -> MemberAccounts | None:
+    """The org's members (who is an admin), on AccountsTable when deployed."""
+    return DynamoMemberStore(aws.dynamodb(), settings.accounts_table) if settings.accounts_table else None
+
+
 def personal_data_stores(settings: DsarTaskSettings) -> dict[str, PersonalDataStore]:
     """The deployed stores by name, in registration order."""
     stores: dict[str, PersonalDataStore] = {}
@@ -132,10 +150,12 @@ def grant_revoker(settings: DsarTaskSettings, table: str) -> GrantRevoker:
     """The Gmail and calendar services with what their disconnect paths use, on MailTable."""
     from callproof.calendars.service import CalendarService
     from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
+    from callproof.mail.google_contacts import ContactsGrantConfig, GoogleContacts
     from callproof.mail.model import GmailConfig
     from callproof.mail.service import GmailService
     from callproof.store.calendars_dynamo import DynamoCalendarStore
     from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
+    from callproof.store.google_contacts_dynamo import DynamoContactsGrantStore
     from callproof.store.oauth_state_dynamo import OAuthStateStore
     from callproof.store.secrets import CachedJsonSecret
     from callproof.store.token_vault_kms import TokenVault
@@ -160,6 +180,16 @@ def grant_revoker(settings: DsarTaskSettings, table: str) -> GrantRevoker:
 
         return gmail_api(access_token, settings.google_api_base_url)
 
+    google_contacts = GoogleContacts(  # its removal path only: revoke, delete the grant and its links
+        DynamoContactsGrantStore(aws.dynamodb(), table),
+        google,
+        states,
+        vault,
+        people=unused,
+        import_people=unused,
+        mark_removed=unused,
+        config=ContactsGrantConfig(redirect_uri=None),
+    )
     gmail = GmailService(
         integrations=DynamoIntegrationStore(aws.dynamodb(), table),
         index=unused,
@@ -170,6 +200,7 @@ def grant_revoker(settings: DsarTaskSettings, table: str) -> GrantRevoker:
         vault=vault,
         gmail=gmail_api,
         config=GmailConfig(topic="", redirect_uri=None),
+        google_contacts=google_contacts,
     )
     calendar = CalendarService(
         connections=DynamoCalendarStore(aws.dynamodb(), table),

@@ -140,6 +140,36 @@ class _FromDomain(Model):
     model_config = ConfigDict(from_attributes=True)
 
 
+class OwnRequestOut(Model):
+    """A member's own request from the app: where it stands and what happens next."""
+
+    request_id: str
+    type: RequestType
+    status: Status  # in_progress (export) or pending_confirmation (erasure)
+    due: date
+    message: str
+
+    @classmethod
+    def of(cls, request: DsarRequest) -> Self:
+        if request.status is Status.PENDING_CONFIRMATION:
+            message = (
+                "We emailed you a link to confirm the deletion of your account; nothing is deleted "
+                "before you open it. The contacts you own and calls you logged stay with your "
+                "organisation, reassigned to an admin."
+            )
+        else:
+            message = (
+                "We are preparing a copy of your account data; the download link will be emailed to you."
+            )
+        return cls(
+            request_id=request.id,
+            type=request.type,
+            status=request.status,
+            due=request.deadline.due,
+            message=message,
+        )
+
+
 class PublicRequestAccepted(Model):
     status: Status  # pending_confirmation
     message: str

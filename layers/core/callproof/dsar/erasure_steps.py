@@ -8,7 +8,15 @@ from dataclasses import replace
 from itertools import chain
 
 from callproof.dsar.model import DsarRequest, StepStatus, StoreProgress, Subject
-from callproof.dsar.ports import ErasesInRounds, KeepsOptOuts, PersonalDataStore, Suppression
+from callproof.dsar.ports import (
+    BusinessRecords,
+    ErasesInRounds,
+    KeepsOptOuts,
+    MemberAccounts,
+    PersonalDataStore,
+    Suppression,
+)
+from callproof.dsar.self_service import LastAdmin, successor
 from callproof.dsar.step_journal import DONE, StepJournal
 
 RESIDUE_LOOKS = 4  # the first look and up to three more, after 1, 2 and 4 seconds
@@ -24,10 +32,14 @@ class ErasureSteps:
         journal: StepJournal,
         suppression: Suppression | None,
         settle: Callable[[int], None],
+        members: MemberAccounts | None = None,
+        records: Mapping[str, BusinessRecords] | None = None,
     ) -> None:
         self._journal = journal
         self._suppression = suppression
         self._settle = settle
+        self._members = members
+        self._records = records or {}
 
     def suppress(self, request: DsarRequest, stores: Mapping[str, PersonalDataStore]) -> dict[str, object]:
         """Before anything is deleted: the keyed hashes of the subject's phones and emails go on the
@@ -36,6 +48,7 @@ class ErasureSteps:
         if request.steps.get("suppress") is DONE:
             return {}
         subject = self._journal.subject(request)
+        self._reassign(request, subject)
         opted_out = frozenset(
             chain.from_iterable(
                 store.opted_out(subject) for store in stores.values() if isinstance(store, KeepsOptOuts)
@@ -55,6 +68,26 @@ class ErasureSteps:
             },
         )
         return {"entries": entries}
+
+    def _reassign(self, request: DsarRequest, subject: Subject) -> None:
+        """Before anything is deleted, an erased org user's business records (contacts they own,
+        calls they logged) go to the org's longest-standing other admin, audited once per user.
+        Idempotent: a replay finds nothing left to move. No admin left: ``LastAdmin``, the step
+        fails and the request waits in needs_attention."""
+        if not subject.user_ids or not self._records:
+            return
+        members = self._members.list_org(request.org_id) if self._members else []
+        heir = successor(members, subject.user_ids)
+        if heir is None:
+            raise LastAdmin("no other admin of the org can receive the erased user's business records")
+        for user_id in sorted(subject.user_ids):
+            moved = {
+                name: records.reassign(request.org_id, user_id, heir.user_id)
+                for name, records in self._records.items()
+            }
+            self._journal.log(
+                request, "erasure.reassigned", {"user": user_id, "to": heir.user_id, **moved}, per=user_id
+            )
 
     def erase(
         self,

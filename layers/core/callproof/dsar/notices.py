@@ -31,6 +31,7 @@ def erasure(request: DsarRequest) -> Notice:
         for name, progress in sorted(request.stores.items())
         if progress.kept
     ]
+    subject = request.subject
     lines = [
         f"Your erasure request of {request.deadline.received.isoformat()} is complete.",
         "",
@@ -40,11 +41,19 @@ def erasure(request: DsarRequest) -> Notice:
         "Kept, per store, and why:",
         *(kept or ["- nothing"]),
         "",
-        "Your email address and phone numbers are kept only as keyed hashes on our suppression list, "
-        "so that you are never imported or texted again (an SMS opt-out is kept because the law "
-        "requires us to honour it). A keyed hash cannot be read back into the address or number.",
-        "We checked every store afterwards: none still holds data found through your identifiers.",
     ]
+    if subject is not None and (subject.emails or subject.phones):
+        lines.append(
+            "Your email address and phone numbers are kept only as keyed hashes on our suppression list, "
+            "so that you are never imported or texted again (an SMS opt-out is kept because the law "
+            "requires us to honour it). A keyed hash cannot be read back into the address or number."
+        )
+    if subject is not None and subject.user_ids:
+        lines.append(
+            "Your account is deleted. The contacts you owned and the calls you logged are your "
+            "organisation's business records: they stay with it, reassigned to one of its admins."
+        )
+    lines.append("We checked every store afterwards: none still holds data found through your identifiers.")
     return "Your privacy request: erasure complete", "\n".join(lines)
 
 

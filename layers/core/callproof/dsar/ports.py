@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+from callproof.accounts.model import Member
 from callproof.calendars.model import Provider
 from callproof.contacts.model import Contact, ContactPatch
 from callproof.dsar.export import ByteSink
@@ -99,6 +100,30 @@ class Suppression(Protocol):
 
     def suppressed(self, org_id: str, emails: frozenset[str], phones: frozenset[str]) -> frozenset[str]:
         """Which of these emails / phones are suppressed (batched reads)."""
+        ...
+
+
+class MemberAccounts(Protocol):
+    """The org's member accounts (``callproof.accounts``): a member's own request reads their account,
+    and an erased member's business records go to one of the org's admins."""
+
+    def get(self, org_id: str, user_id: str) -> Member | None: ...
+
+    def list_org(self, org_id: str) -> list[Member]: ...
+
+
+class BusinessRecords(Protocol):
+    """An org's business records an org user holds (the contacts they own, the calls they logged):
+    when the user's account is erased they stay with the org, reassigned to an admin."""
+
+    @property
+    def name(self) -> str:
+        """What the records are (``contacts``, ``call_logs``): the key of the audited counts."""
+        ...
+
+    def reassign(self, org_id: str, from_user: str, to_user: str) -> int:
+        """Give every record of ``from_user`` to ``to_user``; how many moved (idempotent: a second run
+        finds none left). Pages through the records, never Scans."""
         ...
 
 

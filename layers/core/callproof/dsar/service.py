@@ -26,7 +26,8 @@ from callproof.dsar.model import (
     Status,
 )
 from callproof.dsar.once import digest
-from callproof.dsar.ports import Corrections
+from callproof.dsar.ports import Corrections, MemberAccounts
+from callproof.dsar.self_service import SelfService
 from callproof.dsar.subjects import SubjectResolver
 from callproof.errors import Conflict, InvalidInput, NotFound
 from callproof.ids import time_ordered_id
@@ -35,8 +36,14 @@ from callproof.tenancy import Caller, Role
 
 class DsarService:
     def __init__(
-        self, lifecycle: RequestLifecycle, resolver: SubjectResolver, corrections: Corrections
+        self,
+        lifecycle: RequestLifecycle,
+        resolver: SubjectResolver,
+        corrections: Corrections,
+        members: MemberAccounts | None = None,
     ) -> None:
+        # A member's own requests from the app (``callproof.dsar.self_service``).
+        self.own = SelfService(lifecycle, members) if members is not None else None
         self._lifecycle = lifecycle
         self._requests = lifecycle.requests
         self._clock = lifecycle.clock

@@ -34,7 +34,15 @@ from callproof.dsar.model import (
     Subject,
 )
 from callproof.dsar.once import send_once
-from callproof.dsar.ports import ExportStorage, Mailer, PersonalDataStore, RequestStore, Suppression
+from callproof.dsar.ports import (
+    BusinessRecords,
+    ExportStorage,
+    Mailer,
+    MemberAccounts,
+    PersonalDataStore,
+    RequestStore,
+    Suppression,
+)
 from callproof.dsar.step_journal import StepJournal
 from callproof.errors import NotFound
 from callproof.ids import utc_now
@@ -75,6 +83,8 @@ class WorkflowTasks:
         clock: Callable[[], datetime] = utc_now,
         settle: Callable[[int], None] = lambda attempt: time.sleep(2**attempt),
         erased_last: frozenset[str] = frozenset(),
+        members: MemberAccounts | None = None,
+        records: Mapping[str, BusinessRecords] | None = None,
     ) -> None:
         self._requests = requests
         self._mailer = mailer
@@ -83,7 +93,7 @@ class WorkflowTasks:
         self._erased_last = erased_last  # erased in a second round, after every other store
         self._journal = StepJournal(requests, audit, clock)
         self._export = ExportSteps(self._journal, exports, mailer, link_key, public_base_url)
-        self._erasure = ErasureSteps(self._journal, suppression, settle)
+        self._erasure = ErasureSteps(self._journal, suppression, settle, members, records)
 
     def run(self, event: TaskEvent, more_time: Callable[[], bool] = lambda: True) -> dict[str, object]:
         """Run one step. ``more_time()`` says whether the invocation still has time for another
