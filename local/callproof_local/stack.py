@@ -165,6 +165,11 @@ class LocalStack:
         self._restore_env()
         self._remove_state()
 
+    def process_environment(self) -> dict[str, str]:
+        """What ``start`` set in this process's environment for the handlers (moto as the AWS endpoint,
+        the local doubles, the public URLs): tests/built hands it to the built functions' processes."""
+        return {key: os.environ[key] for key in self._saved_env if key in os.environ}
+
     def __enter__(self) -> LocalStack:
         try:
             return self.start()
