@@ -136,3 +136,13 @@ def test_deploy_and_destroy_use_the_environment(env: str) -> None:
     assert f"sam deploy --config-env {env}" in deploy
     assert deploy.index("sam build") < deploy.index("sam deploy")
     assert f"sam delete --config-env {env}" in make("-n", "destroy", f"ENV={env}").stdout
+
+
+def test_the_runbooks_concurrency_figures_are_the_templates(template: dict[str, Any]) -> None:
+    reserved = sum(
+        resource.get("Properties", {}).get("ReservedConcurrentExecutions", 0)
+        for resource in template["Resources"].values()
+    )
+    text = " ".join(RUNBOOK.read_text(encoding="utf-8").split())
+    assert f"({reserved} in all today" in text
+    assert f"plus 100 ({reserved + 100})" in text
