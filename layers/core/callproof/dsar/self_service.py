@@ -61,7 +61,6 @@ class SelfService:
         """An erasure of the caller's account, waiting for the link emailed to them. ``LastAdmin``
         (409) when no other admin would keep the org and the records the member holds (the token's
         roles are what is enforced, as everywhere; the other admins are the stored members)."""
-        email = self._email(caller, token_email)
         if (
             caller.has(Role.ADMIN)
             and successor(self._members.list_org(caller.org_id), [caller.user_id]) is None
@@ -70,6 +69,7 @@ class SelfService:
                 "You are the last admin of this organisation: make another member an admin first, so "
                 "that someone can manage it and keep its contacts and calls you hold."
             )
+        email = self._email(caller, token_email)
         return self._lifecycle.record_pending(self._own(caller, RequestType.ERASURE, email), caller.user_id)
 
     def _own(self, caller: Caller, kind: RequestType, email: str) -> DsarRequest:
