@@ -1,6 +1,7 @@
 """The ``callproof`` command: ``local`` (run the stack), ``token`` (mint a JWT), ``run-schedule``,
 ``twilio-sign`` (the X-Twilio-Signature of a form post, for curl against the local stack),
 ``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would),
+``mail-in`` (deliver an .eml to the privacy mailbox as SES receiving would: ``callproof_local.mail_in``),
 ``audit verify`` (check an org's DSAR audit hash chain), ``publish-policy``, ``dsar create | list | show |
 wait`` (staff DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``, and ``admin
 create`` (an org's first admin on a deployment, in ``admin_cli``). ``--url`` is always the gateway's
@@ -327,7 +328,7 @@ def _version() -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    from callproof_local import admin_cli, dsar_cli
+    from callproof_local import admin_cli, dsar_cli, mail_in
     from callproof_local.template import DEFAULT_TEMPLATE
 
     root = argparse.ArgumentParser(prog="callproof", description="CallProof local development tools.")
@@ -407,6 +408,7 @@ def parser() -> argparse.ArgumentParser:
     audit_verify.add_argument("--table", help="the DsarTable of a deployment (its DsarTableName output)")
     dsar_cli.add_commands(commands)  # dsar create | list | show | choose | wait, outbox
     admin_cli.add_commands(commands)  # admin create
+    mail_in.add_command(commands)  # mail-in FILE.eml
     return root
 
 
@@ -433,6 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return admin_cli.run(args)
         if args.command == "gmail-deliver":
             return run_gmail_deliver(args.mailbox, args.eml, not args.no_push)
+        if args.command == "mail-in":
+            from callproof_local import mail_in
+
+            return mail_in.run(args)
         return run_schedule(args.name, args.url)
     except UsageError as exc:
         print(f"callproof: {exc}", file=sys.stderr)

@@ -190,6 +190,14 @@ class DsarSettings(Settings):
     )
 
 
+class PrivacyInboxSettings(DsarSettings):
+    """The privacy mailbox: mail SES stored for the privacy address is filed as requests."""
+
+    inbound_bucket: str = Field(alias="INBOUND_MAIL_BUCKET", min_length=3)
+    inbound_prefix: str = Field(alias="INBOUND_MAIL_PREFIX", pattern=r"^[a-z0-9/-]{0,64}$")
+    privacy_address: str = Field(alias="PRIVACY_ADDRESS", pattern=r"^[^@\s+]+@[^@\s]+$")
+
+
 class DsarDeadlineSettings(Settings):
     dsar_table: str = Field(alias="DSAR_TABLE", min_length=3)
 

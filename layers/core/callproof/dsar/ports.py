@@ -201,6 +201,14 @@ class OrgDirectory(Protocol):
     def org_for_name(self, name: str) -> str | None: ...
 
 
+class InboundMessages(Protocol):
+    """Mail SES received for the privacy address and stored as it arrived (``store/inbound_mail_s3.py``)."""
+
+    def read(self, message_id: str) -> bytes | None:
+        """The raw RFC 5322 message; None when absent, or larger than a request is ever read."""
+        ...
+
+
 class Workflows(Protocol):
     """Step Functions executions of the export and erasure state machines."""
 

@@ -12,6 +12,7 @@ import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 from callproof import csrf
 from callproof.accounts.model import SLUG_PATTERN
@@ -52,17 +53,45 @@ class PublicRequests:
         self._rate_limit = public_rate_per_hour
         self._orgs = orgs
 
-    def public_request(self, data: PublicRequestIn, client: str) -> DsarRequest:
+    def public_request(
+        self, data: PublicRequestIn, client: str, request_id: str | None = None
+    ) -> DsarRequest:
         """Record a person's own request, email them the confirmation link and, when they gave a
         phone, text it a code: nothing is proven yet. ``client`` is the caller's address: it is only
-        hashed, to count requests per hour across every org."""
+        hashed, to count requests per hour across every org. ``request_id``: an id derived from what
+        delivered the request (a mail's message id), so a redelivery finds it (``Conflict``)."""
         now = self._clock()
         self._limits.charge("privacy-request", self._rate_limit, f"ip:{client}")
         self._limits.charge("privacy-request", self._rate_limit, f"email:{data.email}")
         phone = data.phone if data.phone is None else self._lifecycle.e164(data.org_id, data.phone)
-        request = DsarRequest(
+        request = self._new(data, request_id or time_ordered_id(now), now, phone)
+        pending = self._lifecycle.record_pending(request, PUBLIC)
+        if phone is not None:
+            # The page asks for the code whether or not it went out (the answer reveals nothing);
+            # a code that could not go now can be asked for again from the confirmation page.
+            with contextlib.suppress(DomainError):
+                self._send_code(pending, client)
+        return pending
+
+    def hold_for_review(self, data: PublicRequestIn, request_id: str, reason: str) -> DsarRequest:
+        """Record a request that must not run, nor be confirmed by a link, before staff read it (mail
+        that failed its authentication checks, or whose request type is not clear): needs_review
+        with no candidates and nothing proven; no mail goes out. ``Conflict`` when ``request_id``
+        exists (a redelivery)."""
+        now = self._clock()
+        request = self._new(data, request_id, now, None).with_status(Status.NEEDS_REVIEW, now, reason)
+        self._requests.create(request, None, None)
+        self._lifecycle.log(request, PUBLIC, "request.held", {"type": request.type.value, "reason": reason})
+        return request
+
+    def existing(self, org_id: str, request_id: str) -> DsarRequest | None:
+        return self._requests.get(org_id, request_id)
+
+    @staticmethod
+    def _new(data: PublicRequestIn, request_id: str, now: datetime, phone: str | None) -> DsarRequest:
+        return DsarRequest(
             org_id=data.org_id,
-            id=time_ordered_id(now),
+            id=request_id,
             type=data.type,
             status=Status.PENDING_CONFIRMATION,
             deadline=Deadline(data.jurisdiction, now.date()),
@@ -74,13 +103,6 @@ class PublicRequests:
             recipient_email=data.recipient_email,
             lift=data.lift,
         )
-        pending = self._lifecycle.record_pending(request, PUBLIC)
-        if phone is not None:
-            # The page asks for the code whether or not it went out (the answer reveals nothing);
-            # a code that could not go now can be asked for again from the confirmation page.
-            with contextlib.suppress(DomainError):
-                self._send_code(pending, client)
-        return pending
 
     def find_org(self, typed: str) -> str:
         """The org a person names by its slug or published company name (never its internal id);
