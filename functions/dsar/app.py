@@ -148,7 +148,7 @@ def download(request_id: str) -> DownloadOut:
 # ------------------------------------------------------------------------ a member's own requests
 @app.post("/v1/me/export", status_code=HTTPStatus.ACCEPTED)
 def export_me() -> OwnRequestOut:
-    """Export your own account data (profile, photo, consents, devices, calls you logged, synced mail,
+    """Export your own account data (profile, photo, consents, devices and locations, calls you logged,
     integrations): an access request whose download link is emailed to your account's address."""
     return OwnRequestOut.of(own().export(http.current_caller(app), token_email()))
 

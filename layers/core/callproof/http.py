@@ -332,7 +332,7 @@ POLICY_EXEMPT_ROUTES = frozenset(
         ("DELETE", "/v1/me/consents/{purpose}"),
         ("GET", "/v1/me/age"),
         ("PUT", "/v1/me/age"),
-        # A member's own data rights never wait for their consent to a new policy (ADR 0015).
+        # A member's own data rights never wait for their consent to a new policy (ADR 0018).
         ("POST", "/v1/me/export"),
         ("DELETE", "/v1/me"),
     }

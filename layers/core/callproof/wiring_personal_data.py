@@ -100,7 +100,7 @@ ERASED_LAST = frozenset({"contacts"})
 
 def business_records(settings: DsarTaskSettings) -> dict[str, BusinessRecords]:
     """What an erased org user's business records are, by name: the contacts they own and the calls
-    they logged, reassigned to an admin before the erasure (ADR 0015); a table not deployed is left out."""
+    they logged, reassigned to an admin before the erasure (ADR 0018); a table not deployed is left out."""
     records: dict[str, BusinessRecords] = {}
     if settings.contacts_table:
         records["contacts"] = ContactOwnership(aws.dynamodb(), settings.contacts_table)

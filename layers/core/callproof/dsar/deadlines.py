@@ -4,7 +4,7 @@
   day: 31 January -> 28/29 February), extendable by two further months while the first is running.
 - CCPA: 45 days, extendable once by 45 days while the first period is running.
 - A complaint: ``days`` from receipt (30 unless the deployment sets ``DSAR_COMPLAINT_DAYS``),
-  extendable once by as many days while the first period is running (ADR 0015).
+  extendable once by as many days while the first period is running (ADR 0018).
 """
 
 from __future__ import annotations

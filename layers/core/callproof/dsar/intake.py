@@ -4,7 +4,7 @@ standard library's ``email`` package and file the request through ``PublicReques
 page does.
 
 - The org is named by the recipient, ``privacy+<org slug>@<domain>``; mail without a known slug
-  files nothing (ADR 0017).
+  files nothing (ADR 0019).
 - The sender's address (the From header, the one DMARC aligns) becomes the request's email; it is
   proven only by the confirmation link emailed to it, so nothing runs before the link is opened.
 - The type is read from the subject, else the body: one type named, that type; none or several,

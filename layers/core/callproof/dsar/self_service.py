@@ -5,7 +5,7 @@ and nothing else, so no subject is resolved from identifiers. An export starts a
 goes to the account's email; an erasure still waits for the link emailed to that address (the policy's
 "we will send you an email in order to confirm the deletion"). The org's business records the member
 holds (contacts they own, calls they logged) are not theirs to erase: the erasure workflow gives them
-to an admin first (``successor``), so an org's last admin cannot delete themself (ADR 0015).
+to an admin first (``successor``), so an org's last admin cannot delete themself (ADR 0018).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each record changes in one conditional UpdateItem that still expects the old own
 moves only what is left and a record someone else changed meanwhile is not overwritten.
 
 - contacts: the org's contact partition is queried (consistent, no Scan) with a filter on the owner;
-  there is no owner index (ADR 0015: an erasure is rare, the partition is read once per erased user).
+  there is no owner index (ADR 0018: an erasure is rare, the partition is read once per erased user).
   The contact's version goes up, as any edit's does.
 - calls: the ByUser index lists the user's calls; ``user_id`` and the index key ``user_pk`` move.
 """
