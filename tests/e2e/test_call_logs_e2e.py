@@ -88,3 +88,11 @@ def test_retention_schedule_runs_on_demand(local_stack: RunningStack) -> None:
     assert json.loads(ran.stdout)["deleted"] >= 1
     mine = requests.get(f"{local_stack.url}/v1/call-logs", headers=headers, timeout=30).json()
     assert mine["items"] == []
+    # issue 18, point 5: the sweep's log line names its function's service, as in the cloud
+    logged = [
+        json.loads(line)
+        for line in local_stack.stdout.read_text().splitlines()
+        if '"call-log retention' in line
+    ]
+    assert logged
+    assert {line["service"] for line in logged} == {"call-retention"}
