@@ -148,15 +148,19 @@ def download(request_id: str) -> DownloadOut:
 # ------------------------------------------------------------------------ a member's own requests
 @app.post("/v1/me/export", status_code=HTTPStatus.ACCEPTED)
 def export_me() -> OwnRequestOut:
-    """Export your own account data (profile, photo, consents, devices and locations, calls you logged,
-    integrations): an access request whose download link is emailed to your account's address."""
+    """Export your own account data; the download link is emailed to your account's address.
+
+    An access request about your account only: profile, photo, consents, devices and their locations,
+    the calls you logged, your integrations."""
     return OwnRequestOut.of(own().export(http.current_caller(app), token_email()))
 
 
 @app.delete("/v1/me", status_code=HTTPStatus.ACCEPTED)
 def delete_me() -> OwnRequestOut:
-    """Delete your account, once you confirm through the emailed link. The contacts you own and calls
-    you logged stay with the org, reassigned to an admin; the org's last admin is refused (409)."""
+    """Delete your account, once you confirm it through the link emailed to you.
+
+    The contacts you own and the calls you logged stay with the org, reassigned to an admin; the org's
+    last admin is refused (409 `last_admin`)."""
     return OwnRequestOut.of(own().erase(http.current_caller(app), token_email()))
 
 

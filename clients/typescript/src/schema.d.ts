@@ -791,8 +791,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete your account, once you confirm through the emailed link. The contacts you own and calls
-         * @description you logged stay with the org, reassigned to an admin; the org's last admin is refused (409).
+         * Delete your account, once you confirm it through the link emailed to you.
+         * @description The contacts you own and the calls you logged stay with the org, reassigned to an admin; the org's last admin is refused (409 `last_admin`).
          */
         delete: operations["delete_me_v1_me_delete"];
         options?: never;
@@ -873,8 +873,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Export your own account data (profile, photo, consents, devices, calls you logged, synced mail,
-         * @description integrations): an access request whose download link is emailed to your account's address.
+         * Export your own account data; the download link is emailed to your account's address.
+         * @description An access request about your account only: profile, photo, consents, devices and their locations, the calls you logged, your integrations.
          */
         post: operations["export_me_v1_me_export_post"];
         delete?: never;
