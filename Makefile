@@ -51,7 +51,7 @@ lock: tools
 # the layers for this machine's platform into .aws-sam/build-host, which tests/built runs.
 PYTHON312 ?= $(shell $(PYTHON) tools/python312.py)
 HOST_PLATFORM := manylinux2014_$(shell uname -m)
-SAM_BUILD = PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build \
+SAM_BUILD = PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 LAYER_UV=$(abspath $(TOOLS)/bin/uv) $(TOOLS)/bin/sam build \
 	--template-file infra/template.yaml --parallel --cached
 build: tools
 	@test -n "$(PYTHON312)" || { echo "make build: no python3.12 (pyenv install 3.12, or put one on PATH)"; exit 1; }

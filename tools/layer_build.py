@@ -109,6 +109,24 @@ def locked_pins(lock: Path) -> dict[str, str]:
     return pins
 
 
+def install_command(python: str, platform: str, target: Path, lock: Path) -> list[str]:
+    """pip, or uv where ``LAYER_UV`` names it (the Makefile's builds: uv keeps a cache of the wheels it
+    fetched, pip here does not): the same locked files, hash-checked, for the same platform."""
+    uv = os.environ.get("LAYER_UV")
+    if uv:
+        tag, _, machine = platform.partition("_")  # manylinux2014_aarch64 -> aarch64-manylinux2014
+        return [
+            uv, "pip", "install", "--quiet", "--no-deps", "--no-compile", "--require-hashes",
+            "--only-binary", ":all:", "--python", python, "--python-platform", f"{machine}-{tag}",
+            "--python-version", PYTHON_VERSION, "--target", str(target), "--requirement", str(lock),
+        ]  # fmt: skip
+    return [
+        python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--require-hashes",
+        "--only-binary=:all:", "--platform", platform, "--python-version", PYTHON_VERSION,
+        "--implementation", "cp", "--target", str(target), "--requirement", str(lock),
+    ]  # fmt: skip
+
+
 def build(folder: Path, artifacts: Path, python: str = sys.executable, platform: str = PLATFORM) -> Path:
     spec = LayerSpec.read(folder)
     target = artifacts / "python"
@@ -117,14 +135,7 @@ def build(folder: Path, artifacts: Path, python: str = sys.executable, platform:
         lock = folder / "requirements.lock"
         if locked_pins(lock) != spec.pins:
             raise SystemExit(f"{lock} does not lock {folder}/requirements.txt: run `make lock`")
-        subprocess.run(  # noqa: S603 - fixed argv
-            [
-                python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--require-hashes",
-                "--only-binary=:all:", "--platform", platform, "--python-version", PYTHON_VERSION,
-                "--implementation", "cp", "--target", str(target), "--requirement", str(lock),
-            ],
-            check=True,
-        )  # fmt: skip
+        subprocess.run(install_command(python, platform, target, lock), check=True)  # noqa: S603 - fixed argv
     for package in spec.packages:
         shutil.copytree(
             folder / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
