@@ -114,6 +114,8 @@ def test_a_member_is_erased_with_integrations_revoked_and_the_consent_ledger_kep
     staff: Org, local_stack: RunningStack
 ) -> None:
     org = staff
+    # The org's admin (staff-1, a member too): an erased member's business records go to an admin.
+    assert org.api("PATCH", "/v1/me", {"full_name": "Sam Staff"}).status_code == 200
     email = f"rita-{uuid.uuid4().hex[:6]}@example.com"  # her sign-in and her Gmail mailbox
     added = org.api("POST", "/v1/org/members", {"email": email, "full_name": "Rita Rep", "roles": ["rep"]})
     assert added.status_code == 201, added.text
