@@ -28,7 +28,8 @@ app = http.resolver(  # and JSON requests
 )
 CONSOLE = Path(__file__).parent / "console"
 CSRF_COOKIE = "privacy_csrf"
-PAGE_ANSWERS = http.page_answers(content_types.TEXT_HTML, 200, 403, 404, 409, 422, 429, 503)
+FORM_ANSWERS = http.page_answers(content_types.TEXT_HTML, 200, 422, 429, 503)
+FILED_ANSWERS = http.page_answers(content_types.TEXT_HTML, 200, 403, 404, 409, 422, 429, 503)
 
 
 def service() -> PublicRequests:
@@ -51,13 +52,13 @@ def public_request(body: PublicRequestIn) -> PublicRequestAccepted:
     )
 
 
-@app.get("/privacy", responses=PAGE_ANSWERS)
+@app.get("/privacy", responses=FORM_ANSWERS)
 def request_page() -> Response[str]:
     """The privacy request form (HTML, no script): names the company by its slug or published name."""
     return _form_page()
 
 
-@app.post("/privacy", responses=PAGE_ANSWERS)
+@app.post("/privacy", responses=FILED_ANSWERS)
 def request_submit() -> Response[str]:
     """Submit the request form (CSRF-protected, same-origin): files the request as
     ``POST /privacy/requests`` does; refused input shows the form again with the reason."""

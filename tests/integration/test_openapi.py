@@ -29,6 +29,8 @@ def test_every_template_api_route_is_documented() -> None:
 DOC = document()
 OPERATIONS = [(method, path, op) for path, ops in DOC["paths"].items() for method, op in ops.items()]
 PUBLIC = {
+    ("get", "/privacy"),
+    ("post", "/privacy"),
     ("post", "/privacy/requests"),
     ("get", "/sms/opt-in"),
     ("post", "/sms/opt-in"),
@@ -106,7 +108,8 @@ def test_every_error_is_our_error_shape_and_each_code_is_where_it_can_happen() -
                 assert response["content"]["application/json"]["schema"] == error, (method, path, code)
         assert {"422", "429", "503"} <= codes
         needs_token = (method, path) not in PUBLIC
-        assert ("404" in codes) == ("{" in path or needs_token) or path.startswith("/sms/"), (method, path)
+        page = path.startswith("/sms/") or path == "/privacy"  # HTML forms: an unknown org or link is 404
+        assert ("404" in codes) == ("{" in path or needs_token) or page, (method, path)
         assert ("409" in codes) == (method != "get") or path.startswith("/sms/")
         assert ({"400", "413", "415"} <= codes) == ("requestBody" in op), (method, path)
     assert "428" in DOC["paths"]["/v1/contacts"]["post"]["responses"]
