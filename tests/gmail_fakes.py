@@ -9,11 +9,15 @@ from dataclasses import dataclass, field, replace
 from callproof.errors import Conflict, InvalidInput
 from callproof.mail.model import (
     EmailPage,
+    EmailQuery,
     EmailRecord,
+    GmailLabel,
     GooglePerson,
     Integration,
     IntegrationStatus,
+    MailboxCopy,
     MessageMeta,
+    is_legacy_email_id,
 )
 from callproof.mail.parse import parse
 from callproof.mail.ports import HistoryExpired, SyncTokenExpired
@@ -26,6 +30,7 @@ class FakeMessage:
     history_id: int
     raw: bytes
     internal_date: int = 1_700_000_000_000
+    labels: tuple[str, ...] = ("INBOX",)
 
 
 @dataclass
@@ -39,9 +44,12 @@ class FakeGmail:
     calls: list[str] = field(default_factory=list)
     watching: bool = False
 
-    def add(self, raw: bytes) -> FakeMessage:
+    user_labels: dict[str, str] = field(default_factory=dict)
+    watched_labels: tuple[str, ...] = ()
+
+    def add(self, raw: bytes, labels: tuple[str, ...] = ("INBOX",)) -> FakeMessage:
         self.history_id += 1
-        message = FakeMessage(f"{self.history_id:x}", self.history_id, raw)
+        message = FakeMessage(f"{self.history_id:x}", self.history_id, raw, labels=labels)
         self.messages.append(message)
         return message
 
@@ -53,15 +61,21 @@ class FakeGmail:
         self.calls.append("profile")
         return self.address, self.history_id
 
-    def history(self, start_history_id: int) -> tuple[list[str], int]:
+    def history(self, start_history_id: int) -> tuple[dict[str, tuple[str, ...]], int]:
         self.calls.append(f"history:{start_history_id}")
         if start_history_id < self.oldest_history:
             raise HistoryExpired
-        return [m.gmail_id for m in self.messages if m.history_id > start_history_id], self.history_id
+        added = {m.gmail_id: m.labels for m in self.messages if m.history_id > start_history_id}
+        return added, self.history_id
 
-    def list_message_ids(self, newer_than_days: int) -> list[str]:
-        self.calls.append(f"list:{newer_than_days}")
-        return [m.gmail_id for m in reversed(self.messages)]
+    def list_message_ids(self, newer_than_days: int, label_id: str) -> list[str]:
+        self.calls.append(f"list:{newer_than_days}:{label_id}")
+        return [m.gmail_id for m in reversed(self.messages) if label_id in m.labels]
+
+    def labels(self) -> list[GmailLabel]:
+        self.calls.append("labels")
+        system = [GmailLabel(name, name, "system") for name in ("INBOX", "SENT", "SPAM", "TRASH", "DRAFT")]
+        return system + [GmailLabel(i, n, "user") for i, n in self.user_labels.items()]
 
     def metadata(self, gmail_ids: Sequence[str]) -> list[MessageMeta]:
         self.calls.append(f"metadata:{len(gmail_ids)}")
@@ -82,6 +96,7 @@ class FakeGmail:
     def watch(self, topic: str, label_ids: Sequence[str]) -> tuple[int, int]:
         self.calls.append("watch")
         self.watching = True
+        self.watched_labels = tuple(label_ids)
         return self.history_id, self.watch_expiration
 
     def stop(self) -> None:
@@ -135,6 +150,10 @@ class FakeIntegrations:
         current = self.items[(org_id, user_id)]
         self.items[(org_id, user_id)] = replace(current, watch_expiration=expiration)
 
+    def set_labels(self, org_id: str, user_id: str, labels: Sequence[str], expiration: int) -> None:
+        current = self.items[(org_id, user_id)]
+        self.items[(org_id, user_id)] = replace(current, labels=tuple(labels), watch_expiration=expiration)
+
     def all(self) -> Iterator[Integration]:
         yield from list(self.items.values())
 
@@ -150,12 +169,19 @@ class FakeIntegrations:
 
 
 class FakeIndex:
+    """Messages once per org with each mailbox's copies, as ``store/mail_index_dynamo.py`` keeps them."""
+
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], EmailRecord] = {}
+        self.copies_by_key: dict[tuple[str, str], set[tuple[str, str, tuple[str, ...]]]] = {}
         self.fail_next_put = False
 
-    def existing(self, org_id: str, email_ids: Iterable[str]) -> set[str]:
-        return {e for e in email_ids if (org_id, e) in self.records}
+    def known(self, org_id: str, user_id: str, gmail_ids: Iterable[str]) -> set[str]:
+        held = {g for copies in self._org_copies(org_id) for u, g, _ in copies if u == user_id}
+        return {g for g in gmail_ids if g in held}
+
+    def _org_copies(self, org_id: str) -> list[set[tuple[str, str, tuple[str, ...]]]]:
+        return [c for (org, _), c in self.copies_by_key.items() if org == org_id]
 
     def put(self, record: EmailRecord) -> bool:
         if self.fail_next_put:
@@ -164,21 +190,73 @@ class FakeIndex:
         if (record.org_id, record.email_id) in self.records:
             return False
         self.records[(record.org_id, record.email_id)] = record
+        self.copies_by_key[(record.org_id, record.email_id)] = {
+            (record.user_id, record.gmail_id, record.labels)
+        }
         return True
 
-    def get(self, org_id: str, email_id: str) -> EmailRecord | None:
-        return self.records.get((org_id, email_id))
+    def link(self, org_id: str, copy: MailboxCopy) -> bool | None:
+        copies = self.copies_by_key.get((org_id, copy.email_id))
+        if copies is None:
+            return None
+        if any(u == copy.user_id and g == copy.gmail_id for u, g, _ in copies):
+            return False
+        copies.add((copy.user_id, copy.gmail_id, copy.labels))
+        return True
 
-    def list_for_contact(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> EmailPage:
-        found = [r for (org, _), r in self.records.items() if org == org_id and contact_id in r.contact_ids]
+    def _held(self, record: EmailRecord) -> EmailRecord:
+        users = sorted({u for u, _, _ in self.copies_by_key.get((record.org_id, record.email_id), ())})
+        return replace(record, mailboxes=tuple(users) or (record.user_id,))
+
+    def get(self, org_id: str, email_id: str) -> EmailRecord | None:
+        record = self.records.get((org_id, email_id))
+        return self._held(record) if record else None
+
+    def search(self, org_id: str, query: EmailQuery, limit: int, cursor: str | None) -> EmailPage:
+        found = [
+            self._held(r)
+            for (org, _), r in self.records.items()
+            if org == org_id
+            and (query.contact_id is None or query.contact_id in r.contact_ids)
+            and (query.mailbox is None or query.mailbox in self._held(r).mailboxes)
+            and (query.sender is None or r.from_address == query.sender)
+            and (query.recipient is None or query.recipient in r.to_addresses)
+            and (query.subject is None or query.subject in r.subject.lower())
+            and (query.after is None or r.internal_date >= query.after)
+            and (query.before is None or r.internal_date < query.before)
+        ]
         return EmailPage(sorted(found, key=lambda r: -r.internal_date)[:limit], None)
 
-    def for_mailbox(self, org_id: str, user_id: str) -> Iterator[EmailRecord]:
-        yield from [r for (org, _), r in self.records.items() if org == org_id and r.user_id == user_id]
+    def thread(self, org_id: str, thread_id: str, limit: int) -> list[EmailRecord]:
+        found = [
+            self._held(r)
+            for (org, _), r in self.records.items()
+            if org == org_id and r.thread_id == thread_id
+        ]
+        return sorted(found, key=lambda r: r.internal_date)[:limit]
+
+    def copies(self, org_id: str, user_id: str) -> Iterator[MailboxCopy]:
+        for (org, email_id), copies in list(self.copies_by_key.items()):
+            if org == org_id:
+                for u, g, labels in sorted(copies):
+                    if u == user_id:
+                        yield MailboxCopy(u, g, email_id, 0, labels)
+
+    def unlink(
+        self, org_id: str, user_id: str, email_id: str, gmail_ids: Sequence[str], last: bool
+    ) -> EmailRecord | None:
+        copies = self.copies_by_key.get((org_id, email_id))
+        if copies is None:
+            return None
+        copies -= {c for c in copies if c[0] == user_id and c[1] in gmail_ids}
+        if is_legacy_email_id(email_id) or not copies:
+            return self.records.get((org_id, email_id))
+        return None
 
     def delete(self, records: Sequence[EmailRecord]) -> None:
         for record in records:
             self.records.pop((record.org_id, record.email_id), None)
+            self.copies_by_key.pop((record.org_id, record.email_id), None)
 
 
 class FakeBlobs:

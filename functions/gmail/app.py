@@ -5,9 +5,10 @@ functions/gmail_sync from the queue the push feeds."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,10 +18,16 @@ from callproof.mail.api import (
     EmailOut,
     EmailPageOut,
     EmailSummaryOut,
+    EmailThreadOut,
     GoogleImportOut,
     IntegrationOut,
+    LabelOut,
+    LabelSelectionOut,
+    LabelsIn,
+    LabelsOut,
     RemovalOut,
 )
+from callproof.mail.model import EmailQuery
 from callproof.observability import logger, metrics, tracer
 
 app = http.resolver(wiring.policy_gate)
@@ -61,29 +68,104 @@ def remove_integration(purge: Annotated[bool, Query()] = False) -> RemovalOut:
     return RemovalOut.model_validate(result, from_attributes=True)
 
 
+@app.get("/v1/integrations/google/labels")
+def google_labels() -> LabelsOut:
+    """The connected mailbox's Gmail labels (system and user) and the ones synced."""
+    labels, selected = wiring.gmail()[0].labels.labels(http.current_caller(app))
+    return LabelsOut(
+        labels=[LabelOut(id=x.id, name=x.name, type=x.type, selected=x.id in selected) for x in labels],
+        selected=list(selected),
+    )
+
+
+@app.put("/v1/integrations/google/labels")
+def select_google_labels(
+    body: Annotated[LabelsIn, Body()], purge: Annotated[bool, Query()] = False
+) -> LabelSelectionOut:
+    """Sync exactly these labels (the watch is renewed on them). With `purge=true`, mail that only
+    the labels taken out brought leaves this mailbox (and the org when no other mailbox holds it)."""
+    result = wiring.gmail()[0].labels.select(http.current_caller(app), list(body.labels), purge)
+    return LabelSelectionOut(
+        labels=list(result.labels), purged_emails=result.purged_emails, purged_objects=result.purged_objects
+    )
+
+
+def _page(page: Any) -> EmailPageOut:
+    return EmailPageOut(
+        items=[EmailSummaryOut.model_validate(e) for e in page.emails], next_cursor=page.next_cursor
+    )
+
+
+def _ms(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+Address = Annotated[str | None, Query(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+@app.get("/v1/emails")
+def list_emails(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    contact_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    mailbox: Annotated[Literal["me"] | None, Query(description="me: mail synced from my mailbox")] = None,
+    sender: Annotated[str | None, Query(alias="from", max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] = None,
+    to: Address = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="words of the subject")] = None,
+    after: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
+    before: Annotated[datetime | None, Query(description="received before (ISO 8601)")] = None,
+) -> EmailPageOut:
+    """The org's synced mail, newest first, each message once with the mailboxes that hold it."""
+    caller = http.current_caller(app)
+    query = EmailQuery(
+        contact_id=contact_id,
+        mailbox=caller.user_id if mailbox == "me" else None,
+        sender=sender.strip().lower() if sender else None,
+        recipient=to.strip().lower() if to else None,
+        subject=" ".join(q.lower().split()) or None if q else None,
+        after=_ms(after),
+        before=_ms(before),
+    )
+    return _page(wiring.gmail()[0].reader.search(caller, query, limit, cursor))
+
+
 @app.get("/v1/contacts/<contact_id>/emails")
 def contact_emails(
     contact_id: str,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> EmailPageOut:
-    """A contact's synced mail, newest first."""
-    page = wiring.gmail()[0].contact_emails(http.current_caller(app), contact_id, limit, cursor)
-    return EmailPageOut(
-        items=[EmailSummaryOut.model_validate(e) for e in page.emails], next_cursor=page.next_cursor
-    )
+    """A contact's synced mail, newest first, each message once with the mailboxes that hold it."""
+    reader = wiring.gmail()[0].reader
+    return _page(reader.search(http.current_caller(app), EmailQuery(contact_id=contact_id), limit, cursor))
 
 
-@app.get("/v1/emails/<email_id>")
-def get_email(email_id: str) -> EmailOut:
-    """One synced message: headers, subject, text, HTML and the attachments' list."""
-    record, document = wiring.gmail()[0].email(http.current_caller(app), email_id)
-    summary = EmailSummaryOut.model_validate(record).model_dump()
+def _email(record: Any, document: dict[str, Any]) -> EmailOut:
     return EmailOut(
-        **summary,
+        **EmailSummaryOut.model_validate(record).model_dump(),
         headers=[(str(n), str(v)) for n, v in document.get("headers", [])],
         text=document.get("text"),
         html=document.get("html"),
+    )
+
+
+RemoteImages = Annotated[bool, Query(description="let the HTML load remote images (tracking pixels too)")]
+
+
+@app.get("/v1/emails/<email_id>")
+def get_email(email_id: str, remote_images: RemoteImages = False) -> EmailOut:
+    """One synced message: headers, subject, text, sanitised HTML and the attachments' list."""
+    return _email(*wiring.gmail()[0].reader.email(http.current_caller(app), email_id, remote_images))
+
+
+@app.get("/v1/email-threads/<thread_id>")
+def email_thread(thread_id: str, remote_images: RemoteImages = False) -> EmailThreadOut:
+    """A conversation across the org's mailboxes, oldest first, each message once."""
+    messages = wiring.gmail()[0].reader.thread(http.current_caller(app), thread_id, remote_images)
+    return EmailThreadOut(
+        thread_id=thread_id, items=[_email(record, document) for record, document in messages]
     )
 
 

@@ -8,9 +8,11 @@ It speaks the real wire formats for what CallProof uses:
   ``DEFAULT_MAILBOX``) and redirects to ``redirect_uri`` with ``code`` and ``state``; ``POST /token``
   (authorization_code with the PKCE S256 verifier checked; refresh_token, ``invalid_grant`` once
   revoked); ``POST /revoke``.
-- Gmail v1 under ``/gmail/v1/users/me/``: ``profile``, ``watch``, ``stop``, ``history`` (messageAdded,
+- Gmail v1 under ``/gmail/v1/users/me/``: ``profile``, ``labels`` (the system labels and the mailbox's
+  user labels), ``watch`` (its ``labelIds`` kept), ``stop``, ``history`` (messageAdded with each message's
+  ``labelIds``,
   ``maxResults`` paging, **404 for a history id older than the mailbox keeps**), ``messages`` (list with
-  ``q=newer_than:Nd``), ``messages/{id}`` (``format=metadata`` with ``metadataHeaders``, ``raw``,
+  ``q=newer_than:Nd`` and ``labelIds``, every one required), ``messages/{id}`` (``format=metadata`` with ``metadataHeaders``, ``raw``,
   ``full``), and ``POST /batch/gmail/v1`` (multipart/mixed of application/http parts, answered in
   kind with ``Content-ID: <response-...>``).
 - People v1: ``GET /v1/people/me/connections`` (pageSize paging, ``requestSyncToken`` /
@@ -23,10 +25,13 @@ It speaks the real wire formats for what CallProof uses:
 - ``GET /oauth2/v1/certs``: the PEM certificates (by key id) of the local push-token signer, the
   format of Google's ``https://www.googleapis.com/oauth2/v1/certs``.
 
-Messages are .eml files (bytes) put into a mailbox; each gets the next history id, as in Gmail.
+Messages are .eml files (bytes) put into a mailbox; each gets the next history id, as in Gmail, and
+joins the thread of the message its ``In-Reply-To`` / ``References`` name (Gmail's threading, per
+mailbox: the same conversation has other thread ids in other mailboxes).
 
-Control endpoints (not Google's): ``POST /_double/mailboxes/<address>/messages`` (body: an .eml) ->
-``{"id", "historyId"}``; ``POST /_double/mailboxes/<address>/expire-history`` (older history ids now
+Control endpoints (not Google's): ``POST /_double/mailboxes/<address>/messages`` (body: an .eml;
+``?labels=INBOX,Label_1``, default INBOX) -> ``{"id", "threadId", "historyId"}``; ``POST
+/_double/mailboxes/<address>/labels`` (``{"name"}``) -> the new user label; ``POST /_double/mailboxes/<address>/expire-history`` (older history ids now
 answer 404); ``POST /_double/mailboxes/<address>/revoke`` (refresh tokens answer ``invalid_grant``);
 ``POST /_double/mailboxes/<address>/people`` (a JSON list of People API persons);
 ``POST /_double/push-token`` (``{"audience", "email"}`` -> a signed OIDC token as Pub/Sub sends);
@@ -65,10 +70,12 @@ DEV_CLIENT_SECRET = "local-dev-google-client-secret-0001"  # noqa: S105 - local 
 DEFAULT_MAILBOX = "rep@callproof.test"
 PUSH_SERVICE_ACCOUNT = "gmail-push@callproof-dev.iam.gserviceaccount.com"  # the template default
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
-_GMAIL = re.compile(r"^/gmail/v1/users/me/(profile|watch|stop|history|messages)(?:/([0-9a-f]+))?$")
+_GMAIL = re.compile(r"^/gmail/v1/users/me/(profile|watch|stop|history|messages|labels)(?:/([0-9a-f]+))?$")
 _CONTROL = re.compile(
-    r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke|people|expire-people-sync)$"
+    r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke|people|expire-people-sync|labels)$"
 )
+SYSTEM_LABELS = ("CHAT", "SENT", "INBOX", "IMPORTANT", "TRASH", "DRAFT", "SPAM", "STARRED", "UNREAD")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts.readonly"
 CALENDAR_APP_CREATED = "https://www.googleapis.com/auth/calendar.app.created"
 CALENDAR_LIST_READONLY = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
@@ -88,6 +95,7 @@ class _Message:
     internal_date: int
     raw: bytes
     labels: list[str]
+    message_id: str = ""
 
 
 @dataclass
@@ -97,6 +105,8 @@ class _Mailbox:
     oldest_history: int = 0
     messages: list[_Message] = field(default_factory=list)
     watched_until: int = 0
+    watched_labels: list[str] = field(default_factory=list)
+    user_labels: dict[str, str] = field(default_factory=dict)  # label id -> name
     revoked: bool = False
     granted: set[str] = field(default_factory=set)
     people: list[dict[str, Any]] = field(default_factory=list)  # People API person resources
@@ -240,14 +250,33 @@ class GoogleDouble:
             box.history_id += 1
             gmail_id = f"{box.history_id:x}{secrets.token_hex(6)}"
             parsed = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+            named = _MESSAGE_ID.findall(f"{parsed['In-Reply-To'] or ''} {parsed['References'] or ''}")
+            own = _MESSAGE_ID.findall(str(parsed["Message-ID"] or ""))[:1]
+            thread_id = next(
+                (m.thread_id for m in box.messages if m.message_id and m.message_id in named), gmail_id
+            )
             try:
                 internal = int(parsedate_to_datetime(str(parsed["Date"])).timestamp() * 1000)
             except (TypeError, ValueError):
                 internal = int(time.time() * 1000)
             box.messages.append(
-                _Message(gmail_id, gmail_id, box.history_id, internal, raw, labels or ["INBOX"])
+                _Message(
+                    gmail_id, thread_id, box.history_id, internal, raw, labels or ["INBOX"], "".join(own)
+                )
             )
             return gmail_id, box.history_id
+
+    def thread_of(self, address: str, gmail_id: str) -> str:
+        with self._lock:
+            return next(m.thread_id for m in self.mailbox(address).messages if m.gmail_id == gmail_id)
+
+    def add_label(self, address: str, name: str) -> str:
+        """A user label, as Gmail names them (``Label_<n>``)."""
+        with self._lock:
+            box = self.mailbox(address)
+            label_id = f"Label_{len(box.user_labels) + 1}"
+            box.user_labels[label_id] = name
+            return label_id
 
     def add_people(self, address: str, people: list[dict[str, Any]]) -> None:
         """People API person resources (``names``, ``emailAddresses``, ``phoneNumbers``,
@@ -351,8 +380,13 @@ class GoogleDouble:
         if control and request.method == "POST":
             address, action = control.group(1).lower(), control.group(2)
             if action == "messages":
-                gmail_id, history_id = self.deliver(address, request.get_data())
-                return _json({"id": gmail_id, "historyId": str(history_id)}, 201)
+                labels = [v for v in str(request.args.get("labels") or "").split(",") if v] or None
+                gmail_id, history_id = self.deliver(address, request.get_data(), labels)
+                thread = self.thread_of(address, gmail_id)
+                return _json({"id": gmail_id, "threadId": thread, "historyId": str(history_id)}, 201)
+            if action == "labels":
+                name = str((request.get_json(silent=True) or {}).get("name", ""))
+                return _json({"id": self.add_label(address, name), "name": name, "type": "user"}, 201)
             if action == "people":
                 self.add_people(address, list(request.get_json(silent=True) or []))
                 return _json({"ok": True}, 201)
@@ -566,10 +600,24 @@ class GoogleDouble:
                 if not str(body.get("topicName", "")).startswith("projects/"):
                     return _google_error(400, "Invalid topicName", "invalidArgument")
                 box.watched_until = int(time.time() * 1000) + 7 * 86_400_000
+                box.watched_labels = [str(label) for label in body.get("labelIds") or []]
                 return _json({"historyId": str(box.history_id), "expiration": str(box.watched_until)})
             if resource == "stop" and method == "POST":
                 box.watched_until = 0
                 return Response(status=204)
+            if resource == "labels" and item is None:
+                system = [{"id": name, "name": name, "type": "system"} for name in SYSTEM_LABELS]
+                user = [
+                    {
+                        "id": label_id,
+                        "name": name,
+                        "messageListVisibility": "show",
+                        "labelListVisibility": "labelShow",
+                        "type": "user",
+                    }
+                    for label_id, name in box.user_labels.items()
+                ]
+                return _json({"labels": system + user})
             if resource == "history":
                 return self._history(box, args)
             if resource == "messages" and item is None:
@@ -606,7 +654,8 @@ class GoogleDouble:
         query = str(args.get("q") or "")
         match = re.search(r"newer_than:(\d+)d", query)
         since = int(time.time() * 1000) - int(match.group(1)) * 86_400_000 if match else 0
-        found = [m for m in reversed(box.messages) if m.internal_date >= since]
+        wanted = set(args.getlist("labelIds"))  # every one of them, as Gmail's messages.list
+        found = [m for m in reversed(box.messages) if m.internal_date >= since and wanted <= set(m.labels)]
         size = min(int(args.get("maxResults") or 100), 500)
         offset = int(args.get("pageToken") or 0)
         page: dict[str, Any] = {

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from moto.ses.models import ses_backends
 
 from callproof import aws
-from callproof.mail.model import EmailRecord, email_id, object_key
+from callproof.mail.model import EmailQuery, EmailRecord, email_id, object_key
 from callproof.sms.model import ConsentEntry, ConsentStatus, SmsConsentSource
 from callproof.store.calls_dynamo import DynamoCallLogStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
@@ -144,8 +144,8 @@ class Org:
         ledger = DynamoSmsStore(aws.dynamodb(), self.physical["SmsTable"].ref).consent_history(
             self.id, person.phone, 100
         )
-        mail = DynamoMailIndex(aws.dynamodb(), self.physical["MailTable"].ref).list_for_contact(
-            self.id, seeded, 100, None
+        mail = DynamoMailIndex(aws.dynamodb(), self.physical["MailTable"].ref).search(
+            self.id, EmailQuery(contact_id=seeded), 100, None
         )
         prefix = f"orgs/{self.id}/mail/u1/g{self.index[person.email]}x"
         versions = aws.s3().list_object_versions(Bucket=self.physical["DataBucket"].ref, Prefix=prefix)

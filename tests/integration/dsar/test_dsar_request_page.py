@@ -136,3 +136,11 @@ def test_an_org_is_named_only_by_what_it_publishes_and_bad_input_changes_nothing
     body = submit(page, markup, cookie)["body"]
     assert "<script>" not in body
     assert "&lt;script&gt;" in body
+
+
+def test_the_hourly_limit_answers_429_and_files_nothing_more(page: Sms) -> None:
+    cookie, field = open_form(page)
+    fields = {"csrf": field, "org": "acme", "type": "access", "email": MALLORY, "jurisdiction": "gdpr"}
+    answers = [submit(page, fields, cookie)["statusCode"] for _ in range(6)]
+    assert answers == [200] * 5 + [429]
+    assert len(requests(page)) == 5

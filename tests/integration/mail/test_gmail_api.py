@@ -148,9 +148,7 @@ def test_connect_push_sync_read_remove(
     objects = boto3.client("s3").list_objects_v2(
         Bucket=aws_stack["DataBucket"].ref, Prefix="orgs/org-a/mail/"
     )
-    assert [o["Key"] for o in objects["Contents"]] == [
-        f"orgs/org-a/mail/rep-1/{email['email_id'].split('.')[1]}.json"
-    ]
+    assert [o["Key"] for o in objects["Contents"]] == [f"orgs/org-a/mail/messages/{email['email_id']}.json"]
 
     # another org sees nothing
     status, _ = call(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.mail.model import GmailConfig, IntegrationStatus
+from callproof.mail.model import EmailQuery, GmailConfig, IntegrationStatus
 from callproof.mail.service import GmailService
 from callproof.mail.sync import MailSync
 from callproof.tenancy import Caller, Role
@@ -150,7 +150,7 @@ def test_only_contact_mail_is_fetched_in_full_and_stored(world: World) -> None:
     assert [r.contact_ids for r in records] == [("c-ada",), ("c-bob",)]
     assert world.integrations.get("org-a", "rep-1").history_id == 103  # type: ignore[union-attr]
     assert len(world.blobs.objects) == 2
-    assert all(key.startswith("orgs/org-a/mail/rep-1/") for key in world.blobs.objects)
+    assert all(key.startswith("orgs/org-a/mail/messages/") for key in world.blobs.objects)
 
 
 def test_restricted_contacts_are_not_synced(world: World) -> None:
@@ -203,7 +203,7 @@ def test_history_too_old_falls_back_to_a_bounded_full_sync(world: World) -> None
     result = world.sync.sync("org-a", "rep-1")
     assert result.full_sync
     assert result.stored == 1
-    assert "list:30" in world.gmail.calls
+    assert {"list:30:INBOX", "list:30:SENT"} <= set(world.gmail.calls)  # one list per chosen label
     assert world.integrations.get("org-a", "rep-1").history_id == 101  # type: ignore[union-attr]
 
 
@@ -249,18 +249,18 @@ def test_reading_needs_the_orgs_contact_and_email(world: World) -> None:
     world.connect()
     world.gmail.add(eml("ada@customer.example", subject="Quote"))
     world.sync.sync("org-a", "rep-1")
-    page = world.service.contact_emails(REP, "c-ada", 50, None)
+    page = world.service.reader.search(REP, EmailQuery(contact_id="c-ada"), 50, None)
     assert [e.subject for e in page.emails] == ["Quote"]
-    record, document = world.service.email(REP, page.emails[0].email_id)
+    record, document = world.service.reader.email(REP, page.emails[0].email_id)
     assert document["subject"] == "Quote"
     assert "body text" in document["text"]
     other = Caller("org-b", "rep-9", frozenset({Role.REP}))
     with pytest.raises(NotFound):
-        world.service.email(other, record.email_id)
+        world.service.reader.email(other, record.email_id)
     with pytest.raises(NotFound):
-        world.service.contact_emails(other, "c-ada", 50, None)
+        world.service.reader.search(other, EmailQuery(contact_id="c-ada"), 50, None)
     with pytest.raises(NotFound):
-        world.service.email(REP, "../../etc")
+        world.service.reader.email(REP, "../../etc")
 
 
 def test_removal_stops_revokes_and_purges_only_with_purge(world: World) -> None:

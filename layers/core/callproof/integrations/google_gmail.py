@@ -26,7 +26,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from callproof.errors import TemporarilyUnavailable
-from callproof.mail.model import MessageMeta
+from callproof.mail.model import GmailLabel, MessageMeta
 from callproof.mail.parse import ADDRESS_HEADERS, addresses_from_headers
 from callproof.mail.ports import HistoryExpired
 
@@ -39,7 +39,15 @@ MAX_SLEEP = 16.0
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 SKIPPED_LABELS = frozenset({"DRAFT", "SPAM", "TRASH"})
 # Gmail quota units per method (developers.google.com/gmail/api/reference/quota).
-QUOTA = {"messages.get": 5, "history.list": 2, "messages.list": 5, "watch": 100, "stop": 50, "profile": 1}
+QUOTA = {
+    "messages.get": 5,
+    "history.list": 2,
+    "messages.list": 5,
+    "labels.list": 1,
+    "watch": 100,
+    "stop": 50,
+    "profile": 1,
+}
 METADATA_HEADERS = ["From", "To", "Cc", "Bcc", "Reply-To"]
 # Partial responses: only what the sync reads (no labels, snippet, size, MIME type...).
 METADATA_FIELDS = "id,threadId,internalDate,payload/headers"
@@ -186,8 +194,8 @@ class GoogleGmailApi:
         answer = self._execute(self._service.users().getProfile(userId="me"), "profile")
         return str(answer["emailAddress"]), int(answer["historyId"])
 
-    def history(self, start_history_id: int) -> tuple[list[str], int]:
-        ids: list[str] = []
+    def history(self, start_history_id: int) -> tuple[dict[str, tuple[str, ...]], int]:
+        added: dict[str, tuple[str, ...]] = {}
         latest = start_history_id
         history = self._service.users().history()
         try:
@@ -202,23 +210,28 @@ class GoogleGmailApi:
                 "history.list",
             ):
                 for record in page.get("history", []):
-                    for added in record.get("messagesAdded", []):
-                        message = added.get("message", {})
-                        if not SKIPPED_LABELS.intersection(message.get("labelIds", [])):
-                            ids.append(str(message["id"]))
+                    for added_record in record.get("messagesAdded", []):
+                        message = added_record.get("message", {})
+                        labels = tuple(str(label) for label in message.get("labelIds", []))
+                        if not SKIPPED_LABELS.intersection(labels):
+                            added.setdefault(str(message["id"]), labels)
                 latest = max(latest, int(page.get("historyId") or latest))
         except HttpError as error:
             if int(error.resp.status) == 404:
                 raise HistoryExpired from None
             raise
-        return list(dict.fromkeys(ids)), latest
+        return added, latest
 
-    def list_message_ids(self, newer_than_days: int) -> list[str]:
+    def list_message_ids(self, newer_than_days: int, label_id: str) -> list[str]:
         messages = self._service.users().messages()
         ids: list[str] = []
         for page in self._pages(
             lambda token: messages.list(
-                userId="me", q=f"newer_than:{int(newer_than_days)}d", maxResults=LIST_PAGE, pageToken=token
+                userId="me",
+                q=f"newer_than:{int(newer_than_days)}d",
+                labelIds=[label_id],
+                maxResults=LIST_PAGE,
+                pageToken=token,
             ),
             "messages.list",
         ):
@@ -268,6 +281,15 @@ class GoogleGmailApi:
             data = str(answer.get("raw", ""))
             out[gmail_id] = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
         return out
+
+    def labels(self) -> list[GmailLabel]:
+        answer = self._execute(self._service.users().labels().list(userId="me"), "labels.list")
+        return [
+            GmailLabel(
+                str(item["id"]), str(item.get("name", item["id"])), str(item.get("type", "user")).lower()
+            )
+            for item in answer.get("labels", [])
+        ]
 
     def watch(self, topic: str, label_ids: Sequence[str]) -> tuple[int, int]:
         body = {"topicName": topic, "labelIds": list(label_ids), "labelFilterBehavior": "INCLUDE"}

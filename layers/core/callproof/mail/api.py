@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StringConstraints
 
 from callproof.models import Model
 
@@ -46,9 +48,10 @@ class AttachmentOut(Model):
 class EmailSummaryOut(Model):
     model_config = ConfigDict(from_attributes=True)
 
-    email_id: str
-    user_id: str = Field(description="the mailbox owner it was synced from")
-    thread_id: str
+    email_id: str = Field(description="the message, once per org (its Message-ID's hash)")
+    user_id: str = Field(description="the mailbox that synced it first")
+    mailboxes: list[str] = Field(description="the users whose mailbox holds it")
+    thread_id: str = Field(description="the conversation across mailboxes: GET /v1/email-threads/{thread_id}")
     internal_date: int = Field(description="epoch milliseconds (Gmail's internalDate)")
     subject: str
     sender: str
@@ -64,7 +67,44 @@ class EmailPageOut(Model):
 class EmailOut(EmailSummaryOut):
     headers: list[tuple[str, str]]
     text: str | None
-    html: str | None
+    html: str | None = Field(
+        description="sanitised: no script, style or form; links rel=noopener; remote images only with "
+        "remote_images=true"
+    )
+
+
+class EmailThreadOut(Model):
+    thread_id: str
+    items: list[EmailOut] = Field(description="oldest first, each message once")
+
+
+LabelId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class LabelOut(Model):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    type: str = Field(description="system or user")
+    selected: bool
+
+
+class LabelsOut(Model):
+    labels: list[LabelOut]
+    selected: list[str] = Field(description="the label ids synced (INBOX and SENT until chosen)")
+
+
+class LabelsIn(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    labels: list[LabelId] = Field(min_length=1, max_length=50, description="Gmail label ids to sync")
+
+
+class LabelSelectionOut(Model):
+    labels: list[str]
+    purged_emails: int = Field(description="messages taken out of this mailbox (purge=true)")
+    purged_objects: int = Field(description="stored bodies deleted: no other mailbox held them")
 
 
 class GoogleImportOut(Model):

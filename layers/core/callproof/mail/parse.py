@@ -3,6 +3,7 @@ listed (name, size, type) but never kept."""
 
 from __future__ import annotations
 
+import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -12,6 +13,7 @@ from callproof.mail.model import Attachment, ParsedMail
 
 ADDRESS_HEADERS = ("from", "to", "cc", "bcc", "reply-to")
 MAX_BODY_CHARS = 1_000_000
+_MSG_ID = re.compile(r"<[^<>\s]{1,900}>")
 
 
 def addresses_from_headers(headers: list[tuple[str, str]]) -> frozenset[str]:
@@ -23,6 +25,14 @@ def addresses_from_headers(headers: list[tuple[str, str]]) -> frozenset[str]:
         for _, address in getaddresses(values)
         if "@" in address and len(address) <= 320
     )
+
+
+def _header_addresses(headers: list[tuple[str, str]], names: tuple[str, ...]) -> frozenset[str]:
+    return addresses_from_headers([(n, v) for n, v in headers if n.lower() in names])
+
+
+def _message_ids(value: str | None) -> list[str]:
+    return _MSG_ID.findall(value or "")
 
 
 def parse(raw: bytes) -> ParsedMail:
@@ -44,6 +54,11 @@ def parse(raw: bytes) -> ParsedMail:
             text = _content(part)
         elif content_type == "text/html" and html is None:
             html = _content(part)
+    own = _message_ids(str(message.get("message-id", "")))
+    root = _message_ids(str(message.get("references", ""))) or _message_ids(
+        str(message.get("in-reply-to", ""))
+    )
+    senders = sorted(_header_addresses(headers, ("from",)))
     return ParsedMail(
         headers=headers,
         subject=str(message.get("subject", "")),
@@ -53,6 +68,10 @@ def parse(raw: bytes) -> ParsedMail:
         html=html,
         attachments=attachments,
         addresses=addresses_from_headers(headers),
+        message_id=own[0] if own else "",
+        thread_root=(root or own or [""])[0],
+        from_address=senders[0] if senders else "",
+        to_addresses=_header_addresses(headers, ("to", "cc")),
     )
 
 

@@ -8,10 +8,13 @@ from typing import Protocol
 
 from callproof.mail.model import (
     EmailPage,
+    EmailQuery,
     EmailRecord,
+    GmailLabel,
     GooglePerson,
     Integration,
     IntegrationStatus,
+    MailboxCopy,
     MessageMeta,
 )
 from callproof.oauth.model import SealedToken
@@ -39,11 +42,18 @@ class GmailApi(Protocol):
         """(email address, current history id)."""
         ...
 
-    def history(self, start_history_id: int) -> tuple[list[str], int]:
-        """Ids of messages added since ``start_history_id`` (all pages) and the latest history id."""
+    def history(self, start_history_id: int) -> tuple[dict[str, tuple[str, ...]], int]:
+        """Messages added since ``start_history_id`` (all pages), each with its label ids, in order,
+        drafts, spam and trash left out; and the latest history id."""
         ...
 
-    def list_message_ids(self, newer_than_days: int) -> list[str]: ...
+    def list_message_ids(self, newer_than_days: int, label_id: str) -> list[str]:
+        """Ids of the messages carrying ``label_id`` received in the last ``newer_than_days``."""
+        ...
+
+    def labels(self) -> list[GmailLabel]:
+        """The mailbox's labels, system and user (``users.labels.list``)."""
+        ...
 
     def metadata(self, gmail_ids: Sequence[str]) -> list[MessageMeta]:
         """Address headers of each message (batched, <= 50 per batch); deleted messages are absent."""
@@ -90,6 +100,10 @@ class IntegrationStore(Protocol):
         """A renewed watch: its expiration (the status stays as it is unless it was lapsed)."""
         ...
 
+    def set_labels(self, org_id: str, user_id: str, labels: Sequence[str], expiration: int) -> None:
+        """The labels chosen for sync, with the expiration of the watch renewed on exactly them."""
+        ...
+
     def people_sync_token(self, org_id: str, user_id: str) -> str | None: ...
 
     def save_people_sync_token(self, org_id: str, user_id: str, token: str | None) -> None: ...
@@ -104,19 +118,49 @@ class IntegrationStore(Protocol):
 
 
 class MailIndex(Protocol):
-    def existing(self, org_id: str, email_ids: Iterable[str]) -> set[str]: ...
+    """Messages once per org (keyed by ``message_key``), each with the mailboxes that hold a copy and
+    the contacts it involves; mail stored before issue 17 (legacy ids) is read, unlinked and deleted
+    too (ADR 0007)."""
+
+    def known(self, org_id: str, user_id: str, gmail_ids: Iterable[str]) -> set[str]:
+        """The Gmail ids this mailbox already has stored (a copy, or a legacy message)."""
+        ...
 
     def put(self, record: EmailRecord) -> bool:
-        """Index one stored message (message item + one item per contact); False if it was already."""
+        """A new message with its first mailbox copy (``user_id`` / ``gmail_id`` / ``labels``) and a
+        link per contact, in one conditional write; False if the message is already stored."""
+        ...
+
+    def link(self, org_id: str, copy: MailboxCopy) -> bool | None:
+        """Record another mailbox copy of a stored message: True, False when that copy was already
+        recorded, None when the message is not stored."""
         ...
 
     def get(self, org_id: str, email_id: str) -> EmailRecord | None: ...
 
-    def list_for_contact(self, org_id: str, contact_id: str, limit: int, cursor: str | None) -> EmailPage: ...
+    def search(self, org_id: str, query: EmailQuery, limit: int, cursor: str | None) -> EmailPage:
+        """The org's messages matching ``query``, newest first, through keys (never a Scan)."""
+        ...
 
-    def for_mailbox(self, org_id: str, user_id: str) -> Iterator[EmailRecord]: ...
+    def thread(self, org_id: str, thread_id: str, limit: int) -> list[EmailRecord]:
+        """A conversation's messages, oldest first."""
+        ...
 
-    def delete(self, records: Sequence[EmailRecord]) -> None: ...
+    def copies(self, org_id: str, user_id: str) -> Iterator[MailboxCopy]:
+        """Every copy one mailbox holds (legacy messages included, with no labels)."""
+        ...
+
+    def unlink(
+        self, org_id: str, user_id: str, email_id: str, gmail_ids: Sequence[str], last: bool
+    ) -> EmailRecord | None:
+        """Remove those copies; with ``last`` the mailbox no longer holds the message. The message's
+        record when no mailbox holds it any more (the caller deletes its body, then ``delete``)."""
+        ...
+
+    def delete(self, records: Sequence[EmailRecord]) -> None:
+        """Every index item of each message: the message, its dates, thread, contact links and every
+        mailbox's copy."""
+        ...
 
 
 class MailBlobs(Protocol):

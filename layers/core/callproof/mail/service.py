@@ -1,5 +1,6 @@
-"""Gmail for the user: connect a mailbox (OAuth, then a watch), its status, import its Google
-contacts, read the mail synced about a contact, and remove the connection (optionally with the mail).
+"""Gmail for the user: connect a mailbox (OAuth, then a watch, on the labels it syncs), its status,
+import its Google contacts, and remove the connection (optionally with the mail only that mailbox
+holds). The web mail client's reads are ``callproof.mail.reading``, the labels ``callproof.mail.labels``.
 Keeping the mailbox in sync is ``callproof.mail.sync``. Pure: every outside thing comes in through
 ``callproof.mail.ports``.
 """
@@ -8,26 +9,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
 
 from callproof.errors import Conflict, DomainError, InvalidInput, NotFound
+from callproof.mail.labels import MailboxLabels, purge_copies
 from callproof.mail.model import (
+    DEFAULT_LABELS,
     PURPOSE,
-    WATCH_LABELS,
-    EmailPage,
-    EmailRecord,
     GmailConfig,
     GooglePerson,
     Integration,
     IntegrationStatus,
     PeopleImport,
     iso_time,
-    valid_email_id,
 )
 from callproof.mail.ports import (
     ContactMatcher,
@@ -38,6 +35,7 @@ from callproof.mail.ports import (
     PeopleApi,
     SyncTokenExpired,
 )
+from callproof.mail.reading import MailReader
 from callproof.mail.tokens import MailboxTokens
 from callproof.oauth.model import CONTACTS_READONLY, GMAIL_READONLY, GrantRevoked, OAuthState, new_pkce
 from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
@@ -82,6 +80,8 @@ class GmailService:
         self._clock = clock
         self._people = people
         self._import_csv = import_csv
+        self.reader = MailReader(index, blobs, contacts)  # the web mail client's reads
+        self.labels = MailboxLabels(integrations, index, blobs, oauth, vault, gmail, config, clock)
 
     # --- connect --------------------------------------------------------------------------------
 
@@ -107,9 +107,11 @@ class GmailService:
             raise InvalidInput("the Gmail read-only permission was not granted", field="scope")
         api = self._gmail(token.access_token)
         mailbox, _ = api.profile()
-        history_id, expiration = api.watch(self._config.topic, WATCH_LABELS)
         previous = self._integrations.get(issued.org_id, issued.user_id)
-        if previous is not None and previous.mailbox == mailbox.lower():
+        same = previous is not None and previous.mailbox == mailbox.lower()
+        labels = previous.labels if previous is not None and same else DEFAULT_LABELS
+        history_id, expiration = api.watch(self._config.topic, labels)
+        if previous is not None and same:
             history_id = min(history_id, previous.history_id)  # re-consent (more scopes) keeps the cursor
         integration = Integration(
             org_id=issued.org_id,
@@ -119,6 +121,7 @@ class GmailService:
             history_id=history_id,
             watch_expiration=expiration,
             connected_at=iso_time(self._clock()),
+            labels=labels,
         )
         try:
             self._integrations.connect(
@@ -180,22 +183,6 @@ class GmailService:
         self._integrations.save_people_sync_token(caller.org_id, caller.user_id, next_token)
         return PeopleImport(counts=counts, full_sync=full_sync, people=len(people))
 
-    # --- reading --------------------------------------------------------------------------------
-
-    def contact_emails(self, caller: Caller, contact_id: str, limit: int, cursor: str | None) -> EmailPage:
-        if not self._contacts.exists(caller.org_id, contact_id):
-            raise NotFound("contact not found")
-        return self._index.list_for_contact(caller.org_id, contact_id, limit, cursor)
-
-    def email(self, caller: Caller, identifier: str) -> tuple[EmailRecord, dict[str, Any]]:
-        if not valid_email_id(identifier):
-            raise NotFound("email not found")
-        record = self._index.get(caller.org_id, identifier)
-        body = self._blobs.get(record.object_key) if record else None
-        if record is None or body is None:
-            raise NotFound("email not found")
-        return record, json.loads(body)
-
     # --- removal --------------------------------------------------------------------------------
 
     def remove(self, caller: Caller, purge: bool) -> RemovalResult:
@@ -219,22 +206,10 @@ class GmailService:
         self._integrations.delete(integration)
         purged_emails = purged_objects = 0
         if purge:
-            batch: list[EmailRecord] = []
-            for record in self._index.for_mailbox(caller.org_id, caller.user_id):
-                batch.append(record)
-                if len(batch) == 100:
-                    purged_objects += self._purge(batch)
-                    purged_emails += len(batch)
-                    batch = []
-            if batch:
-                purged_objects += self._purge(batch)
-                purged_emails += len(batch)
+            purged_emails, purged_objects = purge_copies(
+                self._index, self._blobs, caller.org_id, caller.user_id, lambda _: True
+            )
         return RemovalResult(stopped, revoked, purged_emails, purged_objects)
-
-    def _purge(self, records: list[EmailRecord]) -> int:
-        removed = self._blobs.delete_all_versions([record.object_key for record in records])
-        self._index.delete(records)
-        return removed
 
 
 class ScopeMissing(Conflict):

@@ -6,10 +6,15 @@ outside thing comes in through ``callproof.mail.ports``.
 Invariants:
 - only messages whose From / To / Cc / Bcc / Reply-To involve a (not restricted) contact are fetched in
   full and stored; every other message is seen as address headers only and forgotten;
+- only messages carrying one of the mailbox's chosen labels are read (the history names each added
+  message's labels; other labels' history is ignored);
+- a message is stored once per org, keyed by its Message-ID (``message_key``): the first mailbox to
+  sync it stores the body, every other mailbox (or the same one, seeing it again under a new Gmail id)
+  only records its copy on the stored message;
 - a sync starts from the **stored** cursor (never the push's history id); messages are stored before
   the cursor moves, and it only moves forward (a conditional write), so replays, out-of-order pushes
-  and a crash between storing and advancing re-sync without duplicates (the index write is conditional
-  on the Gmail message id).
+  and a crash between storing and advancing re-sync without duplicates (the index writes are
+  conditional on the message and on the mailbox's copy).
 """
 
 from __future__ import annotations
@@ -22,15 +27,18 @@ from datetime import datetime
 from typing import Any
 
 from callproof.mail.model import (
-    WATCH_LABELS,
     EmailRecord,
     GmailConfig,
     Integration,
     IntegrationStatus,
+    MailboxCopy,
+    MessageMeta,
+    ParsedMail,
     SyncResult,
-    email_id,
     iso_time,
-    object_key,
+    message_key,
+    message_object_key,
+    thread_key,
 )
 from callproof.mail.parse import parse
 from callproof.mail.ports import (
@@ -117,7 +125,8 @@ class MailSync:
             if integration.watch_expiration - now * 1000 < RENEW_BEFORE_MS:
                 try:
                     token = self._tokens.access_token(integration)
-                    _, expiration = self._gmail(token.access_token).watch(self._config.topic, WATCH_LABELS)
+                    api = self._gmail(token.access_token)
+                    _, expiration = api.watch(self._config.topic, integration.labels)
                     self._integrations.set_watch(integration.org_id, integration.user_id, expiration)
                     result.renewed += 1
                 except GrantRevoked:
@@ -158,25 +167,30 @@ class MailSync:
             result.skipped = "disconnected"
             return result
         api = self._gmail(token.access_token)
+        chosen = set(integration.labels)
         try:
-            ids, latest = api.history(integration.history_id)
+            added, latest = api.history(integration.history_id)
         except HistoryExpired:
             result.full_sync = True
             _, latest = api.profile()  # read before listing: nothing newer can be missed
-            ids = api.list_message_ids(self._config.full_sync_days)
-        result.listed = len(ids)
-        self._store_contact_mail(integration, api, ids, result)
+            added = {}
+            for label in integration.labels:
+                for gmail_id in api.list_message_ids(self._config.full_sync_days, label):
+                    added.setdefault(gmail_id, ())
+                    added[gmail_id] += (label,)
+        labels = {gid: tuple(sorted(ids)) for gid, ids in added.items() if chosen.intersection(ids)}
+        result.listed = len(labels)
+        self._store_contact_mail(integration, api, labels, result)
         if latest > integration.history_id:
             result.cursor_moved = self._integrations.advance(org_id, user_id, latest, iso_time(self._clock()))
         return result
 
     def _store_contact_mail(
-        self, integration: Integration, api: GmailApi, ids: list[str], result: SyncResult
+        self, integration: Integration, api: GmailApi, labels: dict[str, tuple[str, ...]], result: SyncResult
     ) -> None:
         org, user = integration.org_id, integration.user_id
-        unique = list(dict.fromkeys(ids))
-        known = self._index.existing(org, [email_id(user, gid) for gid in unique])
-        todo = [gid for gid in unique if email_id(user, gid) not in known]
+        known = self._index.known(org, user, labels)
+        todo = [gid for gid in labels if gid not in known]
         if not todo:
             return
         metas = api.metadata(todo)
@@ -197,33 +211,57 @@ class MailSync:
         for gid, raw in raws.items():
             meta, contact_ids = matched[gid]
             mail = parse(raw)
-            key = object_key(org, user, gid)
-            document: dict[str, Any] = {
-                "gmail_id": gid,
-                "thread_id": meta.thread_id,
-                "internal_date": meta.internal_date,
-                "headers": mail.headers,
-                "subject": mail.subject,
-                "text": mail.text,
-                "html": mail.html,
-                "attachments": [
-                    {"filename": a.filename, "size": a.size, "content_type": a.content_type}
-                    for a in mail.attachments
-                ],
-            }
-            self._blobs.put(key, json.dumps(document).encode())
-            record = EmailRecord(
-                org_id=org,
-                email_id=email_id(user, gid),
-                user_id=user,
-                gmail_id=gid,
-                thread_id=meta.thread_id,
-                internal_date=meta.internal_date,
-                subject=mail.subject[:998],
-                sender=mail.sender[:998],
-                contact_ids=tuple(contact_ids),
-                object_key=key,
-                attachments=mail.attachments,
-            )
-            if self._index.put(record):
-                result.stored += 1
+            key = message_key(mail.message_id, mail.from_address or mail.sender, mail.date, mail.subject)
+            copy = MailboxCopy(user, gid, key, meta.internal_date, labels[gid])
+            linked = self._index.link(org, copy)
+            if linked is None:
+                record = self._record(integration, meta, mail, key, contact_ids, labels[gid])
+                self._blobs.put(record.object_key, json.dumps(_document(meta, mail)).encode())
+                if self._index.put(record):
+                    result.stored += 1
+                    continue
+                linked = self._index.link(org, copy)  # another mailbox stored it meanwhile
+            if linked:
+                result.linked += 1
+
+    @staticmethod
+    def _record(
+        integration: Integration,
+        meta: MessageMeta,
+        mail: ParsedMail,
+        key: str,
+        contact_ids: list[str],
+        labels: tuple[str, ...],
+    ) -> EmailRecord:
+        return EmailRecord(
+            org_id=integration.org_id,
+            email_id=key,
+            user_id=integration.user_id,
+            gmail_id=meta.gmail_id,
+            thread_id=thread_key(mail.thread_root, key),
+            internal_date=meta.internal_date,
+            subject=mail.subject[:998],
+            sender=mail.sender[:998],
+            contact_ids=tuple(contact_ids),
+            object_key=message_object_key(integration.org_id, key),
+            attachments=mail.attachments,
+            mailboxes=(integration.user_id,),
+            from_address=mail.from_address,
+            to_addresses=tuple(sorted(mail.to_addresses))[:100],
+            labels=labels,
+        )
+
+
+def _document(meta: MessageMeta, mail: ParsedMail) -> dict[str, Any]:
+    """The body as stored once per org (the Gmail ids of each mailbox's copy live in the index)."""
+    return {
+        "message_id": mail.message_id,
+        "internal_date": meta.internal_date,
+        "headers": mail.headers,
+        "subject": mail.subject,
+        "text": mail.text,
+        "html": mail.html,
+        "attachments": [
+            {"filename": a.filename, "size": a.size, "content_type": a.content_type} for a in mail.attachments
+        ],
+    }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from callproof.mail.model import PURPOSE, Integration
+from callproof.errors import Conflict
+from callproof.mail.model import PURPOSE, Integration, IntegrationStatus
 from callproof.mail.ports import IntegrationStore
 from callproof.oauth.model import GrantRevoked, OAuthToken
 from callproof.oauth.ports import OAuthClient, TokenSealer
@@ -38,3 +39,19 @@ class MailboxTokens:
                 self._vault.seal(token, integration.org_id, integration.user_id, PURPOSE),
             )
         return token
+
+    def usable(self, integration: Integration) -> OAuthToken:
+        """``access_token`` for a user's request: a refused grant marks the integration disconnected
+        and answers 409 (the user must connect again)."""
+        if integration.status is IntegrationStatus.DISCONNECTED:
+            raise Conflict("Google access was revoked; connect again")
+        try:
+            return self.access_token(integration)
+        except GrantRevoked:
+            self._integrations.set_status(
+                integration.org_id,
+                integration.user_id,
+                IntegrationStatus.DISCONNECTED,
+                "Google access was revoked",
+            )
+            raise Conflict("Google access was revoked; connect again") from None

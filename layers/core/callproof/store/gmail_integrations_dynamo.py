@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from callproof.errors import Conflict
-from callproof.mail.model import Integration, IntegrationStatus
+from callproof.mail.model import DEFAULT_LABELS, Integration, IntegrationStatus
 from callproof.oauth.model import SealedToken
 from callproof.store.dynamo import batch_get, from_item, to_item
 from callproof.store.mail_index_dynamo import org_pk
@@ -50,6 +50,7 @@ def _integration(item: Mapping[str, Any]) -> Integration:
         status_reason=item.get("status_reason"),
         last_push_at=item.get("last_push_at"),
         last_sync_at=item.get("last_sync_at"),
+        labels=tuple(item.get("labels") or DEFAULT_LABELS),  # none stored: chosen before labels existed
     )
 
 
@@ -83,6 +84,7 @@ class DynamoIntegrationStore:
             "history_id": integration.history_id,
             "watch_expiration": integration.watch_expiration,
             "connected_at": integration.connected_at,
+            "labels": list(integration.labels),
             **token.to_attributes(),
         }
         actions: list[dict[str, Any]] = [
@@ -182,6 +184,15 @@ class DynamoIntegrationStore:
             UpdateExpression="SET watch_expiration = :e",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=to_item({":e": expiration}),
+        )
+
+    def set_labels(self, org_id: str, user_id: str, labels: Sequence[str], expiration: int) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item(integration_key(org_id, user_id)),
+            UpdateExpression="SET labels = :l, watch_expiration = :e",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":l": list(labels), ":e": expiration}),
         )
 
     def people_sync_token(self, org_id: str, user_id: str) -> str | None:

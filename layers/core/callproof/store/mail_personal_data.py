@@ -2,14 +2,16 @@
 and every S3 version of the bodies (DataBucket, through ``MailBlobs``).
 
 The subject's mail is every message linked to one of the subject's contacts: the ``CMAIL#<contact>#``
-links are queried per contact, page by page. Each link item carries the message's whole summary (it is
+links are queried per contact, page by page. A message is stored once per org however many mailboxes
+synced it (issue 17), so it is exported once. Each link item carries the message's whole summary (it is
 written in the same transaction as the message item), so a message is known, with all its links and
 its S3 key, from any one of its links, even when an earlier erasure stopped half-way.
 
-Erasure deletes a message **as a whole**: the message item, the links of *every* contact it names
-(also other contacts' links) and every version of its S3 body. A message that involves the subject
-cannot be cut to a part that does not (its headers and body name the subject), and a link left to
-another contact would point to a message that no longer exists.
+Erasure deletes a message **as a whole**: its one S3 body (every version), then the message item, its
+listing items, the links of *every* contact it names (also other contacts' links) and *every*
+mailbox's copy. A message that involves the subject cannot be cut to a part that does not (its headers
+and body name the subject), and a link left to another contact would point to a message that no
+longer exists. Legacy messages (one per mailbox, before issue 17) are found and erased the same way.
 
 Mail synced from the mailbox of an org user who is the subject is not theirs: it is the org's record of
 its mail with its contacts (kept, reported as kept "org CRM record"); the user's Gmail integration is
@@ -116,7 +118,13 @@ class MailData:
                     return Erased(deleted=deleted, more=True)
         if batch:
             deleted += self._delete(batch)
-        kept = sum(1 for user_id in sorted(subject.user_ids) for _ in self._mailbox(subject.org_id, user_id))
+        kept = len(
+            {
+                c.email_id
+                for user_id in sorted(subject.user_ids)
+                for c in self._index.copies(subject.org_id, user_id)
+            }
+        )
         return Erased(deleted=deleted, kept=kept, kept_reasons=(KEPT_MAILBOX,) if kept else ())
 
     def _delete(self, records: Sequence[EmailRecord]) -> int:
@@ -124,9 +132,6 @@ class MailData:
         objects = self._blobs.delete_all_versions([record.object_key for record in records])
         self._index.delete(records)  # every message item and all its links; raises if any is left
         return objects + sum(1 + len(record.contact_ids[:MAX_LINKS]) for record in records)
-
-    def _mailbox(self, org_id: str, user_id: str) -> Iterator[dict[str, Any]]:
-        return partition(self._client, self._table, org_pk(org_id), f"EMAIL#{user_id}.")
 
     def residue(self, subject: Subject) -> int:
         return sum(1 for _ in self._links(subject))
