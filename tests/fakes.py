@@ -50,8 +50,15 @@ class InMemoryContactStore:
     def get_many(self, org_id: str, contact_ids: Iterable[str]) -> list[Contact]:
         return [c for i in sorted(set(contact_ids)) if (c := self.contacts.get((org_id, i)))]
 
-    def list_page(self, org_id: str, limit: int, cursor: str | None) -> Page:
-        ids = sorted(i for (org, i) in self.contacts if org == org_id)
+    def list_page(
+        self, org_id: str, limit: int, cursor: str | None, removed_in_google: bool | None = None
+    ) -> Page:
+        ids = sorted(
+            i
+            for (org, i), c in self.contacts.items()
+            if org == org_id
+            and (removed_in_google is None or (c.removed_in_google is not None) == removed_in_google)
+        )
         if cursor is not None:
             if not cursor.startswith("after:"):
                 raise InvalidInput("invalid cursor", field="cursor")
@@ -203,6 +210,14 @@ class InMemoryDeviceStore:
         if current is not None and current.user_id != device.user_id:
             raise Conflict("this device is registered to another user")
         self.devices[(device.org_id, device.id)] = device
+
+    def erase_locations(self, org_id: str, user_id: str) -> int:
+        held = [
+            k for k, d in self.devices.items() if (d.org_id, d.user_id) == (org_id, user_id) and d.location
+        ]
+        for key in held:
+            self.devices[key] = replace(self.devices[key], location=None)
+        return len(held)
 
 
 # ---------------------------------------------------------------------------------------------- SMS
@@ -450,6 +465,10 @@ class InMemoryConsentStore:
 
     def history(self, org_id: str, user_id: str) -> list[ConsentRecord]:
         return [r for r in self.records if (r.org_id, r.user_id) == (org_id, user_id)]
+
+    def geolocation_granted(self, org_id: str, user_id: str) -> bool:
+        current = self.current(org_id, user_id).get(Purpose.GEOLOCATION)
+        return current is not None and current.granted
 
     def gate_view(self, org_id: str, user_id: str) -> GateView:
         self.reads += 1

@@ -52,9 +52,12 @@ def create_contact(body: ContactIn) -> ContactOut:
 def list_contacts(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    removed_in_google: Annotated[bool | None, Query()] = None,
 ) -> ContactPage:
-    """List the org's contacts; `next_cursor` while there are more."""
-    page = service().list(http.current_caller(app), limit, cursor)
+    """List the org's contacts; `next_cursor` while there are more.
+    `removed_in_google=true` lists only contacts whose Google contact was deleted in Google (`false`:
+    only the others); a filtered page may hold fewer than `limit` items."""
+    page = service().list(http.current_caller(app), limit, cursor, removed_in_google)
     return ContactPage(
         items=[ContactOut.model_validate(c) for c in page.contacts], next_cursor=page.next_cursor
     )

@@ -32,6 +32,7 @@ def calendars() -> CalendarService:
     from callproof.store.oauth_state_dynamo import OAuthStateStore
     from callproof.store.secrets import CachedJsonSecret
     from callproof.store.token_vault_kms import TokenVault
+    from callproof.wiring_shared import member_email
 
     settings = config.load(config.CalendarSettings)
     google_secret = CachedJsonSecret(aws.secretsmanager, settings.google_oauth_secret_arn)
@@ -78,4 +79,5 @@ def calendars() -> CalendarService:
         api=api,
         attendees=attendees,
         redirect_uri=redirect_uri,
+        member_email=member_email,
     )

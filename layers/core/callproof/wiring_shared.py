@@ -1,5 +1,6 @@
 """What several of the composition root's builders share: the key that signs public links, the
-erasure suppression list, Twilio's client and the phone codes texted with it. Part of the composition
+erasure suppression list, Twilio's client and the phone codes texted with it, the member's email that
+the OAuth consent screens are steered to. Part of the composition
 root (``callproof.wiring``), kept beside it so that both stay short.
 """
 
@@ -9,12 +10,49 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from callproof import aws
+from callproof import aws, config
 
 if TYPE_CHECKING:  # for annotations only: each builder imports its own domain on first use
+    from callproof.mail.google_contacts import GoogleContacts, ImportPeople
+    from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
     from callproof.sms.ports import SmsGateway
     from callproof.sms.verification import PhoneVerification
     from callproof.store.suppression_dynamo import DynamoSuppression, SuppressionKeys
+
+
+def google_contacts(
+    settings: config.GmailSettings,
+    oauth: OAuthClient,
+    states: StateStore,
+    vault: TokenSealer,
+    import_people: ImportPeople,
+) -> GoogleContacts:
+    """The Google Contacts grant and import (``wiring.gmail``): People API, the grant items in the
+    MailTable, contacts marked ``removed_in_google`` in the ContactsTable."""
+    from callproof.integrations.google_people import people_api
+    from callproof.mail.google_contacts import ContactsGrantConfig, GoogleContacts
+    from callproof.store.contacts_dynamo import DynamoContactStore
+    from callproof.store.google_contacts_dynamo import DynamoContactsGrantStore
+
+    return GoogleContacts(
+        DynamoContactsGrantStore(aws.dynamodb(), settings.mail_table),
+        oauth,
+        states,
+        vault,
+        people=lambda token: people_api(token, settings.google_api_base_url),
+        import_people=import_people,
+        mark_removed=DynamoContactStore(aws.dynamodb(), settings.contacts_table).mark_removed_in_google,
+        config=ContactsGrantConfig(settings.redirect_uri),
+    )
+
+
+def member_email(org_id: str, user_id: str) -> str | None:
+    """The member's CallProof email (every consent URL's ``login_hint``); None for an unknown member."""
+    from callproof.store.members_dynamo import DynamoMemberStore
+
+    table = config.load(config.PolicyGateSettings).accounts_table  # every authenticated function has it
+    member = DynamoMemberStore(aws.dynamodb(), table).get(org_id, user_id)
+    return member.email if member else None
 
 
 @cache

@@ -189,3 +189,26 @@ def test_a_token_that_cannot_be_opened_is_deleted_all_the_same(
     )
     assert store.residue(REP) == 0
     assert items(connected, "GMAIL#USER#rep-1") == []
+
+
+def test_a_google_contacts_grant_alone_is_exported_revoked_and_erased_with_its_links(
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble
+) -> None:
+    """Issue 17, point 4: the Google Contacts grant of its own (no Gmail) and its person links."""
+    from tests.integration.mail.test_gmail_api import person
+
+    mailbox, user = "rep3@callproof.test", "rep-3"
+    connect_gmail(call, mailbox, user=user, contacts=True)
+    google.add_people(mailbox, [person("Ada L", "ada@customer.example")])
+    status, body = call("GmailFunction", api_event("POST", "/v1/contacts/imports/google", user=user))
+    assert (status, body["counts"]["created"]) == (200, 1), body
+    table = aws_stack["MailTable"].ref
+    subject = Subject(ORG, user_ids=frozenset({user}))
+    store = store_on(aws_stack, table, google.url)
+    assert [(row["service"], row["status"]) for row in store.rows(subject)] == [("google_contacts", "active")]
+    assert store.residue(subject) == 2  # the grant and one person link
+    result = store.erase(subject)
+    assert (result.deleted, result.notes) == (1, ())
+    assert google.mailbox(mailbox).revoked  # revoked at Google
+    assert items(table, "GCONTACTS#USER#rep-3") == items(table, "GPERSON#rep-3#") == []
+    assert store.residue(subject) == 0

@@ -44,12 +44,21 @@ class RotatingOAuth:
         self.valid = {"refresh-0"}
         self.requests = 0
         self.scopes: list[Sequence[str]] = []
+        self.hints: list[str | None] = []
         self.revoked: list[str] = []
 
     def authorization_url(
-        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
+        self,
+        scopes: Sequence[str],
+        state: str,
+        code_challenge: str,
+        redirect_uri: str,
+        *,
+        login_hint: str | None = None,
+        include_granted_scopes: bool = False,
     ) -> str:
         self.scopes.append(scopes)
+        self.hints.append(login_hint)
         return f"https://login.example/authorize?state={state}"
 
     def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken:
@@ -176,6 +185,7 @@ def world(
         attendees,
         lambda provider: redirect,
         clock=lambda: 1_000_000.0,
+        member_email=lambda org, user: f"{user}@{org}.callproof.test",
     )
     return World(service, oauth, connections, api, seen)
 
@@ -190,6 +200,7 @@ def test_google_asks_for_the_app_created_and_calendar_list_scopes_only() -> None
     w = world()
     w.service.authorize(REP, Provider.GOOGLE)
     assert tuple(w.oauth.scopes[0]) == GOOGLE_CALENDAR_SCOPES
+    assert w.oauth.hints == [f"{REP.user_id}@{REP.org_id}.callproof.test"]  # the member's CallProof email
 
 
 def test_not_configured_without_a_public_base() -> None:

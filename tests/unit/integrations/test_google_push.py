@@ -174,3 +174,19 @@ def test_data_that_is_not_base64_json_is_refused() -> None:
             "message.data is not base64 JSON",
             "message.data",
         )
+
+
+def test_certificates_are_fetched_once_while_their_cache_headers_say_fresh() -> None:
+    """Issue 17, point 6: Google's certificates come with Cache-Control max-age; pushes within it
+    cost no certificate request. With max-age=0 every push fetches again (the headers rule, not a
+    cache kept forever)."""
+    fresh, stale = GoogleDouble().start(), GoogleDouble().start()
+    stale.certs_max_age = 0
+    try:
+        for double in (fresh, stale):
+            for _ in range(5):
+                verify(double, double.signer.sign(AUDIENCE))
+        assert (fresh.stats["certs"], stale.stats["certs"]) == (1, 5)
+    finally:
+        fresh.stop()
+        stale.stop()

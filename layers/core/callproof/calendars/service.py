@@ -89,6 +89,8 @@ class CalendarService:
         attendees: Callable[[str, Sequence[str]], list[Attendee]],
         redirect_uri: Callable[[Provider], str | None],
         clock: Callable[[], float] = time.time,
+        *,
+        member_email: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self._connections = connections
         self._states = states
@@ -98,6 +100,7 @@ class CalendarService:
         self._attendees = attendees
         self._redirect_uri = redirect_uri
         self._clock = clock
+        self._member_email = member_email
 
     # --- connect / disconnect -------------------------------------------------------------------
 
@@ -111,7 +114,14 @@ class CalendarService:
         redirect = self._redirect(provider)
         verifier, challenge = new_pkce()
         state = self._states.issue(OAuthState(caller.org_id, caller.user_id, verifier, purpose(provider)))
-        return self._oauth[provider].authorization_url(SCOPES[provider], state, challenge, redirect)
+        hint = self._member_email(caller.org_id, caller.user_id) if self._member_email else None
+        return self._oauth[provider].authorization_url(
+            SCOPES[provider],
+            state,
+            challenge,
+            redirect,
+            login_hint=hint,  # the member's CallProof email
+        )
 
     def cancel(self, provider: Provider, state: str) -> None:
         """The user declined: spend the state so it cannot be replayed."""

@@ -106,6 +106,15 @@ class ContactImporter:
         records, ignored = parse_csv(text, max_rows, too_many)
         return ImportReport(rows=self.apply(caller, records), ignored_columns=ignored)
 
+    def import_records(
+        self, caller: Caller, records: list[dict[str, object]]
+    ) -> tuple[dict[str, int], list[str | None]]:
+        """Rows that come as records, not a file (Google people): the counts and, per record, the
+        contact it was created in or merged into (None when rejected or suppressed)."""
+        rows = self.apply(caller, list(enumerate(records)))
+        by_line = {row.line: row.contact_id for row in rows}
+        return ImportReport(rows=rows).counts(), [by_line.get(line) for line in range(len(records))]
+
     def apply(self, caller: Caller, records: list[tuple[int, dict[str, object]]]) -> list[RowResult]:
         """Import parsed rows (file line, ContactIn-shaped record) in order; one result per row, by line.
 

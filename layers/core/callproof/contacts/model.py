@@ -38,6 +38,9 @@ class Contact:
     phones: tuple[Phone, ...] = ()
     version: int = 1
     restricted: bool = False  # processing restricted by a data-subject request: kept, not processed
+    # When the Google person this contact was imported from was deleted in Google (a later Google
+    # Contacts sync said so): the contact is kept, marked, never deleted silently.
+    removed_in_google: datetime | None = None
 
     @property
     def e164s(self) -> frozenset[str]:
@@ -120,6 +123,11 @@ class ContactOut(_FromDomain):
     updated_at: datetime
     version: int
     restricted: bool
+    removed_in_google: datetime | None = Field(
+        default=None,
+        description="When the Google contact this contact was imported from was deleted in Google "
+        "(the CRM contact is kept); null otherwise",
+    )
 
 
 class ContactPage(Model):

@@ -26,8 +26,12 @@ class ContactStore(Protocol):
 
     def get_many(self, org_id: str, contact_ids: Iterable[str]) -> list[Contact]: ...
 
-    def list_page(self, org_id: str, limit: int, cursor: str | None) -> Page:
-        """Raises ``InvalidInput`` for a cursor this store did not issue for this org."""
+    def list_page(
+        self, org_id: str, limit: int, cursor: str | None, removed_in_google: bool | None = None
+    ) -> Page:
+        """Raises ``InvalidInput`` for a cursor this store did not issue for this org. With
+        ``removed_in_google``, only the contacts marked (True) or not marked (False) as deleted in
+        Google; a filtered page may hold fewer than ``limit`` contacts (follow ``next_cursor``)."""
         ...
 
     def create(self, contacts: Sequence[Contact]) -> list[bool]:

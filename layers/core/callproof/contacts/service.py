@@ -119,11 +119,13 @@ class ContactService:
             raise NotFound("contact not found")
         return contact
 
-    def list(self, caller: Caller, limit: int, cursor: str | None) -> Page:
+    def list(
+        self, caller: Caller, limit: int, cursor: str | None, removed_in_google: bool | None = None
+    ) -> Page:
         caller.require(Role.REP, Role.ADMIN)
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
-        return self._store.list_page(caller.org_id, limit, cursor)
+        return self._store.list_page(caller.org_id, limit, cursor, removed_in_google)
 
     def update(self, caller: Caller, contact_id: str, patch: ContactPatch) -> Contact:
         """Apply ``patch`` to the current version; re-read and re-apply if another write won the race.

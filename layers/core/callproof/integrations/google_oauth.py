@@ -84,9 +84,13 @@ class GoogleOAuthClient:
         code_challenge: str,
         redirect_uri: str,
         *,
-        include_granted_scopes: bool = True,
+        login_hint: str | None = None,
+        include_granted_scopes: bool = False,
     ) -> str:
-        """Google's consent URL: offline access (a refresh token), consent prompt, S256 PKCE."""
+        """Google's consent URL: offline access (a refresh token), consent prompt, S256 PKCE;
+        ``login_hint`` steers the account chooser to the member's address; ``include_granted_scopes``
+        asks for incremental authorization (the new token carries the earlier grants' scopes too)."""
+        extra = {"login_hint": login_hint} if login_hint else {}
         url, _ = self._session(redirect_uri, scopes).authorization_url(
             self.endpoints.auth_uri,
             state=state,
@@ -95,6 +99,7 @@ class GoogleOAuthClient:
             include_granted_scopes="true" if include_granted_scopes else "false",
             code_challenge=code_challenge,
             code_challenge_method="S256",
+            **extra,
         )
         return str(url)
 

@@ -1,6 +1,7 @@
 """The People API adapter (``callproof.mail.ports.PeopleApi``): ``people.connections.list`` with
 pageSize 1000 and personFields names, emailAddresses, phoneNumbers, organizations; sync tokens for
-later runs (``SyncTokenExpired`` on Google's EXPIRED_SYNC_TOKEN). Same retry policy as the Gmail
+later runs (``SyncTokenExpired`` on Google's EXPIRED_SYNC_TOKEN); with a sync token, a person deleted
+since carries ``metadata.deleted`` and its ``resourceName``. Same retry policy as the Gmail
 adapter; the static people v1 discovery document, pointed at the local double when configured."""
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _person(data: dict[str, Any]) -> GooglePerson:
         phones=tuple(str(p["value"]).strip() for p in data.get("phoneNumbers") or [] if p.get("value")),
         company=str(organizations[0].get("name") or "").strip() or None,
         deleted=bool((data.get("metadata") or {}).get("deleted")),
+        resource_name=str(data.get("resourceName") or ""),
     )
 
 

@@ -4,6 +4,12 @@ The token is verified with google-auth (RS256 signature against Google's publish
 the local double's; expiry; audience), then its issuer, ``email`` (the push subscription's service
 account) and ``email_verified`` are checked. Anything else: ``Unauthenticated`` (401) for a missing or
 invalid token, ``Forbidden`` (403) for a valid token of the wrong account.
+
+The certificates are fetched through an HTTP cache (cachecontrol, the cached transport google-auth's
+documentation recommends): Google serves them with ``Cache-Control: public, max-age=...``, so while
+they are fresh a push costs no certificate request; once stale they are fetched again, and a key
+rotation reaches us within that max-age, as Google intends. The cache lives as long as the Lambda
+environment (in memory, a few kilobytes).
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import google.auth.exceptions
 import requests
+from cachecontrol import CacheControl
 from google.auth.transport.requests import Request
 from google.oauth2 import id_token
 
@@ -23,7 +31,12 @@ from callproof.errors import Forbidden, InvalidInput, Unauthenticated
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
-_session = requests.Session()
+
+
+@cache
+def certificate_transport() -> Request:
+    """google-auth's transport over a caching session: one per Lambda environment, built on first use."""
+    return Request(session=CacheControl(requests.Session()))
 
 
 def verify_push_token(
@@ -37,7 +50,7 @@ def verify_push_token(
     try:
         claims = id_token.verify_token(
             token.strip(),
-            Request(session=_session),
+            certificate_transport(),
             audience=audience,
             certs_url=certs_url or GOOGLE_CERTS_URL,
         )

@@ -65,14 +65,23 @@ class MicrosoftOAuthClient:
         return OAuth2Session(self._client_id(), redirect_uri=redirect_uri, scope=list(scopes) or None)
 
     def authorization_url(
-        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
+        self,
+        scopes: Sequence[str],
+        state: str,
+        code_challenge: str,
+        redirect_uri: str,
+        *,
+        login_hint: str | None = None,
+        include_granted_scopes: bool = False,  # Google's; Microsoft's consent adds up by itself
     ) -> str:
+        extra = {"login_hint": login_hint} if login_hint else {}
         url, _ = self._session(redirect_uri, scopes).authorization_url(
             self.endpoints.auth_uri,
             state=state,
             response_mode="query",
             code_challenge=code_challenge,
             code_challenge_method="S256",
+            **extra,
         )
         return str(url)
 

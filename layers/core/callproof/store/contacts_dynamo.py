@@ -83,6 +83,8 @@ def _to_record(contact: Contact) -> Item:
         "updated_at": contact.updated_at.isoformat(),
         "version": contact.version,
         "restricted": contact.restricted or None,  # absent unless set: the Gmail / SMS readers' flag
+        # absent unless set (the list's filter tests its existence)
+        "removed_in_google": contact.removed_in_google.isoformat() if contact.removed_in_google else None,
     }
 
 
@@ -100,6 +102,9 @@ def _from_record(item: Item) -> Contact:
         updated_at=datetime.fromisoformat(item["updated_at"]),
         version=int(item["version"]),
         restricted=bool(item.get("restricted", False)),
+        removed_in_google=(
+            datetime.fromisoformat(item["removed_in_google"]) if item.get("removed_in_google") else None
+        ),
     )
 
 
@@ -138,13 +143,21 @@ class DynamoContactStore:
         keys = [contact_key(org_id, contact_id) for contact_id in sorted(set(contact_ids))]
         return [_from_record(item) for item in batch_get(self._client, self._table, keys)]
 
-    def list_page(self, org_id: str, limit: int, cursor: str | None) -> Page:
+    def list_page(
+        self, org_id: str, limit: int, cursor: str | None, removed_in_google: bool | None = None
+    ) -> Page:
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": to_item({":pk": org_pk(org_id), ":prefix": "CONTACT#"}),
             "Limit": limit,
         }
+        if removed_in_google is not None:  # a filter on the page read: a page may hold fewer than limit
+            request["FilterExpression"] = (
+                "attribute_exists(removed_in_google)"
+                if removed_in_google
+                else "attribute_not_exists(removed_in_google)"
+            )
         if cursor:
             request["ExclusiveStartKey"] = decode_cursor(cursor, {"pk": org_pk(org_id)}, {"sk": "CONTACT#"})
         response = self._client.query(**request)
@@ -234,12 +247,30 @@ class DynamoContactStore:
         many changed. The flag is present only while set; the version is bumped so that an edit based
         on an older read conflicts instead of silently dropping the flag."""
         if restricted:
-            update, condition = (
+            return self._update_each(
+                org_id,
+                contact_ids,
                 "SET restricted = :on",
                 "attribute_exists(pk) AND attribute_not_exists(restricted)",
+                {":on": True},
             )
-        else:
-            update, condition = "REMOVE restricted", "attribute_exists(restricted)"
+        return self._update_each(org_id, contact_ids, "REMOVE restricted", "attribute_exists(restricted)", {})
+
+    def mark_removed_in_google(self, org_id: str, contact_ids: Iterable[str], at: str) -> int:
+        """Mark existing contacts removed in Google at ``at`` (the first time only; the version is bumped
+        so an edit based on an older read conflicts rather than drop the mark); how many were marked."""
+        return self._update_each(
+            org_id,
+            contact_ids,
+            "SET removed_in_google = :at",
+            "attribute_exists(pk) AND attribute_not_exists(removed_in_google)",
+            {":at": at},
+        )
+
+    def _update_each(
+        self, org_id: str, contact_ids: Iterable[str], update: str, condition: str, values: dict[str, Any]
+    ) -> int:
+        """One conditional update per contact, bumping its version; how many met the condition."""
         changed = 0
         for contact_id in sorted(set(contact_ids)):
             try:
@@ -249,7 +280,7 @@ class DynamoContactStore:
                     UpdateExpression=f"{update} ADD #version :one",
                     ConditionExpression=condition,
                     ExpressionAttributeNames={"#version": "version"},
-                    ExpressionAttributeValues=to_item({":one": 1, **({":on": True} if restricted else {})}),
+                    ExpressionAttributeValues=to_item({":one": 1, **values}),
                 )
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -1,5 +1,6 @@
 """Integrations of a subject who is an org user: the Gmail connection (MailTable ``GMAIL#USER#<user>``
-with its sealed token, mailbox route and watch-registry entry), calendar connections
+with its sealed token, mailbox route and watch-registry entry), the Google Contacts grant
+(``GCONTACTS#USER#<user>`` and its ``GPERSON#<user>#`` links), calendar connections
 (``CALENDAR#<user>#<provider>``, ``CALSELECTED#<user>``) and pending OAuth states (``OAUTHSTATE#``).
 
 Erasure goes through the services' own disconnect paths, handed in as a ``GrantRevoker`` (the
@@ -24,6 +25,7 @@ from callproof.observability import logger
 from callproof.store.calendars_dynamo import DynamoCalendarStore, selection_key
 from callproof.store.dynamo import delete_keys, key_of, partition
 from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
+from callproof.store.google_contacts_dynamo import LINK_PREFIX, DynamoContactsGrantStore
 from callproof.store.mail_index_dynamo import org_pk
 from callproof.store.oauth_state_dynamo import STATE_PREFIX
 from callproof.tenancy import Caller
@@ -61,6 +63,7 @@ class IntegrationsData:
         self._table = table
         self._gmail = DynamoIntegrationStore(client, table)
         self._calendars = DynamoCalendarStore(client, table)
+        self._contacts_grants = DynamoContactsGrantStore(client, table)
         self._grants = grants
         self._revocable = revocable
 
@@ -76,6 +79,13 @@ class IntegrationsData:
                     mailbox=gmail.mailbox,
                     status=gmail.status.value,
                     connected_at=gmail.connected_at,
+                )
+            if self._contacts_grants.token(org, user_id) is not None:
+                yield dict(
+                    user_id=user_id,
+                    service="google_contacts",
+                    provider=Provider.GOOGLE.value,
+                    status="active",
                 )
             for connection in self._calendars.connected(org, user_id):
                 yield dict(
@@ -118,6 +128,14 @@ class IntegrationsData:
                 self._gmail.delete(integration)
             self._count(revocations, Provider.GOOGLE, revoked)
             deleted += 3  # integration (with its sealed token), mailbox route, registry entry
+        if self._contacts_grants.token(org_id, user_id) is not None:  # still there: a grant alone
+            try:
+                revoked = self._grants.revoke_gmail(caller)  # the Google removal revokes it too
+            except Exception:
+                revoked = False
+            self._contacts_grants.delete(org_id, user_id)  # and its links (a no-op if removed above)
+            self._count(revocations, Provider.GOOGLE, revoked)
+            deleted += 1
         selection = self._calendars.selection(org_id, user_id)
         for connection in self._calendars.connected(org_id, user_id):
             try:
@@ -152,6 +170,10 @@ class IntegrationsData:
         found = 0
         for user_id in subject.user_ids:
             found += self._gmail.get(org, user_id) is not None
+            found += self._contacts_grants.token(org, user_id) is not None
+            found += sum(
+                1 for _ in partition(self._client, self._table, org_pk(org), f"{LINK_PREFIX}{user_id}#")
+            )
             found += len(self._calendars.connected(org, user_id))
             found += self._calendars.selection(org, user_id) is not None
             found += len(self._states(org, user_id))

@@ -58,9 +58,9 @@ class OAuthStateStore:
         self._client.put_item(TableName=self._table, Item=to_item(item))
         return f"{state.org_id}.{nonce}"
 
-    def consume(self, value: str, purpose: str) -> OAuthState:
-        """Delete and return the state (once); ``OAuthFailed`` if unknown, used, expired or for another
-        purpose."""
+    def consume(self, value: str, *purposes: str) -> OAuthState:
+        """Delete and return the state (once); ``OAuthFailed`` if unknown, used, expired or for none of
+        ``purposes``."""
         match = _STATE.match(value or "")
         if not match:
             raise OAuthFailed("invalid state", field="state")
@@ -75,12 +75,13 @@ class OAuthStateStore:
         except self._client.exceptions.ConditionalCheckFailedException:
             raise OAuthFailed("unknown or already used state", field="state") from None
         item = from_item(response.get("Attributes") or {})
-        if int(item.get("expires_at", 0)) < self._clock() or item.get("purpose") != purpose:
+        purpose = item.get("purpose")
+        if int(item.get("expires_at", 0)) < self._clock() or purpose not in purposes:
             raise OAuthFailed("expired state", field="state")
         return OAuthState(
             org_id=org_id,
             user_id=str(item["user_id"]),
             code_verifier=str(item["code_verifier"]),
-            purpose=purpose,
+            purpose=str(purpose),
             redirect_after=item.get("redirect_after"),
         )
