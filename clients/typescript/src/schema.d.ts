@@ -29,8 +29,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Where Google sends the browser after consent.
-         * @description Public: the single-use state says whose connection it is; the code is exchanged, the tokens sealed and the mailbox watched. A used, unknown or expired state is 422.
+         * Where Google sends the browser after consent (Gmail, or the Google Contacts grant).
+         * @description Public: the single-use state says whose and which grant; the code is exchanged, the tokens sealed (and, for Gmail, the mailbox watched). A used, unknown or expired state is 422. Answers a page; `Accept: application/json` gets JSON.
          */
         get: operations["oauth_callback_oauth_google_callback_get"];
         put?: never;
@@ -50,7 +50,7 @@ export interface paths {
         };
         /**
          * Where the calendar provider sends the browser after consent.
-         * @description Public: the single-use state says whose connection it is; the code is exchanged and the tokens sealed.
+         * @description Public: the single-use state says whose connection it is; the code is exchanged and the tokens sealed. Answers a page; `Accept: application/json` gets JSON.
          */
         get: operations["oauth_callback_oauth__provider__calendar_callback_get"];
         put?: never;
@@ -258,7 +258,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the org's contacts; `next_cursor` while there are more. */
+        /**
+         * List the org's contacts; `next_cursor` while there are more.
+         * @description `removed_in_google=true` lists only contacts whose Google contact was deleted in Google (`false`: only the others); a filtered page may hold fewer than `limit` items.
+         */
         get: operations["list_contacts_v1_contacts_get"];
         put?: never;
         /** Create a contact; the owner defaults to the caller. */
@@ -429,7 +432,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A contact's synced mail, newest first. */
+        /** A contact's synced mail, newest first, each message once with the mailboxes that hold it. */
         get: operations["contact_emails_v1_contacts__contact_id__emails_get"];
         put?: never;
         post?: never;
@@ -664,6 +667,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/email-threads/{thread_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A conversation across the org's mailboxes, oldest first, each message once. */
+        get: operations["email_thread_v1_email_threads__thread_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/emails": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The org's synced mail, newest first, each message once with the mailboxes that hold it. */
+        get: operations["list_emails_v1_emails_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/emails/{email_id}": {
         parameters: {
             query?: never;
@@ -671,7 +708,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One synced message: headers, subject, text, HTML and the attachments' list. */
+        /** One synced message: headers, subject, text, sanitised HTML and the attachments' list. */
         get: operations["get_email_v1_emails__email_id__get"];
         put?: never;
         post?: never;
@@ -733,6 +770,27 @@ export interface paths {
          * @description `?contacts=true` also asks for the Google Contacts read-only scope, for the import.
          */
         post: operations["authorize_v1_integrations_google_authorize_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/google/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The connected mailbox's Gmail labels (system and user) and the ones synced. */
+        get: operations["google_labels_v1_integrations_google_labels_get"];
+        /**
+         * Sync exactly these labels (the watch is renewed on them). With `purge=true`, mail that only
+         * @description the labels taken out brought leaves this mailbox (and the org when no other mailbox holds it).
+         */
+        put: operations["select_google_labels_v1_integrations_google_labels_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1485,6 +1543,11 @@ export interface components {
             version: number;
             /** Restricted */
             restricted: boolean;
+            /**
+             * Removed In Google
+             * @description When the Google contact this contact was imported from was deleted in Google (the CRM contact is kept); null otherwise
+             */
+            removed_in_google: string | null;
         };
         /** ContactPage */
         ContactPage: {
@@ -1601,14 +1664,25 @@ export interface components {
         };
         /** EmailOut */
         EmailOut: {
-            /** Email Id */
+            /**
+             * Email Id
+             * @description the message, once per org (its Message-ID's hash)
+             */
             email_id: string;
             /**
              * User Id
-             * @description the mailbox owner it was synced from
+             * @description the mailbox that synced it first
              */
             user_id: string;
-            /** Thread Id */
+            /**
+             * Mailboxes
+             * @description the users whose mailbox holds it
+             */
+            mailboxes: string[];
+            /**
+             * Thread Id
+             * @description the conversation across mailboxes: GET /v1/email-threads/{thread_id}
+             */
             thread_id: string;
             /**
              * Internal Date
@@ -1630,7 +1704,10 @@ export interface components {
             ][];
             /** Text */
             text: string | null;
-            /** Html */
+            /**
+             * Html
+             * @description sanitised: no script, style or form; links rel=noopener; remote images only with remote_images=true
+             */
             html: string | null;
         };
         /** EmailPageOut */
@@ -1642,14 +1719,25 @@ export interface components {
         };
         /** EmailSummaryOut */
         EmailSummaryOut: {
-            /** Email Id */
+            /**
+             * Email Id
+             * @description the message, once per org (its Message-ID's hash)
+             */
             email_id: string;
             /**
              * User Id
-             * @description the mailbox owner it was synced from
+             * @description the mailbox that synced it first
              */
             user_id: string;
-            /** Thread Id */
+            /**
+             * Mailboxes
+             * @description the users whose mailbox holds it
+             */
+            mailboxes: string[];
+            /**
+             * Thread Id
+             * @description the conversation across mailboxes: GET /v1/email-threads/{thread_id}
+             */
             thread_id: string;
             /**
              * Internal Date
@@ -1664,6 +1752,16 @@ export interface components {
             contact_ids: string[];
             /** Attachments */
             attachments: components["schemas"]["AttachmentOut"][];
+        };
+        /** EmailThreadOut */
+        EmailThreadOut: {
+            /** Thread Id */
+            thread_id: string;
+            /**
+             * Items
+             * @description oldest first, each message once
+             */
+            items: components["schemas"]["EmailOut"][];
         };
         /** EntryResultOut */
         EntryResultOut: {
@@ -1943,6 +2041,53 @@ export interface components {
          * @enum {string}
          */
         Jurisdiction: "gdpr" | "ccpa";
+        /** LabelOut */
+        LabelOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description system or user
+             */
+            type: string;
+            /** Selected */
+            selected: boolean;
+        };
+        /** LabelSelectionOut */
+        LabelSelectionOut: {
+            /** Labels */
+            labels: string[];
+            /**
+             * Purged Emails
+             * @description messages taken out of this mailbox (purge=true)
+             */
+            purged_emails: number;
+            /**
+             * Purged Objects
+             * @description stored bodies deleted: no other mailbox held them
+             */
+            purged_objects: number;
+        };
+        /** LabelsIn */
+        LabelsIn: {
+            /**
+             * Labels
+             * @description Gmail label ids to sync
+             */
+            labels: string[];
+        };
+        /** LabelsOut */
+        LabelsOut: {
+            /** Labels */
+            labels: components["schemas"]["LabelOut"][];
+            /**
+             * Selected
+             * @description the label ids synced (INBOX and SENT until chosen)
+             */
+            selected: string[];
+        };
         /** LinkIn */
         LinkIn: {
             /** Phone */
@@ -2668,12 +2813,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Connected: a page, or JSON with `Accept: application/json`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "text/html": string;
                     "application/json": components["schemas"]["ConnectedOut"];
                 };
             };
@@ -2721,12 +2867,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Connected: a page, or JSON with `Accept: application/json`. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "text/html": string;
                     "application/json": components["schemas"]["CalendarConnectedOut"];
                 };
             };
@@ -4279,6 +4426,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string | null;
+                removed_in_google?: boolean | null;
             };
             header?: never;
             path?: never;
@@ -7083,9 +7231,197 @@ export interface operations {
             };
         };
     };
+    email_thread_v1_email_threads__thread_id__get: {
+        parameters: {
+            query?: {
+                /** @description let the HTML load remote images (tracking pixels too) */
+                remote_images?: boolean;
+            };
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailThreadOut"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_emails_v1_emails_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                contact_id?: string | null;
+                /** @description me: mail synced from my mailbox */
+                mailbox?: "me" | null;
+                from?: string | null;
+                to?: string | null;
+                /** @description words of the subject */
+                q?: string | null;
+                /** @description received at or after (ISO 8601) */
+                after?: string | null;
+                /** @description received before (ISO 8601) */
+                before?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailPageOut"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     get_email_v1_emails__email_id__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description let the HTML load remote images (tracking pixels too) */
+                remote_images?: boolean;
+            };
             header?: never;
             path: {
                 email_id: string;
@@ -7477,6 +7813,214 @@ export interface operations {
             };
             /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    google_labels_v1_integrations_google_labels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelsOut"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    select_google_labels_v1_integrations_google_labels_put: {
+        parameters: {
+            query?: {
+                purge?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelSelectionOut"];
+                };
+            };
+            /** @description The body is not what its media type says (malformed JSON or form). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this route takes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body's media type (or charset) is not the one this route takes. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
