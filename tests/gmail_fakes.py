@@ -301,10 +301,19 @@ class FakeOAuth:
         self.refreshes = 0
         self.grant_revoked = False
         self.scopes: tuple[str, ...] = (GMAIL_READONLY,)
+        self.asked: list[tuple[tuple[str, ...], str | None, bool]] = []  # scopes, login hint, incremental
 
     def authorization_url(
-        self, scopes: Sequence[str], state: str, code_challenge: str, redirect_uri: str
+        self,
+        scopes: Sequence[str],
+        state: str,
+        code_challenge: str,
+        redirect_uri: str,
+        *,
+        login_hint: str | None = None,
+        include_granted_scopes: bool = False,
     ) -> str:
+        self.asked.append((tuple(scopes), login_hint, include_granted_scopes))
         return f"https://accounts.example/auth?state={state}&challenge={code_challenge}"
 
     def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> OAuthToken:
@@ -332,9 +341,9 @@ class FakeStates:
         self.states[value] = state
         return value
 
-    def consume(self, value: str, purpose: str) -> OAuthState:
+    def consume(self, value: str, *purposes: str) -> OAuthState:
         state = self.states.pop(value, None)
-        if state is None or state.purpose != purpose:
+        if state is None or state.purpose not in purposes:
             raise InvalidInput("bad state", field="state")
         return state
 
@@ -378,3 +387,41 @@ class FakePeople:
         if sync_token and since < self.expired_before:
             raise SyncTokenExpired
         return [p for n, p in self.people if n > since], str(self.changes)
+
+
+class FakeContactsGrants:
+    """``ContactsGrantStore`` in memory."""
+
+    def __init__(self) -> None:
+        self.grants: dict[tuple[str, str], dict[str, object]] = {}
+        self.links: dict[tuple[str, str, str], str] = {}
+
+    def token(self, org_id: str, user_id: str) -> SealedToken | None:
+        grant = self.grants.get((org_id, user_id))
+        return grant["token"] if grant else None  # type: ignore[return-value]
+
+    def save(self, org_id: str, user_id: str, token: SealedToken, granted_at: str) -> None:
+        self.grants[(org_id, user_id)] = {"token": token, "granted_at": granted_at}
+
+    def save_token(self, org_id: str, user_id: str, token: SealedToken) -> None:
+        if (org_id, user_id) in self.grants:
+            self.grants[(org_id, user_id)]["token"] = token
+
+    def sync_token(self, org_id: str, user_id: str) -> str | None:
+        return self.grants.get((org_id, user_id), {}).get("sync")  # type: ignore[return-value]
+
+    def save_sync_token(self, org_id: str, user_id: str, token: str | None) -> None:
+        if (org_id, user_id) in self.grants:
+            self.grants[(org_id, user_id)]["sync"] = token
+
+    def link(self, org_id: str, user_id: str, contacts: Mapping[str, str]) -> None:
+        self.links.update({(org_id, user_id, name): c for name, c in contacts.items()})
+
+    def linked(self, org_id: str, user_id: str, resource_names: Iterable[str]) -> dict[str, str]:
+        return {
+            n: self.links[(org_id, user_id, n)] for n in resource_names if (org_id, user_id, n) in self.links
+        }
+
+    def delete(self, org_id: str, user_id: str) -> bool:
+        self.links = {k: v for k, v in self.links.items() if k[:2] != (org_id, user_id)}
+        return self.grants.pop((org_id, user_id), None) is not None

@@ -38,19 +38,27 @@ MAX_PAGE_SIZE = 100
 
 @app.post("/v1/integrations/google/authorize")
 def authorize(contacts: Annotated[bool, Query()] = False) -> AuthorizeOut:
-    """Start connecting Gmail (read-only): Google's consent URL.
-    `?contacts=true` also asks for the Google Contacts read-only scope, for the import."""
+    """Start connecting Gmail (read-only): Google's consent URL, steered to the caller's CallProof email.
+    `?contacts=true` asks instead for the Google Contacts grant alone (read-only, for the import;
+    incremental when Gmail is connected)."""
     return AuthorizeOut(authorization_url=wiring.gmail()[0].authorize(http.current_caller(app), contacts))
 
 
 @app.post("/v1/contacts/imports/google")
 def import_google_contacts() -> GoogleImportOut:
     """Import the caller's Google Contacts with the CSV import's dedupe rules.
-    Later runs read only changes; 409 `google_scope_missing` without the contacts scope."""
+    Needs the Google Contacts grant (`authorize?contacts=true`), never Gmail; 409
+    `google_scope_missing` without it. Later runs read only changes; contacts whose Google contact
+    was deleted are marked `removed_in_google`, never deleted."""
     result = wiring.gmail()[0].import_contacts(http.current_caller(app))
     metrics.add_metric(name="GoogleContactsImported", unit="Count", value=result.counts.get("created", 0))
     logger.info("google contacts import", extra={"counts": result.counts, "full_sync": result.full_sync})
-    return GoogleImportOut(counts=result.counts, full_sync=result.full_sync, people=result.people)
+    return GoogleImportOut(
+        counts=result.counts,
+        full_sync=result.full_sync,
+        people=result.people,
+        removed_in_google=result.removed_in_google,
+    )
 
 
 @app.get("/v1/integrations/google")

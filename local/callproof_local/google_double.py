@@ -17,13 +17,18 @@ It speaks the real wire formats for what CallProof uses:
   kind with ``Content-ID: <response-...>``).
 - People v1: ``GET /v1/people/me/connections`` (pageSize paging, ``requestSyncToken`` /
   ``syncToken``, 400 FAILED_PRECONDITION EXPIRED_SYNC_TOKEN for a token older than
-  ``/_double/mailboxes/<address>/expire-people-sync``; 403 without the contacts scope).
+  ``/_double/mailboxes/<address>/expire-people-sync``; 403 without the contacts scope); a person
+  deleted since a sync token is listed as Google does, ``resourceName`` and ``metadata.deleted``.
+- OAuth consent takes the last ``login_hint`` (CallProof sends the member's email; a test may append
+  the account the user picks instead) and honours ``include_granted_scopes=true`` (the new token
+  carries the account's earlier grants too, as Google's incremental authorization).
 - Calendar v3: ``GET /calendar/v3/users/me/calendarList`` (needs ``calendar.calendarlist.readonly``;
   every mailbox has its primary calendar), ``POST /calendar/v3/calendars``, ``POST
   .../calendars/{id}/events`` and ``PATCH .../calendars/{id}/events/{eventId}`` (need
   ``calendar.app.created``, and answer 403 for a calendar the app did not create, as Google does).
 - ``GET /oauth2/v1/certs``: the PEM certificates (by key id) of the local push-token signer, the
-  format of Google's ``https://www.googleapis.com/oauth2/v1/certs``.
+  format of Google's ``https://www.googleapis.com/oauth2/v1/certs``, with its cache headers
+  (``Cache-Control: public, max-age=...``, ``Expires``); ``/_double/stats`` counts the fetches.
 
 Messages are .eml files (bytes) put into a mailbox; each gets the next history id, as in Gmail, and
 joins the thread of the message its ``In-Reply-To`` / ``References`` name (Gmail's threading, per
@@ -33,7 +38,8 @@ Control endpoints (not Google's): ``POST /_double/mailboxes/<address>/messages``
 ``?labels=INBOX,Label_1``, default INBOX) -> ``{"id", "threadId", "historyId"}``; ``POST
 /_double/mailboxes/<address>/labels`` (``{"name"}``) -> the new user label; ``POST /_double/mailboxes/<address>/expire-history`` (older history ids now
 answer 404); ``POST /_double/mailboxes/<address>/revoke`` (refresh tokens answer ``invalid_grant``);
-``POST /_double/mailboxes/<address>/people`` (a JSON list of People API persons);
+``POST /_double/mailboxes/<address>/people`` (a JSON list of People API persons); ``POST
+/_double/mailboxes/<address>/delete-people`` (a JSON list of resourceNames, deleted as in Google);
 ``POST /_double/push-token`` (``{"audience", "email"}`` -> a signed OIDC token as Pub/Sub sends);
 ``POST /_double/throttle`` (``{"count": n}``: the next n message fetches answer 429); ``GET
 /_double/stats``.
@@ -72,7 +78,7 @@ PUSH_SERVICE_ACCOUNT = "gmail-push@callproof-dev.iam.gserviceaccount.com"  # the
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
 _GMAIL = re.compile(r"^/gmail/v1/users/me/(profile|watch|stop|history|messages|labels)(?:/([0-9a-f]+))?$")
 _CONTROL = re.compile(
-    r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke|people|expire-people-sync|labels)$"
+    r"^/_double/mailboxes/([^/]+)/(messages|expire-history|revoke|people|delete-people|expire-people-sync|labels)$"
 )
 SYSTEM_LABELS = ("CHAT", "SENT", "INBOX", "IMPORTANT", "TRASH", "DRAFT", "SPAM", "STARRED", "UNREAD")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -114,6 +120,32 @@ class _Mailbox:
     people_sync_floor: int = 0  # sync tokens older than this answer EXPIRED_SYNC_TOKEN
     calendars: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> calendar (+ "_app")
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> event (+ "_calendar")
+
+
+CERTS_MAX_AGE = 21_600  # seconds; Google's certificate responses say a few hours
+
+
+def certs_cache_headers(max_age: int = CERTS_MAX_AGE, now: float | None = None) -> dict[str, str]:
+    """The cache headers Google sends with its signing certificates (``max-age``, ``Expires``)."""
+    moment = dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC)
+    http_date = "%a, %d %b %Y %H:%M:%S GMT"
+    return {
+        "Cache-Control": f"public, max-age={max_age}, must-revalidate, no-transform",
+        "Date": moment.strftime(http_date),
+        "Expires": (moment + dt.timedelta(seconds=max_age)).strftime(http_date),
+    }
+
+
+def _deleted_person(person: dict[str, Any]) -> dict[str, Any]:
+    """A person deleted since a sync token, as people.connections.list lists it."""
+    return {
+        "resourceName": person["resourceName"],
+        "etag": f"%{person['_change']}",
+        "metadata": {
+            "sources": [{"type": "CONTACT", "id": person["resourceName"].split("/")[-1]}],
+            "deleted": True,
+        },
+    }
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -214,7 +246,8 @@ class GoogleDouble:
         self._scopes: dict[str, set[str]] = {}  # access token -> granted scopes
         self._refresh: dict[str, str] = {}  # refresh token -> mailbox
         self._throttle = 0
-        self.stats = {"requests": 0, "batch_parts": 0, "bytes": 0, "partial_parts": 0}
+        self.stats = {"requests": 0, "batch_parts": 0, "bytes": 0, "partial_parts": 0, "certs": 0}
+        self.certs_max_age = CERTS_MAX_AGE  # what the certificates' Cache-Control says
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -290,6 +323,16 @@ class GoogleDouble:
                 person["_change"] = box.people_changes
                 box.people.append(person)
 
+    def delete_people(self, address: str, resource_names: list[str]) -> None:
+        """Delete people as a user does in Google Contacts: each deletion is the next change; a sync
+        token from before it lists the person with ``metadata.deleted``, a full sync no more."""
+        with self._lock:
+            box = self.mailbox(address)
+            for person in box.people:
+                if person["resourceName"] in resource_names and not person.get("_deleted"):
+                    box.people_changes += 1
+                    person["_change"], person["_deleted"] = box.people_changes, True
+
     def _connections(self, box: _Mailbox, args: Any) -> Response:
         with self._lock:
             sync = str(args.get("syncToken") or "")
@@ -312,13 +355,15 @@ class GoogleDouble:
                         }
                     }
                     return _json(body, 400)
-            changed = [p for p in box.people if p["_change"] > since]
+            changed = [
+                _deleted_person(p) if p.get("_deleted") else {k: v for k, v in p.items() if k != "_change"}
+                for p in box.people
+                if p["_change"] > since and not (p.get("_deleted") and not sync)
+            ]
             size = min(int(args.get("pageSize") or 100), 1000)
             offset = int(args.get("pageToken") or 0)
             page: dict[str, Any] = {
-                "connections": [
-                    {k: v for k, v in p.items() if k != "_change"} for p in changed[offset : offset + size]
-                ],
+                "connections": changed[offset : offset + size],
                 "totalPeople": len(changed),
                 "totalItems": len(changed),
             }
@@ -359,7 +404,9 @@ class GoogleDouble:
         if path == "/revoke" and request.method == "POST":
             return self._revoke(request)
         if path == "/oauth2/v1/certs":
-            return _json(self.signer.certs())
+            with self._lock:
+                self.stats["certs"] += 1
+            return _json(self.signer.certs(), headers=certs_cache_headers(self.certs_max_age))
         if path == "/batch/gmail/v1" and request.method == "POST":
             return self._batch(request)
         if path == "/_double/push-token" and request.method == "POST":
@@ -390,6 +437,9 @@ class GoogleDouble:
             if action == "people":
                 self.add_people(address, list(request.get_json(silent=True) or []))
                 return _json({"ok": True}, 201)
+            if action == "delete-people":  # a JSON list of resourceNames
+                self.delete_people(address, [str(n) for n in request.get_json(silent=True) or []])
+                return _json({"ok": True})
             if action == "expire-people-sync":
                 with self._lock:
                     box = self.mailbox(address)
@@ -427,7 +477,13 @@ class GoogleDouble:
         args = request.args
         if args.get("client_id") != self.client_id or args.get("code_challenge_method") != "S256":
             return Response("invalid_request", status=400)
-        mailbox = (args.get("login_hint") or DEFAULT_MAILBOX).lower()
+        # CallProof sends the member's email; a test appends another ``login_hint``: the account the
+        # user picks at the chooser (the last one wins), as Google lets the user choose.
+        mailbox = ((args.getlist("login_hint") or [DEFAULT_MAILBOX])[-1]).lower()
+        scope = str(args.get("scope", ""))
+        if args.get("include_granted_scopes") == "true":  # incremental: the token carries earlier grants
+            with self._lock:
+                scope = " ".join(sorted(set(scope.split()) | self.mailbox(mailbox).granted))
         code = "4/" + secrets.token_urlsafe(24)
         redirect = str(args.get("redirect_uri", ""))
         with self._lock:
@@ -435,7 +491,7 @@ class GoogleDouble:
                 mailbox,
                 str(args.get("code_challenge", "")),
                 redirect,
-                str(args.get("scope", "")),
+                scope,
             )
             self.mailbox(mailbox).revoked = False
         query = urlencode({"state": args.get("state", ""), "code": code, "scope": args.get("scope", "")})

@@ -303,7 +303,7 @@ export interface paths {
         put?: never;
         /**
          * Import the caller's Google Contacts with the CSV import's dedupe rules.
-         * @description Later runs read only changes; 409 `google_scope_missing` without the contacts scope.
+         * @description Needs the Google Contacts grant (`authorize?contacts=true`), never Gmail; 409 `google_scope_missing` without it. Later runs read only changes; contacts whose Google contact was deleted are marked `removed_in_google`, never deleted.
          */
         post: operations["import_google_contacts_v1_contacts_imports_google_post"];
         delete?: never;
@@ -766,8 +766,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start connecting Gmail (read-only): Google's consent URL.
-         * @description `?contacts=true` also asks for the Google Contacts read-only scope, for the import.
+         * Start connecting Gmail (read-only): Google's consent URL, steered to the caller's CallProof email.
+         * @description `?contacts=true` asks instead for the Google Contacts grant alone (read-only, for the import; incremental when Gmail is connected).
          */
         post: operations["authorize_v1_integrations_google_authorize_post"];
         delete?: never;
@@ -1426,6 +1426,12 @@ export interface components {
             status: string;
             /** User Id */
             user_id: string;
+            /**
+             * Grant
+             * @description what was connected: `gmail` or `contacts`
+             * @default gmail
+             */
+            grant: string;
         };
         /** ConnectionOut */
         ConnectionOut: {
@@ -1887,9 +1893,15 @@ export interface components {
             full_sync: boolean;
             /**
              * People
-             * @description records Google returned (deleted ones are never applied)
+             * @description records Google returned (deleted ones included: never imported)
              */
             people: number;
+            /**
+             * Removed In Google
+             * @description CRM contacts newly marked `removed_in_google`: their Google contact was deleted since the last import (they are kept, never deleted)
+             * @default 0
+             */
+            removed_in_google: number;
         };
         /** GuardianOut */
         GuardianOut: {

@@ -168,7 +168,6 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     adapters. Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
     from callproof.integrations.google_gmail import gmail_api
     from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
-    from callproof.integrations.google_people import people_api
     from callproof.mail.model import GmailConfig
     from callproof.mail.service import GmailService
     from callproof.mail.sync import MailSync
@@ -180,6 +179,7 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     from callproof.store.secrets import CachedJsonSecret
     from callproof.store.sync_queue_sqs import SqsSyncQueue
     from callproof.store.token_vault_kms import TokenVault
+    from callproof.wiring_shared import google_contacts, member_email
 
     settings = config.load(config.GmailSettings)
     secret = CachedJsonSecret(aws.secretsmanager, settings.oauth_secret_arn)
@@ -195,18 +195,26 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     vault = TokenVault(aws.kms, settings.data_key_id)
     gmail = partial(gmail_api, api_endpoint=settings.google_api_base_url)
     gmail_config = GmailConfig(settings.topic, settings.redirect_uri, settings.full_sync_days)
+    states = OAuthStateStore(aws.dynamodb(), settings.mail_table)
+    contacts_grant = google_contacts(  # the contact importer is built only when an import runs
+        settings,
+        oauth,
+        states,
+        vault,
+        lambda caller, people: contact_services()[1].import_records(caller, people),
+    )
     service = GmailService(
         integrations,
         index,
         blobs,
         contacts,
         oauth,
-        states=OAuthStateStore(aws.dynamodb(), settings.mail_table),
+        states=states,
         vault=vault,
         gmail=gmail,
         config=gmail_config,
-        people=lambda token: people_api(token, settings.google_api_base_url),
-        import_csv=lambda caller, text: contact_services()[1].run(caller, text).counts(),
+        google_contacts=contacts_grant,
+        member_email=member_email,
     )
     queue = SqsSyncQueue(aws.sqs(), settings.sync_queue_url)
     sync = MailSync(integrations, index, blobs, contacts, oauth, vault, gmail, queue, gmail_config)

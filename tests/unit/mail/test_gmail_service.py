@@ -18,7 +18,6 @@ from tests.gmail_fakes import (
     FakeIntegrations,
     FakeMatcher,
     FakeOAuth,
-    FakePeople,
     FakeQueue,
     FakeStates,
     FakeVault,
@@ -47,8 +46,6 @@ class World:
     states: FakeStates
     queue: FakeQueue
     now: list[float]
-    people: FakePeople
-    imported: list[str]
 
     def connect(self) -> None:
         url = self.service.authorize(REP)
@@ -60,13 +57,6 @@ class World:
 def world() -> World:
     gmail = FakeGmail()
     now = [1000.0]
-    people = FakePeople()
-    imported: list[str] = []
-
-    def import_csv(caller: Caller, text: str) -> dict[str, int]:
-        imported.append(text)
-        return {"created": text.count("\n") - 1}
-
     parts = dict(
         integrations=FakeIntegrations(),
         index=FakeIndex(),
@@ -89,8 +79,6 @@ def world() -> World:
         gmail=gmail.api,
         config=config,
         clock=lambda: now[0],
-        people=people.api,
-        import_csv=import_csv,
     )
     sync = MailSync(
         integrations=parts["integrations"],  # type: ignore[arg-type]
@@ -104,7 +92,7 @@ def world() -> World:
         config=config,
         clock=lambda: now[0],
     )
-    return World(service, sync, gmail, now=now, people=people, imported=imported, **parts)  # type: ignore[arg-type]
+    return World(service, sync, gmail, now=now, **parts)  # type: ignore[arg-type]
 
 
 def test_connect_binds_the_state_to_org_and_user_and_watches(world: World) -> None:
@@ -323,38 +311,3 @@ def test_maintenance_counts_lapsed_watches_and_disconnects_revoked_grants(world:
     assert world.service.status(REP).status is IntegrationStatus.DISCONNECTED
     assert world.sync.maintain().mailboxes == 1
     assert world.sync.maintain().lapsed == 0  # disconnected ones are left alone
-
-
-def test_google_contacts_import_needs_the_contacts_scope(world: World) -> None:
-    world.connect()
-    with pytest.raises(Conflict) as refused:
-        world.service.import_contacts(REP)
-    assert refused.value.code == "google_scope_missing"
-
-
-def test_google_contacts_import_syncs_incrementally_and_fully_when_the_token_expired(world: World) -> None:
-    from callproof.mail.model import GooglePerson
-    from callproof.oauth.model import CONTACTS_READONLY, GMAIL_READONLY
-
-    world.connect()
-    world.gmail.add(eml("ada@customer.example"))
-    world.oauth.scopes = (GMAIL_READONLY, CONTACTS_READONLY)
-    world.connect()  # incremental consent for the contacts scope: the Gmail cursor stays
-    assert world.integrations.get("org-a", "rep-1").history_id == 100  # type: ignore[union-attr]
-    world.people.add(GooglePerson("Ada L", ("ada@customer.example",), ("+1 415 555 0100",), "Acme"))
-    world.people.add(GooglePerson("", ("nameless@x.example",), (), None))
-    world.people.add(GooglePerson("Gone", ("gone@x.example",), (), None, deleted=True))
-    first = world.service.import_contacts(REP)
-    assert (first.full_sync, first.people, first.counts) == (True, 3, {"created": 2})
-    assert world.imported[0].splitlines() == [
-        "name,company,emails,phones",
-        "Ada L,Acme,ada@customer.example,+1 415 555 0100",
-        "nameless@x.example,,nameless@x.example,",
-    ]
-    world.people.add(GooglePerson("Bob", ("bob@customer.example",), (), None))
-    second = world.service.import_contacts(REP)
-    assert (second.full_sync, second.people) == (False, 1)
-    world.people.expired_before = 100
-    third = world.service.import_contacts(REP)
-    assert (third.full_sync, third.people) == (True, 4)
-    assert world.people.calls == [None, "3", "4", None]

@@ -28,6 +28,7 @@ class IntegrationOut(Model):
 class ConnectedOut(Model):
     status: str
     user_id: str
+    grant: str = Field(default="gmail", description="what was connected: `gmail` or `contacts`")
 
 
 class RemovalOut(Model):
@@ -114,4 +115,9 @@ class GoogleImportOut(Model):
     full_sync: bool = Field(
         description="every contact was read (first run, or Google expired the sync token)"
     )
-    people: int = Field(description="records Google returned (deleted ones are never applied)")
+    people: int = Field(description="records Google returned (deleted ones included: never imported)")
+    removed_in_google: int = Field(
+        default=0,
+        description="CRM contacts newly marked `removed_in_google`: their Google contact was deleted "
+        "since the last import (they are kept, never deleted)",
+    )

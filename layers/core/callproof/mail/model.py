@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 PURPOSE = "gmail"  # the OAuth state purpose and the token vault's encryption-context purpose
+# The Google Contacts grant's: a grant of its own, never implied by the Gmail one (ADR 0007).
+CONTACTS_PURPOSE = "google_contacts"
 DEFAULT_LABELS = ("INBOX", "SENT")  # what users.watch covers and the sync reads until the user chooses
 UNSYNCABLE_LABELS = frozenset({"DRAFT", "SPAM", "TRASH"})  # never synced, whatever the selection
 MAX_LABELS = 50
@@ -217,10 +219,21 @@ class GooglePerson:
     phones: tuple[str, ...]
     company: str | None
     deleted: bool = False
+    resource_name: str = ""  # "people/c123": what a later sync names when the person is deleted
 
 
 @dataclass(frozen=True, slots=True)
 class PeopleImport:
     counts: dict[str, int]
     full_sync: bool
-    people: int  # records Google returned (deleted ones included, never applied)
+    people: int  # records Google returned (deleted ones included, never imported)
+    removed_in_google: int = 0  # CRM contacts newly marked: their Google person was deleted
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleConnected:
+    """What the OAuth callback completed: the Gmail connection or the Google Contacts grant."""
+
+    grant: str  # "gmail" | "contacts"
+    user_id: str
+    status: str

@@ -35,6 +35,37 @@ class PeopleApi(Protocol):
         ...
 
 
+class ContactsGrantStore(Protocol):
+    """The user's Google Contacts grant (its sealed token and People sync token, apart from the Gmail
+    connection) and which CRM contact each of their Google people was imported into."""
+
+    def token(self, org_id: str, user_id: str) -> SealedToken | None: ...
+
+    def save(self, org_id: str, user_id: str, token: SealedToken, granted_at: str) -> None:
+        """Store a new grant (a new consent): any earlier sync token is dropped (a full sync follows)."""
+        ...
+
+    def save_token(self, org_id: str, user_id: str, token: SealedToken) -> None:
+        """A refreshed token for the stored grant (nothing if the grant was deleted meanwhile)."""
+        ...
+
+    def sync_token(self, org_id: str, user_id: str) -> str | None: ...
+
+    def save_sync_token(self, org_id: str, user_id: str, token: str | None) -> None: ...
+
+    def link(self, org_id: str, user_id: str, contacts: Mapping[str, str]) -> None:
+        """Record ``{resourceName: contact_id}`` for the user's imported people."""
+        ...
+
+    def linked(self, org_id: str, user_id: str, resource_names: Iterable[str]) -> dict[str, str]:
+        """The contact ids recorded for these resource names (unknown ones absent)."""
+        ...
+
+    def delete(self, org_id: str, user_id: str) -> bool:
+        """Delete the grant and its links; False if there was none."""
+        ...
+
+
 class GmailApi(Protocol):
     """One mailbox's Gmail API, authorized with one access token (``integrations/google_gmail.py``)."""
 

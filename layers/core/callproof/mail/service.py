@@ -1,26 +1,27 @@
 """Gmail for the user: connect a mailbox (OAuth, then a watch, on the labels it syncs), its status,
-import its Google contacts, and remove the connection (optionally with the mail only that mailbox
-holds). The web mail client's reads are ``callproof.mail.reading``, the labels ``callproof.mail.labels``.
+import its Google contacts (through a grant of their own, ``callproof.mail.google_contacts``), and
+remove the connection (optionally with the mail only that mailbox holds). The web mail client's reads
+are ``callproof.mail.reading``, the labels ``callproof.mail.labels``.
 Keeping the mailbox in sync is ``callproof.mail.sync``. Pure: every outside thing comes in through
 ``callproof.mail.ports``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
 from callproof.errors import Conflict, DomainError, InvalidInput, NotFound
+from callproof.mail.google_contacts import GoogleContacts
 from callproof.mail.labels import MailboxLabels, purge_copies
 from callproof.mail.model import (
+    CONTACTS_PURPOSE,
     DEFAULT_LABELS,
     PURPOSE,
     GmailConfig,
-    GooglePerson,
+    GoogleConnected,
     Integration,
     IntegrationStatus,
     PeopleImport,
@@ -32,12 +33,10 @@ from callproof.mail.ports import (
     IntegrationStore,
     MailBlobs,
     MailIndex,
-    PeopleApi,
-    SyncTokenExpired,
 )
 from callproof.mail.reading import MailReader
 from callproof.mail.tokens import MailboxTokens
-from callproof.oauth.model import CONTACTS_READONLY, GMAIL_READONLY, GrantRevoked, OAuthState, new_pkce
+from callproof.oauth.model import GMAIL_READONLY, GrantRevoked, OAuthState, new_pkce
 from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller, Role
 
@@ -64,8 +63,8 @@ class GmailService:
         config: GmailConfig,
         clock: Callable[[], float] = time.time,
         *,
-        people: Callable[[str], PeopleApi] | None = None,
-        import_csv: Callable[[Caller, str], dict[str, int]] | None = None,
+        google_contacts: GoogleContacts | None = None,
+        member_email: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self._integrations = integrations
         self._index = index
@@ -78,29 +77,55 @@ class GmailService:
         self._gmail = gmail
         self._config = config
         self._clock = clock
-        self._people = people
-        self._import_csv = import_csv
         self.reader = MailReader(index, blobs, contacts)  # the web mail client's reads
         self.labels = MailboxLabels(integrations, index, blobs, oauth, vault, gmail, config, clock)
+        self._google_contacts = google_contacts
+        self._member_email = member_email
 
     # --- connect --------------------------------------------------------------------------------
 
     def authorize(self, caller: Caller, contacts: bool = False) -> str:
-        """Google's consent URL; ``contacts`` asks, incrementally, for the contacts read-only scope too
-        (Google's ``include_granted_scopes`` keeps the Gmail grant)."""
+        """Google's consent URL, steered (``login_hint``) to the member's CallProof email: Gmail
+        read-only; or, with ``contacts``, the Google Contacts grant (``callproof.mail.google_contacts``:
+        ``contacts.readonly`` alone, incremental when the user has a Gmail grant)."""
         caller.require(Role.REP, Role.ADMIN)
         if not self._config.redirect_uri:
             raise Conflict("Google sign-in is not configured (no OAuth redirect URI)")
+        hint = self._member_email(caller.org_id, caller.user_id) if self._member_email else None
+        if contacts:
+            integration = self._integrations.get(caller.org_id, caller.user_id)
+            has_gmail = integration is not None and integration.status is not IntegrationStatus.DISCONNECTED
+            return self._contacts_grant().authorize(caller, has_gmail=has_gmail, login_hint=hint)
         verifier, challenge = new_pkce()
         state = self._states.issue(OAuthState(caller.org_id, caller.user_id, verifier, PURPOSE))
-        scopes = [GMAIL_READONLY, CONTACTS_READONLY] if contacts else [GMAIL_READONLY]
-        return self._oauth.authorization_url(scopes, state, challenge, self._config.redirect_uri)
+        return self._oauth.authorization_url(
+            [GMAIL_READONLY], state, challenge, self._config.redirect_uri, login_hint=hint
+        )
 
-    def complete(self, state: str, code: str) -> Integration:
-        """The OAuth callback: the state (single use) says whose; exchange, store sealed, watch."""
+    def _contacts_grant(self) -> GoogleContacts:
+        if self._google_contacts is None:
+            raise Conflict("Google Contacts import is not configured")
+        return self._google_contacts
+
+    def callback(self, state: str, code: str) -> GoogleConnected:
+        """Where Google sends the browser (one redirect URI for both grants): the state (single use)
+        says whose and which grant; completes the Gmail connection or the Google Contacts grant."""
         if not self._config.redirect_uri:
             raise Conflict("Google sign-in is not configured (no OAuth redirect URI)")
-        issued = self._states.consume(state, PURPOSE)
+        issued = self._states.consume(state, PURPOSE, CONTACTS_PURPOSE)
+        if issued.purpose == CONTACTS_PURPOSE:
+            return self._contacts_grant().complete(issued, code)
+        integration = self._complete(issued, code)
+        return GoogleConnected("gmail", integration.user_id, integration.status.value)
+
+    def complete(self, state: str, code: str) -> Integration:
+        """The Gmail OAuth callback: the state (single use) says whose; exchange, store sealed, watch."""
+        if not self._config.redirect_uri:
+            raise Conflict("Google sign-in is not configured (no OAuth redirect URI)")
+        return self._complete(self._states.consume(state, PURPOSE), code)
+
+    def _complete(self, issued: OAuthState, code: str) -> Integration:
+        assert self._config.redirect_uri
         token = self._oauth.exchange_code(code, issued.code_verifier, self._config.redirect_uri)
         if GMAIL_READONLY not in token.scopes:
             self._oauth.revoke(token)
@@ -135,7 +160,7 @@ class GmailService:
     def cancel(self, state: str) -> None:
         """The user declined at Google: the state is spent all the same."""
         with suppress(DomainError):
-            self._states.consume(state, PURPOSE)
+            self._states.consume(state, PURPOSE, CONTACTS_PURPOSE)
 
     def status(self, caller: Caller) -> Integration:
         integration = self._integrations.get(caller.org_id, caller.user_id)
@@ -151,43 +176,18 @@ class GmailService:
     # --- Google Contacts import -----------------------------------------------------------------
 
     def import_contacts(self, caller: Caller) -> PeopleImport:
-        """The caller's Google contacts into the org's contacts, with the CSV import's dedupe rules
-        (create, or add new emails / phones to the one matching contact; never overwrite). Later runs
-        read only what changed (sync token); an expired token means a full sync."""
-        caller.require(Role.REP, Role.ADMIN)
-        if self._people is None or self._import_csv is None:
-            raise Conflict("Google Contacts import is not configured")
-        integration = self._integrations.get(caller.org_id, caller.user_id)
-        if integration is None or integration.status is IntegrationStatus.DISCONNECTED:
-            raise Conflict("connect your Google account first")
-        try:
-            token = self._tokens.access_token(integration)
-        except GrantRevoked:
-            self._integrations.set_status(
-                caller.org_id, caller.user_id, IntegrationStatus.DISCONNECTED, "Google access was revoked"
-            )
-            raise Conflict("Google access was revoked; connect again") from None
-        if CONTACTS_READONLY not in token.scopes:
-            raise ScopeMissing(
-                "the Google Contacts permission is missing: POST /v1/integrations/google/authorize?contacts=true"
-            )
-        api = self._people(token.access_token)
-        stored = self._integrations.people_sync_token(caller.org_id, caller.user_id)
-        full_sync = stored is None
-        try:
-            people, next_token = api.connections(stored)
-        except SyncTokenExpired:
-            full_sync = True
-            people, next_token = api.connections(None)
-        counts = self._import_csv(caller, people_csv([p for p in people if not p.deleted]))
-        self._integrations.save_people_sync_token(caller.org_id, caller.user_id, next_token)
-        return PeopleImport(counts=counts, full_sync=full_sync, people=len(people))
+        """The caller's Google contacts (``callproof.mail.google_contacts``): needs the Google Contacts
+        grant, never the Gmail one."""
+        return self._contacts_grant().import_contacts(caller)
 
     # --- removal --------------------------------------------------------------------------------
 
     def remove(self, caller: Caller, purge: bool) -> RemovalResult:
         integration = self._integrations.get(caller.org_id, caller.user_id)
+        contacts_removed = self._google_contacts.remove(caller) if self._google_contacts else False
         if integration is None:
+            if contacts_removed:  # a Google Contacts grant without Gmail: revoked and deleted
+                return RemovalResult(False, True, 0, 0)
             raise NotFound("no Google integration")
         stopped = revoked = False
         sealed = self._integrations.token(caller.org_id, caller.user_id)
@@ -210,28 +210,6 @@ class GmailService:
                 self._index, self._blobs, caller.org_id, caller.user_id, lambda _: True
             )
         return RemovalResult(stopped, revoked, purged_emails, purged_objects)
-
-
-class ScopeMissing(Conflict):
-    code = "google_scope_missing"
-
-
-def people_csv(people: list[GooglePerson]) -> str:
-    """Google people as the CSV import reads them (``;`` separates several emails / phones)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "company", "emails", "phones"])
-    for person in people:
-        name = person.name or person.company or (person.emails[0] if person.emails else "")
-        writer.writerow(
-            [
-                name,
-                person.company or "",
-                ";".join(e.replace(";", "") for e in person.emails),
-                ";".join(p.replace(";", "") for p in person.phones),
-            ]
-        )
-    return out.getvalue()
 
 
 def _replace_status(integration: Integration, status: IntegrationStatus, reason: str) -> Integration:
