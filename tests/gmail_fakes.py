@@ -183,6 +183,9 @@ class FakeIndex:
     def _org_copies(self, org_id: str) -> list[set[tuple[str, str, tuple[str, ...]]]]:
         return [c for (org, _), c in self.copies_by_key.items() if org == org_id]
 
+    def stored(self, org_id: str, email_ids: Iterable[str]) -> set[str]:
+        return {e for e in email_ids if (org_id, e) in self.records}
+
     def put(self, record: EmailRecord) -> bool:
         if self.fail_next_put:
             self.fail_next_put = False

@@ -157,6 +157,10 @@ class MailIndex(Protocol):
         """The Gmail ids this mailbox already has stored (a copy, or a legacy message)."""
         ...
 
+    def stored(self, org_id: str, email_ids: Iterable[str]) -> set[str]:
+        """Which of these messages the org has stored (batched reads)."""
+        ...
+
     def put(self, record: EmailRecord) -> bool:
         """A new message with its first mailbox copy (``user_id`` / ``gmail_id`` / ``labels``) and a
         link per contact, in one conditional write; False if the message is already stored."""

@@ -207,13 +207,18 @@ class MailSync:
         result.matched = len(matched)
         if not matched:
             return
-        raws = api.raw(list(matched))
-        for gid, raw in raws.items():
+        parsed = {gid: parse(raw) for gid, raw in api.raw(list(matched)).items()}
+        keys = {
+            gid: message_key(mail.message_id, mail.from_address or mail.sender, mail.date, mail.subject)
+            for gid, mail in parsed.items()
+        }
+        stored = self._index.stored(org, set(keys.values()))  # one batch read: which the org has
+        for gid, mail in parsed.items():
             meta, contact_ids = matched[gid]
-            mail = parse(raw)
-            key = message_key(mail.message_id, mail.from_address or mail.sender, mail.date, mail.subject)
+            key = keys[gid]
             copy = MailboxCopy(user, gid, key, meta.internal_date, labels[gid])
-            linked = self._index.link(org, copy)
+            linked = self._index.link(org, copy) if key in stored else None
+            stored.add(key)  # the same message twice in one sync: the second is a copy
             if linked is None:
                 record = self._record(integration, meta, mail, key, contact_ids, labels[gid])
                 self._blobs.put(record.object_key, json.dumps(_document(meta, mail)).encode())

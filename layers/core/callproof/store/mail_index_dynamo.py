@@ -149,14 +149,19 @@ class DynamoMailIndex:
     def _put(self, key: Mapping[str, str], values: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
         return {"Put": {"TableName": self._table, "Item": to_item({**key, **values}), **extra}}
 
-    # --- writing ---------------------------------------------------------------------------------
-
     def known(self, org_id: str, user_id: str, gmail_ids: Iterable[str]) -> set[str]:
         ids = list(dict.fromkeys(gmail_ids))
         keys = [_copy_key(org_id, user_id, gid) for gid in ids]
         keys += [_key(org_id, f"EMAIL#{user_id}.{gid}") for gid in ids]
         found = batch_get(self._client, self._table, keys, projection="sk")
         return {str(item["sk"]).rpartition("#")[2].rpartition(".")[2] for item in found}
+
+    def stored(self, org_id: str, email_ids: Iterable[str]) -> set[str]:
+        keys = [message_key(org_id, e) for e in dict.fromkeys(email_ids)]
+        return {
+            str(item["email_id"])
+            for item in batch_get(self._client, self._table, keys, projection="email_id")
+        }
 
     def put(self, record: EmailRecord) -> bool:
         summary = _summary(record)
@@ -227,8 +232,6 @@ class DynamoMailIndex:
                 return False
             raise
         return True
-
-    # --- reading ---------------------------------------------------------------------------------
 
     def get(self, org_id: str, email_id: str) -> EmailRecord | None:
         item = self._client.get_item(TableName=self._table, Key=to_item(message_key(org_id, email_id))).get(
@@ -320,8 +323,6 @@ class DynamoMailIndex:
             yield MailboxCopy(
                 user_id, str(item["gmail_id"]), str(item["email_id"]), int(item["internal_date"])
             )
-
-    # --- removing --------------------------------------------------------------------------------
 
     def unlink(
         self, org_id: str, user_id: str, email_id: str, gmail_ids: Sequence[str], last: bool
