@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import http, wiring
+from callproof import http, wiring, wiring_consent
+from callproof.accounts.announcements import AnnouncementIn, AnnouncementOut
 from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
     AgeIn,
@@ -108,6 +109,15 @@ def put_org_settings(body: OrgSettingsIn) -> OrgSettingsOut:
     return OrgSettingsOut.model_validate(wiring.accounts()[1].put(http.current_caller(app), body))
 
 
+@app.post("/v1/org/announcements", status_code=HTTPStatus.CREATED)
+def announce(body: AnnouncementIn) -> AnnouncementOut:
+    """Mail a product update to the org's members (admin): only those with current `marketing_email`
+    consent get it, each with a one-click unsubscribe link; the answer counts, never lists, them."""
+    sent = wiring_consent.announcements().send(http.current_caller(app), body)
+    metrics.add_metric(name="MarketingMailsSent", unit="Count", value=sent.sent)
+    return AnnouncementOut.model_validate(sent)
+
+
 @app.post("/v1/me/photo", status_code=HTTPStatus.CREATED)
 def photo_upload(body: PhotoUploadIn) -> PhotoUploadOut:
     """Start a photo upload: a presigned S3 POST limited to the type given and 5 MB, for 10 minutes."""
@@ -166,15 +176,18 @@ def get_consents() -> ConsentState:
 def give_consent(body: ConsentIn) -> ConsentOut:
     """Give consent for a purpose; appends a record.
     Purposes: `terms` (with the accepted version), `marketing_email`, `geolocation`."""
-    record = wiring.consent().record(http.current_caller(app), body)
+    record = wiring_consent.consent_actions().record(http.current_caller(app), body)
     metrics.add_metric(name="ConsentRecords", unit="Count", value=1)
     return ConsentOut.model_validate(record)
 
 
 @app.delete("/v1/me/consents/<purpose>")
 def withdraw_consent(purpose: Purpose) -> ConsentOut:
-    """Withdraw consent for a purpose in one call (appends a withdrawal)."""
-    return ConsentOut.model_validate(wiring.consent().withdraw(http.current_caller(app), purpose))
+    """Withdraw consent for a purpose in one call (appends a withdrawal); withdrawing `geolocation`
+    also erases the stored location of every device of yours, and none is kept until you give it again."""
+    return ConsentOut.model_validate(
+        wiring_consent.consent_actions().withdraw(http.current_caller(app), purpose)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

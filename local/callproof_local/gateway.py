@@ -239,16 +239,18 @@ LOOPBACK = ("127.0.0.1", "::1")
 
 
 def sent_mail(message: Any) -> dict[str, Any]:
-    """One message of moto's SES backend as ``{id, from, to, subject, body}``."""
+    """One message of moto's SES backend as ``{id, from, to, subject, body}`` (raw mail also with its
+    ``headers``, so the marketing mail's RFC 8058 unsubscribe headers can be read)."""
     if hasattr(message, "raw_data"):  # SendRawEmail
         parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
         part = parsed.get_body(preferencelist=("plain", "html"))
         return {
             "id": message.id,
             "from": message.source,
-            "to": list(message.destinations),
+            "to": list(dict.fromkeys(message.destinations)),  # moto adds the To header to Destinations
             "subject": str(parsed.get("Subject", "")),
             "body": part.get_content() if part is not None else "",
+            "headers": {name: str(value) for name, value in parsed.items()},  # List-Unsubscribe...
         }
     destinations = message.destinations
     recipients = (

@@ -106,6 +106,13 @@ class AccountsSettings(Settings):
     )
 
 
+class ConsentEffectsSettings(Settings):
+    """The accounts REST function's consent routes: withdrawing ``geolocation`` erases the device
+    locations kept in the call-logs table."""
+
+    call_logs_table: str = Field(alias="CALL_LOGS_TABLE", min_length=3)
+
+
 _LOCAL_URL = r"^http://127\.0\.0\.1:\d+/?$"
 
 

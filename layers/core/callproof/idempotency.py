@@ -52,6 +52,7 @@ CREATE_ROUTES: frozenset[Route] = frozenset(
         ("POST", "/v1/sms/messages"),
         ("POST", "/v1/dsar/requests"),
         ("POST", "/v1/org/members"),
+        ("POST", "/v1/org/announcements"),
         ("POST", "/v1/me/consents"),
         ("POST", "/v1/calendars"),
         ("POST", "/v1/calendar/events"),

@@ -67,16 +67,19 @@ def contact_imports() -> ImportJobs:
 def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
     from callproof.calls.service import CallLogService
     from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
+    from callproof.store.consents_dynamo import DynamoConsentStore
     from callproof.store.contacts_dynamo import DynamoContactStore
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
 
     settings = config.load(config.CallLogsSettings)
+    accounts_table = config.load(config.PolicyGateSettings).accounts_table
     orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
     service = CallLogService(
         DynamoCallLogStore(aws.dynamodb(), settings.call_logs_table),
         DynamoDeviceStore(aws.dynamodb(), settings.call_logs_table),
         DynamoContactStore(aws.dynamodb(), settings.contacts_table),
         orgs,
+        geolocation=DynamoConsentStore(aws.dynamodb(), accounts_table),
     )
     return service, orgs
 

@@ -6,13 +6,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callproof.accounts.model import ConsentRecord, ConsentSource, Purpose
 from callproof.calls.model import DeviceIn, EntryStatus, MatchStatus
 from callproof.calls.service import CallLogService, months_before
 from callproof.contacts.model import ContactIn
 from callproof.contacts.service import ContactService
 from callproof.errors import Conflict, Forbidden, InvalidInput, NotFound
 from callproof.tenancy import Caller, Role
-from tests.fakes import FixedOrgSettings, InMemoryCallLogStore, InMemoryContactStore, InMemoryDeviceStore
+from tests.fakes import (
+    FixedOrgSettings,
+    InMemoryCallLogStore,
+    InMemoryConsentStore,
+    InMemoryContactStore,
+    InMemoryDeviceStore,
+)
 
 REP = Caller("org-a", "rep-1", frozenset({Role.REP}))
 OTHER_REP = Caller("org-a", "rep-2", frozenset({Role.REP}))
@@ -38,7 +45,9 @@ def call_logs(
     store: InMemoryContactStore,
     orgs: FixedOrgSettings,
 ) -> CallLogService:
-    service = CallLogService(calls, devices, store, orgs, clock=lambda: NOW)
+    service = CallLogService(
+        calls, devices, store, orgs, geolocation=InMemoryConsentStore(), clock=lambda: NOW
+    )
     service.register_device(REP, "pixel-1", PHONE)
     service.register_device(OTHER_REP, "iphone-2", PHONE)
     return service
@@ -222,13 +231,30 @@ def test_reading_and_deleting_respect_owner_and_admin(call_logs: CallLogService)
     assert call_logs.list_for_user(REP, "me", 10, None).calls == []
 
 
-def test_devices_keep_location_only_with_consent(
-    call_logs: CallLogService, devices: InMemoryDeviceStore
+def geolocation(consents: InMemoryConsentStore, granted: bool, n: int) -> None:
+    consents.append(
+        ConsentRecord("org-a", REP.user_id, Purpose.GEOLOCATION, granted, NOW, ConsentSource.API, f"g{n}")
+    )
+
+
+def test_devices_keep_location_only_with_the_phones_and_the_users_consent(
+    calls: InMemoryCallLogStore, devices: InMemoryDeviceStore, store: InMemoryContactStore
 ) -> None:
+    consents = InMemoryConsentStore()
+    call_logs = CallLogService(
+        calls, devices, store, FixedOrgSettings(), geolocation=consents, clock=lambda: NOW
+    )
     where = {"latitude": 48.85, "longitude": 2.35}
-    no = call_logs.register_device(REP, "d-1", PHONE.model_copy(update={"location": where}))
-    assert no.location is None
     located = PHONE.model_validate({**PHONE.model_dump(), "location_consent": True, "location": where})
+    assert call_logs.register_device(REP, "d-0", located).location is None  # never consented
+    geolocation(consents, True, 1)
+    no = call_logs.register_device(REP, "d-1", PHONE.model_copy(update={"location": where}))
+    assert no.location is None  # the phone's permission is off
+    assert call_logs.register_device(REP, "d-2", located).location == where
+    geolocation(consents, False, 2)  # withdrawn: a location sent afterwards is dropped
+    assert call_logs.register_device(REP, "d-2", located).location is None
+    assert devices.devices[("org-a", "d-2")].location is None
+    geolocation(consents, True, 3)  # given again: stored anew
     assert call_logs.register_device(REP, "d-2", located).location == where
     with pytest.raises(Conflict):
         call_logs.register_device(OTHER_REP, "d-1", PHONE)
@@ -240,7 +266,9 @@ def test_retention_deletes_only_calls_past_each_orgs_period(
     calls: InMemoryCallLogStore, devices: InMemoryDeviceStore, store: InMemoryContactStore
 ) -> None:
     orgs = FixedOrgSettings("US", retention_months={"org-a": 1})
-    service = CallLogService(calls, devices, store, orgs, clock=lambda: NOW)
+    service = CallLogService(
+        calls, devices, store, orgs, geolocation=InMemoryConsentStore(), clock=lambda: NOW
+    )
     service.register_device(REP, "pixel-1", PHONE)
     old, recent = entry(started_at="2026-10-01T10:00:00Z"), entry(started_at="2026-11-20T10:00:00Z")
     service.ingest(REP, [old, recent])
@@ -278,7 +306,9 @@ ENTRY_VARIANTS = st.one_of(
 )
 def test_every_entry_is_accounted_for(ids: list[int], variants: list[dict[str, Any]]) -> None:
     calls, devices, contacts = InMemoryCallLogStore(), InMemoryDeviceStore(), InMemoryContactStore()
-    service = CallLogService(calls, devices, contacts, FixedOrgSettings(), clock=lambda: NOW)
+    service = CallLogService(
+        calls, devices, contacts, FixedOrgSettings(), geolocation=InMemoryConsentStore(), clock=lambda: NOW
+    )
     service.register_device(REP, "pixel-1", PHONE)
     service.register_device(OTHER_REP, "iphone-2", PHONE)
     batch = [

@@ -28,6 +28,7 @@ from tests.fakes import (
     FakeSmsGateway,
     FixedOrgSettings,
     InMemoryCallLogStore,
+    InMemoryConsentStore,
     InMemoryContactStore,
     InMemoryDeviceStore,
     InMemorySmsStore,
@@ -44,7 +45,14 @@ ADA, TWILIO = "+14155550100", "+15005550006"
 @pytest.fixture
 def call_logs(store: InMemoryContactStore) -> tuple[CallLogService, InMemoryCallLogStore]:
     calls = InMemoryCallLogStore()
-    service = CallLogService(calls, InMemoryDeviceStore(), store, FixedOrgSettings(), clock=lambda: NOW)
+    service = CallLogService(
+        calls,
+        InMemoryDeviceStore(),
+        store,
+        FixedOrgSettings(),
+        geolocation=InMemoryConsentStore(),
+        clock=lambda: NOW,
+    )
     service.register_device(
         REP, "pixel-1", DeviceIn(device_type="phone", os_name="iOS", os_version="18", app_version="1")
     )

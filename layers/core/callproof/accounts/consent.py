@@ -16,6 +16,7 @@ from callproof.accounts.model import (
     ConsentRecord,
     ConsentSource,
     CurrentPolicy,
+    MarketingRecipient,
     PolicyVersion,
     Purpose,
 )
@@ -142,6 +143,15 @@ class ConsentService:
             self._link_key(), _PURPOSE_UNSUBSCRIBE, {"o": org_id, "u": user_id, "exp": expires}
         )
         return f"{self._base_url}/email/unsubscribe?token={token}"
+
+    def marketing_recipient(self, org_id: str, user_id: str, email: str) -> MarketingRecipient | None:
+        """The one gate of marketing mail: a recipient (with their unsubscribe link) only while the
+        user's current ``marketing_email`` record is a grant; ``None`` otherwise (never asked,
+        withdrawn, unsubscribed)."""
+        current = self._consents.current(org_id, user_id).get(Purpose.MARKETING_EMAIL)
+        if current is None or not current.granted or not email:
+            return None
+        return MarketingRecipient(org_id, user_id, email, self.unsubscribe_link(org_id, user_id))
 
     def check_unsubscribe(self, token: str) -> tuple[str, str]:
         try:

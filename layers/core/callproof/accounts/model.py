@@ -320,3 +320,15 @@ class AgeOut(Model):
 def photo_key(org_id: str, user_id: str) -> str:
     """Where a user's account photo lives in the data bucket (every version of it)."""
     return f"orgs/{org_id}/users/{user_id}/photo"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketingRecipient:
+    """A member who may get marketing mail now, with their signed unsubscribe link. Made only by
+    ``ConsentService.marketing_recipient`` after reading the current ``marketing_email`` consent, and
+    the only thing a ``MarketingMailer`` sends to (a test holds both rules on the code)."""
+
+    org_id: str
+    user_id: str
+    email: str
+    unsubscribe_url: str

@@ -12,6 +12,7 @@ from callproof.accounts.model import (
     CurrentPolicy,
     DirectoryUser,
     GateView,
+    MarketingRecipient,
     Member,
     OrgIdentity,
     PolicyVersion,
@@ -143,3 +144,18 @@ class Mailer(Protocol):
     """Transactional email (SES)."""
 
     def send(self, to: str, subject: str, text: str) -> None: ...
+
+
+class LocationEraser(Protocol):
+    """Where the user's devices keep their last location (the call-log domain's device items)."""
+
+    def erase_locations(self, org_id: str, user_id: str) -> int:
+        """Remove the stored location of every device of the user; how many held one."""
+        ...
+
+
+class MarketingMailer(Protocol):
+    """Marketing email (SES raw mail with RFC 8058 ``List-Unsubscribe`` and
+    ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``): it sends only to a consenting recipient."""
+
+    def send_marketing(self, recipient: MarketingRecipient, subject: str, text: str) -> None: ...

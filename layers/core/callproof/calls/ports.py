@@ -69,6 +69,12 @@ class DeviceStore(Protocol):
         ...
 
 
+class GeolocationConsent(Protocol):
+    """Whether the user's current ``geolocation`` consent is given (the accounts domain's record)."""
+
+    def geolocation_granted(self, org_id: str, user_id: str) -> bool: ...
+
+
 class ContactPhoneLookup(Protocol):
     """What call logs need from contacts: matching by number, and whether a contact exists."""
 

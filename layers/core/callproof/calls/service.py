@@ -31,6 +31,7 @@ from callproof.calls.ports import (
     CallPageData,
     ContactPhoneLookup,
     DeviceStore,
+    GeolocationConsent,
     RetentionSettingsReader,
 )
 from callproof.contacts.model import Contact
@@ -103,12 +104,14 @@ class CallLogService:
         contacts: ContactPhoneLookup,
         orgs: OrgSettingsReader,
         *,
+        geolocation: GeolocationConsent,
         clock: Clock = utcnow,
     ) -> None:
         self._calls = calls
         self._devices = devices
         self._contacts = contacts
         self._orgs = orgs
+        self._geolocation = geolocation
         self._clock = clock
 
     # ------------------------------------------------------------------ ingest
@@ -283,7 +286,11 @@ class CallLogService:
         if not re.match(DEVICE_ID_PATTERN, device_id):
             raise InvalidInput("invalid device id", field="device_id")
         location = None
-        if data.location_consent and data.location is not None:
+        if (
+            data.location_consent
+            and data.location is not None
+            and self._geolocation.geolocation_granted(caller.org_id, caller.user_id)
+        ):  # the phone's permission and the user's current consent: without either it is dropped
             location = data.location.model_dump(exclude_none=True)
         device = Device(
             org_id=caller.org_id,

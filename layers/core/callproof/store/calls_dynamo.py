@@ -290,6 +290,40 @@ class DynamoDeviceStore:
                 raise Conflict("this device is registered to another user") from None
             raise
 
+    def erase_locations(self, org_id: str, user_id: str) -> int:
+        """The accounts domain's ``LocationEraser``: remove the stored location of every device of the
+        user (DevicesByUser, paged); the number of devices that held one. Locations live only on the
+        device items (no S3 copy); PITR backups age out on the table's own schedule."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": DEVICES_BY_USER,
+            "KeyConditionExpression": "device_user_pk = :user",
+            "FilterExpression": "attribute_exists(#loc) AND attribute_type(#loc, :map)",
+            "ProjectionExpression": "pk, sk",
+            "ExpressionAttributeNames": {"#loc": "location"},
+            "ExpressionAttributeValues": to_item({":user": device_user_pk(org_id, user_id), ":map": "M"}),
+        }
+        erased = 0
+        while True:
+            response = self._client.query(**request)
+            for key in response.get("Items", []):
+                try:
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={"pk": key["pk"], "sk": key["sk"]},
+                        UpdateExpression="REMOVE #loc",
+                        ConditionExpression="user_id = :u",  # still this user's device
+                        ExpressionAttributeNames={"#loc": "location"},
+                        ExpressionAttributeValues=to_item({":u": user_id}),
+                    )
+                    erased += 1
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                        raise
+            if "LastEvaluatedKey" not in response:
+                return erased
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
 
 def _device_from(item: Item) -> Device:
     return Device(

@@ -116,6 +116,17 @@ class DynamoConsentStore:
             if not start:
                 return records
 
+    def geolocation_granted(self, org_id: str, user_id: str) -> bool:
+        """The calls domain's ``GeolocationConsent``: is the current ``geolocation`` record a grant?"""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item(consents_key(org_id, user_id)),
+            ProjectionExpression="p_geolocation",
+            ConsistentRead=True,
+        )
+        entry = from_item(response.get("Item") or {}).get("p_geolocation") or {}
+        return entry.get("granted") is True
+
     def gate_view(self, org_id: str, user_id: str) -> GateView:
         response = self._client.get_item(
             TableName=self._table,
