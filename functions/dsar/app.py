@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import http, wiring
+from callproof import http, wiring, wiring_privacy
 from callproof.contacts.model import ContactOut, ContactPatch
 from callproof.dsar.api import (
     AnswerIn,
@@ -27,10 +27,12 @@ from callproof.dsar.api import (
 from callproof.dsar.model import DsarRequest, Status
 from callproof.dsar.self_service import SelfService
 from callproof.dsar.service import DsarService
+from callproof.incidents.routes import routes as incident_routes
 from callproof.observability import logger, metrics, tracer
 from callproof.values import ISO_DATE
 
 app = http.resolver(wiring.policy_gate)
+app.include_router(incident_routes(wiring_privacy.incidents))  # the breach register (ADR 0020)
 REQUEST_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 

@@ -1,4 +1,5 @@
-"""Daily: flag open data-subject requests due within 7 days and overdue ones (status + metrics)."""
+"""Daily: flag open data-subject requests due within 7 days and overdue ones, and incidents whose
+72 hours to notify the supervisory authority ran out (status + metrics)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import wiring
+from callproof import wiring, wiring_privacy
 from callproof.dsar.deadline_check import deadline_states
 from callproof.dsar.deadlines import DeadlineState
+from callproof.incidents.clock import authority_clocks
 from callproof.observability import logger, metrics, tracer
 
 
@@ -22,4 +24,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="DsarOverdue", unit="Count", value=counts[DeadlineState.OVERDUE])
     metrics.add_metric(name="DsarConfirmationsExpired", unit="Count", value=counts["expired"])
     logger.info("dsar deadline check", extra=counts)
-    return counts
+    incidents = authority_clocks(wiring_privacy.incident_store(), datetime.now(UTC))
+    metrics.add_metric(name="IncidentsAwaitingAuthority", unit="Count", value=incidents["awaiting_authority"])
+    metrics.add_metric(name="IncidentsAuthorityOverdue", unit="Count", value=incidents["overdue"])
+    logger.info("incident clock check", extra=incidents)
+    return counts | {f"incidents_{name}": value for name, value in incidents.items()}

@@ -718,6 +718,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The org's incidents, newest first (compliance). */
+        get: operations["list_incidents_v1_incidents_get"];
+        put?: never;
+        /**
+         * Record a personal-data breach (compliance): when it was detected, what happened, the stores,
+         * @description orgs and kinds of data it reached. Who is affected is counted (members, subjects), never listed; the 72-hour clock to notify the supervisory authority starts at `detected_at`.
+         */
+        post: operations["record_incident_v1_incidents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/incidents/{incident_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An incident: status, affected counts, the authority's clock and the people's notification. */
+        get: operations["get_incident_v1_incidents__incident_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/incidents/{incident_id}/authority": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record that the supervisory authority was notified (stops the 72-hour clock). */
+        post: operations["authority_notified_v1_incidents__incident_id__authority_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/incidents/{incident_id}/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide whether the affected people must be told; `notify` emails each affected member once
+         * @description (what happened, what data, what to do). Repeating it emails nobody twice.
+         */
+        post: operations["decide_people_v1_incidents__incident_id__people_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/integrations/calendar": {
         parameters: {
             query?: never;
@@ -914,7 +989,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Withdraw consent for a purpose in one call (appends a withdrawal). */
+        /**
+         * Withdraw consent for a purpose in one call (appends a withdrawal); withdrawing `geolocation`
+         * @description also erases the stored location of every device of yours, and none is kept until you give it again.
+         */
         delete: operations["withdraw_consent_v1_me_consents__purpose__delete"];
         options?: never;
         head?: never;
@@ -955,6 +1033,26 @@ export interface paths {
         post: operations["photo_upload_v1_me_photo_post"];
         /** Delete the caller's photo, every stored version. */
         delete: operations["photo_delete_v1_me_photo_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/org/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a product update to the org's members (admin): only those with current `marketing_email`
+         * @description consent get it, each with a one-click unsubscribe link; the answer counts, never lists, them.
+         */
+        post: operations["announce_v1_org_announcements_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1220,6 +1318,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AffectedOut */
+        AffectedOut: {
+            /** Members */
+            members: number;
+            /** Subjects */
+            subjects: number;
+        };
         /**
          * AgeIn
          * @description A birth date, or the attestation of being 16 or over; under 16, the guardian to ask.
@@ -1254,6 +1359,22 @@ export interface components {
          * @enum {string}
          */
         AgeStatus: "active" | "pending_guardian" | "guardian_confirmed";
+        /** AnnouncementIn */
+        AnnouncementIn: {
+            /** Subject */
+            subject: string;
+            /** Text */
+            text: string;
+        };
+        /** AnnouncementOut */
+        AnnouncementOut: {
+            /** Id */
+            id: string;
+            /** Sent */
+            sent: number;
+            /** Skipped */
+            skipped: number;
+        };
         /**
          * AnswerIn
          * @description Staff answer a complaint in writing: the outcome and the steps taken (emailed to the person,
@@ -1273,6 +1394,19 @@ export interface components {
             size: number;
             /** Content Type */
             content_type: string;
+        };
+        /**
+         * AuthorityIn
+         * @description The supervisory authority was notified: when, and its case reference.
+         */
+        AuthorityIn: {
+            /**
+             * Notified At
+             * Format: date-time
+             */
+            notified_at: string;
+            /** Reference */
+            reference: string;
         };
         /** AuthorizeOut */
         AuthorizeOut: {
@@ -1584,6 +1718,11 @@ export interface components {
          * @enum {string}
          */
         ContactType: "customer" | "prospect";
+        /**
+         * DataKind
+         * @enum {string}
+         */
+        DataKind: "contact_details" | "call_records" | "messages" | "email_content" | "location" | "account" | "credentials";
         /**
          * DeadlineState
          * @enum {string}
@@ -2025,6 +2164,83 @@ export interface components {
             /** Content Type */
             content_type: string;
         };
+        /**
+         * IncidentIn
+         * @description An incident as compliance staff record it. ``orgs`` defaults to the caller's org; naming any
+         *     other org (a breach across tenants) is for the operator's compliance staff only (ADR 0020).
+         */
+        IncidentIn: {
+            /**
+             * Detected At
+             * Format: date-time
+             */
+            detected_at: string;
+            /** Description */
+            description: string;
+            /** Stores */
+            stores: ("contacts" | "call_logs" | "devices" | "sms" | "mail" | "integrations" | "accounts")[];
+            /** Orgs */
+            orgs?: string[] | null;
+            /** Data Kinds */
+            data_kinds: components["schemas"]["DataKind"][];
+        };
+        /** IncidentOut */
+        IncidentOut: {
+            /** Id */
+            id: string;
+            status: components["schemas"]["IncidentStatus"];
+            /**
+             * Detected At
+             * Format: date-time
+             */
+            detected_at: string;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Description */
+            description: string;
+            /** Stores */
+            stores: string[];
+            /** Orgs */
+            orgs: string[];
+            /** Data Kinds */
+            data_kinds: components["schemas"]["DataKind"][];
+            affected: components["schemas"]["AffectedOut"];
+            /**
+             * Authority Due
+             * Format: date-time
+             */
+            authority_due: string;
+            /** Authority Overdue */
+            authority_overdue: boolean;
+            /** Authority Notified At */
+            authority_notified_at: string | null;
+            /** Authority Reference */
+            authority_reference: string | null;
+            people: components["schemas"]["PeopleDecision"];
+            /** People Decided At */
+            people_decided_at: string | null;
+            /** What To Do */
+            what_to_do: string | null;
+            /** People Notified */
+            people_notified: number;
+        };
+        /** IncidentPage */
+        IncidentPage: {
+            /** Items */
+            items: components["schemas"]["IncidentOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * IncidentStatus
+         * @description ``open``: the authority's clock runs; ``overdue``: the daily check found the 72 hours passed
+         *     without a notification; ``authority_notified``: the clock stopped (notified, possibly late).
+         * @enum {string}
+         */
+        IncidentStatus: "open" | "overdue" | "authority_notified";
         /** IntegrationOut */
         IntegrationOut: {
             /** Mailbox */
@@ -2319,6 +2535,25 @@ export interface components {
             due: string;
             /** Message */
             message: string;
+        };
+        /**
+         * PeopleDecision
+         * @enum {string}
+         */
+        PeopleDecision: "undecided" | "notify" | "not_required";
+        /**
+         * PeopleIn
+         * @description Whether the affected people must be told (GDPR art. 34). ``notify`` emails each affected
+         *     member once with what happened, what data and ``what_to_do``; repeating it sends nothing twice.
+         */
+        PeopleIn: {
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "notify" | "not_required";
+            /** What To Do */
+            what_to_do?: string | null;
         };
         /** PhoneOut */
         PhoneOut: {
@@ -7516,6 +7751,550 @@ export interface operations {
             };
         };
     };
+    list_incidents_v1_incidents_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentPage"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    record_incident_v1_incidents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentOut"];
+                };
+            };
+            /** @description The body is not what its media type says (malformed JSON or form). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this route takes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body's media type (or charset) is not the one this route takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_incident_v1_incidents__incident_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                incident_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentOut"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    authority_notified_v1_incidents__incident_id__authority_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                incident_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthorityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentOut"];
+                };
+            };
+            /** @description The body is not what its media type says (malformed JSON or form). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this route takes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body's media type (or charset) is not the one this route takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    decide_people_v1_incidents__incident_id__people_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                incident_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeopleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentOut"];
+                };
+            };
+            /** @description The body is not what its media type says (malformed JSON or form). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this route takes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body's media type (or charset) is not the one this route takes. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     calendar_status_v1_integrations_calendar_get: {
         parameters: {
             query?: never;
@@ -9344,6 +10123,132 @@ export interface operations {
             };
             /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    announce_v1_org_announcements_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: for 24 hours the same key and body (same org, user and route) answer the first response again, with Idempotent-Replayed: true, and create nothing more; the same key with another body is 422 idempotency_key_reused; while the first request runs, 409 idempotency_key_in_use. Without the header, each request creates. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnouncementIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementOut"];
+                };
+            };
+            /** @description The body is not what its media type says (malformed JSON or form). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than this route takes. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body's media type (or charset) is not the one this route takes. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

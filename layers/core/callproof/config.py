@@ -209,6 +209,21 @@ class DsarDeadlineSettings(Settings):
     dsar_table: str = Field(alias="DSAR_TABLE", min_length=3)
 
 
+class IncidentSettings(Settings):
+    """The breach register (``functions/dsar``): incidents in the DSAR table, who they affect read from
+    the accounts and contacts tables, members emailed from the DSAR sender."""
+
+    dsar_table: str = Field(alias="DSAR_TABLE", min_length=3)
+    contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE", min_length=3)
+    mail_sender: str = Field(alias="DSAR_MAIL_SENDER", pattern=r"^[^@\s]+@[^@\s]+$")
+    # The operator's own org: only its compliance staff record incidents naming other orgs (ADR 0020).
+    # Unset: every incident names only the recording org.
+    operator_org_id: str | None = Field(
+        default=None, alias="OPERATOR_ORG_ID", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+    )
+
+
 class DsarTaskSettings(Settings):
     """The workflow tasks: every store of personal data is optional (an undeployed store is absent)."""
 

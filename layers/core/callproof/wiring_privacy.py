@@ -1,5 +1,7 @@
-"""The privacy mailbox's composition, part of the composition root (``callproof.wiring``, whose DSAR
-services it reuses), kept apart so that both stay short. Only ``functions/privacy_inbox`` loads it."""
+"""The privacy mailbox's and the breach register's composition, part of the composition root
+(``callproof.wiring``, whose DSAR services it reuses), kept apart so that both stay short. Only
+``functions/privacy_inbox``, ``functions/dsar`` (incident routes) and ``functions/dsar_deadlines``
+(the incidents' clock) load it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from callproof.wiring import dsar
 
 if TYPE_CHECKING:
     from callproof.dsar.intake import MailIntake
+    from callproof.incidents.ports import IncidentStore
+    from callproof.incidents.service import IncidentService
 
 
 @cache
@@ -28,3 +32,29 @@ def privacy_inbox() -> MailIntake:
         settings.privacy_address,
         own_addresses=frozenset({settings.mail_sender}),
     )
+
+
+def incidents() -> IncidentService:
+    """The breach register (ADR 0020): incidents and their once-markers in the DSAR table, audited in
+    the DSAR hash chain; affected people read from the accounts and contacts tables. Not cached: it
+    holds no state of its own (the clients and settings it reads are cached where they are built)."""
+    from callproof.incidents.service import IncidentService
+    from callproof.store.audit_dynamo import DynamoAuditLog
+    from callproof.store.incidents_dynamo import DynamoAffectedPeople, DynamoIncidentStore
+    from callproof.store.mailer_ses import SesMailer
+
+    settings = config.load(config.IncidentSettings)
+    return IncidentService(
+        DynamoIncidentStore(aws.dynamodb(), settings.dsar_table),
+        DynamoAffectedPeople(aws.dynamodb(), settings.contacts_table, settings.accounts_table),
+        SesMailer(aws.ses(), settings.mail_sender),
+        DynamoAuditLog(aws.dynamodb(), settings.dsar_table),
+        settings.operator_org_id,
+    )
+
+
+def incident_store() -> IncidentStore:
+    """The incidents alone, on the DSAR table (the daily clock check in ``functions/dsar_deadlines``)."""
+    from callproof.store.incidents_dynamo import DynamoIncidentStore
+
+    return DynamoIncidentStore(aws.dynamodb(), config.load(config.DsarDeadlineSettings).dsar_table)

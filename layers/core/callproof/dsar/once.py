@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import Protocol
 
 from callproof.dsar.audit import AuditLog
 from callproof.dsar.model import DsarRequest
@@ -36,10 +37,26 @@ def send_once(
 ) -> None:
     """Send an email at most once per request and ``key``: a replayed step finds the claim and
     sends nothing; a failed send releases it so that the retry sends."""
-    if not requests.claim(request.org_id, request.id, key):
-        return
+    mail_once(requests, mailer, request.org_id, request.id, key, to, subject, text)
+
+
+class Claims(Protocol):
+    """Once-markers of one item (a request, an incident): ``claim`` is False when already claimed."""
+
+    def claim(self, org_id: str, item_id: str, key: str, /) -> bool: ...
+
+    def release(self, org_id: str, item_id: str, key: str, /) -> None: ...
+
+
+def mail_once(
+    claims: Claims, mailer: Mailer, org_id: str, item_id: str, key: str, to: str, subject: str, text: str
+) -> bool:
+    """``send_once`` for any item with once-markers (the breach register's too); True when it sent."""
+    if not claims.claim(org_id, item_id, key):
+        return False
     try:
         mailer.send(to, subject, text)
     except Exception:
-        requests.release(request.org_id, request.id, key)
+        claims.release(org_id, item_id, key)
         raise TemporarilyUnavailable("the email could not be sent; retry") from None
+    return True
