@@ -9,24 +9,29 @@ PORT ?= 3000
 
 .PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz lock build build-host client client-types
 
-# Every venv installs from a lock file with hashes (ADR 0015; `make lock` writes them): pip checks
-# each file's sha256 and installs nothing unlisted (--no-deps).
-$(VENV)/.installed: requirements-dev.lock
+# Every venv installs from a lock file with hashes (ADR 0015; `make lock` writes them), with
+# --require-hashes --no-deps: each file's sha256 is checked and nothing unlisted is installed. pip
+# installs uv alone into the tools venv (requirements-uv.lock); uv installs the rest: the same checks,
+# and it keeps a wheel cache (pip keeps none on these machines), so a clean clone installs in seconds.
+UV := $(TOOLS)/bin/uv
+UV_INSTALL = $(UV) pip install --quiet --require-hashes --no-deps --python
+$(VENV)/.installed: requirements-dev.lock $(TOOLS)/.installed
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(UV_INSTALL) $(PY) -r requirements-dev.lock
+	$(UV) pip install --quiet --no-deps --no-build-isolation --python $(PY) -e .
 	touch $@
 
 # cfn-lint, the SAM translator and SAM CLI pin their own boto3 and pydantic; they live in a separate
 # venv. checkov pins yet another boto3 (1.35.49, where SAM CLI pins 1.43.108): a venv of its own.
-$(TOOLS)/.installed: requirements-tools.lock
+$(TOOLS)/.installed: requirements-uv.lock requirements-tools.lock
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-tools.lock
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-uv.lock
+	$(UV_INSTALL) $(TOOLS)/bin/python -r requirements-tools.lock
 	touch $@
 
-$(CHECKOV)/.installed: requirements-checkov.lock
+$(CHECKOV)/.installed: requirements-checkov.lock $(TOOLS)/.installed
 	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
-	$(CHECKOV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-checkov.lock
+	$(UV_INSTALL) $(CHECKOV)/bin/python -r requirements-checkov.lock
 	touch $@
 
 install: $(VENV)/.installed
@@ -35,7 +40,7 @@ tools: $(TOOLS)/.installed $(CHECKOV)/.installed
 # The lock files from their inputs, with the sha256 of every file the registry has for each pin. Layers:
 # exactly their requirements.txt (--no-deps: each is its whole closure, ADR 0012) for python3.12 on
 # arm64; the venvs: everything their inputs need, for python 3.11 on any platform.
-LOCK = $(TOOLS)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
+LOCK = $(UV) pip compile --quiet --generate-hashes --custom-compile-command "make lock"
 lock: tools
 	for layer in layers/*/; do \
 	  $(LOCK) --no-deps --python-version 3.12 --python-platform aarch64-manylinux2014 \
@@ -43,6 +48,7 @@ lock: tools
 	$(LOCK) --universal --python-version 3.11 pyproject.toml requirements-dev.txt --extra local --extra dev \
 	  -o requirements-dev.lock
 	$(LOCK) --universal --python-version 3.11 requirements-tools.txt -o requirements-tools.lock
+	grep '^uv==' requirements-tools.txt | $(LOCK) --universal --python-version 3.11 - -o requirements-uv.lock
 	$(LOCK) --universal --python-version 3.11 requirements-checkov.txt -o requirements-checkov.lock
 
 # `sam build` without Docker (ADR 0015): python3.12, the functions' runtime, first on PATH (SAM's

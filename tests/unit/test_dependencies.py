@@ -374,6 +374,10 @@ def test_the_venv_locks_lock_their_inputs_with_hashes() -> None:
     assert (
         _lock_problems(ROOT / "requirements-checkov.lock", pins_of(ROOT / "requirements-checkov.txt")) == []
     )
+    # the bootstrap: pip installs uv alone, from its own lock, before uv installs the rest
+    uv = {"uv": pins_of(ROOT / "requirements-tools.txt")["uv"]}
+    assert pins_of(ROOT / "requirements-uv.lock") == uv
+    assert _lock_problems(ROOT / "requirements-uv.lock", uv) == []
 
 
 def test_the_lock_check_notices_a_stale_pin_and_a_missing_hash(tmp_path: Path) -> None:
