@@ -325,3 +325,28 @@ def test_every_entry_is_accounted_for(ids: list[int], variants: list[dict[str, A
         if r.status in {EntryStatus.STORED, EntryStatus.DUPLICATE, EntryStatus.CONFLICT}
     }
     assert {call_id for _, call_id in calls.calls} == stored == valid_ids
+
+
+class WithdrawnMidway:
+    """Consent read as given before the device is written, and withdrawn by the time it is read again."""
+
+    def __init__(self) -> None:
+        self.answers = [True, False]
+
+    def geolocation_granted(self, org_id: str, user_id: str) -> bool:
+        return self.answers.pop(0)
+
+
+def test_a_withdrawal_racing_a_device_report_leaves_no_location(
+    calls: InMemoryCallLogStore, devices: InMemoryDeviceStore, store: InMemoryContactStore
+) -> None:
+    consent = WithdrawnMidway()
+    service = CallLogService(
+        calls, devices, store, FixedOrgSettings(), geolocation=consent, clock=lambda: NOW
+    )
+    located = PHONE.model_validate(
+        {**PHONE.model_dump(), "location_consent": True, "location": {"latitude": 1.0, "longitude": 2.0}}
+    )
+    assert service.register_device(REP, "d-1", located).location is None
+    assert devices.devices[("org-a", "d-1")].location is None
+    assert consent.answers == []

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -306,6 +306,12 @@ class CallLogService:
             updated_at=self._clock(),
         )
         self._devices.put(device)
+        if location is not None and not self._geolocation.geolocation_granted(caller.org_id, caller.user_id):
+            # withdrawn between the check and the write: the withdrawal's erasure may have run before
+            # this write, so this report removes its own location (read again after the write, every
+            # interleaving ends with no location: ADR 0021)
+            device = replace(device, location=None)
+            self._devices.put(device)
         return device
 
 
