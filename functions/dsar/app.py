@@ -153,7 +153,7 @@ def export_me() -> OwnRequestOut:
     """Export your own account data; the download link is emailed to your account's address.
 
     An access request about your account only: profile, photo, consents, devices and their locations,
-    the calls you logged, your integrations."""
+    the calls you logged, your integrations, the mail your mailbox synced."""
     return OwnRequestOut.of(own().export(http.current_caller(app), token_email()))
 
 

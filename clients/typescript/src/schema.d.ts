@@ -1010,7 +1010,7 @@ export interface paths {
         put?: never;
         /**
          * Export your own account data; the download link is emailed to your account's address.
-         * @description An access request about your account only: profile, photo, consents, devices and their locations, the calls you logged, your integrations.
+         * @description An access request about your account only: profile, photo, consents, devices and their locations, the calls you logged, your integrations, the mail your mailbox synced.
          */
         post: operations["export_me_v1_me_export_post"];
         delete?: never;

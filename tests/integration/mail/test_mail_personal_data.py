@@ -214,6 +214,19 @@ def test_a_user_subjects_mailbox_is_kept_as_the_orgs_crm_record(seeded: Any) -> 
     assert store.residue(rep) == 0
 
 
+def test_a_user_subjects_export_holds_their_mailbox_once(seeded: Any) -> None:
+    """A member's own export (issue 15): the mail their mailbox synced, with its .eml, once each, and
+    nothing of another mailbox or org."""
+    store, _, records = seeded
+    rep = Subject(ORG, user_ids=frozenset({"rep-9"}), contact_ids=frozenset({"c-carol"}))
+    assert [row["email_id"] for row in store.rows(rep)] == [records["mailbox-only"].email_id]
+    assert list(dict(store.files(rep))) == [f"mail/{records['mailbox-only'].email_id}.eml"]
+    rep_1 = [str(row["email_id"]) for row in store.rows(Subject(ORG, user_ids=frozenset({"rep-1"})))]
+    assert sorted(rep_1) == sorted(
+        r.email_id for k, r in records.items() if k not in ("other-org", "mailbox-only")
+    )
+
+
 def test_the_store_is_absent_without_its_table_or_bucket(aws_stack: dict[str, Physical]) -> None:
     assert mail_data(dsar_settings(aws_stack)) is None
     assert mail_data(dsar_settings(aws_stack, MAIL_TABLE=aws_stack["MailTable"].ref)) is None

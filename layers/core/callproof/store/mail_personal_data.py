@@ -72,8 +72,25 @@ class MailData:
                 seen.add(item["email_id"])
                 yield email_record(subject.org_id, item)
 
-    def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
+    def _exported(self, subject: Subject) -> Iterator[EmailRecord]:
+        """What an export holds: the subject's messages (through their contacts), then, for an org
+        user, the messages their own mailbox synced (a member's copy of their account's data, issue
+        15; erasure keeps these as the org's record), each message once."""
+        seen: set[str] = set()
         for record in self._messages(subject):
+            seen.add(record.email_id)
+            yield record
+        for user_id in sorted(subject.user_ids):
+            for copy in self._index.copies(subject.org_id, user_id):
+                if copy.email_id in seen:
+                    continue
+                seen.add(copy.email_id)
+                record = self._index.get(subject.org_id, copy.email_id)
+                if record is not None:  # a purge stopped half-way: the message is gone
+                    yield record
+
+    def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
+        for record in self._exported(subject):
             yield {
                 "email_id": record.email_id,
                 "user_id": record.user_id,
@@ -95,7 +112,7 @@ class MailData:
         """``mail/<email id>.eml`` per message, one S3 read at a time. A body missing from S3 still gives
         a message, from the summary the index keeps (nothing is left out silently)."""
         fetched = ordered_map(
-            lambda record: (record, self._blobs.get(record.object_key)), self._messages(subject)
+            lambda record: (record, self._blobs.get(record.object_key)), self._exported(subject)
         )
         for record, body in fetched:  # a few GETs in flight at a time, in order
             document = json.loads(body) if body is not None else _summary_document(record)
