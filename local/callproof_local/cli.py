@@ -3,7 +3,8 @@
 ``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would),
 ``mail-in`` (deliver an .eml to the privacy mailbox as SES receiving would: ``callproof_local.mail_in``),
 ``audit verify`` (check an org's DSAR audit hash chain), ``publish-policy``, ``dsar create | list | show |
-wait`` (staff DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``, and ``admin
+wait`` (staff DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``, ``incident
+record | list | show | authority | notify`` (the breach register, ``incident_cli``), and ``admin
 create`` (an org's first admin on a deployment, in ``admin_cli``). ``--url`` is always the gateway's
 URL (default: the running local stack's); ``--table`` names a deployment's table. ``--version``.
 
@@ -328,7 +329,7 @@ def _version() -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    from callproof_local import admin_cli, dsar_cli, mail_in
+    from callproof_local import admin_cli, dsar_cli, incident_cli, mail_in
     from callproof_local.template import DEFAULT_TEMPLATE
 
     root = argparse.ArgumentParser(prog="callproof", description="CallProof local development tools.")
@@ -407,6 +408,7 @@ def parser() -> argparse.ArgumentParser:
     audit_verify.add_argument("--url", help="gateway URL of a local stack (default: the running one)")
     audit_verify.add_argument("--table", help="the DsarTable of a deployment (its DsarTableName output)")
     dsar_cli.add_commands(commands)  # dsar create | list | show | choose | wait, outbox
+    incident_cli.add_commands(commands)  # incident record | list | show | authority | notify
     admin_cli.add_commands(commands)  # admin create
     mail_in.add_command(commands)  # mail-in FILE.eml
     return root
@@ -429,6 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from callproof_local import dsar_cli
 
             return dsar_cli.run(args)
+        if args.command == "incident":
+            from callproof_local import incident_cli
+
+            return incident_cli.run(args)
         if args.command == "admin":
             from callproof_local import admin_cli
 
