@@ -97,7 +97,7 @@ e2e: install
 
 # build-host first: tests/built runs the functions as sam builds them (skipped where python3.12 is missing).
 test: install tools lint typecheck check-template chromium build-host client
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 # The TypeScript client (clients/typescript, ADR 0016): its npm packages exactly as package-lock.json
 # pins them (`npm ci` starts from an empty node_modules); `make client-types` regenerates its types

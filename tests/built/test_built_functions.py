@@ -38,11 +38,15 @@ BUILD = ROOT / ".aws-sam" / "build-host"
 RUNNER = Path(__file__).with_name("runner.py")
 PYTHON312 = python312.find()
 
-pytestmark = pytest.mark.skipif(
-    PYTHON312 is None,
-    reason="no python3.12 here (the functions' runtime): install it with pyenv (`pyenv install 3.12`) "
-    "to run the built functions; tests/built needs it, as `make build` does",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        PYTHON312 is None,
+        reason="no python3.12 here (the functions' runtime): install it with pyenv (`pyenv install 3.12`) "
+        "to run the built functions; tests/built needs it, as `make build` does",
+    ),
+    # one worker runs them all (make test: --dist loadgroup), so one local stack starts, not two
+    pytest.mark.xdist_group("built"),
+]
 
 
 @dataclass(frozen=True)
