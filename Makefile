@@ -55,7 +55,8 @@ lock: tools
 # Python workflow and the layers' Makefiles run it). `make build` is the deployable build (layers for
 # arm64, in .aws-sam/build, what `sam deploy` reads); `make build-host` builds the same template with
 # the layers for this machine's platform into .aws-sam/build-host, which tests/built runs.
-PYTHON312 ?= $(shell $(PYTHON) tools/python312.py)
+# (looked up once, on first use: `make lint` never runs the search)
+PYTHON312 ?= $(eval PYTHON312 := $(shell $(PYTHON) tools/python312.py))$(PYTHON312)
 HOST_PLATFORM := manylinux2014_$(shell uname -m)
 SAM_BUILD = PATH="$(dir $(PYTHON312)):$$PATH" SAM_CLI_TELEMETRY=0 LAYER_UV=$(abspath $(TOOLS)/bin/uv) $(TOOLS)/bin/sam build \
 	--template-file infra/template.yaml --parallel --cached
