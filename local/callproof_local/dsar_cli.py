@@ -1,4 +1,4 @@
-"""Staff tools on the command line: ``callproof dsar create | list | show | choose | wait`` (the DSAR
+"""Staff tools on the command line: ``callproof dsar create | list | show | choose | investigate | answer | wait`` (the DSAR
 API over HTTP) and ``callproof outbox`` (the mail the local stack sent through SES).
 
 ``dsar`` talks to the running local stack by default (its URL from the state file) and mints a
@@ -35,9 +35,9 @@ RUNNING = frozenset({"in_progress", "verified"})
 REVIEW = "needs_review"  # the identifiers reach several people: staff choose the subject
 STATUSES = (
     "pending_confirmation", "verified", "in_progress", "awaiting_correction", REVIEW, "needs_attention",
-    "completed", "cancelled", "expired",
+    "completed", "cancelled", "expired", "received", "investigating", "answered",
 )  # fmt: skip
-TYPES = ("access", "erasure", "correction", "restriction", "portability")
+TYPES = ("access", "erasure", "correction", "restriction", "portability", "complaint")
 FINISHED = frozenset({"done", "failed"})
 
 
@@ -153,6 +153,9 @@ def detail_text(request: Mapping[str, Any]) -> str:
     ]
     width = max(len(label) for label, _ in facts) + 1
     lines = [f"{label + ':':<{width}} {value}" for label, value in facts]
+    for label, text in (("Details", request.get("details")), ("Answer", request.get("answer"))):
+        if text:  # a complaint's words and the written answer sent
+            lines += ["", f"{label}:", *(f"  {line}" for line in str(text).splitlines())]
     candidates = subject.get("candidates") or []
     if candidates:
         lines += ["", "Candidates (choose with `callproof dsar choose`):"]
@@ -292,6 +295,8 @@ def create_body(args: argparse.Namespace) -> dict[str, Any]:
         body["recipient_email"] = args.recipient_email
     if args.lift:
         body["lift"] = True
+    if args.details:
+        body["details"] = args.details
     return body
 
 
@@ -314,6 +319,11 @@ def run_dsar(args: argparse.Namespace) -> int:
             print(detail_text(api.call("GET", request_path(args.id))))
         elif args.dsar == "choose":
             print(detail_text(api.call("POST", request_path(args.id) + "/subject", choose_body(args))))
+        elif args.dsar == "investigate":
+            print(detail_text(api.call("POST", request_path(args.id) + "/investigate")))
+        elif args.dsar == "answer":
+            answer = {"outcome": args.outcome, "steps": args.steps}
+            print(detail_text(api.call("POST", request_path(args.id) + "/answer", answer)))
         else:
             return wait_for(
                 lambda: api.call("GET", request_path(args.id)), sys.stderr, sys.stderr.isatty(), args.timeout
@@ -397,6 +407,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--verification", required=True, help="how the requester's identity was verified")
     create.add_argument("--recipient-email", help="portability: the third party who receives the export")
     create.add_argument("--lift", action="store_true", help="restriction: lift an earlier restriction")
+    create.add_argument("--details", help="the person's own words (a complaint: required)")
     create.add_argument("--no-start", action="store_true", help="record only; start it later")
     create.add_argument("-q", "--quiet", action="store_true", help="print only the request id")
     listing = dsar.add_parser(
@@ -439,6 +450,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="a candidate member account",
     )
     choose.add_argument("--reason", required=True, help="why this is the subject (3-1000 characters)")
+    investigate = dsar.add_parser(
+        "investigate",
+        parents=[target],
+        help="start looking into a received complaint",
+        **examples("callproof dsar investigate --org demo-org REQUEST_ID"),
+    )
+    investigate.add_argument("id")
+    answer = dsar.add_parser(
+        "answer",
+        parents=[target],
+        help="answer a complaint in writing (emailed to the person, audited)",
+        **examples(
+            "callproof dsar answer --org demo-org REQUEST_ID --outcome 'We fixed the opt-out sync.' "
+            "--steps 'We purged the send queue and added a check.'"
+        ),
+    )
+    answer.add_argument("id")
+    answer.add_argument("--outcome", required=True, help="the outcome (3-5000 characters)")
+    answer.add_argument("--steps", required=True, help="the steps taken (3-5000 characters)")
     wait = dsar.add_parser(
         "wait",
         parents=[target],

@@ -367,3 +367,36 @@ def test_choose_needs_a_candidate_and_a_reason_and_reports_refusals(
     capsys.readouterr()
     assert main(["dsar", "choose", "r7", *target, "--user", "u-bob", "--reason", "the account's owner"]) == 1
     assert capsys.readouterr().err.strip() == "callproof: conflict: only a request that needs review"
+
+
+def test_a_complaint_is_filed_with_its_details_investigated_and_answered(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = dsar_cli_args("create", "--org", "o1", "--type", "complaint", "--email", "a@x.com",
+                         "--jurisdiction", "gdpr", "--received", "2026-11-20", "--verification", "letter",
+                         "--details", "You texted me after STOP.")  # fmt: skip
+    assert dsar_cli.create_body(args)["details"] == "You texted me after STOP."
+    calls: list[tuple[str, str, Any]] = []
+
+    def fake_http(method: str, url: str, token: str | None = None, body: Any = None) -> Any:
+        calls.append((method, url, body))
+        if url.endswith("/answer"):
+            return {**REVIEW, "type": "complaint", "status": "answered", "answer": "Outcome:\nFixed."}
+        return {**REVIEW, "type": "complaint", "status": "investigating"}
+
+    monkeypatch.setattr(dsar_cli, "http", fake_http)
+    target = ["--url", "http://api.test", "--token", "t"]
+    assert main(["dsar", "investigate", "r7", *target]) == 0
+    assert main(["dsar", "answer", "r7", *target, "--outcome", "Fixed.", "--steps", "Queue purged."]) == 0
+    assert calls == [
+        ("POST", "http://api.test/v1/dsar/requests/r7/investigate", None),
+        (
+            "POST",
+            "http://api.test/v1/dsar/requests/r7/answer",
+            {"outcome": "Fixed.", "steps": "Queue purged."},
+        ),
+    ]
+    out = capsys.readouterr().out.splitlines()
+    assert "Status:       answered" in out
+    answer = out.index("Answer:")
+    assert out[answer + 1 : answer + 3] == ["  Outcome:", "  Fixed."]

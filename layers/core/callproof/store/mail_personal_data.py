@@ -85,9 +85,9 @@ class MailData:
                 if copy.email_id in seen:
                     continue
                 seen.add(copy.email_id)
-                record = self._index.get(subject.org_id, copy.email_id)
-                if record is not None:  # a purge stopped half-way: the message is gone
-                    yield record
+                synced = self._index.get(subject.org_id, copy.email_id)
+                if synced is not None:  # a purge stopped half-way: the message is gone
+                    yield synced
 
     def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
         for record in self._exported(subject):
