@@ -279,8 +279,31 @@
 
   // ---------------------------------------------------------------------------------- sign in / out
   // Show the app once the token has listed the requests (a refused token never gets past sign-in).
+  // ---------------------------------------------------------------------------- open incidents
+  // The breach register's incidents whose authority clock runs (open, or flagged overdue daily).
+  async function loadIncidents() {
+    const page = await api("GET", "v1/incidents?limit=100");
+    const open = page.items.filter((item) => item.status !== "authority_notified");
+    $("incidents").tBodies[0].replaceChildren(
+      ...open.map((item) =>
+        el(
+          "tr",
+          { class: item.authority_overdue ? "overdue" : "", "data-id": item.id },
+          el("td", {}, item.id),
+          el("td", {}, item.authority_overdue ? "overdue" : item.status),
+          el("td", {}, item.detected_at),
+          el("td", item.authority_overdue ? { class: "overdue-text" } : {}, item.authority_due),
+          el("td", {}, String(item.affected.members)),
+          el("td", {}, String(item.affected.subjects)),
+        ),
+      ),
+    );
+    $("no-incidents").hidden = open.length > 0;
+  }
+
   async function enter() {
     await loadList();
+    await loadIncidents();
     $("login").hidden = true;
     $("app").hidden = false;
     $("sign-out").hidden = false;
@@ -300,6 +323,7 @@
     clearTimeout(poller);
     current = null;
     $("requests").tBodies[0].replaceChildren();
+    $("incidents").tBodies[0].replaceChildren();
     $("detail").hidden = true;
     $("app").hidden = true;
     $("sign-out").hidden = true;
