@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from callproof.dsar import links, notices
 from callproof.dsar.audit import AuditLog
@@ -98,10 +99,7 @@ class RequestLifecycle:
         stops the request in needs_review for staff to choose. A complaint touches no data: it is
         received, for staff to investigate and answer in writing."""
         if request.type is RequestType.COMPLAINT:
-            received = replace(
-                request.with_status(Status.RECEIVED, self.clock()), version=request.version + 1
-            )
-            self.requests.save(request, received)
+            received = self.move(request, Status.RECEIVED)
             self.log(received, actor, "complaint.received", {"due": received.deadline.due.isoformat()})
             return received
         request = self._resolve(request, actor)
@@ -142,6 +140,19 @@ class RequestLifecycle:
         if kind is RequestType.COMPLAINT and deadline.days is None:
             return replace(deadline, days=self.complaint_days)
         return deadline
+
+    def move(
+        self, request: DsarRequest, status: Status, detail: str | None = None, **changes: Any
+    ) -> DsarRequest:
+        """Store ``request`` in ``status`` (on the timeline with ``detail``) with ``changes``, as its
+        next version (``Conflict`` if it changed meanwhile)."""
+        moved = replace(
+            request.with_status(status, self.clock(), detail),
+            **changes,
+            version=request.version + 1,
+        )
+        self.requests.save(request, moved)
+        return moved
 
     def start_workflow(self, request: DsarRequest, now: datetime) -> DsarRequest:
         """Mark the request in progress and start its next execution (named after the attempt, so a

@@ -123,10 +123,7 @@ class DsarService:
         caller.require(Role.COMPLIANCE)
         request = self._load(caller.org_id, request_id)
         self._require_open(request)
-        cancelled = replace(
-            request.with_status(Status.CANCELLED, self._clock(), reason), version=request.version + 1
-        )
-        self._requests.save(request, cancelled)  # a running workflow stops at its next step
+        cancelled = self._lifecycle.move(request, Status.CANCELLED, reason)  # the workflow stops
         self._lifecycle.log(cancelled, caller.user_id, "request.cancelled", {})
         return cancelled
 
@@ -161,13 +158,9 @@ class DsarService:
         subject = self._resolver.chosen(
             caller.org_id, request.identifiers, choice.contact_ids, choice.user_ids
         )
-        now = self._clock()
-        chosen = replace(
-            request.with_status(Status.VERIFIED, now, f"subject chosen by staff: {choice.reason}"),
-            subject=subject,
-            version=request.version + 1,
+        chosen = self._lifecycle.move(
+            request, Status.VERIFIED, f"subject chosen by staff: {choice.reason}", subject=subject
         )
-        self._requests.save(request, chosen)
         self._lifecycle.log(
             chosen,
             caller.user_id,
@@ -209,10 +202,7 @@ class DsarService:
         """Staff start looking into a received complaint."""
         caller.require(Role.COMPLIANCE)
         request = self._complaint(caller.org_id, request_id, (Status.RECEIVED,))
-        investigating = replace(
-            request.with_status(Status.INVESTIGATING, self._clock()), version=request.version + 1
-        )
-        self._requests.save(request, investigating)
+        investigating = self._lifecycle.move(request, Status.INVESTIGATING)
         self._lifecycle.log(investigating, caller.user_id, "complaint.investigating", {})
         return investigating
 
@@ -227,13 +217,13 @@ class DsarService:
         subject_line, text = notices.answer(request, data.outcome, data.steps)
         self._lifecycle.send_once(request, notices.COMPLAINT_KEY, email, subject_line, text)
         now = self._clock()
-        answered = replace(
-            request.with_status(Status.ANSWERED, now, "answered in writing"),
+        answered = self._lifecycle.move(
+            request,
+            Status.ANSWERED,
+            "answered in writing",
             answer=text,
             deadline_state=request.deadline.state(now.date()),
-            version=request.version + 1,
         )
-        self._requests.save(request, answered)
         self._lifecycle.log(
             answered,
             caller.user_id,
