@@ -202,13 +202,16 @@ def test_sent_mail_reads_moto_messages_plain_and_raw() -> None:
         "subject": "Hi",
         "body": "body",
     }
-    raw = RawMessage("m2", "p@x", ["a@x"], "Subject: Raw one\nTo: a@x\nContent-Type: text/plain\n\nhello\n")
+    raw = RawMessage(
+        "m2", "p@x", ["a@x", "a@x"], "Subject: Raw one\nTo: a@x\nContent-Type: text/plain\n\nhello\n"
+    )
     assert sent_mail(raw) == {
         "id": "m2",
         "from": "p@x",
-        "to": ["a@x"],
+        "to": ["a@x"],  # moto lists the To header's address after Destinations: once here
         "subject": "Raw one",
         "body": "hello\n",
+        "headers": {"Subject": "Raw one", "To": "a@x", "Content-Type": "text/plain"},  # List-Unsubscribe...
     }
 
 
