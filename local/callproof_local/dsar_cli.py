@@ -378,12 +378,19 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``dsar`` and ``outbox`` on the root parser's subcommands."""
+def target_parser() -> argparse.ArgumentParser:
+    """The options naming the API and the caller (``--url``, ``--token``, ``--org``): a parent parser
+    of every staff command (``dsar``, ``incident``)."""
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument("--url", help="API base URL (default: the running local stack)")
     target.add_argument("--token", help=f"bearer token (default ${TOKEN_ENV}, else minted locally for --org)")
     target.add_argument("--org", help="org id for the locally minted compliance token")
+    return target
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``dsar`` and ``outbox`` on the root parser's subcommands."""
+    target = target_parser()
     dsar = commands.add_parser("dsar", help="data-subject requests (compliance staff)").add_subparsers(
         dest="dsar", required=True
     )

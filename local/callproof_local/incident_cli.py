@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from callproof_local.dsar_cli import ApiError, connect, table
+from callproof_local.dsar_cli import ApiError, connect, table, target_parser
 from callproof_local.usage import UsageError, examples
 
 STORES = ("contacts", "call_logs", "devices", "sms", "mail", "integrations", "accounts")
@@ -90,12 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    target = argparse.ArgumentParser(add_help=False)
-    target.add_argument("--url", help="API base URL (default: the running local stack)")
-    target.add_argument(
-        "--token", help="bearer token (default $CALLPROOF_TOKEN, else minted locally for --org)"
-    )
-    target.add_argument("--org", help="org id for the locally minted compliance token")
+    target = target_parser()
     incident = commands.add_parser("incident", help="the breach register (compliance staff)").add_subparsers(
         dest="incident", required=True
     )
@@ -117,8 +112,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--affected-org", action="append", default=[], dest="orgs", metavar="ORG", help="(operator only)"
     )
     record.add_argument("-q", "--quiet", action="store_true", help="print only the incident id")
-    incident.add_parser("list", parents=[target], help="the org's incidents, newest first")
-    show = incident.add_parser("show", parents=[target], help="one incident")
+    incident.add_parser(
+        "list",
+        parents=[target],
+        help="the org's incidents, newest first",
+        **examples("callproof incident list --org demo-org"),
+    )
+    show = incident.add_parser(
+        "show", parents=[target], help="one incident", **examples("callproof incident show --org demo-org ID")
+    )
     show.add_argument("id")
     authority = incident.add_parser(
         "authority",

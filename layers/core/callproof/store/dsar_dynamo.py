@@ -34,7 +34,14 @@ from callproof.dsar.model import (
     TimelineEvent,
 )
 from callproof.errors import Conflict
-from callproof.store.dynamo import condition_failed, decode_cursor, encode_cursor, from_item, to_item
+from callproof.store.dynamo import (
+    condition_failed,
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    save_versioned,
+    to_item,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -219,28 +226,9 @@ class DynamoRequestStore:
         return _from_item(from_item(item)) if item else None
 
     def save(self, old: DsarRequest, new: DsarRequest) -> None:
-        values = _mutable(new)
-        present = {name: value for name, value in values.items() if value is not None}
-        absent = [name for name, value in values.items() if value is None]
-        names = {f"#{name}": name for name in values}
-        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
-        if absent:
-            expression += " REMOVE " + ", ".join(f"#{name}" for name in absent)
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(request_key(old.org_id, old.id)),
-                UpdateExpression=expression,
-                ConditionExpression="#version = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(
-                    {**{f":{name}": value for name, value in present.items()}, ":expected": old.version}
-                ),
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                raise Conflict("the request changed meanwhile; reload and retry") from None
-            raise
+        key = request_key(old.org_id, old.id)
+        conflict = "the request changed meanwhile; reload and retry"
+        save_versioned(self._client, self._table, key, _mutable(new), old.version, conflict)
 
     def set_store(self, org_id: str, request_id: str, store: str, progress: StoreProgress) -> None:
         self._client.update_item(

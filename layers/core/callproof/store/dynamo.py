@@ -194,6 +194,38 @@ def count_below(
     return True
 
 
+def save_versioned(
+    client: DynamoDBClient,
+    table: str,
+    key: Mapping[str, str],
+    values: Mapping[str, Any],
+    expected: int,
+    conflict: str,
+) -> None:
+    """SET the ``values`` that are not None and REMOVE the others, if the item's ``version`` is still
+    ``expected``; else ``Conflict(conflict)``. ``values`` carries the new version."""
+    present = {name: value for name, value in values.items() if value is not None}
+    absent = [name for name, value in values.items() if value is None]
+    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
+    if absent:
+        expression += " REMOVE " + ", ".join(f"#{name}" for name in absent)
+    try:
+        client.update_item(
+            TableName=table,
+            Key=to_item(key),
+            UpdateExpression=expression,
+            ConditionExpression="#version = :expected",
+            ExpressionAttributeNames={f"#{name}": name for name in values} | {"#version": "version"},
+            ExpressionAttributeValues=to_item(
+                {**{f":{name}": value for name, value in present.items()}, ":expected": expected}
+            ),
+        )
+    except ClientError as exc:
+        if condition_failed(exc):
+            raise Conflict(conflict) from None
+        raise
+
+
 def query_all(client: DynamoDBClient, request: Mapping[str, Any]) -> Iterator[Item]:
     """Every item a Query answers (table or index), page by page."""
     page: dict[str, Any] = dict(request)

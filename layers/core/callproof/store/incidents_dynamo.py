@@ -37,6 +37,7 @@ from callproof.store.dynamo import (
     encode_cursor,
     from_item,
     query_all,
+    save_versioned,
     to_item,
 )
 from callproof.store.members_dynamo import DynamoMemberStore
@@ -144,27 +145,9 @@ class DynamoIncidentStore:
         return _from_item(from_item(item)) if item else None
 
     def save(self, old: Incident, new: Incident) -> None:
-        values = _mutable(new)
-        present = {name: value for name, value in values.items() if value is not None}
-        absent = [name for name, value in values.items() if value is None]
-        expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
-        if absent:
-            expression += " REMOVE " + ", ".join(f"#{name}" for name in absent)
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(incident_key(old.org_id, old.id)),
-                UpdateExpression=expression,
-                ConditionExpression="#version = :expected",
-                ExpressionAttributeNames={f"#{name}": name for name in values},
-                ExpressionAttributeValues=to_item(
-                    {**{f":{name}": value for name, value in present.items()}, ":expected": old.version}
-                ),
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                raise Conflict("the incident changed meanwhile; reload and retry") from None
-            raise
+        key = incident_key(old.org_id, old.id)
+        conflict = "the incident changed meanwhile; reload and retry"
+        save_versioned(self._client, self._table, key, _mutable(new), old.version, conflict)
 
     def page(self, org_id: str, limit: int, cursor: str | None) -> tuple[list[Incident], str | None]:
         request: dict[str, Any] = {
