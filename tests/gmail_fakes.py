@@ -109,7 +109,6 @@ class FakeIntegrations:
         self.items: dict[tuple[str, str], Integration] = {}
         self.tokens: dict[tuple[str, str], SealedToken] = {}
         self.advance_calls: list[int] = []
-        self.people_tokens: dict[tuple[str, str], str | None] = {}
 
     def get(self, org_id: str, user_id: str) -> Integration | None:
         return self.items.get((org_id, user_id))
@@ -156,12 +155,6 @@ class FakeIntegrations:
 
     def all(self) -> Iterator[Integration]:
         yield from list(self.items.values())
-
-    def people_sync_token(self, org_id: str, user_id: str) -> str | None:
-        return self.people_tokens.get((org_id, user_id))
-
-    def save_people_sync_token(self, org_id: str, user_id: str, token: str | None) -> None:
-        self.people_tokens[(org_id, user_id)] = token
 
     def delete(self, integration: Integration) -> None:
         self.items.pop((integration.org_id, integration.user_id), None)

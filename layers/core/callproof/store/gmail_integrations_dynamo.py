@@ -195,21 +195,6 @@ class DynamoIntegrationStore:
             ExpressionAttributeValues=to_item({":l": list(labels), ":e": expiration}),
         )
 
-    def people_sync_token(self, org_id: str, user_id: str) -> str | None:
-        item = self._get(integration_key(org_id, user_id))
-        value = item.get("people_sync_token") if item else None
-        return str(value) if value else None
-
-    def save_people_sync_token(self, org_id: str, user_id: str, token: str | None) -> None:
-        if token:
-            self._update(org_id, user_id, "SET people_sync_token = :t", {":t": token})
-        else:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(integration_key(org_id, user_id)),
-                UpdateExpression="REMOVE people_sync_token",
-            )
-
     def all(self) -> Iterator[Integration]:
         request: dict[str, Any] = {
             "TableName": self._table,
