@@ -245,9 +245,11 @@ NOT_KEYED = {
 
 
 def _created_routes() -> set[tuple[str, str]]:
-    """Every route of functions/*/app.py whose handler answers HTTPStatus.CREATED."""
+    """Every route of functions/*/app.py, and of the routers they include (``callproof/*/routes.py``),
+    whose handler answers HTTPStatus.CREATED."""
     found = set()
-    for path in (ROOT / "functions").glob("*/app.py"):
+    routers = (ROOT / "layers" / "core" / "callproof").glob("*/routes.py")
+    for path in [*(ROOT / "functions").glob("*/app.py"), *routers]:
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.FunctionDef) or "HTTPStatus.CREATED" not in ast.unparse(node):
                 continue

@@ -7840,7 +7840,10 @@ export interface operations {
     record_incident_v1_incidents_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: for 24 hours the same key and body (same org, user and route) answer the first response again, with Idempotent-Replayed: true, and create nothing more; the same key with another body is 422 idempotency_key_reused; while the first request runs, 409 idempotency_key_in_use. Without the header, each request creates. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -51,6 +51,7 @@ CREATE_ROUTES: frozenset[Route] = frozenset(
         ("POST", "/v1/contacts"),
         ("POST", "/v1/sms/messages"),
         ("POST", "/v1/dsar/requests"),
+        ("POST", "/v1/incidents"),
         ("POST", "/v1/org/members"),
         ("POST", "/v1/org/announcements"),
         ("POST", "/v1/me/consents"),

@@ -19,7 +19,7 @@ from callproof.store.members_dynamo import DynamoMemberStore
 from callproof.tenancy import Role
 from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
-from tests.support import api_event
+from tests.support import api_event, keyed
 
 OPERATOR = "operator-org"
 
@@ -104,7 +104,11 @@ def test_an_incident_counts_members_and_subjects_and_notifies_each_member_once(
 def test_the_daily_check_flags_an_incident_not_notified_within_72_hours(staff_api: Invoke) -> None:
     late = (datetime.now(UTC) - timedelta(hours=73)).isoformat()
     _, old = record(staff_api, body(detected_at=late))
-    _, fresh = record(staff_api, body())
+    payload = body()
+    first = staff_api("DsarFunction", keyed(event("POST", "/v1/incidents", payload), "incident-1"))
+    again = staff_api("DsarFunction", keyed(event("POST", "/v1/incidents", payload), "incident-1"))
+    assert first == again  # a retried record (same Idempotency-Key) records one incident
+    fresh = first[1]
     assert old["authority_overdue"] is True
     assert old["status"] == "open"
     counts = daily_check(staff_api)
