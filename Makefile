@@ -13,11 +13,12 @@ PORT ?= 3000
 # --require-hashes --no-deps: each file's sha256 is checked and nothing unlisted is installed. pip
 # installs uv alone into the tools venv (requirements-uv.lock); uv installs the rest: the same checks,
 # and it keeps a wheel cache (pip keeps none on these machines), so a clean clone installs in seconds.
+# The dev venv gets its bytecode compiled, as pip does (tools/packages.py estimates sizes from it).
 UV := $(TOOLS)/bin/uv
 UV_INSTALL = $(UV) pip install --quiet --require-hashes --no-deps --python
 $(VENV)/.installed: requirements-dev.lock $(TOOLS)/.installed
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(UV_INSTALL) $(PY) -r requirements-dev.lock
+	$(UV_INSTALL) $(PY) --compile-bytecode -r requirements-dev.lock
 	$(UV) pip install --quiet --no-deps --no-build-isolation --python $(PY) -e .
 	touch $@
 
