@@ -219,14 +219,6 @@ class InMemoryDeviceStore:
             self.devices[key] = replace(self.devices[key], location=None)
         return len(held)
 
-    def erase_locations(self, org_id: str, user_id: str) -> int:
-        held = [
-            k for k, d in self.devices.items() if (d.org_id, d.user_id) == (org_id, user_id) and d.location
-        ]
-        for key in held:
-            self.devices[key] = replace(self.devices[key], location=None)
-        return len(held)
-
 
 # ---------------------------------------------------------------------------------------------- SMS
 class InMemorySmsStore:
@@ -473,10 +465,6 @@ class InMemoryConsentStore:
 
     def history(self, org_id: str, user_id: str) -> list[ConsentRecord]:
         return [r for r in self.records if (r.org_id, r.user_id) == (org_id, user_id)]
-
-    def geolocation_granted(self, org_id: str, user_id: str) -> bool:
-        current = self.current(org_id, user_id).get(Purpose.GEOLOCATION)
-        return current is not None and current.granted
 
     def geolocation_granted(self, org_id: str, user_id: str) -> bool:
         current = self.current(org_id, user_id).get(Purpose.GEOLOCATION)
