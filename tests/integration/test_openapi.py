@@ -29,6 +29,7 @@ def test_every_template_api_route_is_documented() -> None:
 DOC = document()
 OPERATIONS = [(method, path, op) for path, ops in DOC["paths"].items() for method, op in ops.items()]
 PUBLIC = {
+    ("get", "/legal/cookies"),
     ("get", "/privacy"),
     ("post", "/privacy"),
     ("post", "/privacy/requests"),

@@ -203,6 +203,7 @@ class PrivacyInboxSettings(DsarSettings):
     inbound_bucket: str = Field(alias="INBOUND_MAIL_BUCKET", min_length=3)
     inbound_prefix: str = Field(alias="INBOUND_MAIL_PREFIX", pattern=r"^[a-z0-9/-]{0,64}$")
     privacy_address: str = Field(alias="PRIVACY_ADDRESS", pattern=r"^[^@\s+]+@[^@\s]+$")
+    user_pool_id: str = Field(alias="USER_POOL_ID", min_length=1)  # members, for mail naming no org
 
 
 class DsarDeadlineSettings(Settings):

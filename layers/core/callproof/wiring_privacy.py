@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
 from callproof import aws, config
@@ -17,10 +16,13 @@ if TYPE_CHECKING:
     from callproof.incidents.service import IncidentService
 
 
-@cache
 def privacy_inbox() -> MailIntake:
-    """Mail SES stored for the privacy address, filed as public requests (``PublicRequests``)."""
+    """Mail SES stored for the privacy address, filed as public requests (``PublicRequests``). Not
+    cached: the services, clients and settings it is made of are cached where they are built (and
+    ``wiring.reset`` forgets them, which a cache here would not see)."""
     from callproof.dsar.intake import MailIntake
+    from callproof.store.email_holders import OrgsHoldingEmail
+    from callproof.store.identity_cognito import CognitoDirectory
     from callproof.store.inbound_mail_s3 import S3InboundMessages
     from callproof.store.org_identity_dynamo import DynamoOrgIdentity
 
@@ -31,6 +33,9 @@ def privacy_inbox() -> MailIntake:
         S3InboundMessages(aws.s3(), settings.inbound_bucket, settings.inbound_prefix),
         settings.privacy_address,
         own_addresses=frozenset({settings.mail_sender}),
+        holders=OrgsHoldingEmail(
+            CognitoDirectory(aws.cognito_idp(), settings.user_pool_id), aws.dynamodb(), settings.contacts_table
+        ),
     )
 
 

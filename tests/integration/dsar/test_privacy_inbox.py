@@ -14,7 +14,7 @@ import pytest
 
 from callproof_local import invoke
 from callproof_local.mail_in import ReceiptRule, ses_event
-from tests.integration.dsar.test_dsar_identity_proof import Sms, dsar, sms, staff  # noqa: F401
+from tests.integration.dsar.test_dsar_identity_proof import Sms, contact, dsar, sms, staff  # noqa: F401
 from tests.support import api_event
 
 TO = "privacy+acme@privacy.callproof.example"
@@ -141,3 +141,34 @@ def test_what_a_stranger_sends_files_nothing(inbox: Sms) -> None:
         answer = invoke.invoke(inbox.functions["PrivacyInboxFunction"], garbage)
         assert answer["outcome"] == "dropped", garbage
     assert requests(inbox) == []
+
+
+UNNAMED = "privacy@privacy.callproof.example"
+
+
+def test_mail_naming_no_org_is_filed_in_each_org_holding_the_sender(inbox: Sms) -> None:
+    """The contact's org (org-a) by the contacts' email index, the member's org (org-b) by the user
+    pool; an address no org holds, or a contact since removed, files nothing."""
+    contact_id = contact(inbox, "Ada", "ada@example.com", "+14155550111")
+    member = {"email": "ada@example.com", "full_name": "Ada", "roles": ["rep"]}
+    event = api_event("POST", "/v1/org/members", body=member, org="org-b", roles="admin", user="admin-b")
+    assert inbox.json(event, "AccountsFunction")[0] == 201
+
+    answer = receive(inbox, message("Please delete my data"), to=UNNAMED)
+    assert answer["outcome"] == "filed", answer
+    filed = [
+        (mail.destinations["ToAddresses"], "/privacy/confirm?token=" in mail.body) for mail in sent_to("ada@example.com")
+    ]
+    assert filed == [(["ada@example.com"], True)] * 2  # one confirmation per org, nothing runs before it
+    assert [(r["type"], r["status"]) for r in requests(inbox)] == [("erasure", "pending_confirmation")]
+    event = api_event("GET", "/v1/dsar/requests", org="org-b", user="staff-b", roles="compliance")
+    assert len(inbox.json(event, "DsarFunction")[1]["items"]) == 1
+
+    assert receive(inbox, message("Delete my data", sender="eve@example.com"), message_id="9" * 40, to=UNNAMED) == {
+        "outcome": "dropped", "reason": "no org named, and none holds the sender", "request_id": None
+    }  # fmt: skip
+    event = api_event("DELETE", f"/v1/contacts/{contact_id}", resource="/v1/contacts/{contact_id}")
+    assert inbox.json(event, "ContactsFunction")[0] == 204
+    again = receive(inbox, message("Export my data"), message_id="8" * 40, to=UNNAMED)
+    assert again["outcome"] == "filed"  # still a member of org-b
+    assert len(requests(inbox)) == 1  # the removed contact no longer ties org-a to the address

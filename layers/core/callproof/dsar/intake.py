@@ -3,8 +3,9 @@ stores it in S3 and hands us its receipt (verdicts, recipients); we read the sto
 standard library's ``email`` package and file the request through ``PublicRequests``, as the public
 page does.
 
-- The org is named by the recipient, ``privacy+<org slug>@<domain>``; mail without a known slug
-  files nothing (ADR 0019).
+- The org is named by the recipient, ``privacy+<org slug>@<domain>``. Mail without a known slug is
+  filed in each org holding the sender as a member or on a contact (``SenderOrgs``), up to
+  ``MAX_SENDER_ORGS``; none holding it, it files nothing (ADR 0019).
 - The sender's address (the From header, the one DMARC aligns) becomes the request's email; it is
   proven only by the confirmation link emailed to it, so nothing runs before the link is opened.
 - The type is read from the subject, else the body: one type named, that type; none or several,
@@ -33,11 +34,14 @@ from pydantic import ValidationError
 from callproof.dsar.api import PublicRequestIn
 from callproof.dsar.deadlines import Jurisdiction
 from callproof.dsar.model import RequestType
-from callproof.dsar.ports import InboundMessages, OrgDirectory
+from callproof.dsar.ports import InboundMessages, OrgDirectory, SenderOrgs
 from callproof.dsar.public import SLUG, PublicRequests
 from callproof.errors import Conflict, TooManyRequests
 
 MAX_DETAILS = 2000  # what ``PublicRequestIn.details`` holds
+# Mail naming no org is filed in each org holding the sender, up to this many; with more, each of
+# those is held for staff instead (a mass mailing should not fan out unread).
+MAX_SENDER_ORGS = 5
 PASS, FAIL = "PASS", "FAIL"
 # Words that name a request type (case-folded, whole words). "copy" and "export" are access;
 # "transfer" is portability.
@@ -59,6 +63,9 @@ class Outcome(StrEnum):
     HELD = "held"  # needs_review: staff read it first; nothing sent, nothing runs
     DUPLICATE = "duplicate"  # a redelivery of a message already handled
     DROPPED = "dropped"  # no request: unreadable, spam, a loop, no org, over the rate limit
+
+
+_PRECEDENCE = (Outcome.FILED, Outcome.HELD, Outcome.DUPLICATE, Outcome.DROPPED)  # of several orgs' results
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +122,11 @@ class MailIntake:
         messages: InboundMessages,
         privacy_address: str,
         own_addresses: frozenset[str],
+        holders: SenderOrgs | None = None,
     ) -> None:
         self._public = public
         self._orgs = orgs
+        self._holders = holders
         self._messages = messages
         local, _, domain = privacy_address.lower().partition("@")
         self._tagged = re.compile(rf"^{re.escape(local)}\+([a-z0-9-]+)@{re.escape(domain)}$")
@@ -126,26 +135,48 @@ class MailIntake:
     def receive(self, receipt: Receipt) -> Result:
         if FAIL in (receipt.verdicts.spam, receipt.verdicts.virus):
             return Result(Outcome.DROPPED, "spam or virus")
-        org_id = self._org(receipt.recipients)
-        if org_id is None:
-            return Result(Outcome.DROPPED, "no org slug in the recipient")
+        named = self._org(receipt.recipients)
         request_id = _request_id(receipt)
-        if self._public.existing(org_id, request_id) is not None:
-            return Result(Outcome.DUPLICATE, "already received", org_id, request_id)
+        if named is not None and self._public.existing(named, request_id) is not None:
+            return Result(Outcome.DUPLICATE, "already received", named, request_id)
+        if named is None and self._holders is None:
+            return Result(Outcome.DROPPED, "no org slug in the recipient")
         raw = self._messages.read(receipt.message_id)
         if raw is None:
-            return Result(Outcome.DROPPED, "message missing or too large", org_id)
+            return Result(Outcome.DROPPED, "message missing or too large", named)
         message = BytesParser(policy=policy.default).parsebytes(raw)
         if not isinstance(message, EmailMessage):  # what policy.default always builds
-            return Result(Outcome.DROPPED, "unreadable message", org_id)
+            return Result(Outcome.DROPPED, "unreadable message", named)
         sender = _sender(message)
         if sender is None or sender in self._own or _automatic(message):
-            return Result(Outcome.DROPPED, "no single sender, our own, or automatic", org_id)
+            return Result(Outcome.DROPPED, "no single sender, our own, or automatic", named)
+        if named is not None:
+            return self._file(named, receipt, message, sender, request_id)
+        orgs = self._holders.orgs_holding(sender, MAX_SENDER_ORGS) if self._holders else frozenset()
+        if not orgs:
+            return Result(Outcome.DROPPED, "no org named, and none holds the sender")
+        crowded = "more orgs than we file in hold the sender" if len(orgs) > MAX_SENDER_ORGS else None
+        results = [
+            self._file(org_id, receipt, message, sender, request_id, crowded)
+            for org_id in sorted(orgs)[:MAX_SENDER_ORGS]
+        ]
+        return min(results, key=lambda result: _PRECEDENCE.index(result.outcome))
+
+    def _file(
+        self,
+        org_id: str,
+        receipt: Receipt,
+        message: EmailMessage,
+        sender: str,
+        request_id: str,
+        held: str | None = None,
+    ) -> Result:
+        if self._public.existing(org_id, request_id) is not None:
+            return Result(Outcome.DUPLICATE, "already received", org_id, request_id)
         subject = str(message.get("subject", ""))
         body = _text(message)
         kind = requested_type(subject, body)
         details = f"{subject}\n\n{body}".strip()[:MAX_DETAILS] or None
-        held = None
         if not receipt.verdicts.authenticated:
             held = "mail failed its authentication checks (SPF, DKIM or DMARC)"
         elif kind is None:

@@ -201,6 +201,14 @@ class OrgDirectory(Protocol):
     def org_for_name(self, name: str) -> str | None: ...
 
 
+class SenderOrgs(Protocol):
+    """Which orgs hold an email address as a member or on a contact (``store/email_holders.py``)."""
+
+    def orgs_holding(self, email: str, limit: int) -> frozenset[str]:
+        """At most ``limit + 1`` org ids, so that a caller knows when there are more than ``limit``."""
+        ...
+
+
 class InboundMessages(Protocol):
     """Mail SES received for the privacy address and stored as it arrived (``store/inbound_mail_s3.py``)."""
 

@@ -3,7 +3,9 @@
 Items (every key begins with the org):
 - contact:        pk=ORG#<org>                sk=CONTACT#<id>
 - phone lookup:   pk=ORG#<org>#PHONE#<e164>   sk=LOOKUP   contact_ids=<string set>
-- email lookup:   pk=ORG#<org>#EMAIL#<email>  sk=LOOKUP   contact_ids=<string set>
+- email lookup:   pk=ORG#<org>#EMAIL#<email>  sk=LOOKUP   contact_ids=<string set>  lookup_email=<email>
+  (``lookup_email`` keys the sparse ``by_email`` index: which orgs hold an address, for mail sent to
+  the privacy address without an org, ``store/email_holders.py``)
 - org settings:   pk=ORG#<org>                sk=SETTINGS   (``store/org_settings_dynamo.py``)
 
 A lookup item holds the ids of every contact with that number or address, so one BatchGetItem answers
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 MAX_TRANSACTION_ACTIONS = 100
 LOOKUP_SK = "LOOKUP"
+EMAIL_INDEX, EMAIL_INDEX_KEY = "by_email", "lookup_email"
 _CHANGED = "the contact changed or already exists"
 
 
@@ -116,14 +119,17 @@ def contact_from_image(image: Mapping[str, Any] | None) -> Contact | None:
 
 
 def _set_update(table: str, key: Mapping[str, str], operation: str, contact_id: str) -> dict[str, Any]:
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": to_item(key),
-            "UpdateExpression": f"{operation} contact_ids :ids",
-            "ExpressionAttributeValues": {":ids": {"SS": [contact_id]}},
-        }
+    update: dict[str, Any] = {
+        "TableName": table,
+        "Key": to_item(key),
+        "UpdateExpression": f"{operation} contact_ids :ids",
+        "ExpressionAttributeValues": {":ids": {"SS": [contact_id]}},
     }
+    _, email_marker, email = key["pk"].rpartition("#EMAIL#")
+    if operation == "ADD" and email_marker:
+        update["UpdateExpression"] += f" SET {EMAIL_INDEX_KEY} = :email"
+        update["ExpressionAttributeValues"][":email"] = {"S": email}
+    return {"Update": update}
 
 
 class DynamoContactStore:
