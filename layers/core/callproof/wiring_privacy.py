@@ -34,7 +34,9 @@ def privacy_inbox() -> MailIntake:
         settings.privacy_address,
         own_addresses=frozenset({settings.mail_sender}),
         holders=OrgsHoldingEmail(
-            CognitoDirectory(aws.cognito_idp(), settings.user_pool_id), aws.dynamodb(), settings.contacts_table
+            CognitoDirectory(aws.cognito_idp(), settings.user_pool_id),
+            aws.dynamodb(),
+            settings.contacts_table,
         ),
     )
 

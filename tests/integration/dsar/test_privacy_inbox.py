@@ -157,7 +157,8 @@ def test_mail_naming_no_org_is_filed_in_each_org_holding_the_sender(inbox: Sms) 
     answer = receive(inbox, message("Please delete my data"), to=UNNAMED)
     assert answer["outcome"] == "filed", answer
     filed = [
-        (mail.destinations["ToAddresses"], "/privacy/confirm?token=" in mail.body) for mail in sent_to("ada@example.com")
+        (mail.destinations["ToAddresses"], "/privacy/confirm?token=" in mail.body)
+        for mail in sent_to("ada@example.com")
     ]
     assert filed == [(["ada@example.com"], True)] * 2  # one confirmation per org, nothing runs before it
     assert [(r["type"], r["status"]) for r in requests(inbox)] == [("erasure", "pending_confirmation")]

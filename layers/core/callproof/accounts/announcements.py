@@ -25,7 +25,9 @@ FOOTER = "\n\n--\nYou get this because you agreed to CallProof product news. Uns
 class AnnouncementIn(Model):
     model_config = ConfigDict(extra="forbid")
 
-    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
+    subject: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
+    ]
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
