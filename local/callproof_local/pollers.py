@@ -1,7 +1,9 @@
 """Event source mappings, locally: DynamoDB stream and SQS events of the template feed their handlers.
 
 moto stores stream records and queue messages but never delivers them to Lambda, so one thread per
-``DynamoDB`` / ``SQS`` event polls and invokes the handler with Lambda's event shapes. Kept simple:
+``DynamoDB`` / ``SQS`` event polls and invokes the handler with Lambda's event shapes. An idle poller
+sleeps until moto is asked to change something (``MotoActivity``, fed by the moto server's app) or
+``IDLE_SECONDS`` pass, so an idle stack costs almost no CPU and a write is picked up at once. Kept simple:
 a failing stream batch is retried twice and then skipped (with its traceback); a failing SQS batch is
 left on the queue (visibility timeout and the queue's redrive policy apply), and with
 ``ReportBatchItemFailures`` only the messages the handler did not report are deleted.
@@ -22,7 +24,54 @@ from callproof_local.provision import aws_session
 from callproof_local.template import REGION
 
 Invoker = Callable[[Function, Any], Any]
-IDLE_SECONDS = 0.2
+IDLE_SECONDS = 2.0  # the longest an idle poller sleeps without being woken
+# Requests that change nothing a poller reads (every poller's own calls among them): no wake-up.
+_READS = frozenset({
+    "GetRecords", "GetShardIterator", "DescribeStream", "ListStreams", "ReceiveMessage", "GetQueueUrl",
+    "GetQueueAttributes", "GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable",
+})  # fmt: skip
+
+
+class MotoActivity:
+    """A counter of the requests that may have changed moto's state; pollers wait for it to move."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def bump(self) -> None:
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def wait_past(self, seen: int, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._generation != seen, timeout)
+
+    def wsgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        """``app`` (the moto server's) bumping the counter after each request that may write."""
+
+        def waking(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            try:
+                return app(environ, start_response)
+            finally:
+                if not _read_only(environ):
+                    self.bump()
+
+        return waking
+
+
+def _read_only(environ: dict[str, Any]) -> bool:
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        return True
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))  # JSON protocols: "<Service>.<Operation>"
+    return target.rpartition(".")[2] in _READS
+
+
 STREAM_ATTEMPTS = 3
 
 
@@ -70,12 +119,18 @@ class Poller:
     """One polling thread for one stream or queue event of one function."""
 
     def __init__(
-        self, function: Function, source: StreamEvent, endpoint: str, invoker: Invoker = invoke
+        self,
+        function: Function,
+        source: StreamEvent,
+        endpoint: str,
+        invoker: Invoker = invoke,
+        activity: MotoActivity | None = None,
     ) -> None:
         self.function = function
         self.source = source
         self._endpoint = endpoint
         self._invoker = invoker
+        self._activity = activity or MotoActivity()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"poll-{source.name}", daemon=True)
 
@@ -84,7 +139,12 @@ class Poller:
 
     def stop(self) -> None:
         self._stop.set()
+        self._activity.bump()  # wakes the idle wait
         self._thread.join(timeout=5)
+
+    def _idle(self, seen: int) -> None:
+        """Sleep until moto changed since ``seen`` (the poll just made may have missed it) or a while."""
+        self._activity.wait_past(seen, IDLE_SECONDS)
 
     def _run(self) -> None:
         poll = self._poll_stream if self.source.kind == "DynamoDB" else self._poll_queue
@@ -103,13 +163,14 @@ class Poller:
             StreamArn=arn, ShardId=shard, ShardIteratorType=self.source.starting_position
         )["ShardIterator"]
         while not self._stop.is_set():
+            seen = self._activity.generation
             response = client.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
             records = response["Records"]
             if records:
                 self._deliver_stream([stream_record(record, arn) for record in records])
             iterator = response["NextShardIterator"]
             if not records:
-                self._stop.wait(IDLE_SECONDS)
+                self._idle(seen)
 
     def _deliver_stream(self, records: list[dict[str, Any]]) -> None:
         for attempt in range(1, STREAM_ATTEMPTS + 1):
@@ -126,6 +187,7 @@ class Poller:
         client = aws_session().client("sqs", endpoint_url=self._endpoint)
         url = client.get_queue_url(QueueName=self.source.source_arn.rsplit(":", 1)[1])["QueueUrl"]
         while not self._stop.is_set():
+            seen = self._activity.generation
             messages = client.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(self.source.batch_size, 10),
@@ -134,7 +196,7 @@ class Poller:
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
-                self._stop.wait(IDLE_SECONDS)
+                self._idle(seen)
                 continue
             event = {"Records": [sqs_record(dict(message), self.source.source_arn) for message in messages]}
             try:
@@ -152,5 +214,11 @@ class Poller:
                 )
 
 
-def pollers_for(functions: Iterable[Function], endpoint: str) -> list[Poller]:
-    return [Poller(function, source, endpoint) for function in functions for source in function.streams]
+def pollers_for(
+    functions: Iterable[Function], endpoint: str, activity: MotoActivity | None = None
+) -> list[Poller]:
+    return [
+        Poller(function, source, endpoint, activity=activity)
+        for function in functions
+        for source in function.streams
+    ]

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from callproof_local import bridge, moto_patches
 from callproof_local.auth import local_home
 from callproof_local.gateway import Gateway, GatewayServer
 from callproof_local.model import Function, load_functions
-from callproof_local.pollers import Poller, pollers_for
+from callproof_local.pollers import MotoActivity, Poller, pollers_for
 from callproof_local.provision import aws_session, provision
 from callproof_local.schedules import Scheduler
 from callproof_local.template import REGION, Physical, Resolver, load_template
@@ -33,6 +35,22 @@ MICROSOFT_OAUTH_SECRET = "MicrosoftOAuthSecret"  # noqa: S105 - a template resou
 GOOGLE_OAUTH_SECRET = "GoogleOAuthSecret"  # noqa: S105 - a template resource name: gets the development OAuth client
 
 STATE_FILE = "local-stack.json"
+
+
+class _WakingMotoServer(ThreadedMotoServer):
+    """moto's threaded server whose app tells the pollers when a request may have written something."""
+
+    def __init__(self, activity: MotoActivity) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self._activity = activity
+
+    def _server_entry(self) -> None:  # as moto's, with the app wrapped
+        app = self._activity.wsgi(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 def handler_environment(moto_url: str) -> dict[str, str]:
@@ -79,6 +97,7 @@ class LocalStack:
     microsoft: Any = field(init=False, default=None)  # the local Microsoft double (calendars)
     google: Any = field(init=False, default=None)  # the local Google double (Gmail), when the template has it
     _moto: ThreadedMotoServer | None = field(init=False, default=None)
+    _activity: MotoActivity = field(init=False, default_factory=MotoActivity)
     _pollers: list[Poller] = field(init=False, default_factory=list)
     _saved_env: dict[str, str | None] = field(init=False, default_factory=dict)
     _saved_moto_config: Any = field(init=False, default=None)
@@ -94,7 +113,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         started = time.perf_counter()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto = _WakingMotoServer(self._activity)
         self._moto.start()
         host, moto_port = self._moto.get_host_and_port()
         self.moto_url = f"http://{host}:{moto_port}"
@@ -134,7 +153,7 @@ class LocalStack:
         bridge.install(self.functions)
         self.scheduler = Scheduler(self.functions.values())
         self.scheduler.start()
-        self._pollers = pollers_for(self.functions.values(), self.moto_url)
+        self._pollers = pollers_for(self.functions.values(), self.moto_url, self._activity)
         for poller in self._pollers:
             poller.start()
         self.gateway.serve(Gateway(self.functions.values(), self.moto_url, self.scheduler.run))

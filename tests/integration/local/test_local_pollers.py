@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from callproof_local.pollers import MotoActivity
 from callproof_local.stack import LocalStack
 
 Aws = Callable[[str], Any]
@@ -69,3 +71,31 @@ def test_sqs_batch_failures_are_kept_and_successes_deleted(stack: LocalStack, aw
     assert _eventually(dead) == ["fail"]
     oks = [r for b in _received(aws, "aws-sqs") for r in b["Records"] if r["body"] == "ok"]
     assert len(oks) == 1  # deleted after the first successful delivery
+
+
+def test_idle_pollers_wake_on_a_request_that_may_write_and_not_on_reads() -> None:
+    """The moto server's app counts the requests that may change state; a waiting poller wakes on the
+    count moving (or after IDLE_SECONDS), so polls of an idle stack are rare and writes are seen at once."""
+    activity = MotoActivity()
+    app = activity.wsgi(lambda environ, start_response: [b"{}"])
+    requests = [
+        ({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "DynamoDBStreams_20120810.GetRecords"}, 0),
+        ({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "AmazonSQS.ReceiveMessage"}, 0),
+        ({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.Query"}, 0),
+        ({"REQUEST_METHOD": "GET", "PATH_INFO": "/bucket/key"}, 0),
+        ({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"}, 1),
+        ({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "AmazonSQS.SendMessage"}, 1),
+        ({"REQUEST_METHOD": "PUT", "PATH_INFO": "/bucket/key"}, 1),
+    ]
+    for environ, moves in requests:
+        seen = activity.generation
+        assert app(environ, lambda *args: None) == [b"{}"]
+        assert activity.generation - seen == moves, environ
+
+    seen = activity.generation
+    woken = threading.Event()
+    waiter = threading.Thread(target=lambda: (activity.wait_past(seen, 60), woken.set()))
+    waiter.start()
+    app({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "AmazonSQS.SendMessage"}, lambda *args: None)
+    waiter.join(timeout=30)
+    assert woken.is_set()  # woken by the write, long before its 60 s would have passed
