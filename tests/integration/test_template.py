@@ -1,7 +1,8 @@
 """The SAM template transforms offline, and the CloudFormation it becomes has the design's properties.
 
-aws-sam-translator (and checkov) live in .venv-tools: the translator pins pydantic~=2.13 and checkov
-pins boto3==1.35.49, which clash with the runtime pins of this venv. So the transform runs as
+aws-sam-translator lives in .venv-tools and checkov in .venv-checkov: the translator pins pydantic~=2.13
+and checkov pins boto3==1.35.49, which clash with the runtime pins of this venv (and checkov's with SAM
+CLI's). So the transform runs as
 `.venv-tools/bin/python tools/sam_transform.py` in a subprocess; `make test` creates .venv-tools first.
 
 Each design property is a rule: a function from (transformed template, source template) to a list of
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 TRANSFORM_SCRIPT = ROOT / "tools" / "sam_transform.py"
 TOOLS_BIN = ROOT / ".venv-tools" / "bin"
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"  # `make tools` installs it (ADR 0015)
 TOOLS_PYTHON = TOOLS_BIN / "python"
 
 Template = dict[str, Any]
@@ -537,9 +539,9 @@ def test_explicitly_public_method_is_allowed(cfn: Template, source: Template) ->
 def test_checkov_passes_on_transformed_template(cfn: Template, tmp_path: Path) -> None:
     """checkov runs its IAM-role and Lambda-permission checks only on the transformed output."""
     _require_tools()
-    checkov = TOOLS_BIN / "checkov"
+    checkov = CHECKOV
     if not checkov.exists():
-        pytest.skip("checkov is not installed in .venv-tools")
+        pytest.skip("checkov is not installed in .venv-checkov: run `make tools`")
     out = tmp_path / "transformed.json"
     out.write_text(json.dumps(cfn), encoding="utf-8")
     run = subprocess.run(  # noqa: S603 - fixed argv, no shell

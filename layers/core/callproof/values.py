@@ -169,3 +169,14 @@ def iso_date(value: Any) -> Any:
 
 
 ISO_DATE = BeforeValidator(iso_date)
+
+
+def iso_datetime(value: Any) -> Any:
+    """``value`` unchanged if it is text (pydantic then parses it as ISO 8601) or a datetime; a number,
+    which pydantic's lax mode would read as a Unix timestamp, is refused (ValueError)."""
+    if value is None or isinstance(value, str | datetime):
+        return value
+    raise ValueError("must be a date and time written in ISO 8601, e.g. 2026-11-27T18:05:00+01:00")
+
+
+ISO_DATETIME = BeforeValidator(iso_datetime)

@@ -118,3 +118,18 @@ def test_a_device_with_storable_settings_keeps_them(call: Invoke, device: str) -
     )
     status, body = call("CallLogsFunction", event)
     assert (status, body["settings"]) == (200, settings)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("duration_seconds", True), ("duration_seconds", "30"), ("started_at", 0)]
+)
+def test_an_entry_with_a_value_of_another_json_type_is_rejected_naming_the_field(
+    call: Invoke, device: str, field: str, value: object
+) -> None:
+    good, bad = entry(), {**entry(), field: value}
+    status, body = call("CallLogsFunction", api_event("POST", "/v1/call-logs", body={"entries": [good, bad]}))
+    assert status == 200, body
+    stored, rejected = body["results"]
+    assert stored["status"] == "stored"
+    assert (rejected["status"], rejected["field"]) == ("rejected", field), rejected
+    assert listed_ids(call) == [good["client_id"]]

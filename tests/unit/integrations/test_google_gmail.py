@@ -61,8 +61,9 @@ def test_history_reads_every_page_and_skips_drafts() -> None:
             ({"status": "200"}, history_page(["a3", "a1"], "207")),
         ]
     )
-    ids, latest = gmail.history(200)
-    assert ids == ["a1", "a2", "a3"]
+    added, latest = gmail.history(200)
+    assert list(added) == ["a1", "a2", "a3"]  # in order, each once, with the labels it came with
+    assert set(added.values()) == {("INBOX",)}
     assert latest == 207
     assert gmail.quota_units == 3 * 2
 
@@ -84,7 +85,7 @@ def test_rate_limits_back_off_honouring_retry_after() -> None:
         ],
         sleeps,
     )
-    assert gmail.history(299) == (["a1"], 300)
+    assert gmail.history(299) == ({"a1": ("INBOX",)}, 300)
     assert len(sleeps) == 3
     assert sleeps[0] >= 3
     assert all(s <= 16 for s in sleeps)
@@ -123,7 +124,7 @@ def test_watch_stop_profile_and_list() -> None:
     assert gmail.watch("projects/p/topics/t", ["INBOX", "SENT"]) == (1234, 1795000000000)
     gmail.stop()
     assert gmail.profile() == ("rep@x.example", 1240)
-    assert gmail.list_message_ids(30) == ["m1", "m2"]
+    assert gmail.list_message_ids(30, "INBOX") == ["m1", "m2"]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from callproof.accounts.consent import ConsentService
 from callproof.accounts.ports import MarketingMailer, MemberStore
 from callproof.models import Model
 from callproof.tenancy import Caller, Role
-from callproof.values import SINGLE_LINE
+from callproof.values import FREE_TEXT, SINGLE_LINE
 
 FOOTER = "\n\n--\nYou get this because you agreed to CallProof product news. Unsubscribe: {url}\n"
 
@@ -28,7 +28,7 @@ class AnnouncementIn(Model):
     subject: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
     ]
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), FREE_TEXT]
 
 
 @dataclass(frozen=True, slots=True)

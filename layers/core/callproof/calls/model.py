@@ -20,7 +20,7 @@ from pydantic import (
 
 from callproof.calls.numbers import NumberKind
 from callproof.models import Model
-from callproof.values import FREE_TEXT, JSON_SCALAR, SINGLE_LINE, SINGLE_LINE_KEY, STORABLE
+from callproof.values import FREE_TEXT, ISO_DATETIME, JSON_SCALAR, SINGLE_LINE, SINGLE_LINE_KEY, STORABLE
 
 MAX_BATCH = 1_000
 MAX_DURATION_SECONDS = 86_400
@@ -83,8 +83,8 @@ class CallEntryIn(Model):
     client_id: UUID
     phone_number: Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE]
     direction: Direction
-    started_at: Annotated[AwareDatetime, AfterValidator(_not_in_future)]
-    duration_seconds: int = Field(ge=0, le=MAX_DURATION_SECONDS)
+    started_at: Annotated[AwareDatetime, ISO_DATETIME, AfterValidator(_not_in_future)]
+    duration_seconds: Annotated[int, Field(ge=0, le=MAX_DURATION_SECONDS), JSON_SCALAR]
     device_id: DeviceId
     metadata: Annotated[dict[MetadataKey, SmallValue], AfterValidator(_bounded_metadata)] = Field(
         default_factory=dict

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_
 
 from callproof.incidents.model import STORE_PEOPLE, DataKind, Incident, IncidentStatus, PeopleDecision
 from callproof.models import Model
-from callproof.values import FREE_TEXT, SINGLE_LINE
+from callproof.values import FREE_TEXT, ISO_DATETIME, SINGLE_LINE
 
 OrgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 StoreName = Literal["contacts", "call_logs", "devices", "sms", "mail", "integrations", "accounts"]
@@ -31,7 +31,7 @@ class IncidentIn(_Strict):
     """An incident as compliance staff record it. ``orgs`` defaults to the caller's org; naming any
     other org (a breach across tenants) is for the operator's compliance staff only (ADR 0020)."""
 
-    detected_at: AwareDatetime
+    detected_at: Annotated[AwareDatetime, ISO_DATETIME]
     description: Description
     stores: list[StoreName] = Field(min_length=1, max_length=len(STORE_PEOPLE))
     orgs: list[OrgId] | None = Field(default=None, min_length=1, max_length=100)
@@ -52,7 +52,7 @@ class IncidentIn(_Strict):
 class AuthorityIn(_Strict):
     """The supervisory authority was notified: when, and its case reference."""
 
-    notified_at: AwareDatetime
+    notified_at: Annotated[AwareDatetime, ISO_DATETIME]
     reference: Reference
 
 
