@@ -46,6 +46,7 @@ class StreamEvent:
     batch_size: int
     starting_position: str
     report_batch_item_failures: bool
+    filters: tuple[str, ...] = ()  # FilterCriteria patterns: a record matching none is dropped
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,10 @@ def _streams(events: Mapping[str, Any], resolver: Resolver) -> list[StreamEvent]
                 starting_position=str(resolver.resolve(props.get("StartingPosition", "LATEST"))),
                 report_batch_item_failures="ReportBatchItemFailures"
                 in (resolver.resolve(props.get("FunctionResponseTypes")) or []),
+                filters=tuple(
+                    str(resolver.resolve(f["Pattern"]))
+                    for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+                ),
             )
         )
     return found

@@ -3,7 +3,9 @@
 moto stores stream records and queue messages but never delivers them to Lambda, so one thread per
 ``DynamoDB`` / ``SQS`` event polls and invokes the handler with Lambda's event shapes. An idle poller
 sleeps until moto is asked to change something (``MotoActivity``, fed by the moto server's app) or
-``IDLE_SECONDS`` pass, so an idle stack costs almost no CPU and a write is picked up at once. Kept simple:
+``IDLE_SECONDS`` pass, so an idle stack costs almost no CPU and a write is picked up at once. A stream
+event's ``FilterCriteria`` drop the records that match none of its patterns before the handler sees
+them, as Lambda does (with moto's EventBridge pattern matcher; the SQS events have no filters). Kept simple:
 a failing stream batch is retried twice and then skipped (with its traceback); a failing SQS batch is
 left on the queue (visibility timeout and the queue's redrive policy apply), and with
 ``ReportBatchItemFailures`` only the messages the handler did not report are deleted.
@@ -17,6 +19,8 @@ import traceback
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
+
+from moto.events.models import EventPattern
 
 from callproof_local.invoke import invoke
 from callproof_local.model import Function, StreamEvent
@@ -108,6 +112,13 @@ def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     }
 
 
+def matching(records: list[dict[str, Any]], patterns: list[EventPattern]) -> list[dict[str, Any]]:
+    """The records an event's ``FilterCriteria`` let through: all without patterns, else those matching one."""
+    if not patterns:
+        return records
+    return [r for r in records if any(p.matches_event(r) for p in patterns)]  # type: ignore[arg-type]
+
+
 def failed_message_ids(result: Any) -> set[str]:
     """Message ids named in a ``{"batchItemFailures": [{"itemIdentifier": ...}]}`` response."""
     if not isinstance(result, dict):
@@ -131,6 +142,7 @@ class Poller:
         self._endpoint = endpoint
         self._invoker = invoker
         self._activity = activity or MotoActivity()
+        self._patterns = [EventPattern.load(pattern) for pattern in source.filters]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"poll-{source.name}", daemon=True)
 
@@ -166,8 +178,9 @@ class Poller:
             seen = self._activity.generation
             response = client.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
             records = response["Records"]
-            if records:
-                self._deliver_stream([stream_record(record, arn) for record in records])
+            wanted = matching([stream_record(record, arn) for record in records], self._patterns)
+            if wanted:
+                self._deliver_stream(wanted)
             iterator = response["NextShardIterator"]
             if not records:
                 self._idle(seen)

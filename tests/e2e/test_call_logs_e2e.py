@@ -52,8 +52,8 @@ def test_upload_then_a_new_contact_claims_the_call(local_stack: RunningStack) ->
     contact = {"name": "Marie", "type": "customer", "phones": ["+33 6 12 34 56 78"]}
     created = requests.post(f"{base}/v1/contacts", json=contact, headers=headers, timeout=30).json()
 
-    # The stack is shared: a test that imported 1,200 contacts just before leaves about 3,600 stream
-    # records (contacts and their lookup items) for the rematch poller to work through first.
+    # The stack is shared: a test that imported 1,200 contacts just before leaves 1,200 contact records
+    # on the stream (the event's filter drops their lookup items) for the rematch to work through first.
     deadline = time.monotonic() + 150
     calls: list[dict[str, object]] = []
     while time.monotonic() < deadline and not calls:  # the stream poller re-matches asynchronously

@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,14 +95,16 @@ def test_log_lines_name_the_functions_service(tmp_path: Path) -> None:
         for logical_id, service in (("ContactsFunction", "contacts"), ("RetentionFunction", "call-retention"))
     )
     stream = io.StringIO()
-    previous = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    # Swapped by hand: setStream flushes the old stream, which may be an earlier test's closed capture.
+    handler: Any = logger.registered_handler
+    previous, handler.stream = handler.stream, stream
     try:
         invoke.invoke(contacts, {})
         invoke.invoke(retention, {})
         invoke.invoke(replace(contacts, environment={}), {})  # no variable: Powertools' own default
         logger.info("outside any invocation")
     finally:
-        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+        handler.stream = previous
     services = [json.loads(line)["service"] for line in stream.getvalue().splitlines()]
     assert services == ["contacts", "call-retention", logger.service, logger.service]
     assert logger.service == "service_undefined"

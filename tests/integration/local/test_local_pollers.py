@@ -8,7 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from callproof_local.pollers import MotoActivity
+from moto.events.models import EventPattern
+
+from callproof_local.pollers import MotoActivity, matching
+from callproof_local.provision import declared_functions
 from callproof_local.stack import LocalStack
 
 Aws = Callable[[str], Any]
@@ -99,3 +102,16 @@ def test_idle_pollers_wake_on_a_request_that_may_write_and_not_on_reads() -> Non
     app({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "AmazonSQS.SendMessage"}, lambda *args: None)
     waiter.join(timeout=30)
     assert woken.is_set()  # woken by the write, long before its 60 s would have passed
+
+
+def test_a_stream_events_filter_criteria_drop_the_records_matching_none_of_its_patterns() -> None:
+    """The template's CallRematch event takes contact items only (Lambda's FilterCriteria)."""
+    [rematch] = [e for e in declared_functions()["CallRematchFunction"].streams if e.kind == "DynamoDB"]
+    patterns = [EventPattern.load(pattern) for pattern in rematch.filters]
+    records = [
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "ORG#a"}, "sk": {"S": f"{sk}"}}}}
+        for sk in ("CONTACT#c1", "LOOKUP", "JOB#j1", "SETTINGS", "CONTACT#c2")
+    ]
+    kept = matching(records, patterns)
+    assert [r["dynamodb"]["Keys"]["sk"]["S"] for r in kept] == ["CONTACT#c1", "CONTACT#c2"]
+    assert matching(records, []) == records  # no FilterCriteria: every record
