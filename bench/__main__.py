@@ -256,13 +256,14 @@ def bench_sms(messages: int = 300, sends: int = 50) -> None:
                 headers = {"X-Twilio-Signature": sign(DEV_AUTH_TOKEN, base + "/webhooks/twilio/sms", params)}
                 return form_event("/webhooks/twilio/sms", params, headers=headers)
 
-            sms(inbound(0, "warm-up"))  # cold start: settings, secret, clients
+            webhook = lambda event: run("SmsWebhookFunction", event)  # noqa: E731 - Twilio's function
+            webhook(inbound(0, "warm-up"))  # cold start: settings, secret, clients
             for label, body in (("reply from a contact", "Thanks, see you then"), ("STOP keyword", "STOP")):
                 requests_made.clear()
                 durations = []
                 for n in range(1, messages + 1):
                     event = inbound(n if label.startswith("reply") else messages + n, body)
-                    seconds, response = timed(lambda event=event: sms(event))
+                    seconds, response = timed(lambda event=event: webhook(event))
                     assert response["statusCode"] == 200, response["body"]
                     durations.append(seconds)
                 durations.sort()
@@ -277,7 +278,7 @@ def bench_sms(messages: int = 300, sends: int = 50) -> None:
                     durations[int(len(durations) * 0.99)] * 1000,
                     "ms",
                 )
-            sms(inbound(10**6, "START"))
+            webhook(inbound(10**6, "START"))
             requests_made.clear()
             send = api_event("POST", "/v1/sms/messages", body={"contact_id": contact_id, "body": "Hello"})
             durations = []
