@@ -3880,7 +3880,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4005,7 +4005,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4088,7 +4088,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4214,7 +4214,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4337,7 +4337,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4424,7 +4424,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4547,7 +4547,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4639,7 +4639,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4726,7 +4726,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4852,7 +4852,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4980,7 +4980,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5072,7 +5072,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5164,7 +5164,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5249,7 +5249,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5343,7 +5343,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5466,7 +5466,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5551,7 +5551,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5643,7 +5643,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5768,7 +5768,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5856,7 +5856,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5944,7 +5944,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6032,7 +6032,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6157,7 +6157,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6245,7 +6245,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6371,7 +6371,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6456,7 +6456,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6581,7 +6581,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6706,7 +6706,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6832,7 +6832,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6917,7 +6917,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7042,7 +7042,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7136,7 +7136,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7230,7 +7230,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7324,7 +7324,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7449,7 +7449,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7537,7 +7537,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7634,7 +7634,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7722,7 +7722,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7808,7 +7808,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7934,7 +7934,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8019,7 +8019,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8144,7 +8144,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8269,7 +8269,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8352,7 +8352,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8435,7 +8435,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8529,7 +8529,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8623,7 +8623,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8706,7 +8706,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8831,7 +8831,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8925,7 +8925,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -9019,7 +9019,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -9299,7 +9299,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -9929,7 +9929,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10052,7 +10052,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10142,7 +10142,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10268,7 +10268,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10351,7 +10351,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10477,7 +10477,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10569,7 +10569,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10694,7 +10694,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10777,7 +10777,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10900,7 +10900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10983,7 +10983,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11106,7 +11106,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11229,7 +11229,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11428,7 +11428,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11551,7 +11551,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11674,7 +11674,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11800,7 +11800,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;

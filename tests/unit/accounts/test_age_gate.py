@@ -75,7 +75,9 @@ def test_a_fresh_account_is_refused_until_it_answers(gate: PolicyGate, ages: Age
     [
         AgeRecord(AgeStatus.ACTIVE, NOW),  # attested 16 or over
         AgeRecord(AgeStatus.ACTIVE, NOW, date(1990, 1, 1)),
-        AgeRecord(AgeStatus.GUARDIAN_CONFIRMED, NOW, date(2013, 5, 1), "P", "p@example.com", NOW, "email_link"),
+        AgeRecord(
+            AgeStatus.GUARDIAN_CONFIRMED, NOW, date(2013, 5, 1), "P", "p@example.com", NOW, "email_link"
+        ),
     ],
     ids=["attested", "adult-birth-date", "guardian-confirmed"],
 )
@@ -166,7 +168,9 @@ def test_refusals_come_in_order_guardian_then_age_then_policy(
     refused = gate.refusal("org-a", "rep-1")
     assert refused is not None
     assert refused.code == "policy_consent_required"
-    store.put_age("org-a", "rep-1", AgeRecord(AgeStatus.PENDING_GUARDIAN, NOW, date(2013, 5, 1), "P", "p@e.com"))
+    store.put_age(
+        "org-a", "rep-1", AgeRecord(AgeStatus.PENDING_GUARDIAN, NOW, date(2013, 5, 1), "P", "p@e.com")
+    )
     refused = gate.refusal("org-a", "rep-1")
     assert refused is not None
     assert refused.code == "guardian_consent_required"  # the guardian before both
@@ -201,7 +205,9 @@ def app(gate: PolicyGate) -> http.Resolver:
 
 
 def answer(app: http.Resolver, method: str, path: str, resource: str | None = None) -> tuple[int, Any]:
-    event = api_event(method, path, resource=resource, body={} if method in {"PUT", "POST", "PATCH"} else None)
+    event = api_event(
+        method, path, resource=resource, body={} if method in {"PUT", "POST", "PATCH"} else None
+    )
     response = http.handle(app, event, None)  # type: ignore[arg-type]
     return int(response["statusCode"]), json.loads(response["body"])
 
@@ -232,6 +238,10 @@ def test_every_other_route_answers_428_age_confirmation_required(
     app: http.Resolver, store: InMemoryConsentStore, method: str, path: str
 ) -> None:
     status, body = answer(app, method, path)
-    assert (status, body["error"]["code"], body["error"]["field"]) == (428, "age_confirmation_required", "age")
+    assert (status, body["error"]["code"], body["error"]["field"]) == (
+        428,
+        "age_confirmation_required",
+        "age",
+    )
     store.put_age("org-a", "rep-1", AgeRecord(AgeStatus.ACTIVE, NOW))
     assert answer(app, method, path) == (200, {"ok": "yes"})
