@@ -1,10 +1,10 @@
 """Helpers shared by the integration tests: API Gateway events built from a recorded sample.
 
 The account gate answers 428 ``age_confirmation_required`` on every gated route until the caller has
-answered the age question (ADR 0008). A test's callers are members who answered it: while a stack is up
-(``answering_age``, which the integration tier's ``aws_stack`` and tests/built enter), ``api_event``
-records "16 or over" for the caller of a gated route who has no age record yet, once per caller and
-stack. The tests of the gate itself pass ``age_answered=False``.
+answered the age question (ADR 0008). A test's callers are members who answered it: while a stack is
+up (``answering_age``, which the integration tier's ``aws_stack``, tests/built and the bench enter),
+``api_event`` records "16 or over" for the caller of a gated route who has no age record yet, once per
+caller and stack. The tests of the gate itself pass ``age_answered=False``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ _answering: list[AnswerAge] = []  # the running stack's, innermost last
 @contextmanager
 def answering_age(answer: AnswerAge) -> Iterator[None]:
     """While the block runs, ``api_event`` has ``answer`` record the age of each caller of a gated
-    route, once per (org, user): a caller erased meanwhile is asked again, as in production."""
+    route, only the first time it meets the (org, user): a caller whose consent state a test erases
+    afterwards is asked again, as in production."""
     answered: set[tuple[str, str]] = set()
 
     def once(org: str, user: str) -> None:
