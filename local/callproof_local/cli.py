@@ -39,7 +39,6 @@ CREATE_BODY = (
     '{"name":"Ada Lovelace","type":"customer","emails":["ada@example.com"],"phones":["+1 415 555 0100"]}'
 )
 LOOKUP_BODY = '{"phones":["+14155550100"],"emails":["ada@example.com"]}'
-AGE_BODY = '{"attests_16_or_over":true}'
 # The template's Schedule events (a test holds this list equal to infra/template.yaml's).
 SCHEDULES = ("CallLogRetention", "DsarDeadlines", "GmailMaintenance")
 
@@ -59,9 +58,6 @@ def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) ->
         f"  curl -s {auth_header} {url}/v1/contacts",
         f"  curl -s -X POST {auth_header} {json_header} -d '{CREATE_BODY}' {url}/v1/contacts",
         f"  curl -s -X POST {auth_header} {json_header} -d '{LOOKUP_BODY}' {url}/v1/contacts/lookup",
-        "A new user's token (callproof token --org ORG --user USER --role rep) answers the age question first"
-        " (428 age_confirmation_required until then; the demo user has answered):",
-        f"  curl -s -X PUT {auth_header} {json_header} -d '{AGE_BODY}' {url}/v1/me/age",
         f"Data-subject requests: console {url}/console (paste the value of TOKEN; it has the compliance role),",
         "  or: callproof dsar create --org demo-org --type access --email grace@example.com "
         '--jurisdiction gdpr --verification "ID checked"; callproof outbox shows the mail sent',

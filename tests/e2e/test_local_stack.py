@@ -90,7 +90,6 @@ def test_banner_prints_a_valid_demo_token_and_examples(
     )
     assert claims["exp"] - claims["iat"] == 12 * 3600
     assert any(line.strip().startswith("curl") and "/v1/contacts/lookup" in line for line in lines)
-    assert any(line.strip().startswith("curl -s -X PUT") and "/v1/me/age" in line for line in lines)
     assert any(line.startswith("Data-subject requests: console http") for line in lines)
     assert any(line.startswith("Started in ") and line.split()[2].isdigit() for line in lines)
 
