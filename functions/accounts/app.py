@@ -91,10 +91,23 @@ def patch_member(user_id: str, body: MemberPatch) -> MemberOut:
 
 @app.delete("/v1/org/members/<user_id>", status_code=HTTPStatus.NO_CONTENT)
 def remove_member(user_id: str) -> Response[None]:
-    """Remove a member (admin): deletes the Cognito user, so the address may be invited again.
-    An admin cannot remove themselves (409)."""
-    accounts().remove_member(http.current_caller(app), user_id)
+    """Remove a member (admin), ADR 0023. At once: their sign-in is disabled, their Gmail and calendar
+    grants revoked and deleted (the Gmail watch stopped first), their photo (every version), devices
+    and locations deleted, and the contacts they own and calls they logged given to you. The member
+    stays listed as `removed` until `purge_after` (the org's `member_grace_days`, default 30), when
+    the sign-in user and account data are deleted; until then `POST .../restore` undoes it. Retrying
+    finishes a half-done removal. An admin cannot remove themselves (409)."""
+    wiring.offboarding().remove(http.current_caller(app), user_id)
+    metrics.add_metric(name="MembersRemoved", unit="Count", value=1)
     return Response(HTTPStatus.NO_CONTENT)
+
+
+@app.post("/v1/org/members/<user_id>/restore")
+def restore_member(user_id: str) -> MemberOut:
+    """Restore a removed member within the grace period (admin): they sign in again with their own
+    password. What the removal deleted (grants, photo, devices) stays deleted and the records stay
+    with the admin. 409 `member_not_removed` for an active member, `grace_period_over` after it."""
+    return MemberOut.model_validate(wiring.offboarding().restore(http.current_caller(app), user_id))
 
 
 @app.get("/v1/org/settings")
