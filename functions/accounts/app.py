@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import http, wiring, wiring_consent
+from callproof import http, wiring, wiring_consent, wiring_offboarding
 from callproof.accounts.announcements import AnnouncementIn, AnnouncementOut
 from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
@@ -33,11 +33,13 @@ from callproof.accounts.model import (
     PolicyOut,
     Purpose,
 )
+from callproof.accounts.offboarding_routes import routes as offboarding_routes
 from callproof.accounts.service import AccountService
 from callproof.errors import NotFound
 from callproof.observability import logger, metrics, tracer
 
 app = http.resolver(wiring.policy_gate)
+app.include_router(offboarding_routes(wiring_offboarding.offboarding))  # removal and restore (ADR 0023)
 
 
 def accounts() -> AccountService:
@@ -87,27 +89,6 @@ def patch_member(user_id: str, body: MemberPatch) -> MemberOut:
     """Replace a member's roles (admin); an admin cannot drop their own admin role (409)."""
     member = accounts().set_roles(http.current_caller(app), user_id, frozenset(body.roles))
     return MemberOut.model_validate(member)
-
-
-@app.delete("/v1/org/members/<user_id>", status_code=HTTPStatus.NO_CONTENT)
-def remove_member(user_id: str) -> Response[None]:
-    """Remove a member (admin), ADR 0023. At once: their sign-in is disabled, their Gmail and calendar
-    grants revoked and deleted (the Gmail watch stopped first), their photo (every version), devices
-    and locations deleted, and the contacts they own and calls they logged given to you. The member
-    stays listed as `removed` until `purge_after` (the org's `member_grace_days`, default 30), when
-    the sign-in user and account data are deleted; until then `POST .../restore` undoes it. Retrying
-    finishes a half-done removal. An admin cannot remove themselves (409)."""
-    wiring.offboarding().remove(http.current_caller(app), user_id)
-    metrics.add_metric(name="MembersRemoved", unit="Count", value=1)
-    return Response(HTTPStatus.NO_CONTENT)
-
-
-@app.post("/v1/org/members/<user_id>/restore")
-def restore_member(user_id: str) -> MemberOut:
-    """Restore a removed member within the grace period (admin): they sign in again with their own
-    password. What the removal deleted (grants, photo, devices) stays deleted and the records stay
-    with the admin. 409 `member_not_removed` for an active member, `grace_period_over` after it."""
-    return MemberOut.model_validate(wiring.offboarding().restore(http.current_caller(app), user_id))
 
 
 @app.get("/v1/org/settings")

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import wiring
+from callproof import wiring_offboarding
 from callproof.observability import logger, metrics, tracer
 
 
@@ -15,7 +15,7 @@ from callproof.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    purged = wiring.member_sweep().purge_due()
+    purged = wiring_offboarding.member_sweep().purge_due()
     metrics.add_metric(name="MembersPurged", unit="Count", value=purged.members)
     logger.info("member sweep", extra={"purged": purged.members, "skipped": purged.skipped})
     return {"purged": purged.members, "skipped": purged.skipped}

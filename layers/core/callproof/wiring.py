@@ -17,9 +17,7 @@ from callproof.wiring_calendars import calendars as calendars  # re-exported for
 if TYPE_CHECKING:  # for annotations only: each builder imports its own domain on first use
     from callproof.accounts.age import AgeService
     from callproof.accounts.consent import ConsentService, PolicyGate
-    from callproof.accounts.offboarding import Offboarding
     from callproof.accounts.photo import PhotoService
-    from callproof.accounts.ports import MemberData, OwnedRecords
     from callproof.accounts.service import AccountService, OrgSettingsService
     from callproof.calls.service import CallLogService
     from callproof.contacts.importer import ContactImporter
@@ -268,75 +266,6 @@ def photos() -> PhotoService:
 
 
 @cache
-def offboarding() -> Offboarding:
-    """Removing and restoring members (the accounts function, ADR 0023): the integrations' disconnect
-    paths and the devices store of the data-subject workflows, erased for one user at removal; the
-    contacts and calls reassigned as an erasure reassigns them; the audit trail in DsarTable."""
-    return _offboarding(immediate=True)
-
-
-@cache
-def member_sweep() -> Offboarding:
-    """The daily sweep (MemberSweepFunction): only the account store (Cognito user, profile, current
-    consents, photo), so the sweep loads neither Google nor the call-log and mail adapters."""
-    return _offboarding(immediate=False)
-
-
-def _offboarding(immediate: bool) -> Offboarding:
-    from callproof.accounts.offboarding import Offboarding
-    from callproof.store.accounts_personal_data import AccountsData
-    from callproof.store.audit_dynamo import DynamoAuditLog
-    from callproof.store.identity_cognito import CognitoDirectory
-    from callproof.store.members_dynamo import DynamoMemberStore
-    from callproof.store.org_settings_dynamo import DynamoOrgSettingsStore
-    from callproof.store.photos_s3 import S3PhotoStorage
-    from callproof.wiring_personal_data import OneMember
-
-    settings = config.load(config.OffboardingSettings)
-    client = aws.dynamodb()
-    members = DynamoMemberStore(client, settings.accounts_table)
-    directory = CognitoDirectory(aws.cognito_idp(), settings.user_pool_id)
-    account = AccountsData(client, settings.accounts_table, aws.s3(), settings.data_bucket, directory)
-    return Offboarding(
-        members=members,
-        removed=members,
-        directory=directory,
-        photos=S3PhotoStorage(aws.s3(), settings.data_bucket),
-        immediate=_removal_stores(settings) if immediate else {},
-        records=_owned_records(settings) if immediate else {},
-        account=OneMember(account),
-        audit=DynamoAuditLog(client, settings.dsar_table),
-        settings=DynamoOrgSettingsStore(client, settings.contacts_table),
-    )
-
-
-def _removal_stores(settings: config.OffboardingSettings) -> dict[str, MemberData]:
-    """What goes at once: the grants (Gmail watch stopped first, then revoked; calendars revoked; the
-    tokens deleted) and the devices with their locations."""
-    from callproof.dsar.ports import PersonalDataStore
-    from callproof.store.calls_personal_data_dynamo import DevicesData
-    from callproof.store.integrations_personal_data import IntegrationsData
-    from callproof.wiring_personal_data import OneMember, grant_revoker
-
-    client = aws.dynamodb()
-    grants = grant_revoker(settings, settings.mail_table)
-    stores: list[PersonalDataStore] = [
-        IntegrationsData(client, settings.mail_table, grants),
-        DevicesData(client, settings.call_logs_table),
-    ]
-    return {store.name: OneMember(store) for store in stores}
-
-
-def _owned_records(settings: config.OffboardingSettings) -> dict[str, OwnedRecords]:
-    from callproof.store.business_records_dynamo import CallOwnership, ContactOwnership
-
-    return {
-        "contacts": ContactOwnership(aws.dynamodb(), settings.contacts_table),
-        "call_logs": CallOwnership(aws.dynamodb(), settings.call_logs_table),
-    }
-
-
-@cache
 def policy_gate() -> PolicyGate:
     """Built once per Lambda environment: its caches are what keep the check cheap."""
     from callproof.accounts.consent import PolicyGate
@@ -463,8 +392,6 @@ def reset() -> None:
     consent.cache_clear()
     policy_gate.cache_clear()
     photos.cache_clear()
-    offboarding.cache_clear()
-    member_sweep.cache_clear()
     ages.cache_clear()
     calendars.cache_clear()
     dsar.cache_clear()
