@@ -24,22 +24,24 @@ def routes(service: Callable[[], Offboarding]) -> Router:
 
     @router.delete("/v1/org/members/<user_id>", status_code=HTTPStatus.NO_CONTENT)
     def remove_member(user_id: str) -> Response[None]:
-        """Remove a member (admin). At once: their sign-in is disabled, their Gmail and calendar grants
-        revoked and deleted (the Gmail watch stopped first), their photo (every version), devices and
-        locations deleted, and the contacts they own and calls they logged given to you. The member
-        stays listed as `removed` until `purge_after` (the org's `member_grace_days`, default 30): then
-        the sign-in user and account data are deleted, the consent history kept pseudonymised. Until
-        then `POST .../restore` undoes it. A retry finishes a half-done removal. An admin cannot remove
-        themselves (409); another org's member is a 404."""
+        """Remove a member (admin): restorable during the org's grace period, then purged.
+        At once: their sign-in is disabled, their Gmail and calendar grants revoked and deleted (the
+        Gmail watch stopped first), their photo (every version), devices and locations deleted, and the
+        contacts they own and calls they logged given to you. The member stays listed as `removed`
+        until `purge_after` (the org's `member_grace_days`, default 30): then the sign-in user and
+        account data are deleted, the consent history kept pseudonymised. Until then `POST .../restore`
+        undoes it. A retry finishes a half-done removal. An admin cannot remove themselves (409);
+        another org's member is a 404."""
         service().remove(caller(), user_id)
         metrics.add_metric(name="MembersRemoved", unit="Count", value=1)
         return Response(HTTPStatus.NO_CONTENT)
 
     @router.post("/v1/org/members/<user_id>/restore")
     def restore_member(user_id: str) -> MemberOut:
-        """Restore a removed member within the grace period (admin): they sign in again with their own
-        password; what the removal deleted stays deleted and their records stay with the admin. 409
-        `member_not_removed` for an active member, `grace_period_over` once `purge_after` has passed."""
+        """Restore a removed member within the grace period (admin).
+        They sign in again with their own password; what the removal deleted stays deleted and their
+        records stay with the admin. 409 `member_not_removed` for an active member, `grace_period_over`
+        once `purge_after` has passed."""
         return MemberOut.model_validate(service().restore(caller(), user_id))
 
     return router
