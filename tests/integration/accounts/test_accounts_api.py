@@ -101,6 +101,7 @@ def test_admin_adds_member_changes_roles_and_removes(call: Invoke, aws_stack: di
     assert listed["status"] == "removed"
     assert listed["purge_after"] > datetime.now(UTC).isoformat()
 
+    assert sweep(call) == {"purged": 0, "skipped": 0}  # not due for 30 days: not even listed
     end_grace_period(aws_stack, "org-a", bob["user_id"])
     assert sweep(call) == {"purged": 1, "skipped": 0}
     with pytest.raises(cognito.exceptions.UserNotFoundException):  # deleted: the address is free again
