@@ -14,7 +14,7 @@ from callproof import aws, config
 
 if TYPE_CHECKING:
     from callproof.accounts.offboarding import Offboarding
-    from callproof.accounts.ports import MemberData, OrgSettingsStore, OwnedRecords
+    from callproof.accounts.ports import GracePeriods, MemberData, OwnedRecords
 
 
 def offboarding() -> Offboarding:
@@ -38,7 +38,7 @@ def _offboarding(
     settings: config.MemberSweepSettings,
     immediate: dict[str, MemberData],
     records: dict[str, OwnedRecords],
-    grace: OrgSettingsStore | None,
+    grace: GracePeriods | None,
 ) -> Offboarding:
     from callproof.accounts.offboarding import Offboarding
     from callproof.store.accounts_personal_data import AccountsData

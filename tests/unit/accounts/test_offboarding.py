@@ -122,7 +122,7 @@ def world() -> World:
         records={"contacts": contacts},
         account=account,
         audit=audit,
-        settings=grace,  # type: ignore[arg-type]  # the removal only reads the grace period
+        settings=grace,
         clock=clock,
     )
     accounts = AccountService(members, directory, clock=clock)

@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 from callproof.accounts.model import DEFAULT_MEMBER_GRACE_DAYS, Member, MemberStatus, photo_key
 from callproof.accounts.ports import (
     AuditTrail,
+    GracePeriods,
     IdentityDirectory,
     MemberData,
     MemberStore,
-    OrgSettingsStore,
     OwnedRecords,
     PhotoStorage,
     RemovedMembers,
@@ -76,7 +76,7 @@ class Offboarding:
         records: Mapping[str, OwnedRecords],
         account: MemberData | None,
         audit: AuditTrail,
-        settings: OrgSettingsStore | None = None,
+        settings: GracePeriods | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._members = members

@@ -83,6 +83,12 @@ class OrgSettingsStore(Protocol):
 
 
 # ------------------------------------------------------------------ offboarding (ADR 0023)
+class GracePeriods(Protocol):
+    """The org setting offboarding reads (``OrgSettingsStore`` has it)."""
+
+    def member_grace_days(self, org_id: str) -> int | None: ...
+
+
 class RemovedMembers(Protocol):
     """Removed members by the day their grace period ends, across orgs (a sparse index, never a Scan)."""
 
