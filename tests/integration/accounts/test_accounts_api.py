@@ -92,6 +92,9 @@ def test_admin_adds_member_changes_roles_and_removes(call: Invoke, aws_stack: di
     other = {"org": "org-b", "user": "admin-9", "roles": "admin"}
     assert accounts(call, "PATCH", path, resource=resource, body={"roles": ["rep"]}, **other)[0] == 404
     assert accounts(call, "DELETE", path, resource=resource, **other)[0] == 404
+    for bad in ("bad id", "x" * 65, "-lead"):  # malformed: 422 naming user_id, before any read
+        status, body = accounts(call, "DELETE", f"/v1/org/members/{bad}", resource=resource, **ADMIN)
+        assert (status, body["error"]["field"]) == (422, "user_id"), body
     assert accounts(call, "GET", "/v1/org/members", **other)[1]["items"] == []
 
     assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
