@@ -57,8 +57,24 @@ class DynamoOrgSettingsStore:
         region, months = item.get("default_phone_region"), item.get("call_retention_months")
         return (region if isinstance(region, str) else None, months if isinstance(months, int) else None)
 
-    def put(self, org_id: str, region: str | None, retention_months: int | None) -> None:
-        values = {"default_phone_region": region, "call_retention_months": retention_months}
+    def member_grace_days(self, org_id: str) -> int | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": org_pk(org_id), "sk": SETTINGS_SK}),
+            ConsistentRead=True,
+            ProjectionExpression="member_grace_days",
+        )
+        days = from_item(response.get("Item") or {}).get("member_grace_days")
+        return days if isinstance(days, int) and days > 0 else None
+
+    def put(
+        self, org_id: str, region: str | None, retention_months: int | None, grace_days: int | None = None
+    ) -> None:
+        values = {
+            "default_phone_region": region,
+            "call_retention_months": retention_months,
+            "member_grace_days": grace_days,
+        }
         sets = [name for name, value in values.items() if value is not None]
         removes = [name for name, value in values.items() if value is None]
         expression = " ".join(
