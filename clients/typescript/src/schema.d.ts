@@ -10821,7 +10821,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
