@@ -460,9 +460,15 @@ class FakeDirectory:
 
 
 class InMemoryConsentStore:
-    def __init__(self) -> None:
+    """The consent-state items of an accounts table. Like the adapter, a user with no age record has
+    not answered the age question (the gate answers 428); ``ages_answered`` makes every such user
+    count as having attested "16 or over", as the callers of the shared test helpers have, for the
+    tests of everything else the gate checks."""
+
+    def __init__(self, *, ages_answered: bool = False) -> None:
         self.records: list[ConsentRecord] = []
         self.ages: dict[tuple[str, str], AgeRecord] = {}
+        self.ages_answered = ages_answered
         self.reads = 0
 
     def append(self, record: ConsentRecord) -> None:
@@ -487,6 +493,7 @@ class InMemoryConsentStore:
         return GateView(
             accepted_terms_seq=(terms.seq or 0) if terms is not None and terms.granted else 0,
             inactive=age is not None and age.status is AgeStatus.PENDING_GUARDIAN,
+            age_answered=age is not None or self.ages_answered,
         )
 
     def get_age(self, org_id: str, user_id: str) -> AgeRecord | None:

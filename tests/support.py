@@ -1,16 +1,73 @@
-"""Helpers shared by the integration tests: API Gateway events built from a recorded sample."""
+"""Helpers shared by the integration tests: API Gateway events built from a recorded sample.
+
+The account gate answers 428 ``age_confirmation_required`` on every gated route until the caller has
+answered the age question (ADR 0008). A test's callers are members who answered it: while a stack is
+up (``answering_age``, which the integration tier's ``aws_stack``, tests/built and the bench enter),
+``api_event`` records "16 or over" for the caller of a gated route who has no age record yet, once per
+caller and stack. The tests of the gate itself pass ``age_answered=False``.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from callproof.accounts.model import AgeRecord, AgeStatus
+from callproof.http import POLICY_EXEMPT_ROUTES
+from callproof.store.consents_dynamo import DynamoConsentStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
 _SAMPLE = json.loads((Path(__file__).parent / "events" / "api_gateway_rest.json").read_text())
+
+AnswerAge = Callable[[str, str], None]  # (org, user): record "16 or over" unless an age is recorded
+_answering: list[AnswerAge] = []  # the running stack's, innermost last
+
+
+@contextmanager
+def answering_age(answer: AnswerAge) -> Iterator[None]:
+    """While the block runs, ``api_event`` has ``answer`` record the age of each caller of a gated
+    route, only the first time it meets the (org, user): a caller whose consent state a test erases
+    afterwards is asked again, as in production."""
+    answered: set[tuple[str, str]] = set()
+
+    def once(org: str, user: str) -> None:
+        if (org, user) not in answered:
+            answer(org, user)
+            answered.add((org, user))
+
+    _answering.append(once)
+    try:
+        yield
+    finally:
+        _answering.remove(once)
+
+
+def age_answerer(dynamodb: DynamoDBClient, accounts_table: str) -> AnswerAge:
+    """Records "16 or over" in a stack's AccountsTable (through the adapter the gate reads) for a
+    caller with no age record; a recorded age (a birth date, a guardian awaited) is left as it is."""
+    store = DynamoConsentStore(dynamodb, accounts_table)
+
+    def answer(org: str, user: str) -> None:
+        if store.get_age(org, user) is None:
+            store.put_age(org, user, AgeRecord(AgeStatus.ACTIVE, datetime.now(UTC)))
+
+    return answer
+
+
+def gated(method: str, resource: str) -> bool:
+    """Whether the account gate checks this route: every authenticated one (all under /v1/) but the
+    exempt few."""
+    return resource.startswith("/v1/") and (method, resource) not in POLICY_EXEMPT_ROUTES
 
 
 def api_event(
@@ -24,10 +81,15 @@ def api_event(
     user: str = "rep-1",
     roles: str = "rep",
     content_type: str = "application/json",
+    age_answered: bool = True,
 ) -> dict[str, Any]:
-    """A REST proxy event as API Gateway sends it after the Cognito authorizer accepted the caller."""
+    """A REST proxy event as API Gateway sends it after the Cognito authorizer accepted the caller:
+    a member who answered the age question (see the module's docstring), unless ``age_answered`` is
+    false."""
     event = copy.deepcopy(_SAMPLE)
     resource = resource or path
+    if age_answered and _answering and gated(method, resource):
+        _answering[-1](org, user)
     text = body if isinstance(body, str) or body is None else json.dumps(body)
     names = re.findall(r"{(\w+)}", resource)
     values = dict(zip(names, _path_values(resource, path), strict=True))
@@ -75,6 +137,7 @@ def form_event(
         body=body,
         query=query,
         content_type="application/x-www-form-urlencoded",
+        age_answered=False,  # no caller: a public page or a webhook
     )
     event["requestContext"].pop("authorizer", None)
     for key, value in (headers or {}).items():

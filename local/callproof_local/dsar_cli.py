@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from http import HTTPStatus
 from typing import Any, TextIO
 
 from callproof_local import auth
@@ -92,17 +93,36 @@ class Api:
 
 
 def connect(url: str | None, token: str | None, org: str | None) -> Api:
-    """The API to talk to: ``url`` or the running local stack; ``token`` or one minted for ``org``."""
+    """The API to talk to: ``url`` or the running local stack; ``token`` or one minted for ``org``.
+
+    Every gated route answers 428 ``age_confirmation_required`` until the caller has answered the
+    age question (ADR 0008). The staff member a token is minted for answers it ("16 or over") the
+    first time; a token given with ``--token`` is a real person's, who answers for themselves."""
     base = url or str(stack_state()["url"])
     token = token or os.environ.get(TOKEN_ENV)
-    if not token:
-        if not org:
-            raise UsageError(f"give --org (a compliance token is minted locally), or --token / ${TOKEN_ENV}")
-        try:
-            token = auth.mint(org, CLI_USER, ["compliance"])
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    return Api(base, token)
+    if token:
+        return Api(base, token)
+    if not org:
+        raise UsageError(f"give --org (a compliance token is minted locally), or --token / ${TOKEN_ENV}")
+    try:
+        api = Api(base, auth.mint(org, CLI_USER, ["compliance"]))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        _answer_age(api)
+    except ApiError as exc:
+        raise UsageError(f"the minted token cannot answer the age question: {exc}") from None
+    return api
+
+
+def _answer_age(api: Api) -> None:
+    try:
+        api.call("GET", "/v1/me/age")
+        return  # answered before
+    except ApiError as exc:
+        if exc.status != HTTPStatus.NOT_FOUND:
+            raise
+    api.call("PUT", "/v1/me/age", {"attests_16_or_over": True})
 
 
 # ------------------------------------------------------------------------------------ formatting

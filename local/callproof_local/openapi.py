@@ -10,7 +10,7 @@ list of routes:
 - security: none on routes the template leaves public (``Auth: NONE``), the Cognito bearer elsewhere;
 - errors, all in the one ``Error`` shape (``callproof.http.ErrorOut``), by rule: 422 and 429 and
   503 everywhere; 400/413/415 where there is a body; 401/403 where a token is needed, 428 where the
-  policy gate applies (``http.POLICY_EXEMPT_ROUTES``); 404 where a token is needed or the path
+  account gate (the age question, the policy consent) applies (``http.POLICY_EXEMPT_ROUTES``); 404 where a token is needed or the path
   names something; 409 on writes (a concurrent change, a state that forbids it, an Idempotency-Key in use);
 - bodies the resolver reads itself: CSV (``media_types``) and forms (``form_bodies``).
 
@@ -86,7 +86,10 @@ ERRORS: dict[int, str] = {
     413: "The body is larger than this route takes.",
     415: "The body's media type (or charset) is not the one this route takes.",
     422: "The request is well-formed but invalid; `field` and `details` name what.",
-    428: "A significant policy version awaits the caller's consent (POST /v1/me/consents).",
+    428: (
+        "The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), "
+        "or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents)."
+    ),
     429: "Too many requests from this client; retry later.",
     503: "Throttled after retries; nothing was lost, retry shortly.",
 }

@@ -53,7 +53,9 @@ def test_why_a_token_was_refused_is_logged_without_the_token(local_stack: Runnin
     an_hour_ago = time.time() - 3600
     with pytest.MonkeyPatch.context() as clock:
         clock.setattr(auth.time, "time", lambda: an_hour_ago)
-        expired = local_stack.token("demo-org", "demo-user", ["rep"], ttl=60)
+        expired = local_stack.token(
+            "demo-org", "demo-user", ["rep"], ttl=60, answer_age=False
+        )  # expired: it cannot answer
     response = requests.get(
         f"{local_stack.url}/v1/contacts", headers={"Authorization": f"Bearer {expired}"}, timeout=10
     )

@@ -212,7 +212,8 @@ def test_removal_restore_and_sweep(local_stack: RunningStack, tmp_path: Path) ->
     assert chosen.status_code == 202, chosen.text
     done = org.wait(review["id"])
     assert done["status"] == "completed", done
-    assert done["stores"]["accounts"]["rows"] == 1 + 2  # her profile and two consent records
+    # her profile, her answer to the age question (every member gives one) and two consent records
+    assert done["stores"]["accounts"]["rows"] == 1 + 1 + 2
 
     # restored within the grace period: she signs in again; what went at removal stays gone
     restored = org.api("POST", f"{path}/restore")

@@ -70,7 +70,8 @@ def test_example_app_flow_type_checks_and_runs_against_the_local_stack(
         env = {
             "PATH": str(Path(node).parent),
             "CALLPROOF_API_URL": local_stack.url,
-            "CALLPROOF_TOKEN": local_stack.token(org, "ts-rep", ["rep"]),
+            # a user who never answered the age question: the example answers it, as an app does
+            "CALLPROOF_TOKEN": local_stack.token(org, "ts-rep", ["rep"], answer_age=False),
             "CALLPROOF_CONTACT_PHONE": phone,
         }
         ran = run(node, str(build / "examples" / "app-flow.js"), env=env)
@@ -92,7 +93,9 @@ def test_example_app_flow_type_checks_and_runs_against_the_local_stack(
     assert seen["missing"] == "404 not_found"
 
     # What the example did is on the stack: the call beside the contact, the text at Twilio's double.
-    rep = {"Authorization": f"Bearer {local_stack.token(org, 'ts-rep', ['rep'])}"}
+    rep = {"Authorization": f"Bearer {local_stack.token(org, 'ts-rep', ['rep'], answer_age=False)}"}
+    age = requests.get(f"{local_stack.url}/v1/me/age", headers=rep, timeout=30).json()
+    assert (age["status"], age["basis"]) == ("active", "attestation")  # the example answered it
     calls = requests.get(f"{local_stack.url}/v1/contacts/{contact_id}/calls", headers=rep, timeout=30)
     assert [call["id"] for call in calls.json()["items"]] == [call_id]
     state = json.loads((local_stack.home / "local-stack.json").read_text())

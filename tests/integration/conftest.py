@@ -12,7 +12,7 @@ from callproof_local import invoke, model, moto_patches
 from callproof_local.gateway import routes_of
 from callproof_local.provision import provision
 from callproof_local.template import Physical, Resolver, load_template
-from tests.support import TEMPLATE
+from tests.support import TEMPLATE, age_answerer, answering_age
 
 
 @pytest.fixture
@@ -33,7 +33,9 @@ def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Physical]]:
         aws.reset()
         config.clear_cache()
         wiring.reset()
-        yield provision(load_template(TEMPLATE), TEMPLATE.parent, None)  # type: ignore[arg-type]
+        physical = provision(load_template(TEMPLATE), TEMPLATE.parent, None)  # type: ignore[arg-type]
+        with answering_age(age_answerer(aws.dynamodb(), physical["AccountsTable"].ref)):
+            yield physical
     aws.reset()
     config.clear_cache()
     wiring.reset()

@@ -115,15 +115,18 @@ def test_there_are_json_operations_and_the_public_request_is_one() -> None:
 def test_every_json_operation_refuses_every_malformed_body_with_a_4xx(
     call: Invoke, aws_stack: dict[str, Physical]
 ) -> None:
-    before = _item_counts(aws_stack)
-    wrong = []
+    sent = []
     for case, (shape, expected) in MALFORMED.items():
         for function, method, resource, _ in JSON_OPERATIONS:
             event = _event(method, resource)
             shape(event)
-            problem = _refusal(*call(function, event), expected)
-            if problem:
-                wrong.append(f"{case}: {method} {resource}: {problem}")
+            sent.append((f"{case}: {method} {resource}", function, event, expected))
+    before = _item_counts(aws_stack)  # counted once the caller has answered the age question
+    wrong = []
+    for name, function, event, expected in sent:
+        problem = _refusal(*call(function, event), expected)
+        if problem:
+            wrong.append(f"{name}: {problem}")
     assert wrong == []
     assert _item_counts(aws_stack) == before
 

@@ -1,7 +1,7 @@
 /**
  * What the mobile and web apps do, through the typed client, in order:
- * sign in with a token, create a contact, upload a call-log batch, read the contact's calls,
- * send an SMS, read consent.
+ * sign in with a token, answer the age question (once per user), create a contact, upload a
+ * call-log batch, read the contact's calls, send an SMS, read consent.
  *
  * Run against a stack (README.md in this folder):
  *   CALLPROOF_API_URL=http://127.0.0.1:3000 CALLPROOF_TOKEN=<ID token> \
@@ -27,6 +27,16 @@ async function main(): Promise<void> {
     token: setting("CALLPROOF_TOKEN"),
   });
   const me = await ok(api.GET("/v1/me"));
+
+  // The age question, asked of every user once (sign-up's age step): until it is answered, every
+  // route but the profile, consents and the question itself answers 428 `age_confirmation_required`.
+  // The app asks the user; this example's user is 16 or over (under 16: `birth_date` and a guardian).
+  const age = await api.GET("/v1/me/age");
+  if (age.response.status === 404) {
+    await ok(api.PUT("/v1/me/age", { body: { attests_16_or_over: true } }));
+  } else {
+    await ok(Promise.resolve(age)); // answered before; any other error answer stops here
+  }
 
   // 2. Create a contact: a customer, since only customers are texted. The Idempotency-Key makes a
   // retry after a lost answer return the same contact instead of a second one.

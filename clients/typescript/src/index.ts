@@ -76,7 +76,9 @@ type Answer<T, E> =
 /**
  * The success answer's data, or a `CallProofError` thrown for an error answer:
  * `const contact = await ok(api.POST("/v1/contacts", { body }))`.
- * A 428 means a significant policy version awaits the user's consent (`POST /v1/me/consents`).
+ * A 428 means the user must first answer the age question (`age_confirmation_required`:
+ * `PUT /v1/me/age`) or consent to a significant policy version (`policy_consent_required`:
+ * `POST /v1/me/consents`).
  */
 export async function ok<T, E>(pending: Promise<Answer<T, E>>): Promise<T> {
   const answer = await pending;

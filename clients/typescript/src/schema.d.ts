@@ -3913,7 +3913,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4038,7 +4038,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4121,7 +4121,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4247,7 +4247,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4370,7 +4370,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4457,7 +4457,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4580,7 +4580,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4672,7 +4672,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4759,7 +4759,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -4885,7 +4885,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5013,7 +5013,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5105,7 +5105,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5197,7 +5197,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5282,7 +5282,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5376,7 +5376,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5499,7 +5499,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5584,7 +5584,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5676,7 +5676,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5801,7 +5801,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5889,7 +5889,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -5977,7 +5977,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6065,7 +6065,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6190,7 +6190,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6278,7 +6278,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6404,7 +6404,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6489,7 +6489,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6614,7 +6614,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6739,7 +6739,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6865,7 +6865,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -6950,7 +6950,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7075,7 +7075,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7169,7 +7169,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7263,7 +7263,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7357,7 +7357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7482,7 +7482,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7570,7 +7570,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7667,7 +7667,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7755,7 +7755,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7841,7 +7841,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -7967,7 +7967,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8052,7 +8052,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8177,7 +8177,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8302,7 +8302,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8385,7 +8385,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8468,7 +8468,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8562,7 +8562,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8656,7 +8656,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8739,7 +8739,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8864,7 +8864,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -8958,7 +8958,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -9052,7 +9052,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -9332,7 +9332,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -9962,7 +9962,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10085,7 +10085,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10175,7 +10175,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10301,7 +10301,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10384,7 +10384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10510,7 +10510,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10602,7 +10602,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10727,7 +10727,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10821,7 +10821,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -10904,7 +10904,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11027,7 +11027,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11110,7 +11110,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11233,7 +11233,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11356,7 +11356,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11555,7 +11555,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11678,7 +11678,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11801,7 +11801,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;
@@ -11927,7 +11927,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            /** @description The caller must answer the age question first (`age_confirmation_required`: PUT /v1/me/age), or consent to a significant policy version (`policy_consent_required`: POST /v1/me/consents). */
             428: {
                 headers: {
                     [name: string]: unknown;

@@ -1,7 +1,7 @@
 """HTTP glue shared by every API Gateway function: the resolver, the one error mapping, body limits.
 
-Authenticated REST functions hand their resolver the account gate (policy consent, guardian consent);
-public pages and webhooks have none. This module never imports the composition root.
+Authenticated REST functions hand their resolver the account gate (guardian consent, the age question,
+policy consent); public pages and webhooks have none. This module never imports the composition root.
 
 Every error answer has the same JSON shape::
 
@@ -321,8 +321,10 @@ def _checked_body(app: Resolver, event: Mapping[str, Any], media_type: str) -> _
     return _Parsed(*json_object(body, is_base64))
 
 
-# Routes a user must reach to read and accept a new policy version (or to withdraw consent, which must
-# stay as easy as giving it); every other authenticated route passes the policy-consent check.
+# Routes the account gate never stops (the policy consent, the age question, the guardian's consent;
+# ADR 0008): what a user must reach to read and accept a new policy version, to withdraw consent (as
+# easy as giving it), and to read and answer the age question. Every other authenticated route passes
+# the gate first.
 POLICY_EXEMPT_ROUTES = frozenset(
     {
         ("GET", "/v1/me"),
@@ -332,7 +334,7 @@ POLICY_EXEMPT_ROUTES = frozenset(
         ("DELETE", "/v1/me/consents/{purpose}"),
         ("GET", "/v1/me/age"),
         ("PUT", "/v1/me/age"),
-        # A member's own data rights never wait for their consent to a new policy (ADR 0018).
+        # A member's own data rights never wait, for a new policy or the age question (ADR 0018).
         ("POST", "/v1/me/export"),
         ("DELETE", "/v1/me"),
     }
@@ -340,12 +342,14 @@ POLICY_EXEMPT_ROUTES = frozenset(
 
 
 def _account_refusal(event: Mapping[str, Any], gate: Callable[[], AccountGate]) -> dict[str, Any] | None:
-    """401 without a valid caller; 428 with the version id while a significant policy version awaits
-    the caller's consent, 403 ``guardian_consent_required`` while an under-16 account awaits its
-    guardian.
+    """401 without a valid caller; then, outside ``POLICY_EXEMPT_ROUTES``, 403
+    ``guardian_consent_required`` while an under-16 account awaits its guardian, 428
+    ``age_confirmation_required`` until the caller has answered the age question, 428
+    ``policy_consent_required`` (with the version id) while a significant policy version awaits the
+    caller's consent.
 
     The check costs nothing on most requests: ``callproof.accounts.consent.PolicyGate`` caches the
-    current policy per Lambda environment (60 s) and each user's acceptance (5 min); see ADR 0008.
+    current policy per Lambda environment (60 s) and each user's pass (5 min); see ADR 0008.
     """
     try:
         caller = caller_from_event(event)

@@ -96,3 +96,44 @@ def test_a_child_waiting_for_the_guardian_cannot_attest_16_instead(call: Invoke)
         assert (status, refused["error"]["code"]) == (409, "conflict"), refused
     assert call("AccountsFunction", api_event("GET", "/v1/me/age", **kid))[1]["status"] == "pending_guardian"
     assert call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))[0] == 403
+
+
+def test_every_function_asks_the_age_question_until_it_is_answered(call: Invoke) -> None:
+    """Issue 16, point 4: a member who never answered (a fresh account, or one older than the
+    question) gets 428 age_confirmation_required from every gated route of every function, reaches
+    the exempt ones, and passes at the next request once they answer; bad answers change nothing."""
+    new = {"user": "new-1", "age_answered": False}
+    gated = [
+        ("ContactsFunction", api_event("GET", "/v1/contacts", **new)),
+        ("CallLogsFunction", api_event("GET", "/v1/call-logs", **new)),
+        ("AccountsFunction", api_event("PATCH", "/v1/me", body={"full_name": "New One"}, **new)),
+    ]
+    for function, event in gated:
+        status, refused = call(function, event)
+        assert (status, refused["error"]["code"], refused["error"]["field"]) == (
+            428,
+            "age_confirmation_required",
+            "age",
+        ), (function, refused)
+    assert call("AccountsFunction", api_event("GET", "/v1/me", **new))[0] == 200
+    assert call("AccountsFunction", api_event("GET", "/v1/me/consents", **new))[0] == 200
+    assert call("AccountsFunction", api_event("GET", "/v1/me/age", **new))[0] == 404  # nothing recorded
+    for body in ({"attests_16_or_over": False}, {"birth_date": "2014-02-30"}, {}):
+        status, refused = call("AccountsFunction", api_event("PUT", "/v1/me/age", body=body, **new))
+        assert status == 422, refused
+    assert call("ContactsFunction", api_event("GET", "/v1/contacts", **new))[0] == 428  # still asked
+    assert call("AccountsFunction", api_event("GET", "/v1/me/age", **new))[0] == 404
+
+    answer = api_event("PUT", "/v1/me/age", body={"birth_date": "1990-06-01"}, **new)
+    assert call("AccountsFunction", answer)[0] == 200
+    for function, event in gated:  # the same Lambda environments: their refusals were not cached
+        assert call(function, event)[0] == 200, function
+
+
+def test_an_under_16_answer_without_the_guardian_stays_blocked(call: Invoke) -> None:
+    kid = {"user": "kid-3", "age_answered": False}
+    body = {"birth_date": "2014-03-02", "guardian_name": "Ada Parent", "guardian_email": "parent@example.com"}
+    assert call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))[0] == 428
+    assert call("AccountsFunction", api_event("PUT", "/v1/me/age", body=body, **kid))[0] == 200
+    status, refused = call("ContactsFunction", api_event("GET", "/v1/contacts", **kid))
+    assert (status, refused["error"]["code"]) == (403, "guardian_consent_required")

@@ -37,7 +37,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def consents() -> InMemoryConsentStore:
-    return InMemoryConsentStore()
+    """Every user answered the age question (the age gate's own tests: test_age_gate.py)."""
+    return InMemoryConsentStore(ages_answered=True)
 
 
 @pytest.fixture

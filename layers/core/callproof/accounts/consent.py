@@ -189,14 +189,27 @@ class GateRefusal:
     details: list[dict[str, object]]
 
 
+AGE_CONFIRMATION_REQUIRED = GateRefusal(
+    428,
+    "age_confirmation_required",
+    'answer the age question first (PUT /v1/me/age: your birth_date, or "attests_16_or_over": true)',
+    "age",
+    [],
+)
+
+
 class PolicyGate:
-    """May the caller use the API? Refused while a significant policy version awaits their consent
-    (428) or while the account is inactive for a guardian's consent (403).
+    """May the caller use the API? The account gate of every authenticated route (ADR 0008), its
+    refusals in this order: 403 ``guardian_consent_required`` while an under-16 account awaits its
+    guardian; 428 ``age_confirmation_required`` until the member has answered the age question (a
+    birth date or "16 or over": accounts older than the question are asked at their next request);
+    428 ``policy_consent_required`` while a significant policy version awaits their consent.
 
     Cheap on the hot path: the current policy is cached per Lambda environment for ``policy_ttl``
     seconds, and a user's passing state for ``user_ttl`` (keyed by the accepted terms sequence, so a
-    newer significant version is caught when the policy cache refreshes). Refusals are never cached,
-    so consenting takes effect on the next request. One user read per ``user_ttl`` otherwise."""
+    newer significant version is caught when the policy cache refreshes; a pass implies the age was
+    answered). Refusals are never cached, so answering or consenting takes effect on the next
+    request. One user read per ``user_ttl`` otherwise: the age and the terms come in that one read."""
 
     def __init__(
         self,
@@ -235,6 +248,8 @@ class PolicyGate:
                 "age",
                 [],
             )
+        if not view.age_answered:
+            return AGE_CONFIRMATION_REQUIRED
         if significant is not None and view.accepted_terms_seq < significant.seq:
             return GateRefusal(
                 428,

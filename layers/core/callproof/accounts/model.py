@@ -307,7 +307,8 @@ class GateView:
     """What the per-request check needs of a user, in one read."""
 
     accepted_terms_seq: int = 0
-    inactive: bool = False
+    inactive: bool = False  # under 16, awaiting the guardian's consent
+    age_answered: bool = False  # a birth date or "16 or over" is recorded (any age status)
 
 
 class AgeIn(_Strict):

@@ -140,6 +140,7 @@ class DynamoConsentStore:
         return GateView(
             accepted_terms_seq=int(seq) if seq is not None else 0,
             inactive=age.get("status") == AgeStatus.PENDING_GUARDIAN.value,
+            age_answered=bool(age.get("status")),
         )
 
     def get_age(self, org_id: str, user_id: str) -> AgeRecord | None:
