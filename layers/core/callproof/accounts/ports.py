@@ -3,6 +3,7 @@ policy versions, photos, age records and transactional mail."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Protocol
 
@@ -64,11 +65,11 @@ class IdentityDirectory(Protocol):
 class OrgSettingsStore(Protocol):
     """The org settings item the contacts and call-log functions read (``DynamoOrgSettings``)."""
 
-    def get(self, org_id: str) -> tuple[str | None, int | None]:
-        """(default phone region, call retention months), None where the org set nothing."""
+    def get(self, org_id: str) -> tuple[str | None, dict[str, int]]:
+        """(default phone region or None, the retention periods the org chose by store)."""
         ...
 
-    def put(self, org_id: str, region: str | None, retention_months: int | None) -> None: ...
+    def put(self, org_id: str, region: str | None, retention: Mapping[str, int]) -> None: ...
 
 
 class OrgIdentityStore(Protocol):

@@ -163,7 +163,7 @@ def _sign_in_email(raw: str) -> str:
 
 class OrgSettingsService:
     """One API over settings that live where their readers look: the contacts table's org settings
-    item (phone region, call retention), the SMS configuration item (confirmations, daily cap) and the
+    item (phone region, retention periods), the SMS configuration item (confirmations, daily cap) and the
     org's public identity (slug, published name: claimed across orgs)."""
 
     def __init__(
@@ -174,11 +174,17 @@ class OrgSettingsService:
         self._identity = identity
 
     def get(self, caller: Caller) -> OrgSettings:
-        region, months = self._org.get(caller.org_id)
+        region, retention = self._org.get(caller.org_id)
         sms = self._sms.get_config(caller.org_id)
         identity = self._identity.get_identity(caller.org_id)
         return OrgSettings(
-            region, months, sms.confirmations, sms.daily_cap, identity.slug, identity.published_name
+            region,
+            retention.get("call_logs"),
+            sms.confirmations,
+            sms.daily_cap,
+            identity.slug,
+            identity.published_name,
+            dict(retention),
         )
 
     def put(self, caller: Caller, request: OrgSettingsIn) -> OrgSettings:
@@ -189,7 +195,7 @@ class OrgSettingsService:
         wanted = OrgIdentity(request.slug, request.published_name, identity.version + 1)
         if (identity.slug, identity.published_name) != (wanted.slug, wanted.published_name):
             self._identity.put_identity(caller.org_id, identity, wanted)
-        self._org.put(caller.org_id, request.default_phone_region, request.call_retention_months)
+        self._org.put(caller.org_id, request.default_phone_region, request.retention)
         old = self._sms.get_config(caller.org_id)
         if (old.confirmations, old.daily_cap) != (request.sms_confirmations, request.daily_sms_cap):
             new = replace(
