@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from callproof import aws, config
 from callproof.wiring_calendars import calendars as calendars  # re-exported for the calendar handlers
+from callproof.wiring_retention import retention as retention  # re-exported for the retention handler
 
 if TYPE_CHECKING:  # for annotations only: each builder imports its own domain on first use
     from callproof.accounts.age import AgeService
@@ -23,7 +24,6 @@ if TYPE_CHECKING:  # for annotations only: each builder imports its own domain o
     from callproof.contacts.importer import ContactImporter
     from callproof.contacts.jobs import ImportJobs
     from callproof.contacts.service import ContactService
-    from callproof.retention.service import RetentionService
     from callproof.sms.service import SmsService
     from callproof.sms.web_consent import WebConsent
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
@@ -83,23 +83,6 @@ def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
         geolocation=DynamoConsentStore(aws.dynamodb(), accounts_table),
     )
     return service, orgs
-
-
-@cache
-def retention() -> RetentionService:
-    """The daily purge over every store with a retention rule (``callproof.retention.model.RULES``)."""
-    from callproof.retention.service import RetentionService
-    from callproof.store.audit_dynamo import DynamoAuditLog
-    from callproof.store.org_settings_dynamo import DynamoOrgSettings
-    from callproof.store.retention_dynamo import AuditedRetention, CallLogExpiry
-
-    settings = config.load(config.RetentionSettings)
-    client = aws.dynamodb()
-    return RetentionService(
-        [CallLogExpiry(client, settings.call_logs_table)],
-        DynamoOrgSettings(client, settings.contacts_table, settings.default_phone_region),
-        AuditedRetention(DynamoAuditLog(client, settings.dsar_table)),
-    )
 
 
 @cache

@@ -38,9 +38,9 @@ class FakeStore:
         return iter(sorted({org for org, _ in self.items}))
 
     def purge_page(self, org_id: str, before: datetime, limit: int) -> PurgedPage:
-        expired = sorted(
-            (at, key) for key, at in self.items.items() if key[0] == org_id and at < before
-        )[:limit]
+        expired = sorted((at, key) for key, at in self.items.items() if key[0] == org_id and at < before)[
+            :limit
+        ]
         self.pages.append(len(expired))
         deleted = expired[self.undeletable :]
         for _, key in deleted:
@@ -72,7 +72,8 @@ def test_every_rule_is_declared_once_with_a_sane_range() -> None:
         assert 1 <= rule.minimum <= rule.maximum
     assert {"mail", "sms", "call_logs", "device_locations", "devices", "contacts"} <= set(BY_STORE)
     assert {"dsar_requests", "export_staging"} <= set(BY_STORE)
-    assert BY_STORE["contacts"].opt_in and not BY_STORE["mail"].opt_in
+    assert BY_STORE["contacts"].opt_in
+    assert not BY_STORE["mail"].opt_in
 
 
 def test_the_committed_policy_text_is_what_the_rules_render() -> None:
@@ -154,7 +155,8 @@ def test_the_purge_pages_and_stops_on_a_page_it_cannot_delete() -> None:
     store = FakeStore("call_logs", old)
     service = RetentionService([store], FakeSettings({}), FakeRecorder(), clock=lambda: NOW, page=100)
     assert service.run() == {"org-a": {"call_logs": 1_234}}
-    assert max(store.pages) == 100 and store.items == {}  # never more than a page at once
+    assert max(store.pages) == 100
+    assert store.items == {}
 
     stuck = FakeStore("call_logs", old, undeletable=100)  # every page throttled
     service = RetentionService([stuck], FakeSettings({}), FakeRecorder(), clock=lambda: NOW, page=100)
