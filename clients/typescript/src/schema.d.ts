@@ -2488,6 +2488,13 @@ export interface components {
             slug?: string | null;
             /** Published Name */
             published_name?: string | null;
+            /**
+             * Retention
+             * @description Shorter retention periods, by store (docs/retention.md: each store's unit, minimum and maximum); a store left out keeps its maximum; `contacts` is opt-in.
+             */
+            retention?: {
+                [key: string]: number;
+            };
         };
         /** OrgSettingsOut */
         OrgSettingsOut: {
@@ -2503,6 +2510,13 @@ export interface components {
             slug: string | null;
             /** Published Name */
             published_name: string | null;
+            /**
+             * Retention
+             * @description The periods the org shortened, by store; every other store keeps its maximum
+             */
+            retention: {
+                [key: string]: number;
+            };
         };
         /** OrgSmsOut */
         OrgSmsOut: {
