@@ -385,6 +385,7 @@ def reset() -> None:
     contact_services.cache_clear()
     contact_imports.cache_clear()
     call_logs.cache_clear()
+    retention.cache_clear()
     sms.cache_clear()
     web_consent.cache_clear()
     link_key.cache_clear()

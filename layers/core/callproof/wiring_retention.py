@@ -18,13 +18,17 @@ def retention() -> RetentionService:
     """The daily purge over every store with a retention rule (``callproof.retention.model.RULES``)."""
     from callproof.retention.service import RetentionService
     from callproof.store.audit_dynamo import DynamoAuditLog
+    from callproof.store.mail_bodies_s3 import S3MailBlobs
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
-    from callproof.store.retention_dynamo import AuditedRetention, CallLogExpiry
+    from callproof.store.retention_dynamo import AuditedRetention, CallLogExpiry, MailExpiry
 
     settings = config.load(config.RetentionSettings)
     client = aws.dynamodb()
     return RetentionService(
-        [CallLogExpiry(client, settings.call_logs_table)],
+        [
+            MailExpiry(client, settings.mail_table, S3MailBlobs(aws.s3(), settings.data_bucket)),
+            CallLogExpiry(client, settings.call_logs_table),
+        ],
         DynamoOrgSettings(client, settings.contacts_table, settings.default_phone_region),
         AuditedRetention(DynamoAuditLog(client, settings.dsar_table)),
     )

@@ -2,19 +2,28 @@
 (the org settings item) and the audit chain that records each run's counts.
 
 A store's purge finds its expired items through a key or index ordered by date, one page at a time,
-and never scans: call logs through CallLogsTable's ``ByOrgTime`` index (``org_calls_pk``,
-``time_sk``), their orgs through the call-log org registry (``pk=CALL_ORGS``).
+and never scans:
+
+- call logs: CallLogsTable's ``ByOrgTime`` index (``org_calls_pk``, ``time_sk``); orgs: ``pk=CALL_ORGS``.
+- mail: each org's timeline on MailTable (``pk=ORG#<org>``, ``sk=ODATE#<internal date ms>#<id>``, the
+  receipt date); the message's index items and every S3 version of its body go; orgs: the
+  ``RETENTION#mail`` registry and the connected mailboxes' registry (``GMAIL#REGISTRY``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from callproof.retention.ports import PurgedPage
 from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DynamoCallLogStore
+from callproof.store.dynamo import from_item, to_item
+from callproof.store.gmail_integrations_dynamo import REGISTRY_PK
+from callproof.store.mail_bodies_s3 import S3MailBlobs
+from callproof.store.mail_index_dynamo import DynamoMailIndex, email_record, org_pk
+from callproof.store.retention_registry_dynamo import OrgRegistry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,6 +49,59 @@ class CallLogExpiry:
             return PurgedPage(0, more=False)
         failed = self._calls.delete_many(org_id, batch)
         return PurgedPage(len(batch) - len(failed), more=len(batch) == limit and not failed)
+
+
+class MailExpiry:
+    """Synced messages received before the cutoff: bodies (every version) first, then the index."""
+
+    name = "mail"
+
+    def __init__(self, client: DynamoDBClient, table: str, blobs: S3MailBlobs) -> None:
+        self._client = client
+        self._table = table
+        self._index = DynamoMailIndex(client, table)
+        self._blobs = blobs
+        self._registry = OrgRegistry(client, table, "mail")
+
+    def orgs(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for org_id in self._registry.orgs():
+            seen.add(org_id)
+            yield org_id
+        for org_id in self._mailbox_orgs():
+            if org_id not in seen:
+                seen.add(org_id)
+                yield org_id
+
+    def _mailbox_orgs(self) -> Iterator[str]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": to_item({":pk": REGISTRY_PK}),
+            "ProjectionExpression": "sk",
+        }
+        while True:
+            response = self._client.query(**request)
+            yield from (str(from_item(item)["sk"]).partition("#")[0] for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def purge_page(self, org_id: str, cutoff: datetime, limit: int) -> PurgedPage:
+        before = f"ODATE#{int(cutoff.timestamp() * 1000):013d}"
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :before",
+            ExpressionAttributeValues=to_item({":pk": org_pk(org_id), ":first": "ODATE#", ":before": before}),
+            ConsistentRead=True,
+            Limit=limit,
+        )
+        records = [email_record(org_id, from_item(item)) for item in response.get("Items", [])]
+        if not records:
+            return PurgedPage(0, more=False)
+        self._blobs.delete_all_versions([record.object_key for record in records])
+        self._index.delete(records)  # raises if the database throttles: the next run goes on
+        return PurgedPage(len(records), more=len(records) == limit)
 
 
 class AuditedRetention:

@@ -1,0 +1,108 @@
+"""Each store's purge on moto (tables and bucket from the template): expired items go, S3 bodies with
+every version, fresh ones stay, another org keeps its own period; the counts reach the audit chain."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from callproof import aws
+from callproof.dsar.audit import verify
+from callproof.mail.model import EmailRecord, email_id, object_key
+from callproof.retention.service import RetentionService
+from callproof.store.audit_dynamo import DynamoAuditLog
+from callproof.store.mail_bodies_s3 import S3MailBlobs
+from callproof.store.mail_index_dynamo import DynamoMailIndex
+from callproof.store.org_settings_dynamo import DynamoOrgSettings, DynamoOrgSettingsStore
+from callproof.store.retention_dynamo import AuditedRetention, MailExpiry
+from callproof_local.template import Physical
+
+NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class Stack:
+    def __init__(self, aws_stack: dict[str, Physical]) -> None:
+        self.mail_table = aws_stack["MailTable"].ref
+        self.bucket = aws_stack["DataBucket"].ref
+        self.contacts_table = aws_stack["ContactsTable"].ref
+        self.dsar_table = aws_stack["DsarTable"].ref
+        self.blobs = S3MailBlobs(aws.s3(), self.bucket)
+        self.index = DynamoMailIndex(aws.dynamodb(), self.mail_table)
+        self.audit = DynamoAuditLog(aws.dynamodb(), self.dsar_table)
+
+    def mail(self, org: str, gmail_id: str, received: datetime) -> EmailRecord:
+        key = object_key(org, "rep-1", gmail_id)
+        self.blobs.put(key, json.dumps({"text": "draft"}).encode())
+        self.blobs.put(key, json.dumps({"text": "final"}).encode())  # two versions
+        record = EmailRecord(
+            org_id=org,
+            email_id=email_id("rep-1", gmail_id),
+            user_id="rep-1",
+            gmail_id=gmail_id,
+            thread_id=f"t{gmail_id}",
+            internal_date=int(received.timestamp() * 1000),
+            subject=f"Message {gmail_id}",
+            sender="Ada <ada@example.com>",
+            contact_ids=("c-ada",),
+            object_key=key,
+        )
+        assert self.index.put(record)
+        return record
+
+    def versions(self, key: str) -> int:
+        page = boto3.client("s3").list_object_versions(Bucket=self.bucket, Prefix=key)
+        return sum(1 for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])] if v["Key"] == key)
+
+    def mail_items(self, org: str) -> list[dict[str, Any]]:
+        response = boto3.client("dynamodb").query(
+            TableName=self.mail_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"ORG#{org}"}},
+        )
+        return response["Items"]
+
+    def service(self, page: int = 500) -> RetentionService:
+        client = aws.dynamodb()
+        return RetentionService(
+            [MailExpiry(client, self.mail_table, self.blobs)],
+            DynamoOrgSettings(client, self.contacts_table, "US"),
+            AuditedRetention(self.audit),
+            clock=lambda: NOW,
+            page=page,
+        )
+
+
+@pytest.fixture
+def stack(aws_stack: dict[str, Physical]) -> Stack:
+    return Stack(aws_stack)
+
+
+def test_expired_mail_goes_with_every_body_version_fresh_mail_stays(stack: Stack) -> None:
+    old = stack.mail("org-a", "old", NOW - timedelta(days=800))  # past 24 months
+    fresh = stack.mail("org-a", "fresh", NOW - timedelta(days=30))
+    shortened = stack.mail("org-b", "mid", NOW - timedelta(days=200))  # org-b keeps 6 months
+    kept = stack.mail("org-b", "recent", NOW - timedelta(days=100))
+    DynamoOrgSettingsStore(aws.dynamodb(), stack.contacts_table).put("org-b", None, {"mail": 6})
+
+    counts = stack.service(page=1).run()  # one message a page: the loop pages
+
+    assert counts == {"org-a": {"mail": 1}, "org-b": {"mail": 1}}
+    for gone in (old, shortened):
+        assert stack.versions(gone.object_key) == 0
+        assert stack.index.get(gone.org_id, gone.email_id) is None
+    for stays in (fresh, kept):
+        assert stack.versions(stays.object_key) == 2
+        assert stack.index.get(stays.org_id, stays.email_id) is not None
+    leftovers = {item["sk"]["S"] for item in stack.mail_items("org-a")}
+    assert not any(old.email_id in sk for sk in leftovers)  # no link, copy or listing item left
+    assert any(fresh.email_id in sk for sk in leftovers)
+
+    for org in ("org-a", "org-b"):
+        entries = list(stack.audit.entries(org))
+        assert [(e.action, dict(e.detail)) for e in entries] == [("retention.purged", {"mail": 1})]
+        assert verify(entries, stack.audit.head(org)) is None
+    assert stack.service().run() == {"org-a": {"mail": 0}, "org-b": {"mail": 0}}  # nothing twice
