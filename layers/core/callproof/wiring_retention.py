@@ -20,7 +20,13 @@ def retention() -> RetentionService:
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.mail_bodies_s3 import S3MailBlobs
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
-    from callproof.store.retention_dynamo import AuditedRetention, CallLogExpiry, MailExpiry
+    from callproof.store.retention_dynamo import (
+        AuditedRetention,
+        CallLogExpiry,
+        DeviceExpiry,
+        DeviceLocationExpiry,
+        MailExpiry,
+    )
 
     settings = config.load(config.RetentionSettings)
     client = aws.dynamodb()
@@ -28,6 +34,8 @@ def retention() -> RetentionService:
         [
             MailExpiry(client, settings.mail_table, S3MailBlobs(aws.s3(), settings.data_bucket)),
             CallLogExpiry(client, settings.call_logs_table),
+            DeviceLocationExpiry(client, settings.call_logs_table),
+            DeviceExpiry(client, settings.call_logs_table),
         ],
         DynamoOrgSettings(client, settings.contacts_table, settings.default_phone_region),
         AuditedRetention(DynamoAuditLog(client, settings.dsar_table)),

@@ -11,14 +11,21 @@ import boto3
 import pytest
 
 from callproof import aws
+from callproof.calls.model import Device
 from callproof.dsar.audit import verify
 from callproof.mail.model import EmailRecord, email_id, object_key
 from callproof.retention.service import RetentionService
 from callproof.store.audit_dynamo import DynamoAuditLog
+from callproof.store.calls_dynamo import DynamoDeviceStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
 from callproof.store.org_settings_dynamo import DynamoOrgSettings, DynamoOrgSettingsStore
-from callproof.store.retention_dynamo import AuditedRetention, MailExpiry
+from callproof.store.retention_dynamo import (
+    AuditedRetention,
+    DeviceExpiry,
+    DeviceLocationExpiry,
+    MailExpiry,
+)
 from callproof_local.template import Physical
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
@@ -30,6 +37,8 @@ class Stack:
         self.bucket = aws_stack["DataBucket"].ref
         self.contacts_table = aws_stack["ContactsTable"].ref
         self.dsar_table = aws_stack["DsarTable"].ref
+        self.call_logs_table = aws_stack["CallLogsTable"].ref
+        self.devices = DynamoDeviceStore(aws.dynamodb(), self.call_logs_table)
         self.blobs = S3MailBlobs(aws.s3(), self.bucket)
         self.index = DynamoMailIndex(aws.dynamodb(), self.mail_table)
         self.audit = DynamoAuditLog(aws.dynamodb(), self.dsar_table)
@@ -65,10 +74,24 @@ class Stack:
         )
         return response["Items"]
 
+    def device(self, org: str, device_id: str, seen: datetime, located: bool) -> None:
+        where = {"latitude": 48.85, "longitude": 2.35} if located else None
+        self.devices.put(
+            Device(org, device_id, "rep-1", "phone", "Android", "15", "4.2.0", seen, location=where)
+        )
+
+    def device_item(self, org: str, device_id: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": f"ORG#{org}#DEVICE#{device_id}"}, "sk": {"S": "DEVICE"}}
+        return boto3.client("dynamodb").get_item(TableName=self.call_logs_table, Key=key).get("Item")
+
     def service(self, page: int = 500) -> RetentionService:
         client = aws.dynamodb()
         return RetentionService(
-            [MailExpiry(client, self.mail_table, self.blobs)],
+            [
+                MailExpiry(client, self.mail_table, self.blobs),
+                DeviceLocationExpiry(client, self.call_logs_table),
+                DeviceExpiry(client, self.call_logs_table),
+            ],
             DynamoOrgSettings(client, self.contacts_table, "US"),
             AuditedRetention(self.audit),
             clock=lambda: NOW,
@@ -106,3 +129,38 @@ def test_expired_mail_goes_with_every_body_version_fresh_mail_stays(stack: Stack
         assert [(e.action, dict(e.detail)) for e in entries] == [("retention.purged", {"mail": 1})]
         assert verify(entries, stack.audit.head(org)) is None
     assert stack.service().run() == {"org-a": {"mail": 0}, "org-b": {"mail": 0}}  # nothing twice
+
+
+def test_device_locations_expire_after_90_days_devices_after_12_months(stack: Stack) -> None:
+    stack.device("org-a", "gone", NOW - timedelta(days=400), located=True)  # device and location go
+    stack.device("org-a", "unlocated-old", NOW - timedelta(days=400), located=False)  # goes
+    stack.device("org-a", "mid", NOW - timedelta(days=120), located=True)  # location goes, device stays
+    stack.device("org-a", "fresh", NOW - timedelta(days=10), located=True)  # both stay
+    stack.device("org-a", "sixty", NOW - timedelta(days=60), located=True)  # within 90 days: stays
+    stack.device("org-b", "sixty", NOW - timedelta(days=60), located=True)  # org-b keeps 30 days
+    DynamoOrgSettingsStore(aws.dynamodb(), stack.contacts_table).put("org-b", None, {"device_locations": 30})
+
+    counts = stack.service(page=1).run()
+
+    assert counts == {
+        "org-a": {"device_locations": 2, "devices": 2},
+        "org-b": {"device_locations": 1, "devices": 0},
+    }
+    assert stack.device_item("org-a", "gone") is None
+    assert stack.device_item("org-a", "unlocated-old") is None
+    mid = stack.device_item("org-a", "mid")
+    assert mid is not None
+    assert "location" not in mid or "NULL" in mid["location"]
+    for org, device, located in (
+        ("org-a", "fresh", True),
+        ("org-a", "sixty", True),
+        ("org-b", "sixty", False),
+    ):
+        item = stack.device_item(org, device)
+        assert item is not None
+        assert ("M" in item.get("location", {})) is located, (org, device)
+    # a device seen again (registered anew) is kept: its last-seen moved
+    stack.device("org-a", "back", NOW - timedelta(days=400), located=False)
+    stack.device("org-a", "back", NOW, located=False)
+    assert stack.service().run()["org-a"] == {"device_locations": 0, "devices": 0}
+    assert stack.device_item("org-a", "back") is not None

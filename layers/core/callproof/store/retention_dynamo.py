@@ -8,17 +8,23 @@ and never scans:
 - mail: each org's timeline on MailTable (``pk=ORG#<org>``, ``sk=ODATE#<internal date ms>#<id>``, the
   receipt date); the message's index items and every S3 version of its body go; orgs: the
   ``RETENTION#mail`` registry and the connected mailboxes' registry (``GMAIL#REGISTRY``).
+- devices and their locations: CallLogsTable's ``DevicesByOrgSeen`` index (``device_org_pk``,
+  ``seen_sk`` = last update); a device that holds a location is in the ``#LOCATED`` partition, so
+  locations past 90 days are found without reading the others; orgs: ``RETENTION#devices``. Each
+  item changes only if it was not seen again meanwhile (a condition on ``seen_sk``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from callproof.retention.ports import PurgedPage
 from callproof.store.audit_dynamo import DynamoAuditLog
-from callproof.store.calls_dynamo import DynamoCallLogStore
+from callproof.store.calls_dynamo import DEVICES_BY_ORG_SEEN, DynamoCallLogStore, device_org_pk
 from callproof.store.dynamo import from_item, to_item
 from callproof.store.gmail_integrations_dynamo import REGISTRY_PK
 from callproof.store.mail_bodies_s3 import S3MailBlobs
@@ -102,6 +108,98 @@ class MailExpiry:
         self._blobs.delete_all_versions([record.object_key for record in records])
         self._index.delete(records)  # raises if the database throttles: the next run goes on
         return PurgedPage(len(records), more=len(records) == limit)
+
+
+class _DeviceIndex:
+    """Pages of an org's devices last seen before a cutoff, in one ``DevicesByOrgSeen`` partition."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+        self._registry = OrgRegistry(client, table, "devices")
+
+    def orgs(self) -> Iterator[str]:
+        return self._registry.orgs()
+
+    def page(self, partition: str, cutoff: datetime, limit: int) -> list[dict[str, Any]]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=DEVICES_BY_ORG_SEEN,
+            KeyConditionExpression="device_org_pk = :org AND seen_sk < :cutoff",
+            ExpressionAttributeValues=to_item(
+                {":org": partition, ":cutoff": cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+            ),
+            Limit=limit,
+        )
+        return response.get("Items", [])
+
+    def change(self, item: dict[str, Any], **update: Any) -> bool:
+        """Delete (no ``update``) or update one device, only if it was not seen again meanwhile."""
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "ConditionExpression": "seen_sk = :seen",
+        }
+        values = {":seen": item["seen_sk"]}
+        try:
+            if update:
+                values.update(update.pop("values"))
+                self._client.update_item(**args, **update, ExpressionAttributeValues=values)
+            else:
+                self._client.delete_item(**args, ExpressionAttributeValues=values)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+class DeviceExpiry:
+    """Devices not seen (re-registered) since the cutoff: the whole device item goes."""
+
+    name = "devices"
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._index = _DeviceIndex(client, table)
+
+    def orgs(self) -> Iterator[str]:
+        return self._index.orgs()
+
+    def purge_page(self, org_id: str, cutoff: datetime, limit: int) -> PurgedPage:
+        found = [
+            item
+            for located in (True, False)
+            for item in self._index.page(device_org_pk(org_id, located), cutoff, limit)
+        ][:limit]
+        deleted = sum(1 for item in found if self._index.change(item))
+        return PurgedPage(deleted, more=len(found) == limit)
+
+
+class DeviceLocationExpiry:
+    """Locations of devices not seen since the cutoff: the location goes, the device stays."""
+
+    name = "device_locations"
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._index = _DeviceIndex(client, table)
+
+    def orgs(self) -> Iterator[str]:
+        return self._index.orgs()
+
+    def purge_page(self, org_id: str, cutoff: datetime, limit: int) -> PurgedPage:
+        found = self._index.page(device_org_pk(org_id, located=True), cutoff, limit)
+        unlocated = to_item({":unlocated": device_org_pk(org_id, located=False)})
+        removed = sum(
+            1
+            for item in found
+            if self._index.change(
+                item,
+                UpdateExpression="REMOVE #loc SET device_org_pk = :unlocated",
+                ExpressionAttributeNames={"#loc": "location"},
+                values=unlocated,
+            )
+        )
+        return PurgedPage(removed, more=len(found) == limit)
 
 
 class AuditedRetention:
