@@ -65,6 +65,7 @@ class RetentionSettings(Settings):
     contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)
     dsar_table: str = Field(alias="DSAR_TABLE", min_length=3)
     mail_table: str = Field(alias="MAIL_TABLE", min_length=3)
+    sms_table: str = Field(alias="SMS_TABLE", min_length=3)
     data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)
     default_phone_region: str = Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")
 

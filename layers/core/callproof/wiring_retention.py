@@ -26,6 +26,7 @@ def retention() -> RetentionService:
         DeviceExpiry,
         DeviceLocationExpiry,
         MailExpiry,
+        SmsExpiry,
     )
 
     settings = config.load(config.RetentionSettings)
@@ -33,6 +34,7 @@ def retention() -> RetentionService:
     return RetentionService(
         [
             MailExpiry(client, settings.mail_table, S3MailBlobs(aws.s3(), settings.data_bucket)),
+            SmsExpiry(client, settings.sms_table),
             CallLogExpiry(client, settings.call_logs_table),
             DeviceLocationExpiry(client, settings.call_logs_table),
             DeviceExpiry(client, settings.call_logs_table),

@@ -15,6 +15,7 @@ from callproof.calls.model import Device
 from callproof.dsar.audit import verify
 from callproof.mail.model import EmailRecord, email_id, object_key
 from callproof.retention.service import RetentionService
+from callproof.sms.model import MessageDirection, ThreadMessage
 from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DynamoDeviceStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
@@ -25,7 +26,9 @@ from callproof.store.retention_dynamo import (
     DeviceExpiry,
     DeviceLocationExpiry,
     MailExpiry,
+    SmsExpiry,
 )
+from callproof.store.sms_dynamo import DynamoSmsStore
 from callproof_local.template import Physical
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
@@ -39,6 +42,8 @@ class Stack:
         self.dsar_table = aws_stack["DsarTable"].ref
         self.call_logs_table = aws_stack["CallLogsTable"].ref
         self.devices = DynamoDeviceStore(aws.dynamodb(), self.call_logs_table)
+        self.sms_table = aws_stack["SmsTable"].ref
+        self.sms = DynamoSmsStore(aws.dynamodb(), self.sms_table)
         self.blobs = S3MailBlobs(aws.s3(), self.bucket)
         self.index = DynamoMailIndex(aws.dynamodb(), self.mail_table)
         self.audit = DynamoAuditLog(aws.dynamodb(), self.dsar_table)
@@ -91,6 +96,7 @@ class Stack:
                 MailExpiry(client, self.mail_table, self.blobs),
                 DeviceLocationExpiry(client, self.call_logs_table),
                 DeviceExpiry(client, self.call_logs_table),
+                SmsExpiry(client, self.sms_table),
             ],
             DynamoOrgSettings(client, self.contacts_table, "US"),
             AuditedRetention(self.audit),
@@ -164,3 +170,30 @@ def test_device_locations_expire_after_90_days_devices_after_12_months(stack: St
     stack.device("org-a", "back", NOW, located=False)
     assert stack.service().run()["org-a"] == {"device_locations": 0, "devices": 0}
     assert stack.device_item("org-a", "back") is not None
+
+
+def test_sms_thread_messages_expire_the_consent_ledger_stays(stack: Stack) -> None:
+    def text(org: str, message_id: str, at: datetime) -> None:
+        stack.sms.add_message(
+            ThreadMessage(org, "c-ada", message_id, MessageDirection.INBOUND, "hello", "+14155550100", at)
+        )
+
+    for n in range(5):
+        text("org-a", f"old-{n}", NOW - timedelta(days=800 + n))
+    text("org-a", "fresh", NOW - timedelta(days=5))
+    ledger = {
+        "pk": {"S": "ORG#org-a#CONSENT#+14155550100"},
+        "sk": {"S": "AT#1"},
+        "status": {"S": "opted_out"},
+    }
+    boto3.client("dynamodb").put_item(TableName=stack.sms_table, Item=ledger)
+
+    assert stack.service(page=2).run() == {"org-a": {"sms": 5}}
+    thread = boto3.client("dynamodb").query(
+        TableName=stack.sms_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "ORG#org-a#THREAD#c-ada"}},
+    )["Items"]
+    assert [item["message_id"]["S"] for item in thread] == ["fresh"]
+    key = {"pk": ledger["pk"], "sk": ledger["sk"]}
+    assert "Item" in boto3.client("dynamodb").get_item(TableName=stack.sms_table, Key=key)

@@ -48,7 +48,6 @@ RULES: tuple[RetentionRule, ...] = (
         "the message's receipt (its internal date)",
         Unit.MONTHS,
         24,
-        purged=False,
     ),
     RetentionRule(
         "sms",
@@ -57,7 +56,6 @@ RULES: tuple[RetentionRule, ...] = (
         Unit.MONTHS,
         24,
         note="the consent ledger (opt-in / opt-out proof) is kept: it proves what a number agreed to",
-        purged=False,
     ),
     RetentionRule("call_logs", "call logs (number, duration, metadata)", "the call's start", Unit.MONTHS, 24),
     RetentionRule(
@@ -67,7 +65,6 @@ RULES: tuple[RetentionRule, ...] = (
         Unit.DAYS,
         90,
         note="the location is removed; the device record stays (see devices)",
-        purged=False,
     ),
     RetentionRule(
         "devices",
@@ -75,7 +72,6 @@ RULES: tuple[RetentionRule, ...] = (
         "the device's last update (last seen)",
         Unit.MONTHS,
         12,
-        purged=False,
     ),
     RetentionRule(
         "contacts",

@@ -12,6 +12,8 @@ and never scans:
   ``seen_sk`` = last update); a device that holds a location is in the ``#LOCATED`` partition, so
   locations past 90 days are found without reading the others; orgs: ``RETENTION#devices``. Each
   item changes only if it was not seen again meanwhile (a condition on ``seen_sk``).
+- SMS thread messages: SmsTable's ``MessagesByOrgTime`` index (``sms_org_pk``, ``time_sk``); orgs:
+  ``RETENTION#sms``. The consent ledger is not touched (it proves what a number agreed to).
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from botocore.exceptions import ClientError
 from callproof.retention.ports import PurgedPage
 from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DEVICES_BY_ORG_SEEN, DynamoCallLogStore, device_org_pk
-from callproof.store.dynamo import from_item, to_item
+from callproof.store.dynamo import batch_write, from_item, to_item
 from callproof.store.gmail_integrations_dynamo import REGISTRY_PK
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex, email_record, org_pk
 from callproof.store.retention_registry_dynamo import OrgRegistry
+from callproof.store.sms_dynamo import MESSAGES_BY_ORG_TIME, message_time_sk, sms_org_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -200,6 +203,36 @@ class DeviceLocationExpiry:
             )
         )
         return PurgedPage(removed, more=len(found) == limit)
+
+
+class SmsExpiry:
+    """Thread messages older than the cutoff (BatchWriteItem deletes; throttled ones stay for the next run)."""
+
+    name = "sms"
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+        self._registry = OrgRegistry(client, table, "sms")
+
+    def orgs(self) -> Iterator[str]:
+        return self._registry.orgs()
+
+    def purge_page(self, org_id: str, cutoff: datetime, limit: int) -> PurgedPage:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=MESSAGES_BY_ORG_TIME,
+            KeyConditionExpression="sms_org_pk = :org AND time_sk < :cutoff",
+            ExpressionAttributeValues=to_item(
+                {":org": sms_org_pk(org_id), ":cutoff": message_time_sk(cutoff, "")}
+            ),
+            Limit=limit,
+        )
+        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in response.get("Items", [])]
+        if not keys:
+            return PurgedPage(0, more=False)
+        failed = batch_write(self._client, self._table, [{"DeleteRequest": {"Key": key}} for key in keys])
+        return PurgedPage(len(keys) - len(failed), more=len(keys) == limit and not failed)
 
 
 class AuditedRetention:
