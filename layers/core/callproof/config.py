@@ -67,6 +67,7 @@ class RetentionSettings(Settings):
     mail_table: str = Field(alias="MAIL_TABLE", min_length=3)
     sms_table: str = Field(alias="SMS_TABLE", min_length=3)
     data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)
+    exports_bucket: str = Field(alias="EXPORTS_BUCKET", min_length=3)
     default_phone_region: str = Field(alias="DEFAULT_PHONE_REGION", pattern=r"^[A-Z]{2}$")
 
 

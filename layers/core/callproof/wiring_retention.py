@@ -28,6 +28,7 @@ def retention() -> RetentionService:
         MailExpiry,
         SmsExpiry,
     )
+    from callproof.store.retention_s3 import ExportStagingExpiry
 
     settings = config.load(config.RetentionSettings)
     client = aws.dynamodb()
@@ -38,6 +39,7 @@ def retention() -> RetentionService:
             CallLogExpiry(client, settings.call_logs_table),
             DeviceLocationExpiry(client, settings.call_logs_table),
             DeviceExpiry(client, settings.call_logs_table),
+            ExportStagingExpiry(aws.s3(), settings.exports_bucket),
         ],
         DynamoOrgSettings(client, settings.contacts_table, settings.default_phone_region),
         AuditedRetention(DynamoAuditLog(client, settings.dsar_table)),

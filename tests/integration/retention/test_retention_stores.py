@@ -28,6 +28,7 @@ from callproof.store.retention_dynamo import (
     MailExpiry,
     SmsExpiry,
 )
+from callproof.store.retention_s3 import ExportStagingExpiry
 from callproof.store.sms_dynamo import DynamoSmsStore
 from callproof_local.template import Physical
 
@@ -197,3 +198,33 @@ def test_sms_thread_messages_expire_the_consent_ledger_stays(stack: Stack) -> No
     assert [item["message_id"]["S"] for item in thread] == ["fresh"]
     key = {"pk": ledger["pk"], "sk": ledger["sk"]}
     assert "Item" in boto3.client("dynamodb").get_item(TableName=stack.sms_table, Key=key)
+
+
+def test_export_files_go_with_every_version_after_the_orgs_period(
+    stack: Stack, aws_stack: dict[str, Physical]
+) -> None:
+    """S3 dates its objects itself (now): the purge runs five days ahead, past org-b's 3 days and
+    within the 8 days org-a keeps."""
+    bucket = aws_stack["ExportsBucket"].ref
+    s3 = boto3.client("s3")
+    for org in ("org-a", "org-b"):
+        for name in ("staging/contacts.csv", "r1.zip"):
+            s3.put_object(Bucket=bucket, Key=f"exports/{org}/r1/{name}", Body=b"v1")
+            s3.put_object(Bucket=bucket, Key=f"exports/{org}/r1/{name}", Body=b"v2")
+    DynamoOrgSettingsStore(aws.dynamodb(), stack.contacts_table).put("org-b", None, {"export_staging": 3})
+    later = datetime.now(UTC) + timedelta(days=5)
+    service = RetentionService(
+        [ExportStagingExpiry(aws.s3(), bucket)],
+        DynamoOrgSettings(aws.dynamodb(), stack.contacts_table, "US"),
+        AuditedRetention(stack.audit),
+        clock=lambda: later,
+        page=1,
+    )
+    assert service.run() == {"org-a": {"export_staging": 0}, "org-b": {"export_staging": 2}}
+
+    def versions(org: str) -> int:
+        page = s3.list_object_versions(Bucket=bucket, Prefix=f"exports/{org}/")
+        return len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+
+    assert versions("org-a") == 4
+    assert versions("org-b") == 0

@@ -96,11 +96,10 @@ RULES: tuple[RetentionRule, ...] = (
     ),
     RetentionRule(
         "export_staging",
-        "data-subject export files staged in S3 (every version)",
+        "data-subject export files in the exports bucket: staged parts and archives (every version)",
         "the file's creation",
         Unit.DAYS,
         8,
-        purged=False,
     ),
 )
 
