@@ -237,7 +237,7 @@ def test_org_retention_setting_drives_the_scheduled_purge(
     scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
     result = call.raw("CallRetentionFunction", scheduled)  # type: ignore[attr-defined]
     assert result["deleted"] == 1
-    assert result["stores"] == {"call_logs": 1}
+    assert result["stores"] == {"call_logs": 1, "device_locations": 0, "devices": 0}
     for org, kept in (("org-a", 1), ("org-b", 2)):
         status, calls = call("CallLogsFunction", api_event("GET", "/v1/call-logs", org=org))
         assert status == 200
