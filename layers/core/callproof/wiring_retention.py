@@ -23,6 +23,7 @@ def retention() -> RetentionService:
     from callproof.store.retention_dynamo import (
         AuditedRetention,
         CallLogExpiry,
+        ClosedRequestExpiry,
         DeviceExpiry,
         DeviceLocationExpiry,
         MailExpiry,
@@ -39,6 +40,7 @@ def retention() -> RetentionService:
             CallLogExpiry(client, settings.call_logs_table),
             DeviceLocationExpiry(client, settings.call_logs_table),
             DeviceExpiry(client, settings.call_logs_table),
+            ClosedRequestExpiry(client, settings.dsar_table),
             ExportStagingExpiry(aws.s3(), settings.exports_bucket),
         ],
         DynamoOrgSettings(client, settings.contacts_table, settings.default_phone_region),

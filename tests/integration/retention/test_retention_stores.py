@@ -13,16 +13,20 @@ import pytest
 from callproof import aws
 from callproof.calls.model import Device
 from callproof.dsar.audit import verify
+from callproof.dsar.deadlines import Deadline, Jurisdiction
+from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status
 from callproof.mail.model import EmailRecord, email_id, object_key
 from callproof.retention.service import RetentionService
 from callproof.sms.model import MessageDirection, ThreadMessage
 from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DynamoDeviceStore
+from callproof.store.dsar_dynamo import DynamoRequestStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
 from callproof.store.org_settings_dynamo import DynamoOrgSettings, DynamoOrgSettingsStore
 from callproof.store.retention_dynamo import (
     AuditedRetention,
+    ClosedRequestExpiry,
     DeviceExpiry,
     DeviceLocationExpiry,
     MailExpiry,
@@ -228,3 +232,42 @@ def test_export_files_go_with_every_version_after_the_orgs_period(
 
     assert versions("org-a") == 4
     assert versions("org-b") == 0
+
+
+def test_closed_requests_go_36_months_after_closing_open_ones_stay(stack: Stack) -> None:
+    store = DynamoRequestStore(aws.dynamodb(), stack.dsar_table)
+
+    def request(request_id: str, created: datetime, closed: datetime | None) -> None:
+        new = DsarRequest(
+            "org-a",
+            request_id,
+            RequestType.ACCESS,
+            Status.VERIFIED,
+            Deadline(Jurisdiction.GDPR, created.date()),
+            Identifiers(email="ada@example.com"),
+            created,
+            "staff-1",
+        )
+        store.create(new, None, None)
+        if closed is not None:
+            store.save(new, new.with_status(Status.COMPLETED, closed))
+
+    request("old", NOW - timedelta(days=1200), NOW - timedelta(days=1190))  # closed 39 months ago
+    request("recent", NOW - timedelta(days=400), NOW - timedelta(days=390))
+    request("open", NOW - timedelta(days=1200), None)  # never closed: never purged
+    marker = {"pk": {"S": "ORG#org-a#REQ#old"}, "sk": {"S": "ONCE#confirmation"}}
+    boto3.client("dynamodb").put_item(TableName=stack.dsar_table, Item=marker)
+
+    service = RetentionService(
+        [ClosedRequestExpiry(aws.dynamodb(), stack.dsar_table)],
+        DynamoOrgSettings(aws.dynamodb(), stack.contacts_table, "US"),
+        AuditedRetention(stack.audit),
+        clock=lambda: NOW,
+    )
+    assert service.run() == {"org-a": {"dsar_requests": 1}}
+    assert store.get("org-a", "old") is None
+    assert store.get("org-a", "recent") is not None
+    assert store.get("org-a", "open") is not None
+    assert "Item" not in boto3.client("dynamodb").get_item(TableName=stack.dsar_table, Key=marker)
+    entries = list(stack.audit.entries("org-a"))  # the audit chain stays and records the purge
+    assert [dict(e.detail) for e in entries] == [{"dsar_requests": 1}]

@@ -86,13 +86,13 @@ RULES: tuple[RetentionRule, ...] = (
     ),
     RetentionRule(
         "dsar_requests",
-        "closed data-subject requests: the record with ids and counts (identifiers are removed at "
-        "completion)",
+        "closed data-subject requests: the record (type, status, timeline, per-store counts, the "
+        "identifiers the person gave) and its once-markers",
         "the request's completion",
         Unit.MONTHS,
         36,
-        note="kept for accountability; the subject's email and name are gone at completion",
-        purged=False,
+        note="kept for accountability; the org's audit chain (ids and counts only) is never purged. "
+        "Removing the identifiers at completion is not built yet (ADR 0022)",
     ),
     RetentionRule(
         "export_staging",

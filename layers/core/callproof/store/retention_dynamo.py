@@ -14,6 +14,9 @@ and never scans:
   item changes only if it was not seen again meanwhile (a condition on ``seen_sk``).
 - SMS thread messages: SmsTable's ``MessagesByOrgTime`` index (``sms_org_pk``, ``time_sk``); orgs:
   ``RETENTION#sms``. The consent ledger is not touched (it proves what a number agreed to).
+- closed data-subject requests: DsarTable's ``ClosedByOrgTime`` index (``closed_pk``, ``closed_sk``);
+  the request item and its once-markers go; the audit chain stays (ids and counts only, append-only);
+  orgs: ``RETENTION#dsar_requests``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from botocore.exceptions import ClientError
 from callproof.retention.ports import PurgedPage
 from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DEVICES_BY_ORG_SEEN, DynamoCallLogStore, device_org_pk
-from callproof.store.dynamo import batch_write, from_item, to_item
+from callproof.store.dsar_dynamo import CLOSED_BY_ORG_TIME, closed_pk, closed_sk
+from callproof.store.dynamo import batch_write, delete_keys, from_item, key_of, partition, to_item
 from callproof.store.gmail_integrations_dynamo import REGISTRY_PK
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex, email_record, org_pk
@@ -233,6 +237,40 @@ class SmsExpiry:
             return PurgedPage(0, more=False)
         failed = batch_write(self._client, self._table, [{"DeleteRequest": {"Key": key}} for key in keys])
         return PurgedPage(len(keys) - len(failed), more=len(keys) == limit and not failed)
+
+
+class ClosedRequestExpiry:
+    """Data-subject requests closed before the cutoff: the record and its once-markers."""
+
+    name = "dsar_requests"
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+        self._registry = OrgRegistry(client, table, "dsar_requests")
+
+    def orgs(self) -> Iterator[str]:
+        return self._registry.orgs()
+
+    def purge_page(self, org_id: str, cutoff: datetime, limit: int) -> PurgedPage:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=CLOSED_BY_ORG_TIME,
+            KeyConditionExpression="closed_pk = :org AND closed_sk < :cutoff",
+            ExpressionAttributeValues=to_item({":org": closed_pk(org_id), ":cutoff": closed_sk(cutoff, "")}),
+            Limit=limit,
+        )
+        requests = [from_item(item) for item in response.get("Items", [])]
+        if not requests:
+            return PurgedPage(0, more=False)
+        markers = [
+            key_of(marker)
+            for request in requests
+            for marker in partition(self._client, self._table, f"{request['pk']}#{request['sk']}", "ONCE#")
+        ]
+        delete_keys(self._client, self._table, markers)  # raises if throttled: the next run goes on
+        delete_keys(self._client, self._table, [key_of(request) for request in requests])
+        return PurgedPage(len(requests), more=len(requests) == limit)
 
 
 class AuditedRetention:
