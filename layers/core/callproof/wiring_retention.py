@@ -28,6 +28,7 @@ def retention() -> RetentionService:
         DeviceLocationExpiry,
         MailExpiry,
         SmsExpiry,
+        UntouchedContactExpiry,
     )
     from callproof.store.retention_s3 import ExportStagingExpiry
 
@@ -42,6 +43,7 @@ def retention() -> RetentionService:
             DeviceExpiry(client, settings.call_logs_table),
             ClosedRequestExpiry(client, settings.dsar_table),
             ExportStagingExpiry(aws.s3(), settings.exports_bucket),
+            UntouchedContactExpiry(client, settings.contacts_table),
         ],
         DynamoOrgSettings(client, settings.contacts_table, settings.default_phone_region),
         AuditedRetention(DynamoAuditLog(client, settings.dsar_table)),

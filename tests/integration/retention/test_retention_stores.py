@@ -12,14 +12,17 @@ import pytest
 
 from callproof import aws
 from callproof.calls.model import Device
+from callproof.contacts.model import Contact, ContactType
 from callproof.dsar.audit import verify
 from callproof.dsar.deadlines import Deadline, Jurisdiction
 from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status
 from callproof.mail.model import EmailRecord, email_id, object_key
+from callproof.phones import Phone
 from callproof.retention.service import RetentionService
 from callproof.sms.model import MessageDirection, ThreadMessage
 from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DynamoDeviceStore
+from callproof.store.contacts_dynamo import DynamoContactStore
 from callproof.store.dsar_dynamo import DynamoRequestStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
@@ -31,6 +34,7 @@ from callproof.store.retention_dynamo import (
     DeviceLocationExpiry,
     MailExpiry,
     SmsExpiry,
+    UntouchedContactExpiry,
 )
 from callproof.store.retention_s3 import ExportStagingExpiry
 from callproof.store.sms_dynamo import DynamoSmsStore
@@ -271,3 +275,44 @@ def test_closed_requests_go_36_months_after_closing_open_ones_stay(stack: Stack)
     assert "Item" not in boto3.client("dynamodb").get_item(TableName=stack.dsar_table, Key=marker)
     entries = list(stack.audit.entries("org-a"))  # the audit chain stays and records the purge
     assert [dict(e.detail) for e in entries] == [{"dsar_requests": 1}]
+
+
+def test_untouched_contacts_go_only_where_the_org_opted_in(stack: Stack) -> None:
+    contacts = DynamoContactStore(aws.dynamodb(), stack.contacts_table)
+    old, fresh = NOW - timedelta(days=800), NOW - timedelta(days=30)
+
+    def contact(org: str, contact_id: str, touched: datetime, phone: str) -> Contact:
+        return Contact(
+            contact_id, org, "Ada", ContactType.CUSTOMER, "rep-1", touched, touched,
+            emails=(f"{contact_id}@example.com",), phones=(Phone(phone, phone),),
+        )  # fmt: skip
+
+    assert all(
+        contacts.create(
+            [
+                contact("org-a", "a" * 32, old, "+14155550100"),
+                contact("org-a", "b" * 32, fresh, "+14155550101"),
+                contact("org-b", "c" * 32, old, "+14155550102"),  # org-b never opted in
+            ]
+        )
+    )
+    settings = DynamoOrgSettingsStore(aws.dynamodb(), stack.contacts_table)
+    settings.put("org-a", None, {"contacts": 12})
+    service = RetentionService(
+        [UntouchedContactExpiry(aws.dynamodb(), stack.contacts_table)],
+        DynamoOrgSettings(aws.dynamodb(), stack.contacts_table, "US"),
+        AuditedRetention(stack.audit),
+        clock=lambda: NOW,
+    )
+    assert service.run() == {"org-a": {"contacts": 1}}
+    assert contacts.get("org-a", "a" * 32) is None
+    assert (
+        contacts.lookup_by_phones("org-a", ["+14155550100"]).get("+14155550100", frozenset()) == frozenset()
+    )
+    assert contacts.get("org-a", "b" * 32) is not None
+    assert contacts.get("org-b", "c" * 32) is not None
+
+    settings.put("org-a", None, {})  # opted out again: the registry still names the org, nothing goes
+    contacts.create([contact("org-a", "d" * 32, old, "+14155550103")])
+    assert service.run() == {}
+    assert contacts.get("org-a", "d" * 32) is not None

@@ -75,14 +75,13 @@ RULES: tuple[RetentionRule, ...] = (
     ),
     RetentionRule(
         "contacts",
-        "contacts nobody touched (no edit, no call, no mail)",
-        "the contact's last update",
+        "contacts nobody touched: not created, edited, imported or synced again",
+        "the contact's last update (its lookup items go with it)",
         Unit.MONTHS,
         120,
         minimum=6,
         opt_in=True,
         note="only when the org opts in by setting a period; otherwise kept until deleted",
-        purged=False,
     ),
     RetentionRule(
         "dsar_requests",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from callproof.store.contacts_dynamo import org_pk
 from callproof.store.dynamo import Item, from_item, to_item
+from callproof.store.retention_registry_dynamo import OrgRegistry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -97,4 +98,6 @@ class DynamoOrgSettingsStore:
         }
         if sets:
             args["ExpressionAttributeValues"] = to_item({f":{n}": values[n] for n in sets})
+        if "contacts" in retention:  # opted in: the purge of untouched contacts visits the org from now on
+            OrgRegistry(self._client, self._table, "contacts").add(org_id)
         self._client.update_item(**args)

@@ -17,6 +17,9 @@ and never scans:
 - closed data-subject requests: DsarTable's ``ClosedByOrgTime`` index (``closed_pk``, ``closed_sk``);
   the request item and its once-markers go; the audit chain stays (ids and counts only, append-only);
   orgs: ``RETENTION#dsar_requests``.
+- contacts nobody touched (opt-in): ContactsTable's ``ContactsByOrgUpdated`` index (``org_contacts_pk``,
+  ``updated_sk``); each contact is deleted with its lookup items in one transaction conditioned on its
+  version (a contact edited meanwhile stays); orgs: ``RETENTION#contacts`` (the orgs that opted in).
 """
 
 from __future__ import annotations
@@ -27,9 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from callproof.errors import Conflict
 from callproof.retention.ports import PurgedPage
 from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DEVICES_BY_ORG_SEEN, DynamoCallLogStore, device_org_pk
+from callproof.store.contacts_dynamo import (
+    CONTACTS_BY_ORG_UPDATED,
+    DynamoContactStore,
+    org_contacts_pk,
+    updated_sk,
+)
 from callproof.store.dsar_dynamo import CLOSED_BY_ORG_TIME, closed_pk, closed_sk
 from callproof.store.dynamo import batch_write, delete_keys, from_item, key_of, partition, to_item
 from callproof.store.gmail_integrations_dynamo import REGISTRY_PK
@@ -271,6 +281,43 @@ class ClosedRequestExpiry:
         delete_keys(self._client, self._table, markers)  # raises if throttled: the next run goes on
         delete_keys(self._client, self._table, [key_of(request) for request in requests])
         return PurgedPage(len(requests), more=len(requests) == limit)
+
+
+class UntouchedContactExpiry:
+    """Contacts not updated since the cutoff, for the orgs that opted in (the service skips the rest)."""
+
+    name = "contacts"
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+        self._contacts = DynamoContactStore(client, table)
+        self._registry = OrgRegistry(client, table, "contacts")
+
+    def orgs(self) -> Iterator[str]:
+        return self._registry.orgs()
+
+    def purge_page(self, org_id: str, cutoff: datetime, limit: int) -> PurgedPage:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=CONTACTS_BY_ORG_UPDATED,
+            KeyConditionExpression="org_contacts_pk = :org AND updated_sk < :cutoff",
+            ExpressionAttributeValues=to_item(
+                {":org": org_contacts_pk(org_id), ":cutoff": updated_sk(cutoff, "")}
+            ),
+            Limit=limit,
+        )
+        ids = [str(from_item(item)["sk"]).removeprefix("CONTACT#") for item in response.get("Items", [])]
+        deleted = 0
+        for contact in self._contacts.get_many(org_id, ids):
+            if contact.updated_at >= cutoff:
+                continue  # touched since the index was read
+            try:
+                self._contacts.delete(contact)
+            except Conflict:
+                continue  # changed meanwhile: kept
+            deleted += 1
+        return PurgedPage(deleted, more=len(ids) == limit)
 
 
 class AuditedRetention:
