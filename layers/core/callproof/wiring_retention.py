@@ -39,8 +39,10 @@ def retention() -> RetentionService:
             MailExpiry(client, settings.mail_table, S3MailBlobs(aws.s3(), settings.data_bucket)),
             SmsExpiry(client, settings.sms_table),
             CallLogExpiry(client, settings.call_logs_table),
+            DeviceExpiry(
+                client, settings.call_logs_table
+            ),  # before the locations: a device that goes takes its location
             DeviceLocationExpiry(client, settings.call_logs_table),
-            DeviceExpiry(client, settings.call_logs_table),
             ClosedRequestExpiry(client, settings.dsar_table),
             ExportStagingExpiry(aws.s3(), settings.exports_bucket),
             UntouchedContactExpiry(client, settings.contacts_table),
