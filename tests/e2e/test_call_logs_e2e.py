@@ -94,7 +94,7 @@ def test_retention_schedule_runs_on_demand(local_stack: RunningStack) -> None:
     logged = [
         json.loads(line)
         for line in local_stack.stdout.read_text().splitlines()
-        if '"call-log retention' in line
+        if '"retention purge' in line
     ]
     assert logged
     assert {line["service"] for line in logged} == {"call-retention"}
