@@ -14,7 +14,7 @@ from typing import Any
 
 from callproof import aws
 from callproof.store.dynamo import batch_write, to_item
-from callproof.store.retention_registry_dynamo import registry_pk
+from callproof.store.retention_registry_dynamo import registry_item
 from callproof.store.sms_dynamo import message_time_sk, sms_org_pk, thread_pk
 
 Report = Callable[[str, float, str], None]
@@ -44,9 +44,7 @@ def _messages(org: str, count: int) -> Iterator[dict[str, Any]]:
 def _seed(table: str, org: str, count: int) -> None:
     client = aws.dynamodb()
     items = [{"PutRequest": {"Item": to_item(item)}} for item in _messages(org, count)]
-    items.append(
-        {"PutRequest": {"Item": to_item({"pk": registry_pk("sms"), "sk": f"ORG#{org}", "org_id": org})}}
-    )
+    items.append({"PutRequest": {"Item": to_item(registry_item("sms", org))}})
     assert not batch_write(client, table, items)
 
 

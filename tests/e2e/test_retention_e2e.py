@@ -30,6 +30,7 @@ from callproof.store.contacts_dynamo import DynamoContactStore
 from callproof.store.dsar_dynamo import DynamoRequestStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
+from callproof.store.retention_registry_dynamo import OrgRegistry
 from callproof.store.sms_dynamo import DynamoSmsStore
 from callproof_local.provision import aws_session, local_name
 from callproof_local.stack import STATE_FILE
@@ -77,6 +78,9 @@ class Stores:
             object_key=key,
         )
         assert self.mail.put(record)
+        OrgRegistry(self.dynamodb, local_name("MailTable"), "mail").add(
+            org
+        )  # what connecting the mailbox puts
         return record
 
     def versions(self, bucket: str, prefix: str) -> int:

@@ -1,9 +1,8 @@
 """The one place where services meet their AWS adapters (handlers call these; tests pass fakes instead).
 
-Each builder imports its own domain and adapters, and reads its settings model, on first use, and
-is cached for the life of the Lambda environment, like the boto3 clients it uses: a function loads
-only what it serves (nothing here imports a domain at module level; a cold start pays for one). What several builders share (the link key, the
-suppression list, Twilio, phone codes) is in ``callproof.wiring_shared``.
+Each builder imports its own domain and adapters, and reads its settings model, on first use, and is cached
+for the life of the Lambda environment, like the boto3 clients it uses: a function loads only what it serves
+(nothing here imports a domain at module level). Shared builders are in ``callproof.wiring_shared``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from callproof.contacts.model import Contact, ContactType
 from callproof.dsar.audit import verify
 from callproof.dsar.deadlines import Deadline, Jurisdiction
 from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status
-from callproof.mail.model import EmailRecord, email_id, object_key
+from callproof.mail.model import EmailRecord, Integration, IntegrationStatus, email_id, object_key
+from callproof.oauth.model import SealedToken
 from callproof.phones import Phone
 from callproof.retention.service import RetentionService
 from callproof.sms.model import MessageDirection, ThreadMessage
@@ -24,6 +25,7 @@ from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DynamoDeviceStore
 from callproof.store.contacts_dynamo import DynamoContactStore
 from callproof.store.dsar_dynamo import DynamoRequestStore
+from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex
 from callproof.store.org_settings_dynamo import DynamoOrgSettings, DynamoOrgSettingsStore
@@ -36,6 +38,7 @@ from callproof.store.retention_dynamo import (
     SmsExpiry,
     UntouchedContactExpiry,
 )
+from callproof.store.retention_registry_dynamo import OrgRegistry
 from callproof.store.retention_s3 import ExportStagingExpiry
 from callproof.store.sms_dynamo import DynamoSmsStore
 from callproof_local.template import Physical
@@ -74,6 +77,7 @@ class Stack:
             object_key=key,
         )
         assert self.index.put(record)
+        OrgRegistry(aws.dynamodb(), self.mail_table, "mail").add(org)  # what connecting the mailbox puts
         return record
 
     def versions(self, key: str) -> int:
@@ -316,3 +320,15 @@ def test_untouched_contacts_go_only_where_the_org_opted_in(stack: Stack) -> None
     contacts.create([contact("org-a", "d" * 32, old, "+14155550103")])
     assert service.run() == {}
     assert contacts.get("org-a", "d" * 32) is not None
+
+
+def test_connecting_a_mailbox_puts_the_org_in_the_mail_registry_for_good(stack: Stack) -> None:
+    """Mail outlives its mailbox (removing the integration may keep it): the org stays registered."""
+    integrations = DynamoIntegrationStore(aws.dynamodb(), stack.mail_table)
+    mailbox = Integration(
+        "org-m", "rep-1", "rep@example.com", IntegrationStatus.ACTIVE, 1, 0, NOW.isoformat()
+    )
+    integrations.connect(mailbox, SealedToken(b"c", b"n", b"k"))
+    integrations.delete(mailbox)
+    expiry = MailExpiry(aws.dynamodb(), stack.mail_table, stack.blobs)
+    assert list(expiry.orgs()) == ["org-m"]

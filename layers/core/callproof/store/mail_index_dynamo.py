@@ -10,8 +10,6 @@ MailTable layout (every key begins with the org, but two):
                  maintenance (watch renewal, fallback poll); the other key without the org
   (the three above: ``store/gmail_integrations_dynamo.py``)
 - OAuth state:  pk=ORG#<org>  sk=OAUTHSTATE#<nonce>     (``store/oauth_state_dynamo.py``; TTL)
-- retention:    pk=RETENTION#mail sk=ORG#<org>          the orgs with stored mail, for the daily purge
-  (``store/retention_registry_dynamo.py``; it pages each org's ``ODATE#`` timeline up to the cutoff)
 
 A message (``<id>`` = ``message_key``: the Message-ID's hash; ``<date>`` = its internal date in ms, 13
 digits, so every listing below is a newest-first Query on one key prefix, never a Scan):
@@ -56,7 +54,6 @@ from callproof.store.dynamo import (
     partition,
     to_item,
 )
-from callproof.store.retention_registry_dynamo import OrgRegistry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -148,7 +145,6 @@ class DynamoMailIndex:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
-        self._orgs = OrgRegistry(client, table, "mail")  # the orgs the retention purge visits
 
     def _put(self, key: Mapping[str, str], values: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
         return {"Put": {"TableName": self._table, "Item": to_item({**key, **values}), **extra}}
@@ -194,7 +190,6 @@ class DynamoMailIndex:
             if _cancel_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 return False  # already stored (another mailbox, a replay, a re-sync after a crash)
             raise
-        self._orgs.add(record.org_id)
         return True
 
     def link(self, org_id: str, copy: MailboxCopy) -> bool | None:

@@ -7,7 +7,8 @@ and never scans:
 - call logs: CallLogsTable's ``ByOrgTime`` index (``org_calls_pk``, ``time_sk``); orgs: ``pk=CALL_ORGS``.
 - mail: each org's timeline on MailTable (``pk=ORG#<org>``, ``sk=ODATE#<internal date ms>#<id>``, the
   receipt date); the message's index items and every S3 version of its body go; orgs: the
-  ``RETENTION#mail`` registry and the connected mailboxes' registry (``GMAIL#REGISTRY``).
+  ``RETENTION#mail`` registry (put when a mailbox connects, never removed) and the connected
+  mailboxes' registry (``GMAIL#REGISTRY``, for mailboxes connected before it existed).
 - devices and their locations: CallLogsTable's ``DevicesByOrgSeen`` index (``device_org_pk``,
   ``seen_sk`` = last update); a device that holds a location is in the ``#LOCATED`` partition, so
   locations past 90 days are found without reading the others; orgs: ``RETENTION#devices``. Each

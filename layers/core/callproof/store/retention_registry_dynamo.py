@@ -1,5 +1,6 @@
 """Which orgs have items a retention rule may expire, per store, on the store's own table: one item
-``pk=RETENTION#<store> sk=ORG#<org>`` (org id only), put by the store's writer the first time a Lambda
+``pk=RETENTION#<store> sk=ORG#<org>`` (org id only; mail's is put when a mailbox connects, with the
+integration, ``gmail_integrations_dynamo``), put by the store's writer the first time a Lambda
 environment writes for that org (the adapter remembers the orgs it put, and wiring builds it once per
 environment: one PutItem per org and environment), and
 read by the daily purge with a Query, never a Scan. Never removed: an org with nothing left costs the
@@ -21,6 +22,10 @@ def registry_pk(store: str) -> str:
     return f"RETENTION#{store}"
 
 
+def registry_item(store: str, org_id: str) -> dict[str, str]:
+    return {"pk": registry_pk(store), "sk": f"ORG#{org_id}", "org_id": org_id}
+
+
 class OrgRegistry:
     def __init__(self, client: DynamoDBClient, table: str, store: str) -> None:
         self._client = client
@@ -33,7 +38,7 @@ class OrgRegistry:
             return
         self._client.put_item(
             TableName=self._table,
-            Item=to_item({"pk": registry_pk(self._store), "sk": f"ORG#{org_id}", "org_id": org_id}),
+            Item=to_item(registry_item(self._store, org_id)),
         )
         self._registered.add(org_id)
 
