@@ -18,7 +18,7 @@ Items (every key begins with the org, except the org registry the retention swee
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +35,9 @@ from callproof.store.dynamo import (
     encode_cursor,
     from_item,
     to_item,
+)
+from callproof.store.dynamo import (
+    time_sk as time_key,
 )
 from callproof.store.retention_registry_dynamo import OrgRegistry
 
@@ -65,7 +68,7 @@ def device_org_pk(org_id: str, located: bool) -> str:
 
 
 def seen_sk(moment: datetime, device_id: str) -> str:
-    return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{device_id}"
+    return time_key(moment, device_id)
 
 
 def _call_id(pk: str) -> str:
@@ -73,7 +76,7 @@ def _call_id(pk: str) -> str:
 
 
 def time_sk(moment: datetime, call_id: str) -> str:
-    return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{call_id}"
+    return time_key(moment, call_id)
 
 
 def _contact_pk(org_id: str, contact_id: str) -> str:

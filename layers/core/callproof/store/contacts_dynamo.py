@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -37,6 +37,7 @@ from callproof.store.dynamo import (
     decode_cursor,
     encode_cursor,
     from_item,
+    time_sk,
     to_item,
     transact,
 )
@@ -80,7 +81,7 @@ def org_contacts_pk(org_id: str) -> str:
 
 
 def updated_sk(moment: datetime, contact_id: str) -> str:
-    return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{contact_id}"
+    return time_sk(moment, contact_id)
 
 
 def _to_record(contact: Contact) -> Item:

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -43,6 +43,7 @@ from callproof.store.dynamo import (
     encode_cursor,
     from_item,
     save_versioned,
+    time_sk,
     to_item,
 )
 from callproof.store.retention_registry_dynamo import OrgRegistry
@@ -149,7 +150,7 @@ def closed_pk(org_id: str) -> str:
 
 
 def closed_sk(at: datetime, request_id: str) -> str:
-    return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{request_id}"
+    return time_sk(at, request_id)
 
 
 def _closed_at(request: DsarRequest) -> datetime:

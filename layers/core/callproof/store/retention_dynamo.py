@@ -25,8 +25,8 @@ and never scans:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -42,7 +42,7 @@ from callproof.store.contacts_dynamo import (
     updated_sk,
 )
 from callproof.store.dsar_dynamo import CLOSED_BY_ORG_TIME, closed_pk, closed_sk
-from callproof.store.dynamo import batch_write, delete_keys, from_item, key_of, partition, to_item
+from callproof.store.dynamo import batch_write, delete_keys, from_item, key_of, partition, time_sk, to_item
 from callproof.store.gmail_integrations_dynamo import REGISTRY_PK
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex, email_record, org_pk
@@ -139,32 +139,42 @@ class _DeviceIndex:
     def orgs(self) -> Iterator[str]:
         return self._registry.orgs()
 
-    def page(self, partition: str, cutoff: datetime, limit: int) -> list[dict[str, Any]]:
+    def page(self, org_partition: str, cutoff: datetime, limit: int) -> list[dict[str, Any]]:
         response = self._client.query(
             TableName=self._table,
             IndexName=DEVICES_BY_ORG_SEEN,
             KeyConditionExpression="device_org_pk = :org AND seen_sk < :cutoff",
-            ExpressionAttributeValues=to_item(
-                {":org": partition, ":cutoff": cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-            ),
+            ExpressionAttributeValues=to_item({":org": org_partition, ":cutoff": time_sk(cutoff, "")}),
             Limit=limit,
         )
         return response.get("Items", [])
 
-    def change(self, item: dict[str, Any], **update: Any) -> bool:
-        """Delete (no ``update``) or update one device, only if it was not seen again meanwhile."""
-        args: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": {"pk": item["pk"], "sk": item["sk"]},
-            "ConditionExpression": "seen_sk = :seen",
-        }
-        values = {":seen": item["seen_sk"]}
+    def delete(self, item: dict[str, Any]) -> bool:
+        """Delete the device, unless it was seen again meanwhile (False then)."""
+        return self._unless_seen(self._client.delete_item, item, {})
+
+    def unlocate(self, item: dict[str, Any], org_id: str) -> bool:
+        """Remove the device's location (it leaves ``#LOCATED``), unless it was seen again meanwhile."""
+        return self._unless_seen(
+            self._client.update_item,
+            item,
+            {
+                "UpdateExpression": "REMOVE #loc SET device_org_pk = :unlocated",
+                "ExpressionAttributeNames": {"#loc": "location"},
+                "ExpressionAttributeValues": to_item({":unlocated": device_org_pk(org_id, located=False)}),
+            },
+        )
+
+    def _unless_seen(self, write: Callable[..., Any], item: dict[str, Any], update: dict[str, Any]) -> bool:
+        values = {**update.pop("ExpressionAttributeValues", {}), ":seen": item["seen_sk"]}
         try:
-            if update:
-                values.update(update.pop("values"))
-                self._client.update_item(**args, **update, ExpressionAttributeValues=values)
-            else:
-                self._client.delete_item(**args, ExpressionAttributeValues=values)
+            write(
+                TableName=self._table,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                ConditionExpression="seen_sk = :seen",
+                ExpressionAttributeValues=values,
+                **update,
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
@@ -189,7 +199,7 @@ class DeviceExpiry:
             for located in (True, False)
             for item in self._index.page(device_org_pk(org_id, located), cutoff, limit)
         ][:limit]
-        deleted = sum(1 for item in found if self._index.change(item))
+        deleted = sum(1 for item in found if self._index.delete(item))
         return PurgedPage(deleted, more=len(found) == limit)
 
 
@@ -206,17 +216,7 @@ class DeviceLocationExpiry:
 
     def purge_page(self, org_id: str, cutoff: datetime, limit: int) -> PurgedPage:
         found = self._index.page(device_org_pk(org_id, located=True), cutoff, limit)
-        unlocated = to_item({":unlocated": device_org_pk(org_id, located=False)})
-        removed = sum(
-            1
-            for item in found
-            if self._index.change(
-                item,
-                UpdateExpression="REMOVE #loc SET device_org_pk = :unlocated",
-                ExpressionAttributeNames={"#loc": "location"},
-                values=unlocated,
-            )
-        )
+        removed = sum(1 for item in found if self._index.unlocate(item, org_id))
         return PurgedPage(removed, more=len(found) == limit)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -43,6 +43,7 @@ from callproof.store.dynamo import (
     decode_cursor,
     encode_cursor,
     from_item,
+    time_sk,
     to_item,
     transact,
 )
@@ -121,7 +122,7 @@ def sms_org_pk(org_id: str) -> str:
 
 
 def message_time_sk(at: datetime, message_id: str) -> str:
-    return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{message_id}"
+    return time_sk(at, message_id)
 
 
 def _message_record(message: ThreadMessage) -> Item:
