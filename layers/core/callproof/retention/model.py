@@ -87,7 +87,7 @@ RULES: tuple[RetentionRule, ...] = (
         "dsar_requests",
         "closed data-subject requests: the record (type, status, timeline, per-store counts, the "
         "identifiers the person gave) and its once-markers",
-        "the request's completion",
+        "the request's closing (completed, cancelled, expired or answered: its last event)",
         Unit.MONTHS,
         36,
         note="kept for accountability; the org's audit chain (ids and counts only) is never purged. "
