@@ -7,6 +7,11 @@ is kept. The function's answer is its first request without a caller: an authent
 (what a Lambda environment's first request costs before any AWS call), a public route's refusal.
 Tracing is on, as in Lambda (the X-Ray SDK patches what the function asks it to).
 
+The framework floor: a handler with nothing of ours (Logger, Tracer, Metrics, a validating
+``APIGatewayRestResolver`` with one pydantic model, boto3 imported, answering 401 before any route), run
+in the same rounds. It is what DESIGN.md's handler shape costs before any CallProof code; the target
+of 1.5x the bare client is measured against the baseline, and the floor shows how much of it is left.
+
 Two modes: with bytecode (``sam build`` compiles it into the packages, see ADR 0012) and without (no
 ``.pyc`` read or written: every module compiled from source, as a layer without bytecode ships).
 """
@@ -51,6 +56,45 @@ answer = getattr(module, {name!r})(event, type("Context", (), {{
 spent = time.process_time() - started
 print(json.dumps([spent, answer["statusCode"]]))
 """
+
+
+FLOOR_HANDLER = """
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from pydantic import BaseModel
+
+logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="bench")
+app = APIGatewayRestResolver(enable_validation=True)
+
+
+class Item(BaseModel):
+    name: str
+
+
+@app.get("/v1/items")
+def items() -> list[Item]:
+    return []
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    if not (event.get("headers") or {}).get("Authorization"):
+        return {"statusCode": 401, "body": "{}"}
+    boto3.client("dynamodb")
+    return app.resolve(event, context)
+"""
+FLOOR = "framework floor"
+FLOOR_EVENT = {
+    "resource": "/v1/items",
+    "path": "/v1/items",
+    "httpMethod": "GET",
+    "headers": {"Host": "bench.example"},
+    "requestContext": {"requestId": "bench-1", "stage": "v1", "identity": {"sourceIp": "192.0.2.1"}},
+    "body": None,
+}
 
 
 def api_functions() -> list[Function]:
@@ -140,10 +184,17 @@ def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, tuple[float, floa
         scripts: dict[str, tuple[str, dict[str, str]]] = {
             "baseline": (BASELINE, _environment(_baseline_function(), cache, bytecode))
         }
-        for function in functions:
+        floor_dir = Path(cache) / "floor"
+        floor_dir.mkdir()
+        (floor_dir / "floor_app.py").write_text(FLOOR_HANDLER)
+        floor = Function(FLOOR, "", "", floor_dir, "floor_app.lambda_handler", {}, 0, 0, (), (), ())
+        for function in [floor, *functions]:
             module, _, name = function.handler.rpartition(".")
             script = HANDLER.format(
-                code_dir=str(function.code_dir), module=module, name=name, event=json.dumps(_event(function))
+                code_dir=str(function.code_dir),
+                module=module,
+                name=name,
+                event=json.dumps(_event(function) if function is not floor else FLOOR_EVENT),
             )
             scripts[function.logical_id] = (script, _environment(function, cache, bytecode))
             runs[function.logical_id] = []
@@ -165,7 +216,7 @@ def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, tuple[float, floa
     } | {"baseline": (base, 1.0, 0)}
 
 
-def _baseline_function() -> Function:
+def _baseline_function() -> Function:  # its code directory is never read
     return Function("", "", "", Path("."), "", {}, 0, 0, (), (), ())
 
 
@@ -175,6 +226,9 @@ def bench_cold_start(report: Callable[..., None]) -> None:
         figures = measure(bytecode)
         base = figures.pop("baseline")[0]
         report(f"cold start baseline (boto3 + DynamoDB client), {mode}", base * 1000, "ms CPU")
+        report(
+            f"cold start {FLOOR} (Powertools + pydantic, 401), {mode}", figures.pop(FLOOR)[1], "x baseline"
+        )
         for name, (_, ratio, status) in figures.items():
             target = TARGET_RATIO if bytecode else None
             report(f"cold start {name} ({status}), {mode}", ratio, "x baseline", target)

@@ -399,6 +399,11 @@ class InMemoryMemberStore:
             raise Conflict("changed")
         del self.members[(member.org_id, member.user_id)]
 
+    def due_for_purge(self, now: datetime) -> Iterator[tuple[str, str]]:
+        for (org_id, user_id), member in sorted(self.members.items()):
+            if member.purge_after is not None and member.purge_after <= now:
+                yield org_id, user_id
+
 
 class FakeDirectory:
     """Cognito users and groups in memory: one pool for every org, one user per email; usernames
@@ -438,6 +443,11 @@ class FakeDirectory:
         self.calls.append("set_groups")
         self.groups[username] |= {r.value for r in add}
         self.groups[username] -= {r.value for r in remove}
+
+    def disable_user(self, username: str) -> None:
+        self.calls.append("disable_user")
+        if any(user.username == username for user in self.users.values()):
+            self.disabled.add(username)
 
     def delete_user(self, username: str) -> bool:
         self.calls.append("delete_user")

@@ -11,6 +11,7 @@ from callproof.mail.model import (
     EmailPage,
     EmailQuery,
     EmailRecord,
+    FullMessage,
     GmailLabel,
     GooglePerson,
     Integration,
@@ -80,16 +81,14 @@ class FakeGmail:
     def metadata(self, gmail_ids: Sequence[str]) -> list[MessageMeta]:
         self.calls.append(f"metadata:{len(gmail_ids)}")
         by_id = {m.gmail_id: m for m in self.messages}
-        return [
-            MessageMeta(gid, gid, by_id[gid].internal_date, parse(by_id[gid].raw).addresses)
-            for gid in gmail_ids
-            if gid in by_id
-        ]
+        return [MessageMeta(gid, parse(by_id[gid].raw).addresses) for gid in gmail_ids if gid in by_id]
 
-    def raw(self, gmail_ids: Sequence[str]) -> dict[str, bytes]:
+    def raw(self, gmail_ids: Sequence[str]) -> dict[str, FullMessage]:
         self.calls.append(f"raw:{len(gmail_ids)}")
         by_id = {m.gmail_id: m for m in self.messages}
-        return {gid: by_id[gid].raw for gid in gmail_ids if gid in by_id}
+        return {
+            gid: FullMessage(by_id[gid].raw, by_id[gid].internal_date) for gid in gmail_ids if gid in by_id
+        }
 
     watch_expiration: int = 4_000_000_000_000
 

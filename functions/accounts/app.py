@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callproof import http, wiring, wiring_consent
+from callproof import http, wiring, wiring_consent, wiring_offboarding
 from callproof.accounts.announcements import AnnouncementIn, AnnouncementOut
 from callproof.accounts.consent import TERMS_DOCUMENT
 from callproof.accounts.model import (
@@ -33,11 +33,13 @@ from callproof.accounts.model import (
     PolicyOut,
     Purpose,
 )
+from callproof.accounts.offboarding_routes import routes as offboarding_routes
 from callproof.accounts.service import AccountService
 from callproof.errors import NotFound
 from callproof.observability import logger, metrics, tracer
 
 app = http.resolver(wiring.policy_gate)
+app.include_router(offboarding_routes(wiring_offboarding.offboarding))  # removal and restore (ADR 0023)
 
 
 def accounts() -> AccountService:
@@ -87,14 +89,6 @@ def patch_member(user_id: str, body: MemberPatch) -> MemberOut:
     """Replace a member's roles (admin); an admin cannot drop their own admin role (409)."""
     member = accounts().set_roles(http.current_caller(app), user_id, frozenset(body.roles))
     return MemberOut.model_validate(member)
-
-
-@app.delete("/v1/org/members/<user_id>", status_code=HTTPStatus.NO_CONTENT)
-def remove_member(user_id: str) -> Response[None]:
-    """Remove a member (admin): deletes the Cognito user, so the address may be invited again.
-    An admin cannot remove themselves (409)."""
-    accounts().remove_member(http.current_caller(app), user_id)
-    return Response(HTTPStatus.NO_CONTENT)
 
 
 @app.get("/v1/org/settings")

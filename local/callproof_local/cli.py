@@ -40,7 +40,7 @@ CREATE_BODY = (
 )
 LOOKUP_BODY = '{"phones":["+14155550100"],"emails":["ada@example.com"]}'
 # The template's Schedule events (a test holds this list equal to infra/template.yaml's).
-SCHEDULES = ("CallLogRetention", "DsarDeadlines", "GmailMaintenance")
+SCHEDULES = ("CallLogRetention", "DsarDeadlines", "GmailMaintenance", "MemberSweep")
 
 
 def _banner(url: str, startup_ms: float, moto_url: str, demo_org: str | None) -> str:

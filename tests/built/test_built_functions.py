@@ -365,10 +365,16 @@ def test_dsar_deadlines_run_on_their_schedule(run: Run) -> None:
     assert result["overdue"] == 0
 
 
+def test_member_sweep_runs_on_its_schedule(run: Run) -> None:
+    result = run("MemberSweepFunction", scheduled("MemberSweep")).result
+    assert result == {"purged": 0, "skipped": 0}
+
+
 COVERED = (
     "ContactsFunction", "CallRematchFunction", "ContactImportFunction", "CallLogsFunction",
     "CallRetentionFunction", "CalendarsFunction", "CalendarCallbackFunction", "GmailFunction",
     "GmailCallbackFunction", "GmailPushFunction", "GmailSyncFunction", "GmailWatchFunction",
     "SmsWebhookFunction", "SmsPagesFunction", "SmsFunction", "AccountsFunction", "AccountPagesFunction",
     "DsarFunction", "DsarPagesFunction", "DsarTasksFunction", "DsarDeadlinesFunction", "PrivacyInboxFunction",
+    "MemberSweepFunction",
 )  # fmt: skip

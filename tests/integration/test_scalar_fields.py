@@ -83,6 +83,7 @@ WRONG: list[tuple[str, str, str, str | None, dict[str, Any] | None, dict[str, st
     ("AccountsFunction", "PUT", "/v1/org/settings", None, {}, None, "call_retention_months", True),
     ("AccountsFunction", "PUT", "/v1/org/settings", None, {}, None, "sms_confirmations", 1),
     ("AccountsFunction", "PUT", "/v1/org/settings", None, {}, None, "daily_sms_cap", False),
+    ("AccountsFunction", "PUT", "/v1/org/settings", None, {}, None, "member_grace_days", True),
     ("SmsFunction", "PUT", "/v1/org/sms/settings", None, {}, None, "confirmations", 0),
     ("SmsFunction", "PUT", "/v1/org/sms/settings", None, {}, None, "daily_cap", True),
     ("DsarFunction", "POST", "/v1/incidents", None, INCIDENT, None, "detected_at", 0),

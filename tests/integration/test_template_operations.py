@@ -807,11 +807,13 @@ def test_every_function_and_dead_letter_queue_is_counted(cfn: Template) -> None:
         "CallRetentionDeadLetterQueue",
         "GmailWatchDeadLetterQueue",
         "DsarDeadlinesDeadLetterQueue",
+        "MemberSweepDeadLetterQueue",
     }
     assert {fn for _, _, fn in schedule_rules(cfn)} == {
         "CallRetentionFunction",
         "GmailWatchFunction",
         "DsarDeadlinesFunction",
+        "MemberSweepFunction",
     }
 
 

@@ -1090,14 +1090,34 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Remove a member (admin): deletes the Cognito user, so the address may be invited again.
-         * @description An admin cannot remove themselves (409).
+         * Remove a member (admin): restorable during the org's grace period, then purged.
+         * @description At once: their sign-in is disabled, their Gmail and calendar grants revoked and deleted (the Gmail watch stopped first), their photo (every version), devices and locations deleted, and the contacts they own and calls they logged given to you. The member stays listed as `removed` until `purge_after` (the org's `member_grace_days`, default 30): then the sign-in user and account data are deleted, the consent history kept pseudonymised. Until then `POST .../restore` undoes it. A retry finishes a half-done removal. An admin cannot remove themselves (409); another org's member is a 404.
          */
         delete: operations["remove_member_v1_org_members__user_id__delete"];
         options?: never;
         head?: never;
         /** Replace a member's roles (admin); an admin cannot drop their own admin role (409). */
         patch: operations["patch_member_v1_org_members__user_id__patch"];
+        trace?: never;
+    };
+    "/v1/org/members/{user_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a removed member within the grace period (admin).
+         * @description They sign in again with their own password; what the removal deleted stays deleted and their records stay with the admin. 409 `member_not_removed` for an active member, `grace_period_over` once `purge_after` has passed.
+         */
+        post: operations["restore_member_v1_org_members__user_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/org/settings": {
@@ -2427,12 +2447,21 @@ export interface components {
             company: string;
             /** Roles */
             roles: components["schemas"]["Role"][];
+            /** @default active */
+            status: components["schemas"]["MemberStatus"];
+            /** Purge After */
+            purge_after: string | null;
         };
         /** MemberPatch */
         MemberPatch: {
             /** Roles */
             roles: components["schemas"]["Role"][];
         };
+        /**
+         * MemberStatus
+         * @enum {string}
+         */
+        MemberStatus: "active" | "removed";
         /**
          * MessageDirection
          * @enum {string}
@@ -2488,6 +2517,8 @@ export interface components {
             slug?: string | null;
             /** Published Name */
             published_name?: string | null;
+            /** Member Grace Days */
+            member_grace_days?: number | null;
             /**
              * Retention
              * @description Shorter retention periods, by store (docs/retention.md: each store's unit, minimum and maximum); a store left out keeps its maximum; `contacts` is opt-in.
@@ -2510,6 +2541,8 @@ export interface components {
             slug: string | null;
             /** Published Name */
             published_name: string | null;
+            /** Member Grace Days */
+            member_grace_days: number;
             /**
              * Retention
              * @description The periods the org shortened, by store; every other store keeps its maximum
@@ -10692,6 +10725,100 @@ export interface operations {
             };
             /** @description The body's media type (or charset) is not the one this route takes. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request is well-formed but invalid; `field` and `details` name what. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A significant policy version awaits the caller's consent (POST /v1/me/consents). */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests from this client; retry later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Throttled after retries; nothing was lost, retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    restore_member_v1_org_members__user_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role or org may not do this (or an under-16 account awaits its guardian). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing of that id (in the path or the body) in the caller's org, or the caller has none yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A concurrent change, a state that forbids this, or an Idempotency-Key still in use; reload and retry. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,7 +6,10 @@ Two rules: ``normalize_email`` for addresses we only store and match (contacts),
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, ValidatedEmail, validate_email
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from email_validator import ValidatedEmail
 
 MAX_LENGTH = 254
 SIGN_IN_MAX_LENGTH = 128  # a Cognito username: "a UTF-8 string between 1 and 128 characters"
@@ -17,6 +20,9 @@ class InvalidEmail(ValueError):
 
 
 def _validated(raw: str) -> ValidatedEmail:
+    # imported on first use: it compiles its grammar's regular expressions at import (ADR 0013)
+    from email_validator import EmailNotValidError, validate_email
+
     text = raw.strip()
     if not text or len(text) > MAX_LENGTH:
         raise InvalidEmail("empty" if not text else f"longer than {MAX_LENGTH} characters")

@@ -1,26 +1,28 @@
-"""Phone numbers: parse with the org's default region, store E.164, keep the raw input and extension."""
+"""Phone numbers: parse with the org's default region, store E.164, keep the raw input and extension.
+
+``phonenumbers`` (its metadata is a large part of a cold start, ADR 0013) is imported by the first
+parse, not with this module: many requests of a function that imports ``Phone`` never parse one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
-
 MAX_RAW_LENGTH = 64
 
+# phonenumbers' NumberParseException error types and ValidationResult values, by name
 _PARSE_REASONS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country calling code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
-    NumberParseException.TOO_SHORT_NSN: "too short",
-    NumberParseException.TOO_LONG: "too long",
+    "INVALID_COUNTRY_CODE": "unknown country calling code",
+    "NOT_A_NUMBER": "not a phone number",
+    "TOO_SHORT_AFTER_IDD": "too short after the international prefix",
+    "TOO_SHORT_NSN": "too short",
+    "TOO_LONG": "too long",
 }
 _POSSIBLE_REASONS = {
-    ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
-    ValidationResult.TOO_SHORT: "too short",
-    ValidationResult.TOO_LONG: "too long",
-    ValidationResult.INVALID_LENGTH: "wrong length for its country",
+    "INVALID_COUNTRY_CODE": "unknown country calling code",
+    "TOO_SHORT": "too short",
+    "TOO_LONG": "too long",
+    "INVALID_LENGTH": "wrong length for its country",
 }
 
 
@@ -42,17 +44,26 @@ def normalize(raw: str, region: str) -> Phone:
         raise InvalidPhoneNumber("empty")
     if len(text) > MAX_RAW_LENGTH:
         raise InvalidPhoneNumber(f"longer than {MAX_RAW_LENGTH} characters")
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
-        raise InvalidPhoneNumber(_PARSE_REASONS.get(exc.error_type, "not a phone number")) from None
+        reason = _reason(NumberParseException, exc.error_type, _PARSE_REASONS)
+        raise InvalidPhoneNumber(reason or "not a phone number") from None
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
-        raise InvalidPhoneNumber(_POSSIBLE_REASONS.get(possible, "not a possible number"))
+        reason = _reason(ValidationResult, possible, _POSSIBLE_REASONS)
+        raise InvalidPhoneNumber(reason or "not a possible number")
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber(f"not a valid number (read with default region {region})")
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return Phone(e164=e164, raw=text, extension=number.extension or None)
+
+
+def _reason(constants: type, value: object, reasons: dict[str, str]) -> str | None:
+    return next((text for name, text in reasons.items() if getattr(constants, name) == value), None)
 
 
 def masked(e164: str) -> str:

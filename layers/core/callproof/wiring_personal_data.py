@@ -12,11 +12,12 @@ the stores in ``ERASED_LAST`` are erased only after all the others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from callproof import aws
 from callproof.calendars.model import Provider
 from callproof.config import DsarTaskSettings
+from callproof.dsar.model import Subject
 from callproof.dsar.ports import BusinessRecords, GrantRevoker, MemberAccounts, PersonalDataStore
 from callproof.store.accounts_personal_data import AccountsData
 from callproof.store.business_records_dynamo import CallOwnership, ContactOwnership
@@ -124,6 +125,21 @@ def personal_data_stores(settings: DsarTaskSettings) -> dict[str, PersonalDataSt
     return stores
 
 
+# --- offboarding a removed member (ADR 0023): the same stores, erased for one user ---------------------
+class OneMember:
+    """A ``PersonalDataStore`` as the accounts domain's ``MemberData``: its erasure, for one org user."""
+
+    def __init__(self, store: PersonalDataStore) -> None:
+        self._store = store
+
+    @property
+    def name(self) -> str:
+        return self._store.name
+
+    def erase_member(self, org_id: str, user_id: str) -> int:
+        return self._store.erase(Subject(org_id=org_id, user_ids=frozenset({user_id}))).deleted
+
+
 # --- revoking an erased user's grants: the services' own disconnect paths ----------------------------
 class ServiceGrants:
     """``GrantRevoker`` through ``GmailService.remove`` (without purge) and ``CalendarService.disconnect``."""
@@ -146,7 +162,23 @@ class _NotReachedByRemoval:
         raise RuntimeError(f"{name} is not available to the data-subject request tasks")
 
 
-def grant_revoker(settings: DsarTaskSettings, table: str) -> GrantRevoker:
+class GrantSettings(Protocol):
+    """What the disconnect paths need (``DsarTaskSettings``, ``OffboardingSettings``)."""
+
+    @property
+    def google_oauth_secret_arn(self) -> str | None: ...
+
+    @property
+    def google_oauth_base_url(self) -> str | None: ...
+
+    @property
+    def google_api_base_url(self) -> str | None: ...
+
+    @property
+    def data_key_id(self) -> str: ...
+
+
+def grant_revoker(settings: GrantSettings, table: str) -> GrantRevoker:
     """The Gmail and calendar services with what their disconnect paths use, on MailTable."""
     from callproof.calendars.service import CalendarService
     from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints

@@ -94,12 +94,45 @@ def test_admin_adds_member_changes_roles_and_removes(call: Invoke, aws_stack: di
     other = {"org": "org-b", "user": "admin-9", "roles": "admin"}
     assert accounts(call, "PATCH", path, resource=resource, body={"roles": ["rep"]}, **other)[0] == 404
     assert accounts(call, "DELETE", path, resource=resource, **other)[0] == 404
+    for bad in ("bad id", "x" * 65, "-lead"):  # malformed: 422 naming user_id, before any read
+        status, body = accounts(call, "DELETE", f"/v1/org/members/{bad}", resource=resource, **ADMIN)
+        assert (status, body["error"]["field"]) == (422, "user_id"), body
     assert accounts(call, "GET", "/v1/org/members", **other)[1]["items"] == []
 
     assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
+    user = cognito.admin_get_user(UserPoolId=aws_stack["UserPool"].ref, Username="bob@example.com")
+    assert user["Enabled"] is False  # signs in no more; deleted after the grace period (ADR 0023)
+    (listed,) = accounts(call, "GET", "/v1/org/members", **ADMIN)[1]["items"]
+    assert listed["status"] == "removed"
+    assert listed["purge_after"] > datetime.now(UTC).isoformat()
+
+    assert sweep(call) == {"purged": 0, "skipped": 0}  # not due for 30 days: not even listed
+    end_grace_period(aws_stack, "org-a", bob["user_id"])
+    assert sweep(call) == {"purged": 1, "skipped": 0}
     with pytest.raises(cognito.exceptions.UserNotFoundException):  # deleted: the address is free again
         cognito.admin_get_user(UserPoolId=aws_stack["UserPool"].ref, Username="bob@example.com")
     assert accounts(call, "GET", "/v1/org/members", **ADMIN)[1]["items"] == []
+    assert sweep(call) == {"purged": 0, "skipped": 0}
+
+
+SCHEDULED = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+
+
+def sweep(call: Invoke) -> dict[str, int]:
+    """One run of the daily member sweep."""
+    result: dict[str, int] = call.raw("MemberSweepFunction", SCHEDULED)  # type: ignore[attr-defined]
+    return result
+
+
+def end_grace_period(stack: dict[str, Physical], org_id: str, user_id: str) -> None:
+    """Move a removed member's ``purge_after`` to the past (the sweep cannot wait 30 days here)."""
+    boto3.client("dynamodb").update_item(
+        TableName=stack["AccountsTable"].ref,
+        Key={"pk": {"S": f"ORG#{org_id}"}, "sk": {"S": f"USER#{user_id}"}},
+        UpdateExpression="SET purge_after = :past",
+        ConditionExpression="attribute_exists(removed_pk)",
+        ExpressionAttributeValues={":past": {"S": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}},
+    )
 
 
 def test_admin_cannot_demote_or_remove_themselves(call: Invoke) -> None:
@@ -122,6 +155,7 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
         "daily_sms_cap": None,
         "slug": None,
         "published_name": None,
+        "member_grace_days": 30,
         "retention": {},
     }
     wanted = {
@@ -131,6 +165,7 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
         "daily_sms_cap": 40,
         "slug": None,
         "published_name": None,
+        "member_grace_days": 7,
     }
     assert accounts(call, "PUT", "/v1/org/settings", body=wanted)[0] == 403
     status, settings = accounts(call, "PUT", "/v1/org/settings", body=wanted, **ADMIN)
@@ -156,6 +191,9 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
         ({**wanted, "default_phone_region": "gb"}, "default_phone_region"),
         ({**wanted, "call_retention_months": 0}, "call_retention_months"),
         ({**wanted, "daily_sms_cap": -1}, "daily_sms_cap"),
+        ({**wanted, "member_grace_days": 0}, "member_grace_days"),
+        ({**wanted, "member_grace_days": 91}, "member_grace_days"),
+        ({**wanted, "member_grace_days": "30"}, "member_grace_days"),
         ({**wanted, "colour": "red"}, "colour"),
     ):
         status, body = accounts(call, "PUT", "/v1/org/settings", body=bad, **ADMIN)
@@ -166,6 +204,7 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
     assert status == 200
     assert settings["default_phone_region"] is None
     assert settings["daily_sms_cap"] is None
+    assert settings["member_grace_days"] == 30
 
 
 def test_retention_periods_may_be_shortened_never_lengthened(call: Invoke) -> None:
@@ -322,6 +361,9 @@ def test_a_removed_members_address_can_be_invited_again(call: Invoke, aws_stack:
     assert status == 201, bob
     path, resource = f"/v1/org/members/{bob['user_id']}", "/v1/org/members/{user_id}"
     assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
+    assert cognito_users(aws_stack)["bob@example.com"]["enabled"] is False  # held for the grace period
+    end_grace_period(aws_stack, "org-a", bob["user_id"])
+    assert sweep(call)["purged"] == 1
     assert "bob@example.com" not in cognito_users(aws_stack)
 
     org_b = {"org": "org-b", "user": "admin-9", "roles": "admin"}

@@ -41,13 +41,44 @@ def test_the_sync_fetches_only_the_fields_it_reads(double: GoogleDouble) -> None
     [meta] = api.metadata([gmail_id])
     metadata_bytes = double.stats["bytes"] - before
     assert meta.gmail_id == gmail_id
-    assert meta.thread_id
-    assert meta.internal_date > 0
     assert {"ada@customer.example", "bob@customer.example", "rep@callproof.test"} <= set(meta.addresses)
 
     before = double.stats["bytes"]
-    assert api.raw([gmail_id]) == {gmail_id: MESSAGE}
+    [(fetched_id, full)] = api.raw([gmail_id]).items()
     raw_bytes = double.stats["bytes"] - before
+    assert (fetched_id, full.raw) == (gmail_id, MESSAGE)
+    assert full.internal_date == double.mailbox(DEFAULT_MAILBOX).messages[0].internal_date
     assert double.stats["partial_parts"] == 2  # both fetches named their fields
-    # No labels, snippet, size, history id or MIME type: a metadata answer is a fraction of the mail.
+    # No id, thread, labels, snippet, size, history id or MIME type: only the address headers.
     assert metadata_bytes < raw_bytes / 2
+
+
+def test_the_history_answer_holds_only_the_added_ids_and_labels(double: GoogleDouble) -> None:
+    _, start = double.deliver(DEFAULT_MAILBOX, MESSAGE)
+    gmail_id, _ = double.deliver(DEFAULT_MAILBOX, MESSAGE.replace(b"q1@", b"q2@"))
+    token = json.loads(double._issue(DEFAULT_MAILBOX, GMAIL_SCOPE, None).get_data())["access_token"]
+    api = gmail_api(token, api_endpoint=double.url)
+
+    before = double.stats["bytes"]
+    added, latest = api.history(start)
+    assert added == {gmail_id: tuple(double.mailbox(DEFAULT_MAILBOX).messages[1].labels)}
+    assert latest == double.mailbox(DEFAULT_MAILBOX).history_id
+    # the whole answer: {"history": [{"messagesAdded": [{"message": {"id", "labelIds"}}]}], "historyId"}
+    assert double.stats["bytes"] - before < 150
+
+
+def test_partial_responses_read_nested_members_and_lists() -> None:
+    page = {
+        "history": [
+            {"id": "7", "messages": [{"id": "a"}], "messagesAdded": [{"message": {"id": "a", "x": 1}}]}
+        ],
+        "historyId": "9",
+    }
+    fields = "history(messagesAdded(message(id))),historyId,nextPageToken"
+    assert partial_response(page, fields) == {
+        "history": [{"messagesAdded": [{"message": {"id": "a"}}]}],
+        "historyId": "9",
+    }
+    assert partial_response(page, "history/id,history/messages") == {
+        "history": [{"id": "7", "messages": [{"id": "a"}]}]
+    }

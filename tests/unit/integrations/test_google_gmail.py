@@ -167,9 +167,9 @@ def test_batches_of_50_metadata_then_raw_over_multipart(double: GoogleDouble) ->
     assert metas[0].addresses == frozenset(
         {"ada@customer.example", "rep@callproof.test", "someone@else.example"}
     )
-    assert metas[0].internal_date == 1795773600000
     full = gmail.raw(ids[:3])
-    assert full[ids[0]] == raw
+    assert full[ids[0]].raw == raw
+    assert full[ids[0]].internal_date == 1795773600000
 
 
 def test_rate_limited_batch_parts_are_resent_alone(double: GoogleDouble) -> None:

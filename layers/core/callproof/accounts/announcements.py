@@ -61,7 +61,7 @@ class Announcements:
 
     def send(self, caller: Caller, request: AnnouncementIn) -> Announcement:
         caller.require(Role.ADMIN)
-        members = self._members.list_org(caller.org_id)
+        members = [m for m in self._members.list_org(caller.org_id) if m.removed_at is None]
         recipients = [
             recipient
             for member in members

@@ -45,7 +45,19 @@ class ConsentSource(StrEnum):
     UNSUBSCRIBE_LINK = "unsubscribe_link"
 
 
+# A removed member's account (Cognito user, profile, consents) is purged after this many days,
+# unless the org sets its own period (``member_grace_days``, within these bounds).
+DEFAULT_MEMBER_GRACE_DAYS = 30
+MIN_MEMBER_GRACE_DAYS = 1
+MAX_MEMBER_GRACE_DAYS = 90
+
+
 # ------------------------------------------------------------------------------ domain objects
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"  # in the grace period: restorable until ``purge_after``
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     """A user of an org. The DynamoDB item is the source of truth; roles are mirrored to Cognito."""
@@ -59,6 +71,15 @@ class Member:
     username: str | None = None  # the Cognito username (groups are changed by it)
     created_at: datetime | None = None
     version: int = 1
+    # Offboarding (ADR 0023): a removed member keeps this item, and their disabled Cognito user, until
+    # ``purge_after`` (the org's grace period); until then an admin may restore them.
+    removed_at: datetime | None = None
+    removed_by: str | None = None  # the removing admin: the member's contacts and calls went to them
+    purge_after: datetime | None = None
+
+    @property
+    def status(self) -> MemberStatus:
+        return MemberStatus.REMOVED if self.removed_at is not None else MemberStatus.ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +100,7 @@ class OrgSettings:
     daily_sms_cap: int | None = None  # None: the deployment's SMS_DAILY_CAP
     slug: str | None = None  # unique across orgs: the privacy page and privacy+<slug>@ mail find the org
     published_name: str | None = None  # the company name the org publishes (unique across orgs too)
+    member_grace_days: int = DEFAULT_MEMBER_GRACE_DAYS  # a removed member is restorable this long
     retention: dict[str, int] = field(default_factory=dict)  # the periods the org shortened, by store
 
 
@@ -172,6 +194,8 @@ class MemberOut(Model):
     full_name: str
     company: str
     roles: list[Role]
+    status: MemberStatus = MemberStatus.ACTIVE  # removed: restorable until purge_after
+    purge_after: datetime | None = None
 
 
 class MemberList(Model):
@@ -189,6 +213,10 @@ class OrgSettingsIn(_Strict):
     daily_sms_cap: Annotated[int, Field(ge=0, le=100_000), JSON_SCALAR] | None = None
     slug: Slug | None = None  # lower-case letters, digits and inner hyphens, 3-40; 409 when taken
     published_name: PublishedName | None = None  # 409 when another org publishes the same name
+    # How long a removed member stays restorable before their account is purged (days, 1-90).
+    member_grace_days: (
+        Annotated[int, Field(ge=MIN_MEMBER_GRACE_DAYS, le=MAX_MEMBER_GRACE_DAYS), JSON_SCALAR] | None
+    ) = None
     retention: Annotated[
         dict[str, Annotated[int, JSON_SCALAR]],
         Field(
@@ -226,6 +254,7 @@ class OrgSettingsOut(Model):
     daily_sms_cap: int | None
     slug: str | None
     published_name: str | None
+    member_grace_days: int
     retention: dict[str, int] = Field(
         description="The periods the org shortened, by store; every other store keeps its maximum"
     )

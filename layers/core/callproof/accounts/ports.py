@@ -3,8 +3,8 @@ policy versions, photos, age records and transactional mail."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from callproof.accounts.model import (
@@ -61,6 +61,10 @@ class IdentityDirectory(Protocol):
         """Disable, then delete the user (so no sign-in slips in between); False if already gone."""
         ...
 
+    def disable_user(self, username: str) -> None:
+        """The user can no longer sign in or refresh a token (a no-op when already gone)."""
+        ...
+
 
 class OrgSettingsStore(Protocol):
     """The org settings item the contacts and call-log functions read (``DynamoOrgSettings``)."""
@@ -69,7 +73,69 @@ class OrgSettingsStore(Protocol):
         """(default phone region or None, the retention periods the org chose by store)."""
         ...
 
-    def put(self, org_id: str, region: str | None, retention: Mapping[str, int]) -> None: ...
+    def put(
+        self, org_id: str, region: str | None, retention: Mapping[str, int], grace_days: int | None = None
+    ) -> None: ...
+
+    def member_grace_days(self, org_id: str) -> int | None:
+        """How long a removed member stays restorable (days), None where the org set nothing."""
+        ...
+
+
+# ------------------------------------------------------------------ offboarding (ADR 0023)
+class GracePeriods(Protocol):
+    """The org setting offboarding reads (``OrgSettingsStore`` has it)."""
+
+    def member_grace_days(self, org_id: str) -> int | None: ...
+
+
+class RemovedMembers(Protocol):
+    """Removed members by the day their grace period ends, across orgs (a sparse index, never a Scan)."""
+
+    def due_for_purge(self, now: datetime) -> Iterator[tuple[str, str]]:
+        """(org id, user id) of every removed member whose ``purge_after`` is not after ``now``."""
+        ...
+
+
+class MemberData(Protocol):
+    """One kind of a member's data kept outside the member item (their integrations, devices, the
+    account itself): the data-subject request stores, erased for one user. Idempotent: a rerun
+    deletes only what is left."""
+
+    @property
+    def name(self) -> str: ...
+
+    def erase_member(self, org_id: str, user_id: str) -> int:
+        """Delete (or revoke, then delete) the user's data here; how many items or objects went."""
+        ...
+
+
+class OwnedRecords(Protocol):
+    """Business records a member holds (contacts they own, calls they logged): the org's, not theirs.
+    The same adapters as ``callproof.dsar.ports.BusinessRecords``."""
+
+    @property
+    def name(self) -> str: ...
+
+    def reassign(self, org_id: str, from_user: str, to_user: str) -> int:
+        """Give every record of ``from_user`` to ``to_user``; how many moved (idempotent)."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """The org's hash-chained audit trail (``callproof.dsar.audit.AuditLog.append``)."""
+
+    def append(
+        self,
+        org_id: str,
+        event_key: str,
+        actor: str,
+        action: str,
+        request_id: str,
+        detail: Mapping[str, str | int],
+    ) -> bool:
+        """Append one entry; False (nothing written) when ``event_key`` was appended before."""
+        ...
 
 
 class OrgIdentityStore(Protocol):

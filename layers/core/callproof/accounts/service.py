@@ -8,9 +8,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from callproof.accounts.model import (
+    DEFAULT_MEMBER_GRACE_DAYS,
     DirectoryUser,
     Member,
     MemberIn,
+    MemberStatus,
     MePatch,
     OrgIdentity,
     OrgSettings,
@@ -90,8 +92,15 @@ class AccountService:
         a failed add) is taken in, enabled if it was disabled, and given the roles."""
         caller.require(Role.ADMIN)
         email = _sign_in_email(str(request.email))
-        if any(member.email == email for member in self._members.list_org(caller.org_id)):
-            raise Conflict("a member of this org already has this email", field="email")
+        for member in self._members.list_org(caller.org_id):
+            if member.email == email and member.status is MemberStatus.REMOVED:
+                raise Conflict(
+                    "a removed member of this org has this email: restore them within the grace "
+                    "period (POST /v1/org/members/{user_id}/restore)",
+                    field="email",
+                )
+            if member.email == email:
+                raise Conflict("a member of this org already has this email", field="email")
         roles = frozenset(request.roles)
         user = self._directory.create_user(caller.org_id, email, request.full_name)
         if user is None:
@@ -127,6 +136,8 @@ class AccountService:
     def set_roles(self, caller: Caller, user_id: str, roles: frozenset[Role]) -> Member:
         caller.require(Role.ADMIN)
         old = self._member(caller, user_id)
+        if old.status is MemberStatus.REMOVED:
+            raise Conflict("the member is removed: restore them first", field="user_id")
         if user_id == caller.user_id and Role.ADMIN not in roles:
             raise Conflict("an admin cannot remove their own admin role", field="roles")
         new = replace(old, roles=roles, version=old.version + 1)
@@ -134,18 +145,6 @@ class AccountService:
         if old.username:
             self._directory.set_groups(old.username, add=roles - old.roles, remove=old.roles - roles)
         return new
-
-    def remove_member(self, caller: Caller, user_id: str) -> None:
-        """Delete the directory user (disabled first), then the member item. Deleting, not only
-        disabling, frees the address: the person can be invited again, here or by another org, and a
-        re-added member gets a new id whether the address was free or another org's (ADR 0008)."""
-        caller.require(Role.ADMIN)
-        member = self._member(caller, user_id)
-        if user_id == caller.user_id:
-            raise Conflict("an admin cannot remove themselves", field="user_id")
-        if member.username:
-            self._directory.delete_user(member.username)
-        self._members.delete(member)
 
     def _member(self, caller: Caller, user_id: str) -> Member:
         member = self._members.get(caller.org_id, user_id)
@@ -184,6 +183,7 @@ class OrgSettingsService:
             sms.daily_cap,
             identity.slug,
             identity.published_name,
+            self._org.member_grace_days(caller.org_id) or DEFAULT_MEMBER_GRACE_DAYS,
             dict(retention),
         )
 
@@ -195,7 +195,12 @@ class OrgSettingsService:
         wanted = OrgIdentity(request.slug, request.published_name, identity.version + 1)
         if (identity.slug, identity.published_name) != (wanted.slug, wanted.published_name):
             self._identity.put_identity(caller.org_id, identity, wanted)
-        self._org.put(caller.org_id, request.default_phone_region, request.retention)
+        self._org.put(
+            caller.org_id,
+            request.default_phone_region,
+            request.retention,
+            request.member_grace_days,
+        )
         old = self._sms.get_config(caller.org_id)
         if (old.confirmations, old.daily_cap) != (request.sms_confirmations, request.daily_sms_cap):
             new = replace(

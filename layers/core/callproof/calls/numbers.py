@@ -10,9 +10,6 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-import phonenumbers
-from phonenumbers import shortnumberinfo
-
 from callproof.phones import normalize
 
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 &._-]{1,11}$")
@@ -49,6 +46,9 @@ def classify(raw: str, region: str) -> CallNumber:
 
 
 def _is_short_code(digits: str, region: str) -> bool:
+    import phonenumbers  # on first use, as in callproof.phones
+    from phonenumbers import shortnumberinfo
+
     try:
         number = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException:

@@ -32,9 +32,9 @@ class LastAdmin(Conflict):
 
 def successor(members: Iterable[Member], leaving: Iterable[str]) -> Member | None:
     """The admin who receives a leaving member's business records: the longest-standing admin who
-    is not leaving (by when they joined, then by id, so every replay picks the same one)."""
+    is not leaving nor removed (by when they joined, then by id, so every replay picks the same one)."""
     gone = set(leaving)
-    admins = [m for m in members if Role.ADMIN in m.roles and m.user_id not in gone]
+    admins = [m for m in members if Role.ADMIN in m.roles and m.user_id not in gone and m.removed_at is None]
     admins.sort(
         key=lambda m: (m.created_at is None, m.created_at.timestamp() if m.created_at else 0.0, m.user_id)
     )

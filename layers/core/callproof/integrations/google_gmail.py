@@ -26,7 +26,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from callproof.errors import TemporarilyUnavailable
-from callproof.mail.model import GmailLabel, MessageMeta
+from callproof.mail.model import FullMessage, GmailLabel, MessageMeta
 from callproof.mail.parse import ADDRESS_HEADERS, addresses_from_headers
 from callproof.mail.ports import HistoryExpired
 
@@ -50,8 +50,13 @@ QUOTA = {
 }
 METADATA_HEADERS = ["From", "To", "Cc", "Bcc", "Reply-To"]
 # Partial responses: only what the sync reads (no labels, snippet, size, MIME type...).
-METADATA_FIELDS = "id,threadId,internalDate,payload/headers"
-RAW_FIELDS = "id,raw"
+# A batch answer is matched to its request by Content-ID: no need for the id in the answer. The
+# receipt time comes with the full fetch, which only the messages that involve a contact get.
+METADATA_FIELDS = "payload/headers"
+RAW_FIELDS = "internalDate,raw"
+# history.list: the added messages' ids and labels (not the records' ids, their "messages" twin lists,
+# the thread ids), the new history id and the next page's token.
+HISTORY_FIELDS = "history(messagesAdded(message(id,labelIds))),historyId,nextPageToken"
 
 
 class CountingHttp(httplib2.Http):
@@ -206,6 +211,7 @@ class GoogleGmailApi:
                     historyTypes="messageAdded",
                     maxResults=HISTORY_PAGE,
                     pageToken=token,
+                    fields=HISTORY_FIELDS,
                 ),
                 "history.list",
             ):
@@ -260,17 +266,10 @@ class GoogleGmailApi:
                 for h in (answer.get("payload") or {}).get("headers", [])
                 if str(h.get("name", "")).lower() in ADDRESS_HEADERS
             ]
-            metas.append(
-                MessageMeta(
-                    gmail_id=gmail_id,
-                    thread_id=str(answer.get("threadId", "")),
-                    internal_date=int(answer.get("internalDate") or 0),
-                    addresses=addresses_from_headers(headers),
-                )
-            )
+            metas.append(MessageMeta(gmail_id=gmail_id, addresses=addresses_from_headers(headers)))
         return metas
 
-    def raw(self, gmail_ids: Sequence[str]) -> dict[str, bytes]:
+    def raw(self, gmail_ids: Sequence[str]) -> dict[str, FullMessage]:
         messages = self._service.users().messages()
         answers = self._batch(
             gmail_ids,
@@ -279,7 +278,8 @@ class GoogleGmailApi:
         out = {}
         for gmail_id, answer in answers.items():
             data = str(answer.get("raw", ""))
-            out[gmail_id] = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+            raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+            out[gmail_id] = FullMessage(raw, int(answer.get("internalDate") or 0))
         return out
 
     def labels(self) -> list[GmailLabel]:

@@ -68,12 +68,19 @@ class GmailLabel:
 
 @dataclass(frozen=True, slots=True)
 class MessageMeta:
-    """What a metadata fetch tells: enough to decide whether a message involves a contact."""
+    """What a metadata fetch tells: enough to decide whether a message involves a contact, and no
+    more (it is fetched for every new message; issue 14's Gmail bytes)."""
 
     gmail_id: str
-    thread_id: str
-    internal_date: int  # epoch milliseconds
     addresses: frozenset[str]  # From / To / Cc / Bcc / Reply-To, lower-cased
+
+
+@dataclass(frozen=True, slots=True)
+class FullMessage:
+    """What a full fetch tells, for a message that involves a contact."""
+
+    raw: bytes  # the RFC 5322 message
+    internal_date: int  # Gmail's receipt time, epoch milliseconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from callproof.mail.model import (
     EmailPage,
     EmailQuery,
     EmailRecord,
+    FullMessage,
     GmailLabel,
     GooglePerson,
     Integration,
@@ -90,8 +91,9 @@ class GmailApi(Protocol):
         """Address headers of each message (batched, <= 50 per batch); deleted messages are absent."""
         ...
 
-    def raw(self, gmail_ids: Sequence[str]) -> dict[str, bytes]:
-        """The full RFC 5322 message of each (batched, <= 50 per batch); deleted ones are absent."""
+    def raw(self, gmail_ids: Sequence[str]) -> dict[str, FullMessage]:
+        """The full RFC 5322 message of each, with its receipt time (batched, <= 50 per batch);
+        deleted ones are absent."""
         ...
 
     def watch(self, topic: str, label_ids: Sequence[str]) -> tuple[int, int]:

@@ -32,7 +32,6 @@ from callproof.mail.model import (
     Integration,
     IntegrationStatus,
     MailboxCopy,
-    MessageMeta,
     ParsedMail,
     SyncResult,
     iso_time,
@@ -207,21 +206,22 @@ class MailSync:
         result.matched = len(matched)
         if not matched:
             return
-        parsed = {gid: parse(raw) for gid, raw in api.raw(list(matched)).items()}
+        fetched = api.raw(list(matched))
+        parsed = {gid: parse(full.raw) for gid, full in fetched.items()}
         keys = {
             gid: message_key(mail.message_id, mail.from_address or mail.sender, mail.date, mail.subject)
             for gid, mail in parsed.items()
         }
         stored = self._index.stored(org, set(keys.values()))  # one batch read: which the org has
         for gid, mail in parsed.items():
-            meta, contact_ids = matched[gid]
-            key = keys[gid]
-            copy = MailboxCopy(user, gid, key, meta.internal_date, labels[gid])
+            contact_ids = matched[gid][1]
+            key, received = keys[gid], fetched[gid].internal_date
+            copy = MailboxCopy(user, gid, key, received, labels[gid])
             linked = self._index.link(org, copy) if key in stored else None
             stored.add(key)  # the same message twice in one sync: the second is a copy
             if linked is None:
-                record = self._record(integration, meta, mail, key, contact_ids, labels[gid])
-                self._blobs.put(record.object_key, json.dumps(_document(meta, mail)).encode())
+                record = self._record(integration, copy, mail, contact_ids)
+                self._blobs.put(record.object_key, json.dumps(_document(received, mail)).encode())
                 if self._index.put(record):
                     result.stored += 1
                     continue
@@ -231,20 +231,16 @@ class MailSync:
 
     @staticmethod
     def _record(
-        integration: Integration,
-        meta: MessageMeta,
-        mail: ParsedMail,
-        key: str,
-        contact_ids: list[str],
-        labels: tuple[str, ...],
+        integration: Integration, copy: MailboxCopy, mail: ParsedMail, contact_ids: list[str]
     ) -> EmailRecord:
+        key = copy.email_id
         return EmailRecord(
             org_id=integration.org_id,
             email_id=key,
             user_id=integration.user_id,
-            gmail_id=meta.gmail_id,
+            gmail_id=copy.gmail_id,
             thread_id=thread_key(mail.thread_root, key),
-            internal_date=meta.internal_date,
+            internal_date=copy.internal_date,
             subject=mail.subject[:998],
             sender=mail.sender[:998],
             contact_ids=tuple(contact_ids),
@@ -253,15 +249,15 @@ class MailSync:
             mailboxes=(integration.user_id,),
             from_address=mail.from_address,
             to_addresses=tuple(sorted(mail.to_addresses))[:100],
-            labels=labels,
+            labels=copy.labels,
         )
 
 
-def _document(meta: MessageMeta, mail: ParsedMail) -> dict[str, Any]:
+def _document(received: int, mail: ParsedMail) -> dict[str, Any]:
     """The body as stored once per org (the Gmail ids of each mailbox's copy live in the index)."""
     return {
         "message_id": mail.message_id,
-        "internal_date": meta.internal_date,
+        "internal_date": received,
         "headers": mail.headers,
         "subject": mail.subject,
         "text": mail.text,

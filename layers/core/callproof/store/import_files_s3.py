@@ -14,6 +14,10 @@ from callproof.store.s3_stream import MiB, S3MultipartWriter, read_chunks
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+# The worker holds one read and the unfinished line before it: its memory is bounded by this, whatever
+# the file's size. A quarter MiB keeps it small and costs nothing (one GetObject stream either way).
+READ_CHUNK = MiB // 4
+
 
 class S3ImportFiles:
     def __init__(self, client: S3Client, bucket: str, kms_key_id: str) -> None:
@@ -31,11 +35,11 @@ class S3ImportFiles:
 
     def read(self, key: str, offset: int) -> Iterator[bytes]:
         if offset == 0:
-            yield from read_chunks(self._client, self._bucket, key)
+            yield from read_chunks(self._client, self._bucket, key, READ_CHUNK)
             return
         body = self._client.get_object(Bucket=self._bucket, Key=key, Range=f"bytes={offset}-")["Body"]
         try:
-            yield from body.iter_chunks(MiB)
+            yield from body.iter_chunks(READ_CHUNK)
         finally:
             body.close()
 

@@ -2,6 +2,8 @@
 
 AccountsTable items (every key begins with the org, except the service's own policy documents):
 - member / profile:  pk=ORG#<org>   sk=USER#<user>
+  a removed member (ADR 0023) also carries ``removed_pk=REMOVED`` and ``purge_after`` (ISO, UTC): the
+  sparse index ``RemovedByPurge`` lists them across orgs for the daily sweep (never a Scan)
 - consent record:    pk=ORG#<org>   sk=CONSENT#<user>#<purpose>#<at>#<id>   (append-only)
 - consent state:     pk=ORG#<org>   sk=CONSENTS#<user>   (the latest record per purpose)
   (consent records and state: ``store/consents_dynamo.py``)
@@ -12,8 +14,8 @@ AccountsTable items (every key begins with the org, except the service's own pol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -28,10 +30,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 USER_PREFIX = "USER#"
+REMOVED_BY_PURGE = "RemovedByPurge"
+REMOVED_PK = "REMOVED"
 
 
 def member_key(org_id: str, user_id: str) -> dict[str, str]:
     return {"pk": org_pk(org_id), "sk": f"{USER_PREFIX}{user_id}"}
+
+
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 def _member(item: Mapping[str, Any]) -> Member:
@@ -46,11 +54,19 @@ def _member(item: Mapping[str, Any]) -> Member:
         username=item.get("username"),
         created_at=datetime.fromisoformat(created) if created else None,
         version=int(item.get("version", 1)),
+        removed_at=_moment(item.get("removed_at")),
+        removed_by=item.get("removed_by"),
+        purge_after=_moment(item.get("purge_after")),
     )
 
 
+def _utc(moment: datetime) -> str:
+    """Sortable in the index: every ``purge_after`` in UTC with the same offset."""
+    return moment.astimezone(UTC).isoformat()
+
+
 def _member_item(member: Member) -> Item:
-    return {
+    item: Item = {
         **member_key(member.org_id, member.user_id),
         "entity": "member",
         "org_id": member.org_id,
@@ -63,6 +79,14 @@ def _member_item(member: Member) -> Item:
         "created_at": member.created_at.isoformat() if member.created_at else None,
         "version": member.version,
     }
+    if member.removed_at is not None and member.purge_after is not None:
+        item |= {
+            "removed_at": _utc(member.removed_at),
+            "removed_by": member.removed_by,
+            "purge_after": _utc(member.purge_after),
+            "removed_pk": REMOVED_PK,
+        }
+    return item
 
 
 class DynamoMemberStore:
@@ -123,3 +147,21 @@ class DynamoMemberStore:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             raise Conflict("the member changed meanwhile; reload and retry") from None
+
+    def due_for_purge(self, now: datetime) -> Iterator[tuple[str, str]]:
+        """Removed members whose grace period ended, from the sparse index (eventually consistent: the
+        sweep reads each member again before it purges)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": REMOVED_BY_PURGE,
+            "KeyConditionExpression": "removed_pk = :removed AND purge_after <= :now",
+            "ExpressionAttributeValues": to_item({":removed": REMOVED_PK, ":now": _utc(now)}),
+        }
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                keys = from_item(item)  # the index is KEYS_ONLY: the table's keys name org and user
+                yield str(keys["pk"]).removeprefix("ORG#"), str(keys["sk"]).removeprefix(USER_PREFIX)
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

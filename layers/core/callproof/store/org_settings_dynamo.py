@@ -74,12 +74,25 @@ class DynamoOrgSettingsStore:
         region = item.get("default_phone_region")
         return (region if isinstance(region, str) else None, _periods(item))
 
-    def put(self, org_id: str, region: str | None, retention: Mapping[str, int]) -> None:
+    def member_grace_days(self, org_id: str) -> int | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": org_pk(org_id), "sk": SETTINGS_SK}),
+            ConsistentRead=True,
+            ProjectionExpression="member_grace_days",
+        )
+        days = from_item(response.get("Item") or {}).get("member_grace_days")
+        return days if isinstance(days, int) and days > 0 else None
+
+    def put(
+        self, org_id: str, region: str | None, retention: Mapping[str, int], grace_days: int | None = None
+    ) -> None:
         """The legacy call-log attribute goes: the ``retention`` map holds every period."""
         values: dict[str, Any] = {
             "default_phone_region": region,
             "retention": dict(retention) or None,
             LEGACY_CALL_RETENTION: None,
+            "member_grace_days": grace_days,
         }
         sets = [name for name, value in values.items() if value is not None]
         removes = [name for name, value in values.items() if value is None]
