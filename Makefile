@@ -7,7 +7,7 @@ TOOLS := .venv-tools
 CHECKOV := .venv-checkov
 PORT ?= 3000
 
-.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz lock build build-host client client-types
+.PHONY: install tools run test lint typecheck check-template unit integration e2e bench openapi clean chromium browser mutate fuzz lock build build-host client client-types retention-docs
 
 # Every venv installs from a lock file with hashes (ADR 0015; `make lock` writes them), with
 # --require-hashes --no-deps: each file's sha256 is checked and nothing unlisted is installed. pip
@@ -167,6 +167,10 @@ openapi: install client
 	$(PY) -m callproof_local.openapi > docs/openapi.json.tmp || { rm -f docs/openapi.json.tmp; exit 1; }
 	mv docs/openapi.json.tmp docs/openapi.json
 	cd $(CLIENT) && npm run --silent generate
+
+# docs/retention.md from the retention rules (callproof/retention/model.py); a unit test fails when stale.
+retention-docs: install
+	$(PY) tools/retention_docs.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .aws-sam-build-host.log .pytest_cache .mypy_cache .ruff_cache .callproof .mutate* .fuzz-report.tsv $(CLIENT)/node_modules $(CLIENT)/build

@@ -1,4 +1,5 @@
-"""`make bench`: phone normalization, contacts import and lookup on moto, local stack start, memory.
+"""`make bench`: phone normalization, contacts import and lookup on moto, local stack start, memory,
+the retention purge's peak memory with 10,000 expired items.
 
 Prints one line per figure. Figures on moto measure our code plus moto's (moto is far slower than
 DynamoDB per request); they are for spotting regressions, not for predicting AWS latency.
@@ -311,6 +312,9 @@ def main() -> None:
     from bench.gmail import bench_gmail
 
     bench_gmail(report, local_functions, api_event)
+    from bench.retention import bench_retention
+
+    bench_retention(report, local_functions)
     bench_dsar()  # last: it starts the local stack in this process
     finish()
 

@@ -132,8 +132,8 @@ class FixedOrgSettings:
     def default_phone_region(self, org_id: str) -> str:
         return self._per_org.get(org_id, self._region)
 
-    def call_retention_months(self, org_id: str) -> int:
-        return self._retention.get(org_id, 24)
+    def retention_periods(self, org_id: str) -> dict[str, int]:
+        return {"call_logs": self._retention[org_id]} if org_id in self._retention else {}
 
 
 class InMemoryCallLogStore:

@@ -1,4 +1,5 @@
-"""Daily sweep: delete call logs older than each org's retention period (default 24 months). Thin."""
+"""Daily retention purge: every store with a retention rule (``callproof.retention.model``), each org's
+expired items page by page; counts per store as metrics and in each org's audit chain. Thin."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import wiring
 from callproof.observability import logger, metrics, tracer
+from callproof.retention.service import totals
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    service, orgs = wiring.call_logs()
-    deleted = service.enforce_retention(orgs)
-    total = sum(deleted.values())
-    metrics.add_metric(name="CallLogsExpired", unit="Count", value=total)
-    logger.info("call-log retention sweep", extra={"orgs": len(deleted), "deleted": total})
-    return {"deleted": total, "orgs": len(deleted)}
+    counts = wiring.retention().run()
+    by_store = totals(counts)
+    for store, deleted in by_store.items():
+        metrics.add_metric(name=f"RetentionPurged_{store}", unit="Count", value=deleted)
+    if "call_logs" in by_store:
+        metrics.add_metric(name="CallLogsExpired", unit="Count", value=by_store["call_logs"])
+    total = sum(by_store.values())
+    logger.info("retention purge", extra={"orgs": len(counts), "deleted": total, "stores": by_store})
+    return {"deleted": total, "orgs": len(counts), "stores": by_store}

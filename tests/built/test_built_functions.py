@@ -243,7 +243,11 @@ def test_call_logs_lists_an_orgs_calls(run: Run) -> None:
 
 
 def test_call_retention_runs_on_its_schedule(run: Run) -> None:
-    assert run("CallRetentionFunction", scheduled("CallRetention")).result == {"deleted": 0, "orgs": 0}
+    assert run("CallRetentionFunction", scheduled("CallRetention")).result == {
+        "deleted": 0,
+        "orgs": 0,
+        "stores": {},
+    }
 
 
 def test_calendars_reports_no_connection(run: Run) -> None:

@@ -92,9 +92,7 @@ def test_retention_schedule_runs_on_demand(local_stack: RunningStack) -> None:
     assert mine["items"] == []
     # issue 18, point 5: the sweep's log line names its function's service, as in the cloud
     logged = [
-        json.loads(line)
-        for line in local_stack.stdout.read_text().splitlines()
-        if '"call-log retention' in line
+        json.loads(line) for line in local_stack.stdout.read_text().splitlines() if '"retention purge' in line
     ]
     assert logged
     assert {line["service"] for line in logged} == {"call-retention"}

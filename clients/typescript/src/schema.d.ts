@@ -2519,6 +2519,13 @@ export interface components {
             published_name?: string | null;
             /** Member Grace Days */
             member_grace_days?: number | null;
+            /**
+             * Retention
+             * @description Shorter retention periods, by store (docs/retention.md: each store's unit, minimum and maximum); a store left out keeps its maximum; `contacts` is opt-in.
+             */
+            retention?: {
+                [key: string]: number;
+            };
         };
         /** OrgSettingsOut */
         OrgSettingsOut: {
@@ -2536,6 +2543,13 @@ export interface components {
             published_name: string | null;
             /** Member Grace Days */
             member_grace_days: number;
+            /**
+             * Retention
+             * @description The periods the org shortened, by store; every other store keeps its maximum
+             */
+            retention: {
+                [key: string]: number;
+            };
         };
         /** OrgSmsOut */
         OrgSmsOut: {

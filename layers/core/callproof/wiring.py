@@ -1,9 +1,8 @@
 """The one place where services meet their AWS adapters (handlers call these; tests pass fakes instead).
 
-Each builder imports its own domain and adapters, and reads its settings model, on first use, and
-is cached for the life of the Lambda environment, like the boto3 clients it uses: a function loads
-only what it serves (nothing here imports a domain at module level; a cold start pays for one). What several builders share (the link key, the
-suppression list, Twilio, phone codes) is in ``callproof.wiring_shared``.
+Each builder imports its own domain and adapters, and reads its settings model, on first use, and is cached
+for the life of the Lambda environment, like the boto3 clients it uses: a function loads only what it serves
+(nothing here imports a domain at module level). Shared builders are in ``callproof.wiring_shared``.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from callproof import aws, config
 from callproof.wiring_calendars import calendars as calendars  # re-exported for the calendar handlers
+from callproof.wiring_retention import retention as retention  # re-exported for the retention handler
 
 if TYPE_CHECKING:  # for annotations only: each builder imports its own domain on first use
     from callproof.accounts.age import AgeService
@@ -384,6 +384,7 @@ def reset() -> None:
     contact_services.cache_clear()
     contact_imports.cache_clear()
     call_logs.cache_clear()
+    retention.cache_clear()
     sms.cache_clear()
     web_consent.cache_clear()
     link_key.cache_clear()

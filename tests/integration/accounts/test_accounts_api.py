@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
+from callproof.dsar.audit import verify
+from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
 from tests.support import api_event
@@ -154,6 +156,7 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
         "slug": None,
         "published_name": None,
         "member_grace_days": 30,
+        "retention": {},
     }
     wanted = {
         "default_phone_region": "GB",
@@ -167,7 +170,7 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
     assert accounts(call, "PUT", "/v1/org/settings", body=wanted)[0] == 403
     status, settings = accounts(call, "PUT", "/v1/org/settings", body=wanted, **ADMIN)
     assert status == 200
-    assert settings == wanted
+    assert settings == {**wanted, "retention": {"call_logs": 6}}
 
     # the contacts function parses a national number with the org's region now
     status, contact = call(
@@ -195,7 +198,7 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
     ):
         status, body = accounts(call, "PUT", "/v1/org/settings", body=bad, **ADMIN)
         assert (status, body["error"]["field"]) == (422, field), body
-    assert accounts(call, "GET", "/v1/org/settings")[1] == wanted
+    assert accounts(call, "GET", "/v1/org/settings")[1] == {**wanted, "retention": {"call_logs": 6}}
 
     status, settings = accounts(call, "PUT", "/v1/org/settings", body={}, **ADMIN)  # back to defaults
     assert status == 200
@@ -204,7 +207,45 @@ def test_org_settings_are_read_by_contacts_and_sms(call: Invoke) -> None:
     assert settings["member_grace_days"] == 30
 
 
-def test_org_retention_setting_drives_the_scheduled_purge(call: Invoke) -> None:
+def test_retention_periods_may_be_shortened_never_lengthened(call: Invoke) -> None:
+    """``retention`` holds the periods the org shortened (docs/retention.md); past a rule's maximum,
+    below its minimum, an unknown store or a period that contradicts ``call_retention_months`` is a
+    422 that changes nothing."""
+    shorter = {"retention": {"mail": 12, "export_staging": 3, "contacts": 36}}
+    status, settings = accounts(call, "PUT", "/v1/org/settings", body=shorter, **ADMIN)
+    assert status == 200, settings
+    assert settings["retention"] == shorter["retention"]
+    assert settings["call_retention_months"] is None
+
+    for bad in (
+        {"retention": {"mail": 25}},  # the maximum is 24 months
+        {"retention": {"export_staging": 9}},  # 8 days
+        {"retention": {"contacts": 2}},  # at least 6 months
+        {"retention": {"mail": 0}},
+        {"retention": {"mail": "12"}},
+        {"retention": {"mail": True}},
+        {"retention": {"backups": 1}},
+        {"retention": ["mail"]},
+        {"call_retention_months": 25},
+        {"call_retention_months": 6, "retention": {"call_logs": 3}},
+    ):
+        status, body = accounts(call, "PUT", "/v1/org/settings", body=bad, **ADMIN)
+        assert status == 422, (bad, body)
+        assert body["error"]["code"] == "validation_error", body
+    assert accounts(call, "GET", "/v1/org/settings")[1]["retention"] == shorter["retention"]
+
+    both = {"call_retention_months": 6, "retention": {"call_logs": 6, "sms": 1}}
+    status, settings = accounts(call, "PUT", "/v1/org/settings", body=both, **ADMIN)
+    assert status == 200
+    assert settings["retention"] == {"call_logs": 6, "sms": 1}
+    assert settings["call_retention_months"] == 6
+    status, settings = accounts(call, "PUT", "/v1/org/settings", body={}, **ADMIN)  # back to the maxima
+    assert (status, settings["retention"], settings["call_retention_months"]) == (200, {}, None)
+
+
+def test_org_retention_setting_drives_the_scheduled_purge(
+    call: Invoke, aws_stack: dict[str, Physical]
+) -> None:
     """Old data really goes: the org's ``call_retention_months`` (set here) is what the daily
     CallRetentionFunction enforces; another org keeps its default 24 months."""
     device = {"device_type": "phone", "os_name": "Android", "os_version": "15", "app_version": "4.2.0"}
@@ -235,10 +276,18 @@ def test_org_retention_setting_drives_the_scheduled_purge(call: Invoke) -> None:
     scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
     result = call.raw("CallRetentionFunction", scheduled)  # type: ignore[attr-defined]
     assert result["deleted"] == 1
+    assert result["stores"] == {"call_logs": 1, "device_locations": 0, "devices": 0}
     for org, kept in (("org-a", 1), ("org-b", 2)):
         status, calls = call("CallLogsFunction", api_event("GET", "/v1/call-logs", org=org))
         assert status == 200
         assert len(calls["items"]) == kept
+    # the counts are in org-a's audit chain (ids and counts only); org-b lost nothing: no entry
+    audit = DynamoAuditLog(boto3.client("dynamodb"), aws_stack["DsarTable"].ref)
+    visited = {"call_logs": 1, "device_locations": 0, "devices": 0}  # every store the org has items in
+    for org, purged in (("org-a", [visited]), ("org-b", [])):
+        entries = list(audit.entries(org))
+        assert [e.detail for e in entries if e.action == "retention.purged"] == purged
+        assert verify(entries, audit.head(org)) is None
 
 
 def cognito_users(stack: dict[str, Physical]) -> dict[str, dict[str, Any]]:

@@ -197,7 +197,11 @@ def test_retention_schedule_deletes_old_calls(call: Invoke, aws_stack: dict[str,
     upload(call, [entry(started_at="2020-01-01T00:00:00Z"), entry(started_at="2026-11-01T00:00:00Z")])
     scheduled = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
     result = call_raw(call, "CallRetentionFunction", scheduled)
-    assert result == {"deleted": 1, "orgs": 1}
+    assert result == {
+        "deleted": 1,
+        "orgs": 1,
+        "stores": {"call_logs": 1, "device_locations": 0, "devices": 0},  # the device is fresh
+    }
     _status, mine = call("CallLogsFunction", api_event("GET", "/v1/call-logs"))
     assert [c["started_at"][:4] for c in mine["items"]] == ["2026"]
 

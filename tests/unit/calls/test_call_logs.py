@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from callproof.accounts.model import ConsentRecord, ConsentSource, Purpose
 from callproof.calls.model import DeviceIn, EntryStatus, MatchStatus
-from callproof.calls.service import CallLogService, months_before
+from callproof.calls.service import CallLogService
 from callproof.contacts.model import ContactIn
 from callproof.contacts.service import ContactService
 from callproof.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -260,32 +260,6 @@ def test_devices_keep_location_only_with_the_phones_and_the_users_consent(
         call_logs.register_device(OTHER_REP, "d-1", PHONE)
     with pytest.raises(InvalidInput):
         call_logs.register_device(REP, "../etc", PHONE)
-
-
-def test_retention_deletes_only_calls_past_each_orgs_period(
-    calls: InMemoryCallLogStore, devices: InMemoryDeviceStore, store: InMemoryContactStore
-) -> None:
-    orgs = FixedOrgSettings("US", retention_months={"org-a": 1})
-    service = CallLogService(
-        calls, devices, store, orgs, geolocation=InMemoryConsentStore(), clock=lambda: NOW
-    )
-    service.register_device(REP, "pixel-1", PHONE)
-    old, recent = entry(started_at="2026-10-01T10:00:00Z"), entry(started_at="2026-11-20T10:00:00Z")
-    service.ingest(REP, [old, recent])
-    assert service.enforce_retention(orgs) == {"org-a": 1}
-    assert [c.id for c in calls.calls.values()] == [recent["client_id"]]
-
-
-@pytest.mark.parametrize(
-    ("moment", "months", "expected"),
-    [
-        (datetime(2026, 3, 31, tzinfo=UTC), 1, datetime(2026, 2, 28, tzinfo=UTC)),
-        (datetime(2026, 1, 15, tzinfo=UTC), 24, datetime(2024, 1, 15, tzinfo=UTC)),
-        (datetime(2028, 3, 30, tzinfo=UTC), 1, datetime(2028, 2, 29, tzinfo=UTC)),
-    ],
-)
-def test_months_before(moment: datetime, months: int, expected: datetime) -> None:
-    assert months_before(moment, months) == expected
 
 
 ENTRY_VARIANTS = st.one_of(

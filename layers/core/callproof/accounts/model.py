@@ -8,9 +8,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from callproof.models import Model
+from callproof.retention.model import BY_STORE, check_periods
 from callproof.tenancy import Role
 from callproof.values import ISO_DATE, JSON_SCALAR, SINGLE_LINE
 
@@ -94,12 +95,13 @@ class DirectoryUser:
 @dataclass(frozen=True, slots=True)
 class OrgSettings:
     default_phone_region: str | None = None  # None: the deployment's DEFAULT_PHONE_REGION
-    call_retention_months: int | None = None  # None: 24 months
+    call_retention_months: int | None = None  # None: the call-log rule's maximum (retention.model)
     sms_confirmations: bool = False
     daily_sms_cap: int | None = None  # None: the deployment's SMS_DAILY_CAP
     slug: str | None = None  # unique across orgs: the privacy page and privacy+<slug>@ mail find the org
     published_name: str | None = None  # the company name the org publishes (unique across orgs too)
     member_grace_days: int = DEFAULT_MEMBER_GRACE_DAYS  # a removed member is restorable this long
+    retention: dict[str, int] = field(default_factory=dict)  # the periods the org shortened, by store
 
 
 def name_key(name: str) -> str:
@@ -204,7 +206,9 @@ class OrgSettingsIn(_Strict):
     """Every field is replaced (PUT); a field left out returns to the deployment's default."""
 
     default_phone_region: Region | None = None
-    call_retention_months: Annotated[int, Field(ge=1, le=120), JSON_SCALAR] | None = None
+    call_retention_months: (
+        Annotated[int, Field(ge=1, le=BY_STORE["call_logs"].maximum), JSON_SCALAR] | None
+    ) = None  # the same as retention.call_logs (kept for older clients)
     sms_confirmations: Annotated[bool, JSON_SCALAR] = False
     daily_sms_cap: Annotated[int, Field(ge=0, le=100_000), JSON_SCALAR] | None = None
     slug: Slug | None = None  # lower-case letters, digits and inner hyphens, 3-40; 409 when taken
@@ -213,6 +217,32 @@ class OrgSettingsIn(_Strict):
     member_grace_days: (
         Annotated[int, Field(ge=MIN_MEMBER_GRACE_DAYS, le=MAX_MEMBER_GRACE_DAYS), JSON_SCALAR] | None
     ) = None
+    retention: Annotated[
+        dict[str, Annotated[int, JSON_SCALAR]],
+        Field(
+            max_length=len(BY_STORE),
+            description="Shorter retention periods, by store (docs/retention.md: each store's unit, "
+            "minimum and maximum); a store left out keeps its maximum; `contacts` is opt-in.",
+        ),
+    ] = Field(default_factory=dict)
+
+    @field_validator("retention")
+    @classmethod
+    def _within_the_rules(cls, periods: dict[str, int]) -> dict[str, int]:
+        return check_periods(periods)  # ValueError: a 422 naming the store and its limits
+
+    @model_validator(mode="after")
+    def _one_call_log_period(self) -> OrgSettingsIn:
+        """``call_retention_months`` is ``retention.call_logs``: either, or both equal."""
+        chosen = self.retention.get("call_logs")
+        months = self.call_retention_months
+        if months is not None and chosen is not None and months != chosen:
+            raise ValueError("call_retention_months and retention.call_logs differ; send one")
+        period = months if months is not None else chosen
+        if period is not None:
+            self.retention["call_logs"] = period
+            self.call_retention_months = period
+        return self
 
 
 class OrgSettingsOut(Model):
@@ -225,6 +255,9 @@ class OrgSettingsOut(Model):
     slug: str | None
     published_name: str | None
     member_grace_days: int
+    retention: dict[str, int] = Field(
+        description="The periods the org shortened, by store; every other store keeps its maximum"
+    )
 
 
 class ConsentIn(_Strict):

@@ -69,12 +69,12 @@ class IdentityDirectory(Protocol):
 class OrgSettingsStore(Protocol):
     """The org settings item the contacts and call-log functions read (``DynamoOrgSettings``)."""
 
-    def get(self, org_id: str) -> tuple[str | None, int | None]:
-        """(default phone region, call retention months), None where the org set nothing."""
+    def get(self, org_id: str) -> tuple[str | None, dict[str, int]]:
+        """(default phone region or None, the retention periods the org chose by store)."""
         ...
 
     def put(
-        self, org_id: str, region: str | None, retention_months: int | None, grace_days: int | None = None
+        self, org_id: str, region: str | None, retention: Mapping[str, int], grace_days: int | None = None
     ) -> None: ...
 
     def member_grace_days(self, org_id: str) -> int | None:

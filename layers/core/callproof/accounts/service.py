@@ -162,7 +162,7 @@ def _sign_in_email(raw: str) -> str:
 
 class OrgSettingsService:
     """One API over settings that live where their readers look: the contacts table's org settings
-    item (phone region, call retention), the SMS configuration item (confirmations, daily cap) and the
+    item (phone region, retention periods), the SMS configuration item (confirmations, daily cap) and the
     org's public identity (slug, published name: claimed across orgs)."""
 
     def __init__(
@@ -173,17 +173,18 @@ class OrgSettingsService:
         self._identity = identity
 
     def get(self, caller: Caller) -> OrgSettings:
-        region, months = self._org.get(caller.org_id)
+        region, retention = self._org.get(caller.org_id)
         sms = self._sms.get_config(caller.org_id)
         identity = self._identity.get_identity(caller.org_id)
         return OrgSettings(
             region,
-            months,
+            retention.get("call_logs"),
             sms.confirmations,
             sms.daily_cap,
             identity.slug,
             identity.published_name,
             self._org.member_grace_days(caller.org_id) or DEFAULT_MEMBER_GRACE_DAYS,
+            dict(retention),
         )
 
     def put(self, caller: Caller, request: OrgSettingsIn) -> OrgSettings:
@@ -197,7 +198,7 @@ class OrgSettingsService:
         self._org.put(
             caller.org_id,
             request.default_phone_region,
-            request.call_retention_months,
+            request.retention,
             request.member_grace_days,
         )
         old = self._sms.get_config(caller.org_id)

@@ -1,18 +1,13 @@
-"""Ports of the call-log domain: call logs, devices, what it needs of contacts, and retention settings."""
+"""Ports of the call-log domain: call logs, devices and what it needs of contacts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from callproof.calls.model import CallLog, Device, Match
 from callproof.contacts.model import Contact
-
-
-class RetentionSettingsReader(Protocol):
-    def call_retention_months(self, org_id: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +47,9 @@ class CallLogStore(Protocol):
 
     def set_match(self, call: CallLog, match: Match) -> None: ...
 
-    def older_than(self, org_id: str, cutoff: datetime, limit: int) -> list[str]:
-        """Ids of the org's calls that started before ``cutoff``, oldest first."""
+    def register_org(self, org_id: str) -> None:
+        """Record that the org has call logs (the retention purge walks this registry)."""
         ...
-
-    def register_org(self, org_id: str) -> None: ...
-
-    def orgs(self) -> Iterator[str]: ...
 
 
 class DeviceStore(Protocol):

@@ -1,8 +1,8 @@
-"""Call-log use cases: ingest a batch, match to contacts, read, delete, re-match, retention, devices."""
+"""Call-log use cases: ingest a batch, match to contacts, read, delete, re-match, devices (their
+retention is the retention domain's daily purge)."""
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import re
@@ -32,7 +32,6 @@ from callproof.calls.ports import (
     ContactPhoneLookup,
     DeviceStore,
     GeolocationConsent,
-    RetentionSettingsReader,
 )
 from callproof.contacts.model import Contact
 from callproof.contacts.ports import OrgSettingsReader
@@ -41,7 +40,6 @@ from callproof.phones import InvalidPhoneNumber
 from callproof.tenancy import Caller, Role
 
 MAX_PAGE_SIZE = 100
-RETENTION_BATCH = 500
 _CONTACT_ID = re.compile(r"^[0-9a-f]{32}$")
 _CALL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -69,13 +67,6 @@ def match_for(number: CallNumber, index: Mapping[str, frozenset[str]]) -> Match:
     if not number.matchable or number.e164 is None:
         return Match(MatchStatus.UNMATCHABLE)
     return match_of(index.get(number.e164, frozenset()))
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same day-of-month ``months`` earlier (clamped to that month's last day)."""
-    year, month_index = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    month = month_index + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
 def numbers_to_rematch(old: Contact | None, new: Contact | None) -> set[str]:
@@ -264,21 +255,6 @@ class CallLogService:
                     self._calls.set_match(call, match)
                     changed += 1
         return changed
-
-    def enforce_retention(self, settings: RetentionSettingsReader) -> dict[str, int]:
-        """Delete every call older than its org's retention period, in batches; deleted count per org."""
-        now = self._clock()
-        deleted: dict[str, int] = {}
-        for org_id in self._calls.orgs():
-            cutoff = months_before(now, settings.call_retention_months(org_id))
-            count = 0
-            while batch := self._calls.older_than(org_id, cutoff, RETENTION_BATCH):
-                failed = self._calls.delete_many(org_id, batch)
-                count += len(batch) - len(failed)
-                if failed:
-                    break  # throttled: the next run picks the rest up
-            deleted[org_id] = count
-        return deleted
 
     # ----------------------------------------------------------------- devices
     def register_device(self, caller: Caller, device_id: str, data: DeviceIn) -> Device:

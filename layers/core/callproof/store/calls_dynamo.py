@@ -9,13 +9,16 @@ Items (every key begins with the org, except the org registry the retention swee
   time_sk = <started_at in UTC, ISO>#<client id>: newest first with ScanIndexForward=false
 - device:  pk=ORG#<org>#DEVICE#<device id> sk=DEVICE
   DevicesByUser device_user_pk=ORG#<org>#USER#<user>#DEVICES (a user's devices: data-subject requests)
+  DevicesByOrgSeen device_org_pk=ORG#<org>#LOCATED (a location is stored) or ORG#<org>#DEVICES (none),
+                   seen_sk=<updated_at in UTC, ISO>#<device id> (retention: store/retention_dynamo.py)
 - org registry: pk=CALL_ORGS sk=ORG#<org>  (org ids only: which orgs have call logs to sweep)
+- device org registry: pk=RETENTION#devices sk=ORG#<org> (``store/retention_registry_dynamo.py``)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -33,12 +36,17 @@ from callproof.store.dynamo import (
     from_item,
     to_item,
 )
+from callproof.store.dynamo import (
+    time_sk as time_key,
+)
+from callproof.store.retention_registry_dynamo import OrgRegistry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BY_USER, BY_CONTACT, BY_NUMBER, BY_ORG_TIME = "ByUser", "ByContact", "ByNumber", "ByOrgTime"
 DEVICES_BY_USER = "DevicesByUser"
+DEVICES_BY_ORG_SEEN = "DevicesByOrgSeen"
 ORG_REGISTRY_PK = "CALL_ORGS"
 
 
@@ -54,12 +62,21 @@ def device_user_pk(org_id: str, user_id: str) -> str:
     return f"ORG#{org_id}#USER#{user_id}#DEVICES"
 
 
+def device_org_pk(org_id: str, located: bool) -> str:
+    """The DevicesByOrgSeen partition: devices that hold a location apart, so they expire sooner."""
+    return f"ORG#{org_id}#LOCATED" if located else f"ORG#{org_id}#DEVICES"
+
+
+def seen_sk(moment: datetime, device_id: str) -> str:
+    return time_key(moment, device_id)
+
+
 def _call_id(pk: str) -> str:
     return pk.rpartition("#CALL#")[2]
 
 
 def time_sk(moment: datetime, call_id: str) -> str:
-    return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{call_id}"
+    return time_key(moment, call_id)
 
 
 def _contact_pk(org_id: str, contact_id: str) -> str:
@@ -256,6 +273,7 @@ class DynamoDeviceStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+        self._orgs = OrgRegistry(client, table, "devices")  # the orgs the retention purge visits
 
     def get_many(self, org_id: str, device_ids: Iterable[str]) -> dict[str, Device]:
         keys = [device_key(org_id, device_id) for device_id in sorted(set(device_ids))]
@@ -277,6 +295,8 @@ class DynamoDeviceStore:
             "location": device.location,
             "updated_at": device.updated_at.isoformat(),
             "device_user_pk": device_user_pk(device.org_id, device.user_id),  # DevicesByUser index
+            "device_org_pk": device_org_pk(device.org_id, device.location is not None),  # DevicesByOrgSeen
+            "seen_sk": seen_sk(device.updated_at, device.id),
         }
         try:
             self._client.put_item(
@@ -289,6 +309,7 @@ class DynamoDeviceStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise Conflict("this device is registered to another user") from None
             raise
+        self._orgs.add(device.org_id)
 
     def erase_locations(self, org_id: str, user_id: str) -> int:
         """The accounts domain's ``LocationEraser``: remove the stored location of every device of the
@@ -311,10 +332,12 @@ class DynamoDeviceStore:
                     self._client.update_item(
                         TableName=self._table,
                         Key={"pk": key["pk"], "sk": key["sk"]},
-                        UpdateExpression="REMOVE #loc",
+                        UpdateExpression="REMOVE #loc SET device_org_pk = :unlocated",
                         ConditionExpression="user_id = :u",  # still this user's device
                         ExpressionAttributeNames={"#loc": "location"},
-                        ExpressionAttributeValues=to_item({":u": user_id}),
+                        ExpressionAttributeValues=to_item(
+                            {":u": user_id, ":unlocated": device_org_pk(org_id, located=False)}
+                        ),
                     )
                     erased += 1
                 except ClientError as exc:

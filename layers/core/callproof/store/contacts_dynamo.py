@@ -7,6 +7,11 @@ Items (every key begins with the org):
   (``lookup_email`` keys the sparse ``by_email`` index: which orgs hold an address, for mail sent to
   the privacy address without an org, ``store/email_holders.py``)
 - org settings:   pk=ORG#<org>                sk=SETTINGS   (``store/org_settings_dynamo.py``)
+- retention opt-ins: pk=RETENTION#contacts    sk=ORG#<org>  the orgs that set a contacts period (the
+  purge's registry, written by ``store/org_settings_dynamo.py``; the one key without the org)
+
+Contact items also carry ``org_contacts_pk=ORG#<org>#CONTACTS`` and ``updated_sk=<updated_at in UTC>#<id>``
+(GSI ContactsByOrgUpdated, keys only): the retention purge pages an org's untouched contacts by date.
 
 A lookup item holds the ids of every contact with that number or address, so one BatchGetItem answers
 up to 100 numbers, shared numbers included. A contact and its lookup items change in one transaction,
@@ -32,6 +37,7 @@ from callproof.store.dynamo import (
     decode_cursor,
     encode_cursor,
     from_item,
+    time_sk,
     to_item,
     transact,
 )
@@ -67,6 +73,17 @@ def _lookup_keys(contact: Contact) -> list[dict[str, str]]:
     ]
 
 
+CONTACTS_BY_ORG_UPDATED = "ContactsByOrgUpdated"
+
+
+def org_contacts_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#CONTACTS"
+
+
+def updated_sk(moment: datetime, contact_id: str) -> str:
+    return time_sk(moment, contact_id)
+
+
 def _to_record(contact: Contact) -> Item:
     return {
         **contact_key(contact.org_id, contact.id),
@@ -84,6 +101,8 @@ def _to_record(contact: Contact) -> Item:
         ],
         "created_at": contact.created_at.isoformat(),
         "updated_at": contact.updated_at.isoformat(),
+        "org_contacts_pk": org_contacts_pk(contact.org_id),  # ContactsByOrgUpdated (retention)
+        "updated_sk": updated_sk(contact.updated_at, contact.id),
         "version": contact.version,
         "restricted": contact.restricted or None,  # absent unless set: the Gmail / SMS readers' flag
         # absent unless set (the list's filter tests its existence)

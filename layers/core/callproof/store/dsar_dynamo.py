@@ -6,7 +6,10 @@
                GSI OpenByDue: open_pk=OPEN, open_sk=<due date>#<org>#<id>, only while the request is
                open (sparse; the daily deadline check reads it without a Scan: the one key without
                the org, since it exists to cross orgs)
+               GSI ClosedByOrgTime: closed_pk=ORG#<org>#CLOSED, closed_sk=<closed at>#<id>, only once
+               the request is closed (sparse; the retention purge deletes the record 36 months on)
 - once-marker: pk=ORG#<org>#REQ#<id>  sk=ONCE#<key>        an email that must not go twice
+- org registry: pk=RETENTION#dsar_requests  sk=ORG#<org>   (the orgs the retention purge visits)
 - rate count:  ``rates_dynamo`` (public requests per client and per email, across orgs)
 """
 
@@ -40,8 +43,10 @@ from callproof.store.dynamo import (
     encode_cursor,
     from_item,
     save_versioned,
+    time_sk,
     to_item,
 )
+from callproof.store.retention_registry_dynamo import OrgRegistry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 BY_DUE = "ByDue"
 OPEN_BY_DUE = "OpenByDue"
 OPEN_PK = "OPEN"
+CLOSED_BY_ORG_TIME = "ClosedByOrgTime"
 
 
 def request_key(org_id: str, request_id: str) -> dict[str, str]:
@@ -134,7 +140,22 @@ def _mutable(request: DsarRequest) -> dict[str, Any]:
         "due_sk": f"{due}#{request.id}",
         "open_pk": OPEN_PK if request.status in OPEN_STATUSES else None,
         "open_sk": f"{due}#{request.org_id}#{request.id}" if request.status in OPEN_STATUSES else None,
+        "closed_pk": None if request.status in OPEN_STATUSES else closed_pk(request.org_id),
+        "closed_sk": None if request.status in OPEN_STATUSES else closed_sk(_closed_at(request), request.id),
     }
+
+
+def closed_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#CLOSED"
+
+
+def closed_sk(at: datetime, request_id: str) -> str:
+    return time_sk(at, request_id)
+
+
+def _closed_at(request: DsarRequest) -> datetime:
+    """When a closed request closed: its last timeline event (a later note only keeps it longer)."""
+    return request.timeline[-1].at if request.timeline else request.created_at
 
 
 def _to_item(request: DsarRequest) -> dict[str, Any]:
@@ -207,6 +228,7 @@ class DynamoRequestStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+        self._orgs = OrgRegistry(client, table, "dsar_requests")  # the orgs the retention purge visits
 
     def create(self, request: DsarRequest, confirmation_hash: str | None, expires_at: int | None) -> None:
         item = {**_to_item(request), "confirm_hash": confirmation_hash, "confirm_expires": expires_at}
@@ -218,6 +240,7 @@ class DynamoRequestStore:
             if condition_failed(exc):
                 raise Conflict("a request with this id exists") from None
             raise
+        self._orgs.add(request.org_id)
 
     def get(self, org_id: str, request_id: str) -> DsarRequest | None:
         item = self._client.get_item(

@@ -8,6 +8,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -263,3 +264,9 @@ def delete_keys(client: DynamoDBClient, table: str, keys: Iterable[Mapping[str, 
     if batch_write(client, table, requests):
         raise BatchIncomplete("the database is throttling deletes; retry shortly")
     return len(requests)
+
+
+def time_sk(moment: datetime, suffix: str) -> str:
+    """A sort key that orders by time: ``<moment in UTC, ISO with microseconds>Z#<suffix>``; with an
+    empty suffix, the bound a ``< cutoff`` key condition compares with."""
+    return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{suffix}"

@@ -16,6 +16,7 @@ from callproof.mail.model import DEFAULT_LABELS, Integration, IntegrationStatus
 from callproof.oauth.model import SealedToken
 from callproof.store.dynamo import batch_get, from_item, to_item
 from callproof.store.mail_index_dynamo import org_pk
+from callproof.store.retention_registry_dynamo import registry_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -117,6 +118,8 @@ class DynamoIntegrationStore:
                 }
             }
         )
+        org = integration.org_id  # the retention purge's registry: kept after the mailbox is removed
+        actions.append({"Put": {"TableName": self._table, "Item": to_item(registry_item("mail", org))}})
         if old is not None and old.mailbox != integration.mailbox:
             actions.append({"Delete": {"TableName": self._table, "Key": to_item(route_key(old.mailbox))}})
         try:

@@ -8,6 +8,8 @@ SmsTable items:
 - ledger entry:   pk=ORG#<org>#CONSENT#<e164>                 sk=AT#<entry id>     status, source, ...
 - inbound dedup:  pk=ORG#<org>#INBOUND#<MessageSid>           sk=DEDUP             (TTL 90 days)
 - thread message: pk=ORG#<org>#THREAD#<contact id>            sk=MSG#<message id>  direction, body, ...
+  MessagesByOrgTime sms_org_pk=ORG#<org>#MESSAGES  time_sk=<at in UTC, ISO>#<message id>  (retention)
+- org registry:   pk=RETENTION#sms                            sk=ORG#<org>         (retention's orgs)
 
 Sender routes are the one key that does not begin with the org: they answer "whose number is this?"
 for Twilio's webhook, before any org is known. A Twilio number or service belongs to one org.
@@ -41,15 +43,18 @@ from callproof.store.dynamo import (
     decode_cursor,
     encode_cursor,
     from_item,
+    time_sk,
     to_item,
     transact,
 )
+from callproof.store.retention_registry_dynamo import OrgRegistry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ROUTE_SK = "ROUTE"
 CONFIG_SK = "SMS#CONFIG"
+MESSAGES_BY_ORG_TIME = "MessagesByOrgTime"
 DEDUP_TTL = timedelta(days=90)  # Twilio retries for minutes; 90 days also catches late replays
 COUNTER_TTL = timedelta(days=3)
 # Delivery statuses in the order Twilio reaches them; a callback never moves a message backwards.
@@ -112,8 +117,18 @@ def _entry(item: Item) -> ConsentEntry:
     )
 
 
+def sms_org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#MESSAGES"
+
+
+def message_time_sk(at: datetime, message_id: str) -> str:
+    return time_sk(at, message_id)
+
+
 def _message_record(message: ThreadMessage) -> Item:
     return {
+        "sms_org_pk": sms_org_pk(message.org_id),  # MessagesByOrgTime (retention)
+        "time_sk": message_time_sk(message.at, message.message_id),
         "pk": thread_pk(message.org_id, message.contact_id),
         "sk": f"MSG#{message.message_id}",
         "entity": "sms",
@@ -169,6 +184,7 @@ class DynamoSmsStore:
     def __init__(self, client: DynamoDBClient, table: str) -> None:
         self._client = client
         self._table = table
+        self._orgs = OrgRegistry(client, table, "sms")  # the orgs the retention purge visits
 
     # --------------------------------------------------------------------- routing, config
     def org_for_senders(self, senders: Sequence[str]) -> str | None:
@@ -305,6 +321,7 @@ class DynamoSmsStore:
     # ----------------------------------------------------------------------------- threads
     def add_message(self, message: ThreadMessage) -> None:
         self._client.put_item(TableName=self._table, Item=to_item(_message_record(message)))
+        self._orgs.add(message.org_id)
 
     def update_delivery(
         self,

@@ -1,0 +1,1 @@
+"""Retention: how long each store of personal data keeps it, declared once (``model.RULES``)."""
