@@ -29,6 +29,7 @@ from callproof.mail.api import (
 )
 from callproof.mail.model import EmailQuery
 from callproof.observability import logger, metrics, tracer
+from callproof.values import ISO_DATETIME
 
 app = http.resolver(wiring.policy_gate)
 
@@ -122,8 +123,10 @@ def list_emails(
     sender: Annotated[str | None, Query(alias="from", max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] = None,
     to: Address = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="words of the subject")] = None,
-    after: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
-    before: Annotated[datetime | None, Query(description="received before (ISO 8601)")] = None,
+    after: Annotated[
+        datetime | None, ISO_DATETIME, Query(description="received at or after (ISO 8601)")
+    ] = None,
+    before: Annotated[datetime | None, ISO_DATETIME, Query(description="received before (ISO 8601)")] = None,
 ) -> EmailPageOut:
     """The org's synced mail, newest first, each message once with the mailboxes that hold it."""
     caller = http.current_caller(app)

@@ -184,6 +184,11 @@ def _complete(operation: dict[str, Any], method: str, path: str, function: Funct
         responses.setdefault(str(code), _error(code))
     if "HTTPValidationError" in json.dumps(responses["422"]):
         responses["422"] = _error(422)  # ours, not Powertools'
+    if "text/html" in responses.get("200", {}).get("content", {}):
+        # a page's refusals are pages too for a browser (JSON for a client that asks for it)
+        for code in codes:
+            response = responses[str(code)]
+            response["content"] = {**response.get("content", {}), **HTML}
     operation["responses"] = dict(sorted(responses.items()))
     if (method.upper(), path) in idempotency.CREATE_ROUTES:
         operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]

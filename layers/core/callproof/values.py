@@ -171,10 +171,16 @@ def iso_date(value: Any) -> Any:
 ISO_DATE = BeforeValidator(iso_date)
 
 
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # matched at the start
+
+
 def iso_datetime(value: Any) -> Any:
-    """``value`` unchanged if it is text (pydantic then parses it as ISO 8601) or a datetime; a number,
-    which pydantic's lax mode would read as a Unix timestamp, is refused (ValueError)."""
-    if value is None or isinstance(value, str | datetime):
+    """``value`` unchanged if it is a datetime, or text that begins as an ISO 8601 date (pydantic then
+    parses the rest; where the field is an ``AwareDatetime``, a time and offset are required); a number, or text of one ("0.5", which pydantic's lax mode would
+    read as a Unix timestamp, even in a query string), is refused (ValueError)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
         return value
     raise ValueError("must be a date and time written in ISO 8601, e.g. 2026-11-27T18:05:00+01:00")
 

@@ -148,6 +148,8 @@ def test_two_reps_share_a_thread_listed_once_filtered_and_read_as_one(
         {"limit": "0"},
         {"after": "2026-12-01", "before": "2026-11-01"},
         {"after": "yesterday"},
+        {"before": "0.5"},  # not read as a Unix timestamp
+        {"after": "1795773600"},
         {"cursor": "bm90LWEtY3Vyc29y"},
         {"contact_id": "c-404"},
     ):
