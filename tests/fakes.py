@@ -469,6 +469,7 @@ class InMemoryConsentStore:
         self.records: list[ConsentRecord] = []
         self.ages: dict[tuple[str, str], AgeRecord] = {}
         self.ages_answered = ages_answered
+        self.removed: set[tuple[str, str]] = set()  # (org, user) removed by an admin
         self.reads = 0
 
     def append(self, record: ConsentRecord) -> None:
@@ -494,6 +495,7 @@ class InMemoryConsentStore:
             accepted_terms_seq=(terms.seq or 0) if terms is not None and terms.granted else 0,
             inactive=age is not None and age.status is AgeStatus.PENDING_GUARDIAN,
             age_answered=age is not None or self.ages_answered,
+            removed=(org_id, user_id) in self.removed,
         )
 
     def get_age(self, org_id: str, user_id: str) -> AgeRecord | None:

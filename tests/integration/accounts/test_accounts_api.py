@@ -102,6 +102,9 @@ def test_admin_adds_member_changes_roles_and_removes(call: Invoke, aws_stack: di
     assert accounts(call, "DELETE", path, resource=resource, **ADMIN)[0] == 204
     user = cognito.admin_get_user(UserPoolId=aws_stack["UserPool"].ref, Username="bob@example.com")
     assert user["Enabled"] is False  # signs in no more; deleted after the grace period (ADR 0023)
+    # the ID token Bob still holds (valid for up to an hour) is refused on every gated route
+    status, refused = accounts(call, "GET", "/v1/org/settings", user=bob["user_id"])
+    assert (status, refused["error"]["code"]) == (403, "member_removed"), refused
     (listed,) = accounts(call, "GET", "/v1/org/members", **ADMIN)[1]["items"]
     assert listed["status"] == "removed"
     assert listed["purge_after"] > datetime.now(UTC).isoformat()

@@ -13,7 +13,13 @@ import pytest
 
 from callproof import http
 from callproof.accounts.age import AgeService
-from callproof.accounts.consent import AGE_CONFIRMATION_REQUIRED, ConsentService, GateRefusal, PolicyGate
+from callproof.accounts.consent import (
+    AGE_CONFIRMATION_REQUIRED,
+    MEMBER_REMOVED,
+    ConsentService,
+    GateRefusal,
+    PolicyGate,
+)
 from callproof.accounts.model import AgeIn, AgeRecord, AgeStatus, ConsentIn, Purpose
 from callproof.errors import Conflict, InvalidInput
 from callproof.tenancy import Caller, Role
@@ -245,3 +251,14 @@ def test_every_other_route_answers_428_age_confirmation_required(
     )
     store.put_age("org-a", "rep-1", AgeRecord(AgeStatus.ACTIVE, NOW))
     assert answer(app, method, path) == (200, {"ok": "yes"})
+
+
+def test_a_removed_member_is_refused_first_and_never_cached(
+    gate: PolicyGate, store: InMemoryConsentStore, ages: AgeService
+) -> None:
+    ages.record(REP, AgeIn(attests_16_or_over=True))
+    store.removed.add(("org-a", "rep-1"))
+    for _ in range(2):
+        assert gate.refusal("org-a", "rep-1") == MEMBER_REMOVED
+    store.removed.clear()  # restored by an admin
+    assert gate.refusal("org-a", "rep-1") is None

@@ -189,6 +189,14 @@ class GateRefusal:
     details: list[dict[str, object]]
 
 
+# A removed member's ID token stays valid until it expires (an hour): refused here meanwhile (ADR 0023).
+MEMBER_REMOVED = GateRefusal(
+    403,
+    "member_removed",
+    "this account was removed from the organization; an admin can restore it during the grace period",
+    "user_id",
+    [],
+)
 AGE_CONFIRMATION_REQUIRED = GateRefusal(
     428,
     "age_confirmation_required",
@@ -240,6 +248,8 @@ class PolicyGate:
         if cached is not None and cached[0] >= needed and now - cached[1] < self._user_ttl:
             return None
         view = self._consents.gate_view(org_id, user_id)
+        if view.removed:
+            return MEMBER_REMOVED
         if view.inactive:
             return GateRefusal(
                 403,

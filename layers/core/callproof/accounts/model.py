@@ -342,6 +342,7 @@ class GateView:
     accepted_terms_seq: int = 0
     inactive: bool = False  # under 16, awaiting the guardian's consent
     age_answered: bool = False  # a birth date or "16 or over" is recorded (any age status)
+    removed: bool = False  # removed from the org by an admin (offboarding's grace period)
 
 
 class AgeIn(_Strict):

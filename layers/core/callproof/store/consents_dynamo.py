@@ -131,7 +131,7 @@ class DynamoConsentStore:
         response = self._client.get_item(
             TableName=self._table,
             Key=to_item(consents_key(org_id, user_id)),
-            ProjectionExpression="p_terms, age",
+            ProjectionExpression="p_terms, age, removed_at",
             ConsistentRead=True,
         )
         item = from_item(response.get("Item") or {})
@@ -141,6 +141,7 @@ class DynamoConsentStore:
             accepted_terms_seq=int(seq) if seq is not None else 0,
             inactive=age.get("status") == AgeStatus.PENDING_GUARDIAN.value,
             age_answered=bool(age.get("status")),
+            removed="removed_at" in item,  # mirrored by the member store on removal (ADR 0023)
         )
 
     def get_age(self, org_id: str, user_id: str) -> AgeRecord | None:

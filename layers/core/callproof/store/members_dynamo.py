@@ -22,8 +22,9 @@ from botocore.exceptions import ClientError
 
 from callproof.accounts.model import Member
 from callproof.errors import Conflict
+from callproof.store.consents_dynamo import consents_key
 from callproof.store.contacts_dynamo import org_pk
-from callproof.store.dynamo import Item, from_item, to_item
+from callproof.store.dynamo import Item, from_item, to_item, transact
 from callproof.tenancy import Role
 
 if TYPE_CHECKING:
@@ -127,12 +128,30 @@ class DynamoMemberStore:
                 "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": to_item({":v": old.version}),
             }
+        conflict = "the member exists or changed meanwhile; reload and retry"
+        item = to_item(_member_item(new))
+        if old is not None and old.status is not new.status:
+            # A removal (or restore) is mirrored, in the same transaction, on the item the per-request
+            # gate reads (the user's consents item): a removed member's still-valid token is refused.
+            put = {"TableName": self._table, "Item": item, **condition}
+            transact(self._client, [{"Put": put}, self._gate_mark(new)], conflict)
+            return
         try:
-            self._client.put_item(TableName=self._table, Item=to_item(_member_item(new)), **condition)
+            self._client.put_item(TableName=self._table, Item=item, **condition)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            raise Conflict("the member exists or changed meanwhile; reload and retry") from None
+            raise Conflict(conflict) from None
+
+    def _gate_mark(self, member: Member) -> dict[str, Any]:
+        key = to_item(consents_key(member.org_id, member.user_id))
+        update: dict[str, Any] = {"TableName": self._table, "Key": key}
+        if member.removed_at is None:
+            return {"Update": update | {"UpdateExpression": "REMOVE removed_at"}}
+        when = to_item({":at": _utc(member.removed_at)})
+        return {
+            "Update": update | {"UpdateExpression": "SET removed_at = :at", "ExpressionAttributeValues": when}
+        }
 
     def delete(self, member: Member) -> None:
         try:
