@@ -215,9 +215,7 @@ class DsarRequest:
         completed request still needs). Idempotent: a closed request keeps its first removal time."""
         return replace(
             self,
-            identifiers=Identifiers(
-                contact_id=self.identifiers.contact_id, proven=self.identifiers.proven
-            ),
+            identifiers=Identifiers(contact_id=self.identifiers.contact_id, proven=self.identifiers.proven),
             subject=(
                 None
                 if self.subject is None
