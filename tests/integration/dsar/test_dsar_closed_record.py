@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
@@ -15,6 +16,10 @@ import pytest
 from moto.ses.models import ses_backends
 
 from callproof import aws
+from callproof.dsar.deadlines import Deadline, Jurisdiction
+from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status
+from callproof.store.dsar_dynamo import DynamoRequestStore
+from callproof_local import cli
 from callproof_local.template import Physical
 from tests.dsar_fakes import run_workflow
 from tests.integration.conftest import Invoke
@@ -133,3 +138,53 @@ def test_a_completed_request_keeps_ids_and_counts_and_no_identifier(
     status, listed = api(dsar, other, "GET", "/v1/dsar/requests")
     assert status == 200
     assert listed["items"] == []
+
+
+def test_scrub_closed_removes_the_identifiers_of_requests_closed_before(
+    aws_stack: dict[str, Physical], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A request closed before this change (identifiers kept, not in ClosedByOrgTime) loses them to
+    the one-off command, joins the closed index; open requests and other orgs are left as they are."""
+    table = aws_stack["DsarTable"].ref
+    store = DynamoRequestStore(aws.dynamodb(), table)
+    org, other = f"org-{uuid.uuid4().hex[:8]}", f"org-{uuid.uuid4().hex[:8]}"
+
+    def old(org_id: str, request_id: str, status: Status) -> None:
+        request = DsarRequest(
+            org_id=org_id,
+            id=request_id,
+            type=RequestType.ACCESS,
+            status=status,
+            deadline=Deadline(Jurisdiction.GDPR, date(2024, 1, 10)),
+            identifiers=Identifiers(email="old@example.com", phone="+14155550177"),
+            created_at=datetime(2024, 1, 10, tzinfo=UTC),
+            created_by="staff-1",
+            verification=VERIFICATION,
+            details=DETAILS,
+        )
+        store.create(request, None, None)
+        boto3.client("dynamodb").update_item(  # as written before: no closed index, no removal time
+            TableName=table,
+            Key={"pk": {"S": f"ORG#{org_id}"}, "sk": {"S": f"REQ#{request_id}"}},
+            UpdateExpression="REMOVE closed_pk, closed_sk, identifiers_removed_at",
+        )
+
+    for n in range(3):
+        old(org, f"done-{n}", Status.COMPLETED)
+    old(org, "cancelled", Status.CANCELLED)
+    old(org, "open", Status.VERIFIED)
+    old(other, "theirs", Status.COMPLETED)
+
+    assert cli.main(["dsar", "scrub-closed", "--org", org, "--table", table]) == 0
+    assert capsys.readouterr().out.strip() == "identifiers removed from 4 closed request(s)"
+    for request_id in ("done-0", "done-1", "done-2", "cancelled"):
+        item = stored(aws_stack, org, request_id)
+        text = json.dumps(item)
+        assert "old@example.com" not in text
+        assert "4155550177" not in text
+        assert NAME not in text
+        assert item["closed_pk"] == {"S": f"ORG#{org}#CLOSED"}
+    assert "old@example.com" in json.dumps(stored(aws_stack, org, "open"))
+    assert "old@example.com" in json.dumps(stored(aws_stack, other, "theirs"))
+    assert cli.main(["dsar", "scrub-closed", "--org", org, "--table", table]) == 0  # idempotent
+    assert capsys.readouterr().out.strip() == "identifiers removed from 0 closed request(s)"
