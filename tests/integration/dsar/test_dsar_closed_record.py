@@ -16,6 +16,7 @@ import pytest
 from moto.ses.models import ses_backends
 
 from callproof import aws
+from callproof.dsar.closing import scrub_closed
 from callproof.dsar.deadlines import Deadline, Jurisdiction
 from callproof.dsar.model import DsarRequest, Identifiers, RequestType, Status
 from callproof.store.dsar_dynamo import DynamoRequestStore
@@ -175,8 +176,7 @@ def test_scrub_closed_removes_the_identifiers_of_requests_closed_before(
     old(org, "open", Status.VERIFIED)
     old(other, "theirs", Status.COMPLETED)
 
-    assert cli.main(["dsar", "scrub-closed", "--org", org, "--table", table]) == 0
-    assert capsys.readouterr().out.strip() == "identifiers removed from 4 closed request(s)"
+    assert scrub_closed(store, org, datetime.now(UTC), page=2) == 4  # three pages of the org's requests
     for request_id in ("done-0", "done-1", "done-2", "cancelled"):
         item = stored(aws_stack, org, request_id)
         text = json.dumps(item)
@@ -188,3 +188,6 @@ def test_scrub_closed_removes_the_identifiers_of_requests_closed_before(
     assert "old@example.com" in json.dumps(stored(aws_stack, other, "theirs"))
     assert cli.main(["dsar", "scrub-closed", "--org", org, "--table", table]) == 0  # idempotent
     assert capsys.readouterr().out.strip() == "identifiers removed from 0 closed request(s)"
+    assert cli.main(["dsar", "scrub-closed", "--org", other, "--table", table]) == 0
+    assert capsys.readouterr().out.strip() == "identifiers removed from 1 closed request(s)"
+    assert "old@example.com" not in json.dumps(stored(aws_stack, other, "theirs"))
