@@ -322,13 +322,16 @@ def run_audit_verify(org: str, url: str | None, table: str | None) -> int:
 
 
 def run_scrub_closed(org: str, url: str | None, table: str | None) -> int:
-    """The one-off for requests closed before closing removed their identifiers (ADR 0022)."""
+    """The one-off for requests closed before closing removed their identifiers (ADR 0022); it also
+    registers the org for the retention purge, which then finds the requests it put in ClosedByOrgTime."""
     from callproof.dsar.closing import scrub_closed
     from callproof.ids import utc_now
     from callproof.store.dsar_dynamo import DynamoRequestStore
+    from callproof.store.retention_registry_dynamo import OrgRegistry
 
     client, table = _dynamodb_table("DsarTable", table, url)
     scrubbed = scrub_closed(DynamoRequestStore(client, table), org, utc_now())
+    OrgRegistry(client, table, "dsar_requests").add(org)  # idempotent (a put of the org's key)
     print(f"identifiers removed from {scrubbed} closed request(s)")
     return 0
 

@@ -191,3 +191,7 @@ def test_scrub_closed_removes_the_identifiers_of_requests_closed_before(
     assert cli.main(["dsar", "scrub-closed", "--org", other, "--table", table]) == 0
     assert capsys.readouterr().out.strip() == "identifiers removed from 1 closed request(s)"
     assert "old@example.com" not in json.dumps(stored(aws_stack, other, "theirs"))
+    registry = boto3.client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": "RETENTION#dsar_requests"}, "sk": {"S": f"ORG#{other}"}}
+    )
+    assert "Item" in registry  # the retention purge visits the org from now on
