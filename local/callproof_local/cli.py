@@ -3,10 +3,12 @@
 ``gmail-deliver`` (put an .eml into a mailbox of the local Google double and push it as Pub/Sub would),
 ``mail-in`` (deliver an .eml to the privacy mailbox as SES receiving would: ``callproof_local.mail_in``),
 ``audit verify`` (check an org's DSAR audit hash chain), ``publish-policy``, ``dsar create | list | show |
-wait`` (staff DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``, ``incident
-record | list | show | authority | notify`` (the breach register, ``incident_cli``), and ``admin
-create`` (an org's first admin on a deployment, in ``admin_cli``). ``--url`` is always the gateway's
-URL (default: the running local stack's); ``--table`` names a deployment's table. ``--version``.
+wait`` (staff DSAR tools) and ``outbox`` (mail the local stack sent), both in ``dsar_cli``, ``dsar
+scrub-closed`` (the one-off that removes the identifiers of requests closed before closing did; on the
+table, like ``audit verify``), ``incident record | list | show | authority | notify`` (the breach
+register, ``incident_cli``), and ``admin create`` (an org's first admin on a deployment, in
+``admin_cli``). ``--url`` is always the gateway's URL (default: the running local stack's); ``--table``
+names a deployment's table. ``--version``.
 
 Exit codes: 0 success or a clean stop (Ctrl-C / SIGTERM), 1 unexpected failure, 2 a usage problem the
 user can fix (port taken, unknown schedule, no running stack, bad token arguments).
@@ -319,6 +321,21 @@ def run_audit_verify(org: str, url: str | None, table: str | None) -> int:
     return 1
 
 
+def run_scrub_closed(org: str, url: str | None, table: str | None) -> int:
+    """The one-off for requests closed before closing removed their identifiers (ADR 0022); it also
+    registers the org for the retention purge, which then finds the requests it put in ClosedByOrgTime."""
+    from callproof.dsar.closing import scrub_closed
+    from callproof.ids import utc_now
+    from callproof.store.dsar_dynamo import DynamoRequestStore
+    from callproof.store.retention_registry_dynamo import OrgRegistry
+
+    client, table = _dynamodb_table("DsarTable", table, url)
+    scrubbed = scrub_closed(DynamoRequestStore(client, table), org, utc_now())
+    OrgRegistry(client, table, "dsar_requests").add(org)  # idempotent (a put of the org's key)
+    print(f"identifiers removed from {scrubbed} closed request(s)")
+    return 0
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -427,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_publish_policy(args.version, args.significant, args.policy_url, args.url, args.table)
         if args.command == "audit":
             return run_audit_verify(args.org, args.url, args.table)
+        if args.command == "dsar" and args.dsar == "scrub-closed":
+            return run_scrub_closed(args.org, args.url, args.table)
         if args.command in ("dsar", "outbox"):
             from callproof_local import dsar_cli
 

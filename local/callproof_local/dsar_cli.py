@@ -7,7 +7,9 @@ deployment. An API refusal prints its error code and message and exits 1; a usag
 stack, no org and no token) exits 2. ``wait`` exits 0 once the request completed, 1 when it stopped
 anywhere else (needs_review, needs_attention, cancelled, expired, waiting for a confirmation or a
 correction) or the timeout passed. ``choose`` answers a request in needs_review: staff pick its
-subject among the candidates it lists.
+subject among the candidates it lists. ``show`` says "identifiers removed at completion" for a
+closed request. ``dsar scrub-closed`` (registered here, run by ``callproof_local.cli`` on the table,
+like ``audit verify``) is the one-off for requests closed before closing removed the identifiers.
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ def detail_text(request: Mapping[str, Any]) -> str:
     """A request's detail: the facts, the per-store table, the steps and the timeline."""
     subject = request.get("subject") or {}
     identifiers = ", ".join(f"{k}={subject[k]}" for k in ("email", "phone", "contact_id") if subject.get(k))
+    if subject.get("removed_at"):  # a closed request keeps no identifier of the person (ADR 0022)
+        identifiers = f"{identifiers + '; ' if identifiers else ''}identifiers removed at completion"
     facts = [
         ("Request", request["id"]),
         ("Type", request["type"] + (" (lift)" if request.get("lift") else "")),
@@ -504,6 +508,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     wait.add_argument("id")
     wait.add_argument("--timeout", type=float, default=600, help="seconds (default 600)")
+    scrub = dsar.add_parser(
+        "scrub-closed",
+        help="one-off: remove the identifiers of an org's requests closed before closing removed them",
+        **examples(
+            "callproof dsar scrub-closed --org demo-org",
+            "callproof dsar scrub-closed --org acme --table callproof-prod-DsarTable-1A2B3C",
+        ),
+    )
+    scrub.add_argument("--org", required=True)
+    scrub.add_argument("--url", help="gateway URL of a local stack (default: the running one)")
+    scrub.add_argument("--table", help="the DsarTable of a deployment (its DsarTableName output)")
     outbox = commands.add_parser(
         "outbox",
         help="the mail the local stack sent (SES)",

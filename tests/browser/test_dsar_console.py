@@ -66,6 +66,9 @@ def test_create_follow_and_download_an_access_request(
         assert [cell.inner_text() for cell in contacts.locator("td").all()][:3] == ["contacts", "done", "1"]
         expect(page.locator("#timeline")).to_contain_text("completed")
         expect(row.locator("td").nth(2)).to_have_text("completed")  # the list followed the status
+        expect(page.locator("#facts")).to_contain_text("removed at completion")  # ADR 0022
+        expect(page.locator("#facts")).not_to_contain_text(email)
+        expect(page.locator("#facts")).not_to_contain_text("passport checked")
 
         with page.expect_download() as download:
             page.get_by_role("button", name="Download").click()

@@ -73,6 +73,9 @@ def test_create_wait_show_list_an_access_request(local_stack: RunningStack, org:
     assert f"Request:      {request['id']}" in lines
     assert "Status:       completed" in lines
     assert "Download:     ready" in lines
+    assert "Subject:      identifiers removed at completion" in lines  # closed: none kept (ADR 0022)
+    assert email not in shown.stdout
+    assert "Verification: -" in lines
     contacts = next(line.split() for line in lines if line.startswith("contacts "))
     assert contacts[:3] == ["contacts", "done", "1"]
     assert any(line.split()[1:2] == ["completed"] for line in lines[lines.index("Timeline:") :])

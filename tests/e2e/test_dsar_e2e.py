@@ -15,6 +15,8 @@ import pytest
 import requests
 
 from callproof.integrations.twilio_webhook import sign
+from callproof_local.provision import aws_session, local_name
+from callproof_local.stack import STATE_FILE
 from callproof_local.twilio_double import DEV_AUTH_TOKEN
 from tests.fixtures.local_stack.process import RunningStack, new_client
 
@@ -25,6 +27,7 @@ ROLES = ("admin", "rep", "compliance")
 class Org:
     def __init__(self, stack: RunningStack) -> None:
         self.url = stack.url
+        self.home = stack.home
         self.id = f"dsar-{uuid.uuid4().hex[:8]}"
         self.headers = {"Authorization": f"Bearer {stack.token(self.id, 'staff-1', ROLES)}"}
         self.rep = {"Authorization": f"Bearer {stack.token(self.id, 'rep-1', ['rep'])}"}
@@ -83,6 +86,20 @@ class Org:
             time.sleep(0.2)
         raise AssertionError(f"request {request_id} still running")
 
+    def stored(self, request_id: str) -> str:
+        """The request's DsarTable item on the stack's moto, as JSON text."""
+        moto_url = json.loads((self.home / STATE_FILE).read_text())["moto_url"]
+        item = (
+            aws_session()
+            .client("dynamodb", endpoint_url=moto_url)
+            .get_item(
+                TableName=local_name("DsarTable"),
+                Key={"pk": {"S": f"ORG#{self.id}"}, "sk": {"S": f"REQ#{request_id}"}},
+            )["Item"]
+        )
+        assert item["status"] == {"S": "completed"}
+        return json.dumps(item)
+
     def mail_to(self, address: str) -> list[dict[str, Any]]:
         messages = requests.get(f"{self.url}/_local/outbox", timeout=10).json()["messages"]
         return [m for m in messages if address in m["to"]]
@@ -136,6 +153,15 @@ def test_access_request_exports_a_zip_and_emails_the_link(org: Org) -> None:
     staff = org.api("GET", f"/v1/dsar/requests/{done['id']}/download")
     assert staff.status_code == 200
     assert requests.get(staff.json()["url"], timeout=30).content[:2] == b"PK"
+    # Closed: the record keeps ids and counts, no identifier of the person (ADR 0022); the link
+    # emailed before still works from its own token.
+    record = org.stored(done["id"])
+    for value in (email, phone, phone.lstrip("+"), "ID checked by video call"):
+        assert value not in record
+    assert done["subject"]["email"] is None
+    assert done["subject"]["removed_at"] is not None
+    again = requests.get(f"{org.url}/privacy/download", params={"token": token}, timeout=30)
+    assert again.status_code == 200
 
 
 def test_public_erasure_confirmed_by_email_erases_and_keeps_the_opt_out(org: Org) -> None:
@@ -169,6 +195,10 @@ def test_public_erasure_confirmed_by_email_erases_and_keeps_the_opt_out(org: Org
     assert done["stores"]["call_logs"]["deleted"] == 1
     assert all(store["residue"] == 0 for store in done["stores"].values())
     assert done["subject"]["email"] is None  # nothing of the person stays on the request
+    assert done["subject"]["removed_at"] is not None
+    record = org.stored(done["id"])
+    for value in (email, phone, phone.lstrip("+"), "Eve"):
+        assert value not in record
 
     found = org.api("POST", "/v1/contacts/lookup", {"emails": [email], "phones": [phone]}).json()
     assert not found["emails"].get(email)

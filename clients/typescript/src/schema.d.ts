@@ -3018,6 +3018,11 @@ export interface components {
             users_found: string[] | null;
             /** Candidates */
             candidates: components["schemas"]["CandidateOut"][];
+            /**
+             * Removed At
+             * @description When the request closed and its identifiers (email, phone, the subject's emails and phones, recipient, details, verification) were removed; null while it is open
+             */
+            removed_at: string | null;
         };
         /** ThreadOut */
         ThreadOut: {

@@ -167,6 +167,8 @@
       ["Received", request.received],
       ["Due", request.due + (request.extended ? " (extended)" : "")],
       ["Days left", deadlineText(request)],
+      // A closed request keeps no identifier of the person (ADR 0022): say so instead of leaving gaps.
+      ["Identifiers", subject.removed_at ? `removed at completion (${subject.removed_at})` : null],
       ["Email", subject.email],
       ["Phone", subject.phone],
       ["Contact id", subject.contact_id],

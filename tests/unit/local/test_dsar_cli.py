@@ -87,6 +87,21 @@ def test_detail_text_has_the_store_table_steps_and_timeline() -> None:
     assert text.splitlines()[-1].split() == ["2026-11-28T10:00:00Z", "in_progress", "-"]
 
 
+def test_detail_text_says_a_closed_request_lost_its_identifiers() -> None:
+    request = {
+        **summary("r9", "2026-12-20", 22),
+        "type": "access",
+        "status": "completed",
+        "jurisdiction": "gdpr",
+        "received": "2026-11-20",
+        "subject": {"email": None, "phone": None, "contact_id": "c-1", "removed_at": "2026-11-28T10:00:00Z"},
+    }
+    text = dsar_cli.detail_text(request)
+    assert "Subject:      contact_id=c-1; identifiers removed at completion" in text
+    closed = {**request, "subject": {**request["subject"], "contact_id": None}}
+    assert "Subject:      identifiers removed at completion" in dsar_cli.detail_text(closed)
+
+
 @pytest.mark.parametrize(
     ("stores", "bar", "count"),
     [

@@ -244,6 +244,10 @@ class SubjectOut(Model):
     contacts_found: list[str] | None
     users_found: list[str] | None
     candidates: list[CandidateOut]  # needs_review: choose among these
+    removed_at: datetime | None = Field(
+        description="When the request closed and its identifiers (email, phone, the subject's emails "
+        "and phones, recipient, details, verification) were removed; null while it is open"
+    )
 
 
 class RequestOut(RequestSummaryOut):
@@ -271,6 +275,7 @@ class RequestOut(RequestSummaryOut):
                 "contacts_found": sorted(request.subject.contact_ids) if request.subject else None,
                 "users_found": sorted(request.subject.user_ids) if request.subject else None,
                 "candidates": request.candidates,
+                "removed_at": request.identifiers_removed_at,
             },
             "recipient_email": request.recipient_email,
             "lift": request.lift,

@@ -128,7 +128,8 @@ class Proof(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Identifiers:
-    """What the requester gave: personal data, kept on the request until an erasure finishes.
+    """What the requester gave: personal data, kept on the request while it is open (removed when it
+    closes, but for the staff-given contact id: ``DsarRequest.closing``).
 
     ``proven`` names the identifiers the person proved (the email by its confirmation link, the
     phone by a texted code) or staff verified; only those reach data."""
@@ -190,12 +191,42 @@ class DsarRequest:
     export_key: str | None = None
     answer: str | None = None  # complaint: the written answer sent to the person (outcome and steps)
     attempt: int = 0  # workflow executions started so far
+    identifiers_removed_at: datetime | None = None  # when the request closed and lost them (closing)
     version: int = 1
 
     def with_event(self, event: str, at: datetime, detail: str | None = None) -> DsarRequest:
         return replace(self, timeline=(*self.timeline, TimelineEvent(at, event, detail)))
 
     def with_status(self, status: Status, at: datetime, detail: str | None = None) -> DsarRequest:
-        return replace(
+        """The request in ``status``; a status that closes it also removes the person's identifiers
+        (``closing``), so every way a request ends (completed, cancelled, expired, answered) loses
+        them in the same write as the status."""
+        moved = replace(
             self, status=status, timeline=(*self.timeline, TimelineEvent(at, status.value, detail))
+        )
+        return moved if status in OPEN_STATUSES else moved.closing(at)
+
+    def closing(self, at: datetime) -> DsarRequest:
+        """The record a closed request keeps for accountability (ADR 0022): ids, type, status, dates,
+        deadline, per-store counts, steps, timeline, the complaint's answer and the kinds of
+        identifier proven; without what names the person: the email, phone, the subject's emails and
+        phones, the recipient's address, the person's own words (``details``) and the verification
+        staff described. The contact and account ids stay (pseudonymous, and what a correction of a
+        completed request still needs). Idempotent: a closed request keeps its first removal time."""
+        return replace(
+            self,
+            identifiers=Identifiers(contact_id=self.identifiers.contact_id, proven=self.identifiers.proven),
+            subject=(
+                None
+                if self.subject is None
+                else Subject(
+                    org_id=self.subject.org_id,
+                    contact_ids=self.subject.contact_ids,
+                    user_ids=self.subject.user_ids,
+                )
+            ),
+            details=None,
+            recipient_email=None,
+            verification=None,
+            identifiers_removed_at=self.identifiers_removed_at or at,
         )

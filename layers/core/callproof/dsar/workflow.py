@@ -26,12 +26,10 @@ from callproof.dsar.erasure_steps import ErasureSteps
 from callproof.dsar.export_steps import ExportSteps
 from callproof.dsar.model import (
     DsarRequest,
-    Identifiers,
     RequestType,
     Status,
     StepStatus,
     StoreProgress,
-    Subject,
 )
 from callproof.dsar.once import send_once
 from callproof.dsar.ports import (
@@ -164,31 +162,20 @@ class WorkflowTasks:
 
     def _finish(self, request: DsarRequest) -> dict[str, object]:
         now = self._clock()
+        if request.type is RequestType.ERASURE and request.subject is not None and request.identifiers.email:
+            subject_line, text = notices.erasure(request)  # told before the address goes (closing)
+            send_once(
+                self._requests,
+                self._mailer,
+                request,
+                notices.ERASURE_KEY,
+                request.identifiers.email,
+                subject_line,
+                text,
+            )
+        # Completing removes the person's identifiers in the same write (DsarRequest.closing): the
+        # erasure's suppression list was written from them in its earlier "suppress" step.
         done = replace(request.with_status(Status.COMPLETED, now), version=request.version + 1)
-        if request.type is RequestType.ERASURE and request.subject is not None:
-            if request.identifiers.email:  # told before the address goes from the request
-                subject_line, text = notices.erasure(request)
-                send_once(
-                    self._requests,
-                    self._mailer,
-                    request,
-                    notices.ERASURE_KEY,
-                    request.identifiers.email,
-                    subject_line,
-                    text,
-                )
-            # Nothing of the person stays on the request but pseudonymous ids and the counts.
-            kept = Subject(
-                org_id=request.org_id,
-                contact_ids=request.subject.contact_ids,
-                user_ids=request.subject.user_ids,
-            )
-            done = replace(
-                done,
-                identifiers=Identifiers(contact_id=request.identifiers.contact_id),
-                subject=kept,
-                recipient_email=None,
-            )
         self._requests.save(request, done)
         self._journal.log(request, "request.completed", {"stores": len(request.stores)})
         return {"status": Status.COMPLETED.value}

@@ -85,13 +85,16 @@ RULES: tuple[RetentionRule, ...] = (
     ),
     RetentionRule(
         "dsar_requests",
-        "closed data-subject requests: the record (type, status, timeline, per-store counts, the "
-        "identifiers the person gave) and its once-markers",
+        "closed data-subject requests: the record (ids, type, status, dates, deadline, timeline, "
+        "per-store counts, outcome) and its once-markers; the identifiers the person gave are "
+        "removed when the request closes",
         "the request's closing (completed, cancelled, expired or answered: its last event)",
         Unit.MONTHS,
         36,
-        note="kept for accountability; the org's audit chain (ids and counts only) is never purged. "
-        "Removing the identifiers at completion is not built yet (ADR 0022)",
+        note="kept for accountability; the email, phone, the subject's emails and phones, the "
+        "recipient's address, the person's own words and the verification described go in the "
+        "write that closes the request (the contact and account ids stay); the org's audit chain "
+        "(ids and counts only) is never purged",
     ),
     RetentionRule(
         "export_staging",

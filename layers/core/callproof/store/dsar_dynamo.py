@@ -111,7 +111,8 @@ def _progress(item: Mapping[str, Any]) -> StoreProgress:
 
 
 def _mutable(request: DsarRequest) -> dict[str, Any]:
-    """The attributes ``save`` owns (everything but keys, creation facts and per-store progress)."""
+    """The attributes ``save`` owns (everything but keys, creation facts and per-store progress).
+    A None is REMOVEd: closing a request drops the person's identifiers in the status's UpdateItem."""
     due = request.deadline.due.isoformat()
     return {
         "status": request.status.value,
@@ -124,6 +125,13 @@ def _mutable(request: DsarRequest) -> dict[str, Any]:
             "proven": sorted(request.identifiers.proven),
         },
         "subject": _subject_item(request.subject),
+        # what the person gave: REMOVEd (None) in the write that closes the request (closing)
+        "verification": request.verification,
+        "details": request.details,
+        "recipient_email": request.recipient_email,
+        "identifiers_removed_at": (
+            request.identifiers_removed_at.isoformat() if request.identifiers_removed_at else None
+        ),
         "candidates": [
             {"kind": candidate.kind.value, "id": candidate.id, "via": list(candidate.via)}
             for candidate in request.candidates
@@ -169,9 +177,6 @@ def _to_item(request: DsarRequest) -> dict[str, Any]:
         "deadline_days": request.deadline.days,
         "created_at": request.created_at.isoformat(),
         "created_by": request.created_by,
-        "verification": request.verification,
-        "details": request.details,
-        "recipient_email": request.recipient_email,
         "lift": request.lift,
         "stores": {name: _progress_item(progress) for name, progress in request.stores.items()},
         "due_pk": f"ORG#{request.org_id}#REQ",
@@ -220,6 +225,11 @@ def _from_item(item: Mapping[str, Any]) -> DsarRequest:
         ),
         export_key=item.get("export_key"),
         attempt=int(item.get("attempt", 0)),
+        identifiers_removed_at=(
+            datetime.fromisoformat(item["identifiers_removed_at"])
+            if item.get("identifiers_removed_at")
+            else None
+        ),
         version=int(item["version"]),
     )
 
