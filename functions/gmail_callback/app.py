@@ -37,9 +37,9 @@ def oauth_callback(
     `Accept: application/json` gets JSON."""
 
     def complete() -> tuple[ConnectedOut, str]:
-        service = wiring.gmail()[0]
-        if len(state) > 200 or len(code or "") > 2048 or len(error or "") > 200:
+        if len(state) > 200 or len(code or "") > 2048 or len(error or "") > 200:  # before any client is built
             raise InvalidInput("the sign-in answer is malformed", field="state")
+        service = wiring.gmail()[0]
         if error or not code:
             service.cancel(state)
             raise InvalidInput("Google sign-in was not completed", field="code")
