@@ -34,9 +34,10 @@ def oauth_callback(
     sealed. Answers a page; `Accept: application/json` gets JSON."""
 
     def complete() -> tuple[CalendarConnectedOut, str]:
-        service, chosen = wiring.calendars(), parse_provider(provider)
+        chosen = parse_provider(provider)  # an unknown provider is a 404, before any client is built
         if len(state) > 200 or len(code or "") > 4096 or len(error or "") > 200:
             raise InvalidInput("the sign-in answer is malformed", field="state")
+        service = wiring.calendars()
         if error or not code:
             service.cancel(chosen, state)
             raise InvalidInput("calendar sign-in was not completed", field="code")
