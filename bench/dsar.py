@@ -28,7 +28,7 @@ from bench.table import report
 from callproof import aws, config, wiring
 from callproof.calls.model import CallLog, Direction, Match, MatchStatus
 from callproof.calls.numbers import NumberKind
-from callproof.dsar.model import Status
+from callproof.dsar.model import Status, Subject
 from callproof.mail.model import EmailRecord
 from callproof.store.calls_dynamo import DynamoCallLogStore
 from callproof.store.dsar_dynamo import DynamoRequestStore
@@ -177,8 +177,10 @@ def transitions(stack: Any, machine: str, request_id: str) -> int:
     return sum(1 for event in history if event["type"].endswith("StateEntered"))
 
 
-def assembly_memory(stack: Any, records: int) -> None:
-    """The assemble step of a fresh export, in its own process: tracemalloc peak and max RSS."""
+def assembly_memory(stack: Any, records: int, exported_id: str) -> None:
+    """The assemble step of a fresh export, in its own process: tracemalloc peak and max RSS. Its
+    subject is the one the completed export (``exported_id``) resolved: that record keeps the contact
+    ids; the identifiers, removed at its completion, are the bench's own."""
     body = {"type": "access", "subject": {"email": EMAIL}, "jurisdiction": "gdpr", "received": "2026-11-20"}
     body |= {"verification": "bench", "start": False}
     created = requests.post(f"{stack.url}/v1/dsar/requests", json=body, headers=staff_headers(), timeout=60)
@@ -186,7 +188,14 @@ def assembly_memory(stack: Any, records: int) -> None:
     store = DynamoRequestStore(aws.dynamodb(), physical(stack, "DsarTable"))
     request = store.get(ORG, request_id)
     assert request is not None
-    store.save(request, replace(request, status=Status.IN_PROGRESS, attempt=1, version=request.version + 1))
+    exported = store.get(ORG, exported_id)
+    assert exported is not None
+    assert exported.subject is not None
+    subject = Subject(ORG, frozenset({EMAIL}), frozenset({PHONE}), exported.subject.contact_ids)
+    started = replace(
+        request, status=Status.IN_PROGRESS, attempt=1, subject=subject, version=request.version + 1
+    )
+    store.save(request, started)
     function = stack.functions["DsarTasksFunction"]
     env = {**os.environ, **function.environment, "AWS_ENDPOINT_URL": stack.moto_url}
     script = f"""
@@ -204,7 +213,9 @@ print(json.dumps({{"peak": tracemalloc.get_traced_memory()[1],
                   "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
 """
     command = [sys.executable, "-c", script]  # our own interpreter running our own script
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if output.returncode != 0:
+        raise RuntimeError(f"the assemble process failed:\n{output.stderr[-3000:]}")
     figures = json.loads(output.stdout.strip().splitlines()[-1])
     request = store.get(ORG, request_id)
     assert request is not None
@@ -233,7 +244,7 @@ def bench_dsar(records: int = 10_000) -> None:
         report("DSAR export wall time (local stack)", seconds, "s")
         report("DSAR export state transitions", transitions(stack, "ExportStateMachine", request_id), "")
         report("DSAR export AWS requests per record", counter.total() / (2 * records), "req")
-        assembly_memory(stack, records)
+        assembly_memory(stack, records, request_id)
         counter.calls.clear()
         try:
             request_id, seconds = run_request(stack, {**base, "type": "erasure"})
