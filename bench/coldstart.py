@@ -7,9 +7,9 @@ is kept. The function's answer is its first request without a caller: an authent
 (what a Lambda environment's first request costs before any AWS call), a public route's refusal.
 Tracing is on, as in Lambda (the X-Ray SDK patches what the function asks it to).
 
-The framework floor: a handler with nothing of ours (Logger, Tracer, Metrics, a validating
-``APIGatewayRestResolver`` with one pydantic model, boto3 imported, answering 401 before any route), run
-in the same rounds. It is what DESIGN.md's handler shape costs before any CallProof code; the target
+The framework floor: a handler with nothing of ours (Logger, a Tracer patching botocore alone as ours
+does, Metrics, a validating ``APIGatewayRestResolver`` with one pydantic model, boto3 imported, answering
+401 before any route), run in the same rounds. It is what DESIGN.md's handler shape costs before any CallProof code; the target
 of 1.5x the bare client is measured against the baseline, and the floor shows how much of it is left.
 
 Two modes: with bytecode (``sam build`` compiles it into the packages, see ADR 0012) and without (no
@@ -64,7 +64,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from pydantic import BaseModel
 
-logger, tracer, metrics = Logger(), Tracer(), Metrics(namespace="bench")
+logger, tracer, metrics = Logger(), Tracer(patch_modules=("botocore",)), Metrics(namespace="bench")
 app = APIGatewayRestResolver(enable_validation=True)
 
 
