@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from bench.coldstart import bench_cold_start
 from bench.contact_imports import bench_import_jobs
-from bench.table import finish, report
+from bench.table import finish, report, side_output
 from callproof import aws, config, wiring
 from callproof.phones import normalize
 from callproof.store.contacts_dynamo import phone_key
@@ -300,6 +300,12 @@ def bench_sms(messages: int = 300, sends: int = 50) -> None:
 
 
 def main() -> None:
+    with side_output():
+        bench_steps()
+    finish()
+
+
+def bench_steps() -> None:
     bench_cold_start(report)  # first: fresh interpreters, before this process loads anything heavy
     bench_phones()
     bench_local_stack_start()
@@ -316,7 +322,6 @@ def main() -> None:
 
     bench_retention(report, local_functions)
     bench_dsar()  # last: it starts the local stack in this process
-    finish()
 
 
 if __name__ == "__main__":

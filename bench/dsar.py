@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import requests
 
-from bench.table import report
+from bench.table import report, say, side_output
 from callproof import aws, config, wiring
 from callproof.calls.model import CallLog, Direction, Match, MatchStatus
 from callproof.calls.numbers import NumberKind
@@ -42,33 +42,6 @@ STAFF = "staff-1"
 
 
 @contextmanager
-def stack_log() -> Iterator[str]:
-    """The local stack's output (moto's and the gateway's request lines, moto's state machine errors,
-    the functions' log lines) goes to a file while it runs, so that stdout carries the bench's figures
-    alone. The redirect is of file descriptors 1 and 2, since werkzeug's handlers and the functions'
-    loggers hold stream objects of their own; ``sys.stdout`` (the figures) writes to a copy of the
-    original descriptor 1 meanwhile."""
-    path = os.path.abspath(os.environ.get("BENCH_STACK_LOG", "bench-stack.log"))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-    figures = sys.stdout
-    with open(path, "ab") as log:
-        for fd in saved:
-            os.dup2(log.fileno(), fd)
-    sys.stdout = open(saved[1], "w", closefd=False)  # noqa: SIM115 - closed below
-    try:
-        yield path
-    finally:
-        sys.stdout.close()
-        sys.stdout = figures
-        sys.stderr.flush()
-        for fd, copy in saved.items():
-            os.dup2(copy, fd)
-            os.close(copy)
-
-
-@contextmanager
 def running_stack() -> Iterator[Any]:
     from callproof_local.stack import LocalStack
     from tests.support import TEMPLATE
@@ -78,8 +51,7 @@ def running_stack() -> Iterator[Any]:
     aws.reset()
     config.clear_cache()
     wiring.reset()
-    with tempfile.TemporaryDirectory() as home, stack_log() as log:
-        print(f"(the local stack's request log goes to {log})", flush=True)
+    with tempfile.TemporaryDirectory() as home:
         os.environ["CALLPROOF_LOCAL_HOME"] = home
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
@@ -277,7 +249,7 @@ def bench_dsar(records: int = 10_000) -> None:
         try:
             request_id, seconds = run_request(stack, {**base, "type": "erasure"})
         except AssertionError as failed:  # moto slows down with table size: say so, keep the figures
-            print(f"DSAR erasure did not complete on moto: {str(failed)[:300]}", flush=True)
+            say(f"DSAR erasure did not complete on moto: {str(failed)[:300]}")
             return
         report("DSAR erasure wall time (local stack)", seconds, "s")
         report("DSAR erasure state transitions", transitions(stack, "ErasureStateMachine", request_id), "")
@@ -285,4 +257,5 @@ def bench_dsar(records: int = 10_000) -> None:
 
 
 if __name__ == "__main__":
-    bench_dsar(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    with side_output():
+        bench_dsar(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)

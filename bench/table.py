@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from typing import TextIO
 
 
 @dataclass(frozen=True)
@@ -26,13 +30,19 @@ class Figure:
 
 
 FIGURES: list[Figure] = []
+FIGURES_OUT: TextIO = sys.stdout  # where figures go; ``side_output`` sends everything else elsewhere
+
+
+def say(line: str) -> None:
+    """A line for the reader among the figures (a step that could not finish, where a log went)."""
+    print(line, file=FIGURES_OUT, flush=True)
 
 
 def report(name: str, value: float, unit: str, target: float | None = None) -> None:
     figure = Figure(name, value, unit, target)
     FIGURES.append(figure)
     verdict = f"  (target <= {target:g}: {figure.verdict})" if target is not None else ""
-    print(f"{name:<60} {value:>12.2f} {unit}{verdict}", flush=True)
+    say(f"{name:<60} {value:>12.2f} {unit}{verdict}")
 
 
 def finish() -> None:
@@ -45,3 +55,34 @@ def finish() -> None:
     with open(path, "w", encoding="utf-8") as out:
         json.dump([asdict(f) | {"held": f.verdict or None} for f in FIGURES], out, indent=2)
     print(f"\nwritten to {path}")
+
+
+@contextmanager
+def side_output() -> Iterator[str]:
+    """Everything but the figures goes to a file (``BENCH_LOG``, default ``bench-output.log``): the
+    functions' log lines, moto's and the local stack gateway's request lines, moto's state machine
+    errors. So the terminal shows the figures alone.
+
+    File descriptors 1 and 2 point at the file meanwhile (werkzeug's handlers and the functions'
+    loggers hold stream objects of their own, some made before this runs, some after); the figures
+    are written to a copy of the original descriptor 1 (``FIGURES_OUT``)."""
+    global FIGURES_OUT
+    path = os.path.abspath(os.environ.get("BENCH_LOG", "bench-output.log"))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    FIGURES_OUT = open(saved[1], "w", closefd=False)  # noqa: SIM115 - closed below
+    with open(path, "ab") as log:
+        for fd in saved:
+            os.dup2(log.fileno(), fd)
+    say(f"(everything else the bench prints goes to {path})")
+    try:
+        yield path
+    finally:
+        FIGURES_OUT.close()
+        FIGURES_OUT = sys.stdout
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
