@@ -564,3 +564,30 @@ def test_checkov_passes_on_transformed_template(cfn: Template, tmp_path: Path) -
     ]
     assert failed == [], "\n".join(failed)
     assert run.returncode == 0, run.stderr
+
+
+# Each API function that may wait past 10 s, and on what; every other API function answers within 10 s.
+SLOW_API_FUNCTIONS = {
+    "CalendarsFunction": "Google Calendar / Microsoft Graph",
+    "CalendarCallbackFunction": "the calendar provider's token endpoint",
+    "GmailFunction": "Google (watch stop, revocation, labels)",
+    "GmailCallbackFunction": "Google's token endpoint and Gmail's watch",
+    "GmailPushFunction": "Google's signing certificates",
+    "AccountsFunction": "Google revocations when a member is removed",
+    "DsarFunction": "per-person incident notices and announcements",
+}
+
+
+def test_api_functions_time_out_below_api_gateways_limit(source: Template) -> None:
+    """Issue 14: no API function needs more than 10 s; the few that wait on an outside service keep a
+    longer timeout, still below API Gateway's 29 s, and are named here with what they wait on."""
+    default = source["Globals"]["Function"]["Timeout"]
+    timeouts = {
+        logical_id: props.get("Timeout", default)
+        for logical_id, props in resources(source, "AWS::Serverless::Function")
+        if any(event.get("Type") == "Api" for event in (props.get("Events") or {}).values())
+    }
+    assert set(SLOW_API_FUNCTIONS) <= set(timeouts)
+    for logical_id, timeout in timeouts.items():
+        limit = 29 if logical_id in SLOW_API_FUNCTIONS else 10
+        assert timeout <= limit, f"{logical_id} times out at {timeout} s (limit {limit} s)"
