@@ -1,13 +1,18 @@
-"""`make bench`: phone normalization, contacts import and lookup on moto, local stack start, memory,
-the retention purge's peak memory with 10,000 expired items.
+"""`make bench`: cold starts, phone normalization, contacts import and lookup, call-log ingest, SMS,
+Gmail, the retention purge and data-subject requests, on moto and the local stack.
 
-Prints one line per figure. Figures on moto measure our code plus moto's (moto is far slower than
-DynamoDB per request); they are for spotting regressions, not for predicting AWS latency.
+Prints one line per figure and, at the end, one table (figure, unit, target, held or not), also written
+as JSON (``bench.table``); everything else (log lines, request logs) goes to ``bench-output.log``.
+Timings on moto measure our code plus moto's (moto is far slower than DynamoDB per request): they are
+for spotting regressions, not for predicting AWS latency. Memory figures are taken in the process doing
+the work, with moto in a child process (``local_functions(moto_in_child=True)``) or the step run in a
+process of its own.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import requests
 from moto import mock_aws
 
 from bench.coldstart import bench_cold_start
@@ -49,8 +55,43 @@ Run = Callable[[str, dict[str, Any]], Any]
 
 
 @contextmanager
-def local_functions() -> Iterator[tuple[Run, dict[str, Physical]]]:
-    """The template's functions on a fresh moto (decorator mode), invoked as the local stack does."""
+def _moto(in_child: bool) -> Iterator[str | None]:
+    """moto in this process (decorator mode: fast, but every figure of this process counts moto's
+    work too), or as a server in a child process, so that this process holds our code alone: its
+    memory figures are then the function's own."""
+    if not in_child:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        moto_patches.install()
+        with mock_aws():
+            yield None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = "import sys; from callproof_local import moto_patches; moto_patches.install(); "
+    server += "from moto.server import main; main(sys.argv[1:])"
+    command = [sys.executable, "-c", server, "-H", "127.0.0.1", "-p", str(port)]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"{url}/moto-api/data.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        os.environ["AWS_ENDPOINT_URL"] = url
+        yield url
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        child.terminate()
+        child.wait(timeout=30)
+
+
+@contextmanager
+def local_functions(moto_in_child: bool = False) -> Iterator[tuple[Run, dict[str, Physical]]]:
+    """The template's functions on a fresh moto, invoked as the local stack does; moto in this process
+    or, with ``moto_in_child``, in a child process (see ``_moto``)."""
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",
@@ -59,23 +100,22 @@ def local_functions() -> Iterator[tuple[Run, dict[str, Physical]]]:
         POWERTOOLS_METRICS_DISABLED="true",  # keep EMF lines out of the figures
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    moto_patches.install()
-    with mock_aws():
+    with _moto(moto_in_child) as endpoint:
         aws.reset()
         config.clear_cache()
         wiring.reset()
         template = load_template(TEMPLATE)
-        physical = provision(template, TEMPLATE.parent, None)  # type: ignore[arg-type]
+        physical = provision(template, TEMPLATE.parent, endpoint)  # type: ignore[arg-type]
         functions = model.load_functions(template, TEMPLATE.parent, Resolver(template, physical))
         # the callers of api_event answered the age question, as every member must (ADR 0008)
         with answering_age(age_answerer(aws.dynamodb(), physical["AccountsTable"].ref)):
             yield (lambda logical_id, event: invoke.invoke(functions[logical_id], event)), physical
+        aws.reset()
 
 
 @contextmanager
-def contacts_function() -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
-    with local_functions() as (run, _):
+def contacts_function(moto_in_child: bool = False) -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
+    with local_functions(moto_in_child) as (run, _):
         yield lambda event: run("ContactsFunction", event)  # type: ignore[no-any-return]
 
 
@@ -106,8 +146,10 @@ def bench_import_and_lookup() -> None:
 
 
 def bench_import_memory() -> None:
-    """Separate run: tracemalloc slows everything down, so it never overlaps a timing."""
-    with contacts_function() as call:
+    """Separate run: tracemalloc slows everything down, so it never overlaps a timing; moto runs in a
+    child process, so the peak is the function's own."""
+    with contacts_function(moto_in_child=True) as call:
+        call(import_event(5))  # warm-up: loads the function and its adapters untraced
         event = import_event(1_000)
         tracemalloc.start()
         call(event)
@@ -188,15 +230,47 @@ def bench_call_logs(entries: int = 10_000, contacts: int = 100_000, repeated: fl
             "us",
         )
         report("call-log ingest: process CPU per entry incl. moto", cpu / entries * 1e6, "us")
-        fresh = [{**item, "client_id": str(uuid.uuid4())} for item in batches[0]]
-        tracemalloc.start()
-        run("CallLogsFunction", api_event("POST", "/v1/call-logs", body={"entries": fresh}, **token))
-        report(
-            "call-log ingest, 1000-entry batch, peak Python allocations",
-            tracemalloc.get_traced_memory()[1] / 2**20,
-            "MiB",
+
+
+def bench_call_log_memory(entries: int = 1_000) -> None:
+    """One batch of ``entries`` new calls, every number known, with moto in a child process: the peak
+    is the function's own."""
+    with local_functions(moto_in_child=True) as (run, physical):
+        lookups = [
+            {
+                "PutRequest": {
+                    "Item": to_item({**phone_key("bench", bench_number(n)), "contact_ids": {f"{n:032x}"}})
+                }
+            }
+            for n in range(entries)
+        ]
+        assert not batch_write(aws.dynamodb(), physical["ContactsTable"].ref, lookups)
+        token = {"org": "bench", "user": "rep-1", "roles": "rep"}
+        device = {"device_type": "phone", "os_name": "Android", "os_version": "15", "app_version": "4"}
+        run(
+            "CallLogsFunction",
+            api_event("PUT", "/v1/devices/d1", resource="/v1/devices/{device_id}", body=device, **token),
         )
+        batch = [
+            {
+                "client_id": str(uuid.uuid4()),
+                "phone_number": bench_number(n % entries),
+                "direction": "outbound",
+                "started_at": "2026-11-27T10:00:00+00:00",
+                "duration_seconds": 30,
+                "device_id": "d1",
+            }
+            for n in range(entries + 1)
+        ]
+        # warm-up: one entry loads the ingest path untraced
+        run("CallLogsFunction", api_event("POST", "/v1/call-logs", body={"entries": batch[-1:]}, **token))
+        event = api_event("POST", "/v1/call-logs", body={"entries": batch[:-1]}, **token)
+        tracemalloc.start()
+        response = run("CallLogsFunction", event)
+        peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+        assert response["statusCode"] == 200, response["body"][:300]
+        report(f"call-log ingest, {entries}-entry batch, peak Python allocations", peak / 2**20, "MiB")
 
 
 def bench_local_stack_start() -> None:
@@ -313,6 +387,7 @@ def bench_steps() -> None:
     bench_import_memory()
     bench_import_jobs(report)
     bench_call_logs()
+    bench_call_log_memory()
     bench_sms()
     from bench.dsar import bench_dsar
     from bench.gmail import bench_gmail
@@ -320,7 +395,7 @@ def bench_steps() -> None:
     bench_gmail(report, local_functions, api_event)
     from bench.retention import bench_retention
 
-    bench_retention(report, local_functions)
+    bench_retention(report, lambda: local_functions(moto_in_child=True))
     bench_dsar()  # last: it starts the local stack in this process
 
 
