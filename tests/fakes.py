@@ -29,7 +29,7 @@ from callproof.accounts.model import (
 )
 from callproof.calls.model import CallLog, Device, Match
 from callproof.calls.ports import CallPageData
-from callproof.contacts.model import Contact, ImportJob
+from callproof.contacts.model import Contact, ImportJob, ImportSource
 from callproof.contacts.ports import MAX_BATCH_KEYS, Page
 from callproof.errors import Conflict, InvalidInput
 from callproof.otp import CodeCheck, CodeOutcome
@@ -600,6 +600,7 @@ class InMemoryImportJobStore:
 
     def __init__(self) -> None:
         self.jobs: dict[tuple[str, str], ImportJob] = {}
+        self.currents: dict[tuple[str, str, ImportSource], str] = {}
 
     def create(self, job: ImportJob) -> None:
         assert (job.org_id, job.id) not in self.jobs
@@ -613,6 +614,17 @@ class InMemoryImportJobStore:
         if stored is None or stored.lease_token != held_token:
             return False
         self.jobs[(job.org_id, job.id)] = job
+        return True
+
+    def current(self, org_id: str, user_id: str, source: ImportSource) -> str | None:
+        return self.currents.get((org_id, user_id, source))
+
+    def create_current(self, job: ImportJob, replaces: str | None) -> bool:
+        key = (job.org_id, job.user_id, job.source)
+        if self.currents.get(key) != replaces or (job.org_id, job.id) in self.jobs:
+            return False
+        self.jobs[(job.org_id, job.id)] = job
+        self.currents[key] = job.id
         return True
 
 
@@ -656,6 +668,8 @@ class InMemoryImportFiles:
 class FakeImportQueue:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
+        self.sources: list[ImportSource] = []
 
-    def send(self, org_id: str, import_id: str, token: str) -> None:
+    def send(self, org_id: str, import_id: str, token: str, source: ImportSource = ImportSource.CSV) -> None:
         self.sent.append((org_id, import_id, token))
+        self.sources.append(source)

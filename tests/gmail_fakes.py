@@ -363,25 +363,43 @@ class FakeQueue:
 
 
 class FakePeople:
-    def __init__(self) -> None:
+    """``PeopleApi`` in memory, paged as Google pages ``people.connections.list``: the page token is
+    the offset into the changes since the sync token; the last page carries the next sync token."""
+
+    def __init__(self, page_size: int = 1000) -> None:
         self.people: list[tuple[int, GooglePerson]] = []
         self.changes = 0
         self.expired_before = 0
-        self.calls: list[str | None] = []
+        self.page_size = page_size
+        self.calls: list[tuple[str | None, str | None]] = []  # (sync token, page token) per page read
 
     def add(self, person: GooglePerson) -> None:
         self.changes += 1
         self.people.append((self.changes, person))
 
+    def delete(self, resource_name: str) -> None:
+        """The person deleted in Google: the next change, listed deleted to a later sync."""
+        self.changes += 1
+        for index, (_, person) in enumerate(self.people):
+            if person.resource_name == resource_name:
+                self.people[index] = (self.changes, replace(person, deleted=True))
+
     def api(self, token: str) -> FakePeople:
         return self
 
-    def connections(self, sync_token: str | None) -> tuple[list[GooglePerson], str | None]:
-        self.calls.append(sync_token)
+    def connections_page(
+        self, sync_token: str | None, page_token: str | None
+    ) -> tuple[list[GooglePerson], str | None, str | None]:
+        self.calls.append((sync_token, page_token))
         since = int(sync_token) if sync_token else 0
         if sync_token and since < self.expired_before:
             raise SyncTokenExpired
-        return [p for n, p in self.people if n > since], str(self.changes)
+        changed = [p for n, p in self.people if n > since and not (p.deleted and not sync_token)]
+        offset = int(page_token or 0)
+        end = offset + self.page_size
+        if end < len(changed):
+            return changed[offset:end], str(end), None
+        return changed[offset:end], None, str(self.changes)
 
 
 class FakeContactsGrants:

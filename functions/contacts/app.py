@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import bodies, http, wiring
-from callproof.contacts.importer import MAX_SYNC_ROWS, RowStatus
+from callproof.contacts.importer import MAX_SYNC_ROWS
 from callproof.contacts.jobs import CONTENT_TYPE, MAX_UPLOAD_BYTES, UPLOAD_TTL
 from callproof.contacts.model import (
     ContactIn,
@@ -135,7 +135,7 @@ def start_import(import_id: str) -> ImportJobOut:
 
 @app.get("/v1/contacts/imports/<import_id>")
 def get_import(import_id: str) -> ImportJobOut:
-    """Follow a CSV import: status, rows done, counts.
+    """Follow an import (a CSV file's or, `source: google`, Google Contacts'): status, rows done, counts.
     Once it is over and rows were rejected, `errors_url` downloads them as CSV (line, status, field,
     reason) for 15 minutes."""
     job, errors_url = wiring.contact_imports().get(http.current_caller(app), import_id)
@@ -143,17 +143,7 @@ def get_import(import_id: str) -> ImportJobOut:
 
 
 def _job_out(job: ImportJob, errors_url: str | None) -> ImportJobOut:
-    return ImportJobOut(
-        import_id=job.id,
-        status=job.status.value,
-        rows_done=job.rows_done,
-        counts={status.value: job.counts.get(status.value, 0) for status in RowStatus},
-        errors=job.errors,
-        errors_url=errors_url,
-        message=job.message,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-    )
+    return ImportJobOut.of(job, errors_url)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -6,6 +6,7 @@ functions/gmail_sync from the queue the push feeds."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -13,13 +14,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callproof import http, wiring
+from callproof.contacts.model import ImportJobOut
 from callproof.mail.api import (
     AuthorizeOut,
     EmailOut,
     EmailPageOut,
     EmailSummaryOut,
     EmailThreadOut,
-    GoogleImportOut,
     IntegrationOut,
     LabelOut,
     LabelSelectionOut,
@@ -45,21 +46,18 @@ def authorize(contacts: Annotated[bool, Query()] = False) -> AuthorizeOut:
     return AuthorizeOut(authorization_url=wiring.gmail()[0].authorize(http.current_caller(app), contacts))
 
 
-@app.post("/v1/contacts/imports/google")
-def import_google_contacts() -> GoogleImportOut:
-    """Import the caller's Google Contacts with the CSV import's dedupe rules.
+@app.post("/v1/contacts/imports/google", status_code=HTTPStatus.ACCEPTED)
+def import_google_contacts() -> ImportJobOut:
+    """Import the caller's Google Contacts as a job, with the CSV import's dedupe rules.
     Needs the Google Contacts grant (`authorize?contacts=true`), never Gmail; 409
-    `google_scope_missing` without it. Later runs read only changes; contacts whose Google contact
-    was deleted are marked `removed_in_google`, never deleted."""
-    result = wiring.gmail()[0].import_contacts(http.current_caller(app))
-    metrics.add_metric(name="GoogleContactsImported", unit="Count", value=result.counts.get("created", 0))
-    logger.info("google contacts import", extra={"counts": result.counts, "full_sync": result.full_sync})
-    return GoogleImportOut(
-        counts=result.counts,
-        full_sync=result.full_sync,
-        people=result.people,
-        removed_in_google=result.removed_in_google,
-    )
+    `google_scope_missing` without it. Answers the job (`source: google`): follow it with
+    `GET /v1/contacts/imports/{import_id}`. While the caller's Google import runs, another POST
+    answers that job, never a second one. Later imports read only changes; contacts whose Google
+    contact was deleted are marked `removed_in_google`, never deleted."""
+    job, new = wiring.google_imports().start(http.current_caller(app))
+    metrics.add_metric(name="GoogleContactsImportsQueued", unit="Count", value=int(new))
+    logger.info("google contacts import", extra={"import_id": job.id, "queued": new})
+    return ImportJobOut.of(job, None)
 
 
 @app.get("/v1/integrations/google")

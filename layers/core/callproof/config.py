@@ -154,20 +154,29 @@ class ConsentEffectsSettings(Settings):
     call_logs_table: str = Field(alias="CALL_LOGS_TABLE", min_length=3)
 
 
-class GmailSettings(Settings):
-    """The Gmail functions (HTTP API and sync worker)."""
+class GoogleContactsSettings(Settings):
+    """The Google Contacts grant and its People API reads (the Gmail functions, and the contact
+    import worker that runs Google Contacts imports)."""
 
     mail_table: str = Field(alias="MAIL_TABLE", min_length=3)
     contacts_table: str = Field(alias="CONTACTS_TABLE", min_length=3)
-    data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)
     data_key_id: str = Field(alias="DATA_KEY_ID", min_length=1)  # KMS key of the token envelopes
-    sync_queue_url: str = Field(alias="GMAIL_SYNC_QUEUE_URL", pattern=r"^https?://\S+$")
     oauth_secret_arn: str = Field(alias="GOOGLE_OAUTH_SECRET_ARN", min_length=3)  # client_id, client_secret
     # The OAuth callback URL registered with Google (the API's public base + /oauth/google/callback).
     # Unset: connecting answers 409 (not configured).
     redirect_uri: str | None = Field(
         default=None, alias="GOOGLE_OAUTH_REDIRECT_URI", pattern=r"^https?://\S+$"
     )
+    # Set only by the local stack: Google's APIs and OAuth endpoints are the local Google double's.
+    google_api_base_url: str | None = Field(default=None, alias="GOOGLE_API_BASE_URL", pattern=_LOCAL_URL)
+    google_oauth_base_url: str | None = Field(default=None, alias="GOOGLE_OAUTH_BASE_URL", pattern=_LOCAL_URL)
+
+
+class GmailSettings(GoogleContactsSettings):
+    """The Gmail functions (HTTP API and sync worker)."""
+
+    data_bucket: str = Field(alias="DATA_BUCKET", min_length=3)
+    sync_queue_url: str = Field(alias="GMAIL_SYNC_QUEUE_URL", pattern=r"^https?://\S+$")
     topic: str = Field(
         alias="GMAIL_PUBSUB_TOPIC", max_length=300, pattern=r"^projects/[a-z][a-z0-9-]+/topics/[\w.~%+-]+$"
     )
@@ -175,13 +184,15 @@ class GmailSettings(Settings):
     push_audience: str | None = Field(default=None, alias="GMAIL_PUSH_AUDIENCE", min_length=1)
     push_service_account: str = Field(alias="GMAIL_PUSH_SERVICE_ACCOUNT", pattern=r"^[^@\s]+@[^@\s]+$")
     full_sync_days: int = Field(default=30, alias="GMAIL_FULL_SYNC_DAYS", ge=1, le=365)
-    # Set only by the local stack: Google's APIs, OAuth endpoints and push-token certificates are the
-    # local Google double's.
-    google_api_base_url: str | None = Field(default=None, alias="GOOGLE_API_BASE_URL", pattern=_LOCAL_URL)
-    google_oauth_base_url: str | None = Field(default=None, alias="GOOGLE_OAUTH_BASE_URL", pattern=_LOCAL_URL)
+    # Set only by the local stack: the push-token certificates are the local Google double's.
     google_certs_url: str | None = Field(
         default=None, alias="GOOGLE_CERTS_URL", pattern=r"^http://127\.0\.0\.1:\d+/\S*$"
     )
+
+
+class GoogleImportSettings(ContactImportSettings, GoogleContactsSettings):
+    """Google Contacts imports as jobs (ADR 0014): queued by the Gmail API function, run by the
+    contact import worker on the import queue."""
 
 
 class CalendarSettings(Settings):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # for annotations only: each builder imports its own domain o
     from callproof.accounts.photo import PhotoService
     from callproof.accounts.service import AccountService, OrgSettingsService
     from callproof.calls.service import CallLogService
+    from callproof.contacts.google_imports import GoogleImportJobs
     from callproof.contacts.importer import ContactImporter
     from callproof.contacts.jobs import ImportJobs
     from callproof.contacts.service import ContactService
@@ -60,6 +61,34 @@ def contact_imports() -> ImportJobs:
         S3ImportFiles(aws.s3(), settings.data_bucket, settings.data_key_id),
         SqsImportQueue(aws.sqs(), settings.import_queue_url),
         contact_services()[1],
+    )
+
+
+@cache
+def google_imports() -> GoogleImportJobs:
+    """Google Contacts imports as jobs: the Gmail API's route queues one, the import worker runs it
+    page by page. The contact importer is built when a worker applies its first page."""
+    from callproof.contacts.google_imports import GoogleImportJobs
+    from callproof.store.import_files_s3 import S3ImportFiles
+    from callproof.store.import_jobs_dynamo import DynamoImportJobStore
+    from callproof.store.import_queue_sqs import SqsImportQueue
+    from callproof.store.oauth_state_dynamo import OAuthStateStore
+    from callproof.store.token_vault_kms import TokenVault
+    from callproof.wiring_shared import google_contacts, google_oauth
+
+    settings = config.load(config.GoogleImportSettings)
+    people = google_contacts(
+        settings,
+        google_oauth(settings),
+        OAuthStateStore(aws.dynamodb(), settings.mail_table),
+        TokenVault(aws.kms, settings.data_key_id),
+    )
+    return GoogleImportJobs(
+        DynamoImportJobStore(aws.dynamodb(), settings.contacts_table),
+        S3ImportFiles(aws.s3(), settings.data_bucket, settings.data_key_id),
+        SqsImportQueue(aws.sqs(), settings.import_queue_url),
+        lambda: contact_services()[1],
+        people,
     )
 
 
@@ -170,7 +199,6 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     """The user's Gmail (REST, OAuth callback) and its sync (push, queue, schedule), on the same
     adapters. Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
     from callproof.integrations.google_gmail import gmail_api
-    from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
     from callproof.mail.model import GmailConfig
     from callproof.mail.service import GmailService
     from callproof.mail.sync import MailSync
@@ -179,33 +207,21 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     from callproof.store.mail_contacts_dynamo import DynamoContactMatcher
     from callproof.store.mail_index_dynamo import DynamoMailIndex
     from callproof.store.oauth_state_dynamo import OAuthStateStore
-    from callproof.store.secrets import CachedJsonSecret
     from callproof.store.sync_queue_sqs import SqsSyncQueue
     from callproof.store.token_vault_kms import TokenVault
-    from callproof.wiring_shared import google_contacts, member_email
+    from callproof.wiring_shared import google_contacts, google_oauth, member_email
 
     settings = config.load(config.GmailSettings)
-    secret = CachedJsonSecret(aws.secretsmanager, settings.oauth_secret_arn)
     integrations = DynamoIntegrationStore(aws.dynamodb(), settings.mail_table)
     index = DynamoMailIndex(aws.dynamodb(), settings.mail_table)
     blobs = S3MailBlobs(aws.s3(), settings.data_bucket)
     contacts = DynamoContactMatcher(aws.dynamodb(), settings.contacts_table)
-    oauth = GoogleOAuthClient(
-        lambda: secret.field("client_id"),
-        lambda: secret.field("client_secret"),
-        OAuthEndpoints.at(settings.google_oauth_base_url),
-    )
+    oauth = google_oauth(settings)
     vault = TokenVault(aws.kms, settings.data_key_id)
     gmail = partial(gmail_api, api_endpoint=settings.google_api_base_url)
     gmail_config = GmailConfig(settings.topic, settings.redirect_uri, settings.full_sync_days)
     states = OAuthStateStore(aws.dynamodb(), settings.mail_table)
-    contacts_grant = google_contacts(  # the contact importer is built only when an import runs
-        settings,
-        oauth,
-        states,
-        vault,
-        lambda caller, people: contact_services()[1].import_records(caller, people),
-    )
+    contacts_grant = google_contacts(settings, oauth, states, vault)
     service = GmailService(
         integrations,
         index,
@@ -383,6 +399,7 @@ def reset() -> None:
 
     contact_services.cache_clear()
     contact_imports.cache_clear()
+    google_imports.cache_clear()
     call_logs.cache_clear()
     retention.cache_clear()
     sms.cache_clear()

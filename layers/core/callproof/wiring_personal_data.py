@@ -218,7 +218,6 @@ def grant_revoker(settings: GrantSettings, table: str) -> GrantRevoker:
         states,
         vault,
         people=unused,
-        import_people=unused,
         mark_removed=unused,
         config=ContactsGrantConfig(redirect_uri=None),
     )

@@ -13,22 +13,35 @@ from typing import TYPE_CHECKING
 from callproof import aws, config
 
 if TYPE_CHECKING:  # for annotations only: each builder imports its own domain on first use
-    from callproof.mail.google_contacts import GoogleContacts, ImportPeople
+    from callproof.integrations.google_oauth import GoogleOAuthClient
+    from callproof.mail.google_contacts import GoogleContacts
     from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
     from callproof.sms.ports import SmsGateway
     from callproof.sms.verification import PhoneVerification
     from callproof.store.suppression_dynamo import DynamoSuppression, SuppressionKeys
 
 
+def google_oauth(settings: config.GoogleContactsSettings) -> GoogleOAuthClient:
+    """Google's OAuth client, its client id and secret read from Secrets Manager on first use."""
+    from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
+    from callproof.store.secrets import CachedJsonSecret
+
+    secret = CachedJsonSecret(aws.secretsmanager, settings.oauth_secret_arn)
+    return GoogleOAuthClient(
+        lambda: secret.field("client_id"),
+        lambda: secret.field("client_secret"),
+        OAuthEndpoints.at(settings.google_oauth_base_url),
+    )
+
+
 def google_contacts(
-    settings: config.GmailSettings,
+    settings: config.GoogleContactsSettings,
     oauth: OAuthClient,
     states: StateStore,
     vault: TokenSealer,
-    import_people: ImportPeople,
 ) -> GoogleContacts:
-    """The Google Contacts grant and import (``wiring.gmail``): People API, the grant items in the
-    MailTable, contacts marked ``removed_in_google`` in the ContactsTable."""
+    """The Google Contacts grant and its pages (``wiring.gmail``, ``wiring.google_imports``): People
+    API, the grant items in the MailTable, contacts marked ``removed_in_google`` in the ContactsTable."""
     from callproof.integrations.google_people import people_api
     from callproof.mail.google_contacts import ContactsGrantConfig, GoogleContacts
     from callproof.store.contacts_dynamo import DynamoContactStore
@@ -40,7 +53,6 @@ def google_contacts(
         states,
         vault,
         people=lambda token: people_api(token, settings.google_api_base_url),
-        import_people=import_people,
         mark_removed=DynamoContactStore(aws.dynamodb(), settings.contacts_table).mark_removed_in_google,
         config=ContactsGrantConfig(settings.redirect_uri),
     )

@@ -1,7 +1,7 @@
 import pytest
 
-from callproof.contacts.importer import MAX_ROWS, ContactImporter, RowStatus, parse_csv
-from callproof.contacts.model import ContactIn
+from callproof.contacts.importer import MAX_ROWS, ContactImporter, parse_csv
+from callproof.contacts.model import ContactIn, RowStatus
 from callproof.contacts.service import ContactService
 from callproof.errors import InvalidInput
 from callproof.tenancy import Caller, Role

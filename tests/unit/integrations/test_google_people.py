@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from googleapiclient.http import HttpMockSequence
@@ -21,9 +22,21 @@ ADA = {
 GONE = {"resourceName": "people/c2", "metadata": {"deleted": True}}
 
 
-def test_pages_are_read_and_the_sync_token_kept() -> None:
+class RecordingHttp(HttpMockSequence):  # type: ignore[misc]
+    """googleapiclient's mock sequence, keeping each request's query."""
+
+    def __init__(self, iterable: list[tuple[dict[str, str], str]]) -> None:
+        super().__init__(iterable)
+        self.queries: list[dict[str, list[str]]] = []
+
+    def request(self, uri: str, *args: object, **kwargs: object) -> object:
+        self.queries.append(parse_qs(urlsplit(uri).query))
+        return super().request(uri, *args, **kwargs)
+
+
+def test_one_page_at_a_time_with_its_page_token_and_the_sync_token_on_the_last() -> None:
     sleeps: list[float] = []
-    http = HttpMockSequence(
+    http = RecordingHttp(
         [
             ({"status": "200"}, json.dumps({"connections": [ADA], "nextPageToken": "p2", "totalItems": 2})),
             (
@@ -36,14 +49,23 @@ def test_pages_are_read_and_the_sync_token_kept() -> None:
             ),
         ]
     )
-    people, token = GooglePeopleApi(http, sleep=sleeps.append).connections(None)
-    assert token == "sync-2"
+    api = GooglePeopleApi(http, sleep=sleeps.append)
+    people, next_page, next_sync = api.connections_page("sync-1", None)
+    assert (next_page, next_sync) == ("p2", None)
     assert [(p.name, p.emails, p.phones, p.company, p.deleted) for p in people] == [
         ("Ada Lovelace", ("ada@customer.example",), ("(415) 555-0100",), "Analytical Engines", False),
-        ("", (), (), None, True),
     ]
+    people, next_page, next_sync = api.connections_page("sync-1", "p2")
+    assert (next_page, next_sync) == (None, "sync-2")
+    assert [(p.resource_name, p.deleted) for p in people] == [("people/c2", True)]
     assert len(sleeps) == 1
     assert sleeps[0] >= 1
+    first, retried, second = http.queries
+    assert first["syncToken"] == ["sync-1"] and "pageToken" not in first
+    assert second["pageToken"] == ["p2"] and second["syncToken"] == ["sync-1"] and retried == second
+    for query in (first, second):
+        assert (query["pageSize"], query["requestSyncToken"]) == (["1000"], ["true"])
+        assert query["personFields"] == ["names,emailAddresses,phoneNumbers,organizations"]
 
 
 def test_an_expired_sync_token_is_reported() -> None:
@@ -59,4 +81,4 @@ def test_an_expired_sync_token_is_reported() -> None:
     }
     http = HttpMockSequence([({"status": "400"}, json.dumps(expired))])
     with pytest.raises(SyncTokenExpired):
-        GooglePeopleApi(http, sleep=lambda _: None).connections("old-token")
+        GooglePeopleApi(http, sleep=lambda _: None).connections_page("old-token", "p2")

@@ -1,5 +1,7 @@
-"""The Google Contacts grant and import with fakes (issue 17, points 4 and 7): a grant of its own,
-``login_hint`` on every consent URL, people deleted in Google marking their CRM contacts."""
+"""The Google Contacts grant and the pages its import job reads, with fakes (issue 17, points 4 and 7;
+issue 14, point 3): a grant of its own, ``login_hint`` on every consent URL, one People API page at a
+time, people deleted in Google marking their CRM contacts. The job itself:
+tests/unit/contacts/test_google_import_jobs.py."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ class World:
     integrations: FakeIntegrations
     people: FakePeople
     now: list[float]
-    imported: list[list[dict[str, object]]] = field(default_factory=list)
+    contacts: GoogleContacts
     marked: list[tuple[str, list[str], str]] = field(default_factory=list)
 
     def consent(self, contacts: bool, scopes: tuple[str, ...]) -> str:
@@ -58,15 +60,7 @@ def world() -> World:
         FakeIntegrations(),
         FakePeople(),
     )
-    imported: list[list[dict[str, object]]] = []
     marked: list[tuple[str, list[str], str]] = []
-
-    def import_people(
-        caller: Caller, records: list[dict[str, object]]
-    ) -> tuple[dict[str, int], list[str | None]]:
-        imported.append(records)
-        ids = [f"c-{str(r['name']).split()[0].lower()}" if r["name"] else None for r in records]
-        return {"created": sum(1 for i in ids if i)}, ids
 
     def mark_removed(org_id: str, contact_ids: list[str], at: str) -> int:
         marked.append((org_id, list(contact_ids), at))
@@ -80,7 +74,6 @@ def world() -> World:
         states,
         vault,
         people=people.api,
-        import_people=import_people,
         mark_removed=mark_removed,  # type: ignore[arg-type]
         config=ContactsGrantConfig(redirect),
         clock=lambda: now[0],
@@ -99,25 +92,52 @@ def world() -> World:
         google_contacts=contacts,
         member_email=lambda org, user: EMAIL if (org, user) == ("org-a", "rep-1") else None,
     )
-    return World(service, oauth, states, grants, integrations, people, now, imported, marked)
+    return World(service, oauth, states, grants, integrations, people, now, contacts, marked)
 
 
-def test_a_contacts_grant_without_gmail_asks_for_contacts_alone_and_imports(world: World) -> None:
+def test_a_contacts_grant_without_gmail_asks_for_contacts_alone_and_reads_people(world: World) -> None:
     assert world.consent(True, (CONTACTS_READONLY,)) == "contacts"
     assert world.oauth.asked == [((CONTACTS_READONLY,), EMAIL, False)]  # no Gmail scope, not incremental
     assert world.integrations.get("org-a", "rep-1") is None  # no mailbox was connected or watched
-    world.people.add(GooglePerson("Ada L", ("ada@customer.example",), ("+1 415 555 0100",), "Acme"))
-    result = world.service.import_contacts(REP)
-    assert (result.full_sync, result.people, result.counts) == (True, 1, {"created": 1})
-    assert world.imported[0] == [
-        {
-            "type": "prospect",
-            "name": "Ada L",
-            "company": "Acme",
-            "emails": ["ada@customer.example"],
-            "phones": ["+1 415 555 0100"],
-        }
+    world.contacts.check(REP)  # the grant is there
+    world.people.add(
+        GooglePerson(
+            "Ada L", ("ada@customer.example",), ("+1 415 555 0100",), "Acme", resource_name="people/c1"
+        )
+    )
+    page = world.contacts.page(REP, None, None)
+    assert (page.next_page_token, page.next_sync_token, page.restarted, page.deleted) == (
+        None,
+        "1",
+        False,
+        [],
+    )
+    assert page.records == [
+        (
+            "people/c1",
+            {
+                "type": "prospect",
+                "name": "Ada L",
+                "company": "Acme",
+                "emails": ["ada@customer.example"],
+                "phones": ["+1 415 555 0100"],
+            },
+        )
     ]
+
+
+def test_people_are_read_one_page_at_a_time(world: World) -> None:
+    world.consent(True, (CONTACTS_READONLY,))
+    world.people.page_size = 2
+    for n in range(5):
+        world.people.add(GooglePerson(f"P{n}", (f"p{n}@x.example",), (), None, resource_name=f"people/c{n}"))
+    first = world.contacts.page(REP, None, None)
+    second = world.contacts.page(REP, None, first.next_page_token)
+    last = world.contacts.page(REP, None, second.next_page_token)
+    assert [len(p.records) for p in (first, second, last)] == [2, 2, 1]
+    assert [p.next_sync_token for p in (first, second, last)] == [None, None, "5"]
+    assert last.next_page_token is None
+    assert world.people.calls == [(None, None), (None, "2"), (None, "4")]
 
 
 def test_with_a_gmail_grant_the_contacts_consent_is_incremental(world: World) -> None:
@@ -129,8 +149,11 @@ def test_with_a_gmail_grant_the_contacts_consent_is_incremental(world: World) ->
 def test_a_gmail_grant_never_implies_contacts(world: World) -> None:
     world.consent(False, (GMAIL_READONLY, CONTACTS_READONLY))  # even a Gmail token carrying the scope
     with pytest.raises(Conflict) as refused:
-        world.service.import_contacts(REP)
+        world.contacts.check(REP)
     assert refused.value.code == "google_scope_missing"
+    with pytest.raises(Conflict) as read:
+        world.contacts.page(REP, None, None)
+    assert read.value.code == "google_scope_missing"
 
 
 def test_a_contacts_consent_without_the_scope_is_refused_revoked_and_stores_nothing(world: World) -> None:
@@ -153,32 +176,42 @@ def test_a_contacts_state_is_single_use_and_bound_to_its_purpose(world: World) -
         world.service.complete(url.split("state=")[1].split("&")[0], "good-code")
 
 
-def test_people_deleted_in_google_mark_their_contacts_and_syncs_stay_incremental(world: World) -> None:
+def test_people_deleted_in_google_mark_their_linked_contacts_once(world: World) -> None:
     world.consent(True, (CONTACTS_READONLY,))
     world.people.add(GooglePerson("Ada L", ("ada@x.example",), (), None, resource_name="people/c1"))
     world.people.add(GooglePerson("Bob", ("bob@x.example",), (), None, resource_name="people/c2"))
-    world.service.import_contacts(REP)
+    first = world.contacts.page(REP, None, None)
+    assert world.contacts.record(REP, {"people/c1": "c-ada", "people/c2": "c-bob"}, first.deleted) == 0
+    world.contacts.finish(REP, first.next_sync_token)
+    assert world.contacts.sync_token(REP) == "2"
     world.now[0] = 1_800_000_000.0
-    world.people.add(GooglePerson("", (), (), None, deleted=True, resource_name="people/c1"))
+    world.people.delete("people/c1")
     world.people.add(GooglePerson("", (), (), None, deleted=True, resource_name="people/c99"))  # never ours
-    second = world.service.import_contacts(REP)
-    assert (second.full_sync, second.people, second.removed_in_google) == (False, 2, 1)
+    changes = world.contacts.page(REP, "2", None)
+    assert (changes.records, changes.deleted) == ([], ["people/c1", "people/c99"])  # never imported
+    assert world.contacts.record(REP, {}, changes.deleted) == 1
     assert world.marked == [("org-a", ["c-ada"], "2027-01-15T08:00:00+00:00")]
-    assert world.imported[1] == []  # deleted people are never imported
+
+
+def test_an_expired_sync_token_gives_the_first_page_of_a_full_sync(world: World) -> None:
+    world.consent(True, (CONTACTS_READONLY,))
+    world.people.add(GooglePerson("Ada L", ("ada@x.example",), (), None, resource_name="people/c1"))
     world.people.expired_before = 100
-    assert world.service.import_contacts(REP).full_sync is True
-    assert world.people.calls == [None, "2", "4", None]
+    page = world.contacts.page(REP, "7", "3")
+    assert page.restarted is True
+    assert [name for name, _ in page.records] == ["people/c1"]
+    assert world.people.calls == [("7", "3"), (None, None)]
 
 
 def test_an_expired_token_is_refreshed_and_a_revoked_grant_is_dropped(world: World) -> None:
     world.consent(True, (CONTACTS_READONLY,))
     world.now[0] = 20_000.0  # past the fake token's expiry
-    world.service.import_contacts(REP)
+    world.contacts.page(REP, None, None)
     assert world.oauth.refreshes == 1
     world.now[0] = 1e13
     world.oauth.grant_revoked = True
     with pytest.raises(Conflict):
-        world.service.import_contacts(REP)
+        world.contacts.page(REP, None, None)
     assert world.grants.grants == {}
 
 

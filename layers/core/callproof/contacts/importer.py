@@ -14,11 +14,10 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 from pydantic import ValidationError
 
-from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactType
+from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactType, RowStatus
 from callproof.contacts.ports import ContactStore, OrgSettingsReader, SuppressionList
 from callproof.contacts.service import ContactService, build_draft
 from callproof.errors import Conflict, DomainError, InvalidInput
@@ -39,14 +38,6 @@ _COLUMNS = {
     "phones": "phones",
 }
 _LIST_FIELDS = {"emails", "phones"}
-
-
-class RowStatus(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-    SUPPRESSED = "suppressed"  # an email or phone of the row belongs to an erased person
 
 
 @dataclass(slots=True)

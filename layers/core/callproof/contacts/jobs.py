@@ -5,69 +5,47 @@ Resume: after every chunk the job stores the byte offset and line number the chu
 counts, in one conditional write. A worker that dies mid-chunk leaves the previous checkpoint; the
 next run reads the file from that byte on and applies the chunk again, which the importer's
 deduplication turns into duplicates (nothing is created twice; those rows count as duplicates).
-Only one run holds a job at a time: a run takes the job's lease by replacing its token (conditional
-on the token it read), and every progress write is conditional on that token. The queue message that
-continues a job carries the token of the run that sent it, so it may take over at once; any other
-message (a redelivery after a crash, a duplicate) may take over only once the lease has expired.
+The lease rules, the progress write and the errors file are every import job's
+(``callproof.contacts.job_runs``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from callproof.contacts.csv_stream import Checkpoint, CsvChunks
-from callproof.contacts.importer import ContactImporter, RowResult, RowStatus
-from callproof.contacts.model import ImportJob, ImportStatus
+from callproof.contacts.importer import ContactImporter
+from callproof.contacts.job_runs import (
+    CONTENT_TYPE,
+    JOB_TTL,
+    JobRuns,
+    RunOutcome,
+    RunResult,
+    errors_key,
+)
+from callproof.contacts.model import ImportJob, ImportSource, ImportStatus
 from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue
-from callproof.errors import Conflict, InvalidInput, NotFound
+from callproof.errors import Conflict, InvalidInput
 from callproof.ids import time_ordered_id, utc_now
 from callproof.tenancy import Caller, Role
 
-CONTENT_TYPE = "text/csv"
+__all__ = ["CONTENT_TYPE", "ImportJobs", "RunOutcome", "RunResult", "errors_key", "upload_key"]
+
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 UPLOAD_TTL = timedelta(minutes=15)
-DOWNLOAD_TTL = timedelta(minutes=15)
-JOB_TTL = timedelta(days=30)
 CHUNK_ROWS = 500
-SAFETY_SECONDS = 30.0  # a run stops taking chunks when less time than this is left
-ERRORS_HEADER = b"line,status,field,reason\r\n"
-_IMPORT_ID = re.compile(r"[0-9a-f]{23}")  # ids.time_ordered_id
 
 
 def upload_key(org_id: str, import_id: str) -> str:
     return f"orgs/{org_id}/imports/{import_id}.csv"
 
 
-def errors_key(org_id: str, import_id: str) -> str:
-    return f"orgs/{org_id}/imports/{import_id}-errors.csv"
+class ImportJobs(JobRuns):
+    source = ImportSource.CSV
 
-
-def error_parts_prefix(org_id: str, import_id: str) -> str:
-    return f"orgs/{org_id}/imports/{import_id}-errors/"
-
-
-class RunOutcome(StrEnum):
-    SKIPPED = "skipped"  # not running, or another run holds it
-    CONTINUED = "continued"  # out of time: a message continues it
-    DONE = "done"
-    FAILED = "failed"
-    LOST = "lost"  # another run took the lease meanwhile
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    outcome: RunOutcome
-    rows: int  # rows this run imported
-
-
-class ImportJobs:
     def __init__(
         self,
         jobs: ImportJobStore,
@@ -77,8 +55,8 @@ class ImportJobs:
         clock: Callable[[], datetime] = utc_now,
         chunk_rows: int | None = None,
     ) -> None:
-        self._jobs, self._files, self._queue, self._importer = jobs, files, queue, importer
-        self._clock = clock
+        super().__init__(jobs, files, queue, clock)
+        self._importer = importer
         self._chunk_rows = chunk_rows or CHUNK_ROWS
 
     # ------------------------------------------------------------------ API
@@ -101,22 +79,14 @@ class ImportJobs:
         )
         return job, url, fields
 
-    def get(self, caller: Caller, import_id: str) -> tuple[ImportJob, str | None]:
-        """The job and, when rows were rejected and the job is over, a download URL of them."""
-        caller.require(Role.REP, Role.ADMIN)
-        job = self._own(caller, import_id)
-        url = None
-        if job.errors and job.status in {ImportStatus.DONE, ImportStatus.FAILED}:
-            url = self._files.presign_get(errors_key(job.org_id, job.id), DOWNLOAD_TTL)
-        return job, url
-
     def start(self, caller: Caller, import_id: str) -> ImportJob:
         """Queue the job once its file is uploaded; starting a started job changes nothing, except that
-        a job no run has taken yet is queued again (the first send may have failed after the save)."""
+        a running job no run holds is queued again (the first send may have failed after the save)."""
         caller.require(Role.REP, Role.ADMIN)
         job = self._own(caller, import_id)
-        if job.status is ImportStatus.RUNNING and job.lease_until is None and job.lease_token is not None:
-            self._queue.send(job.org_id, job.id, job.lease_token)  # a duplicate is skipped by the lease
+        if job.source is not ImportSource.CSV:
+            raise Conflict("this import reads Google Contacts, not an uploaded file", field="import_id")
+        self._requeue_if_idle(job)
         if job.status is not ImportStatus.AWAITING_UPLOAD:
             return job
         size = self._files.size(upload_key(job.org_id, job.id))
@@ -131,40 +101,9 @@ class ImportJobs:
         self._queue.send(job.org_id, job.id, token)
         return started
 
-    def _own(self, caller: Caller, import_id: str) -> ImportJob:
-        if not _IMPORT_ID.fullmatch(import_id):  # never one of ours: no key built from it
-            raise NotFound("no such import", field="import_id")
-        job = self._jobs.get(caller.org_id, import_id)
-        if job is None or job.expires_at <= self._clock():
-            raise NotFound("no such import", field="import_id")
-        return job
-
     # --------------------------------------------------------------- worker
-    def run(self, org_id: str, import_id: str, token: str, seconds_left: Callable[[], float]) -> RunResult:
-        """Import chunks from the job's checkpoint while time is left; then continue through the queue."""
-        job = self._jobs.get(org_id, import_id)
-        now = self._clock()
-        if job is None or job.status is not ImportStatus.RUNNING:
-            return RunResult(RunOutcome.SKIPPED, 0)
-        held = job.lease_until is not None and job.lease_until > now
-        if token != job.lease_token and held:
-            return RunResult(RunOutcome.SKIPPED, 0)
-        mine = secrets.token_hex(16)
-        lease = now + timedelta(seconds=seconds_left() + SAFETY_SECONDS)
-        claimed = replace(job, lease_token=mine, lease_until=lease, updated_at=now)
-        if not self._jobs.save(claimed, job.lease_token):
-            return RunResult(RunOutcome.SKIPPED, 0)
-        try:
-            return self._chunks(claimed, mine, seconds_left)
-        except Exception:
-            # Let the redelivered message take over at once rather than after the lease.
-            current = self._jobs.get(org_id, import_id)
-            if current is not None and current.lease_token == mine:
-                self._jobs.save(replace(current, lease_until=self._clock()), mine)
-            raise
-
-    def _chunks(self, job: ImportJob, token: str, seconds_left: Callable[[], float]) -> RunResult:
-        caller = Caller(job.org_id, job.user_id, frozenset({Role.REP}))
+    def _work(self, job: ImportJob, token: str, seconds_left: Callable[[], float]) -> RunResult:
+        caller = self._owner(job)
         start = Checkpoint(job.offset, job.line)
         done = 0
         try:
@@ -179,57 +118,20 @@ class ImportJobs:
                     offset=reader.checkpoint.offset,
                 )
             while True:
-                if seconds_left() < SAFETY_SECONDS:
-                    self._queue.send(job.org_id, job.id, token)
+                if self._out_of_time(job, token, seconds_left):
                     return RunResult(RunOutcome.CONTINUED, done)
                 records = reader.read(self._chunk_rows)
                 if not records:
                     break
                 results = self._importer.apply(caller, records)
-                job = self._progress(job, results, reader.checkpoint)
+                at = reader.checkpoint
+                job = self._progress(job, results, offset=at.offset, line=at.line)
                 if not self._jobs.save(job, token):
                     return RunResult(RunOutcome.LOST, done)
                 done += len(records)
         except InvalidInput as exc:
-            failed = replace(job, status=ImportStatus.FAILED, message=exc.message, updated_at=self._clock())
-            self._finish(failed)
-            ok = self._jobs.save(failed, token)
-            return RunResult(RunOutcome.FAILED if ok else RunOutcome.LOST, done)
-        finished = replace(job, status=ImportStatus.DONE, updated_at=self._clock(), lease_until=None)
-        self._finish(finished)
-        ok = self._jobs.save(finished, token)
-        return RunResult(RunOutcome.DONE if ok else RunOutcome.LOST, done)
+            return self._end(job, token, ImportStatus.FAILED, done, message=exc.message)
+        return self._end(job, token, ImportStatus.DONE, done)
 
-    def _progress(self, job: ImportJob, results: list[RowResult], at: Checkpoint) -> ImportJob:
-        counts = dict.fromkeys((status.value for status in RowStatus), 0) | job.counts
-        for row in results:
-            counts[row.status.value] = counts.get(row.status.value, 0) + 1
-        rejected = [row for row in results if row.status is RowStatus.REJECTED]
-        if rejected:  # keyed by the chunk's first line: a chunk applied again overwrites its part
-            part = f"{error_parts_prefix(job.org_id, job.id)}{results[0].line:012d}.csv"
-            self._files.write(part, _errors_csv(rejected), CONTENT_TYPE)
-        return replace(
-            job,
-            offset=at.offset,
-            line=at.line,
-            rows_done=job.rows_done + len(results),
-            counts=counts,
-            errors=job.errors + len(rejected),
-            updated_at=self._clock(),
-        )
-
-    def _finish(self, job: ImportJob) -> None:
-        """The rejected rows as one CSV; the uploaded file (personal data) deleted."""
-        if job.errors:
-            self._files.concatenate(
-                error_parts_prefix(job.org_id, job.id), errors_key(job.org_id, job.id), ERRORS_HEADER
-            )
-        self._files.delete(upload_key(job.org_id, job.id))
-
-
-def _errors_csv(rows: list[RowResult]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([row.line, row.status.value, row.field or "", row.reason or ""])
-    return out.getvalue().encode()
+    def _cleanup(self, job: ImportJob) -> None:
+        self._files.delete(upload_key(job.org_id, job.id))  # the uploaded file: personal data

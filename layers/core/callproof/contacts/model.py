@@ -162,6 +162,16 @@ class ImportOut(Model):
     rows: list[ImportRowOut]
 
 
+class RowStatus(StrEnum):
+    """What an import did with a row (a CSV line, a Google person)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    SUPPRESSED = "suppressed"  # an email or phone of the row belongs to an erased person
+
+
 class ImportStatus(StrEnum):
     AWAITING_UPLOAD = "awaiting_upload"
     RUNNING = "running"
@@ -169,9 +179,19 @@ class ImportStatus(StrEnum):
     FAILED = "failed"
 
 
+class ImportSource(StrEnum):
+    """What an import job reads: an uploaded CSV file, or the user's Google Contacts (People API)."""
+
+    CSV = "csv"
+    GOOGLE = "google"
+
+
 @dataclass(frozen=True, slots=True)
 class ImportJob:
-    """A CSV import from an uploaded file, with its progress and the checkpoint a worker resumes from.
+    """An import (an uploaded CSV file, or the user's Google Contacts) with its progress and the
+    checkpoint a worker resumes from: for a file the byte ``offset`` and ``line``; for Google the
+    People API ``page_token`` of the next page, within the changes since ``sync_from`` (None: a full
+    sync), and once the last page is applied ``pages_done`` with Google's ``next_sync_token``.
 
     ``lease_token`` names the worker run allowed to write progress (and the queue message allowed to
     take over); ``lease_until`` is when a silent holder is presumed dead."""
@@ -193,6 +213,13 @@ class ImportJob:
     message: str | None = None  # why the job failed
     lease_token: str | None = None
     lease_until: datetime | None = None
+    source: ImportSource = ImportSource.CSV
+    sync_from: str | None = None
+    page_token: str | None = None
+    pages_done: bool = False
+    next_sync_token: str | None = None
+    full_sync: bool = False  # Google: every contact is read (first import, or the sync token expired)
+    removed_in_google: int = 0  # Google: CRM contacts newly marked, their Google person deleted
 
 
 class ImportUploadOut(Model):
@@ -207,9 +234,11 @@ class ImportUploadOut(Model):
 
 class ImportJobOut(Model):
     """An import job: ``running`` from its start until ``done`` or ``failed``; ``errors_url`` downloads
-    the rejected rows (line, status, field, reason) as CSV for a few minutes."""
+    the rejected rows (line, status, field, reason) as CSV for a few minutes. ``source`` tells a CSV
+    file's import from a Google Contacts import (whose ``line`` is the person's rank in the import)."""
 
     import_id: str
+    source: str = Field(description="csv: an uploaded file; google: the caller's Google Contacts")
     status: str
     rows_done: int
     counts: dict[str, int]
@@ -218,6 +247,33 @@ class ImportJobOut(Model):
     message: str | None = None
     created_at: datetime
     updated_at: datetime
+    full_sync: bool | None = Field(
+        default=None,
+        description="google: every contact is read (first import, or Google expired the sync token)",
+    )
+    removed_in_google: int | None = Field(
+        default=None,
+        description="google: CRM contacts newly marked `removed_in_google` (their Google contact was "
+        "deleted since the last import; they are kept, never deleted)",
+    )
+
+    @classmethod
+    def of(cls, job: ImportJob, errors_url: str | None) -> ImportJobOut:
+        google = job.source is ImportSource.GOOGLE
+        return cls(
+            import_id=job.id,
+            source=job.source.value,
+            status=job.status.value,
+            rows_done=job.rows_done,
+            counts={status.value: job.counts.get(status.value, 0) for status in RowStatus},
+            errors=job.errors,
+            errors_url=errors_url,
+            message=job.message,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            full_sync=job.full_sync if google else None,
+            removed_in_google=job.removed_in_google if google else None,
+        )
 
 
 class ImportCreatedOut(ImportJobOut):

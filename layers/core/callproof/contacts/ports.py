@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from callproof.contacts.model import Contact, ImportJob
+from callproof.contacts.model import Contact, ImportJob, ImportSource
+from callproof.tenancy import Caller
 
 MAX_BATCH_KEYS = 100  # DynamoDB BatchGetItem's limit: the lookups never send more per call
 
@@ -79,6 +80,15 @@ class ImportJobStore(Protocol):
         """Store ``job`` if the stored job's lease token is still ``held_token``; else False."""
         ...
 
+    def current(self, org_id: str, user_id: str, source: ImportSource) -> str | None:
+        """The id of the user's latest job of ``source`` created by ``create_current``, if any."""
+        ...
+
+    def create_current(self, job: ImportJob, replaces: str | None) -> bool:
+        """Create ``job`` and make it its user's current job of its source, in one transaction, if
+        the current one is still ``replaces`` (None: there was none); else nothing and False."""
+        ...
+
 
 class ImportFiles(Protocol):
     """The uploaded files and the rejected-rows files (the data bucket)."""
@@ -108,6 +118,60 @@ class ImportFiles(Protocol):
 
 
 class ImportQueue(Protocol):
-    def send(self, org_id: str, import_id: str, token: str) -> None:
-        """Ask a worker to run (or continue) the job; ``token`` lets it take the job's lease."""
+    def send(self, org_id: str, import_id: str, token: str, source: ImportSource = ImportSource.CSV) -> None:
+        """Ask a worker to run (or continue) the job; ``token`` lets it take the job's lease; the
+        message names the ``source`` so that the worker builds only what that kind of job needs."""
+        ...
+
+
+class PeoplePage(Protocol):
+    """One page of the user's Google Contacts, as an import job reads it."""
+
+    @property
+    def records(self) -> Sequence[tuple[str, dict[str, object]]]:
+        """(resourceName, ContactIn-shaped record) of each person present, in Google's order."""
+        ...
+
+    @property
+    def deleted(self) -> Sequence[str]:
+        """resourceNames of the people deleted in Google since the sync token."""
+        ...
+
+    @property
+    def next_page_token(self) -> str | None: ...
+
+    @property
+    def next_sync_token(self) -> str | None:
+        """Google's token for the next import's changes (on the last page)."""
+        ...
+
+    @property
+    def restarted(self) -> bool:
+        """Google refused the sync token as expired: this is the first page of a full sync."""
+        ...
+
+
+class PeopleSource(Protocol):
+    """The caller's Google Contacts, page by page (``callproof.mail.google_contacts.GoogleContacts``,
+    joined to the import jobs in ``callproof.wiring``)."""
+
+    def check(self, caller: Caller) -> None:
+        """Raise ``Conflict`` (``google_scope_missing``) when the caller has no Google Contacts grant."""
+        ...
+
+    def sync_token(self, caller: Caller) -> str | None:
+        """The sync token the last finished import saved (None: the next import is a full sync)."""
+        ...
+
+    def page(self, caller: Caller, sync_token: str | None, page_token: str | None) -> PeoplePage:
+        """One page (up to 1,000 people) of the changes since ``sync_token`` (None: everyone)."""
+        ...
+
+    def record(self, caller: Caller, imported: Mapping[str, str], deleted: Sequence[str]) -> int:
+        """Record which CRM contact each imported person (resourceName) is in, and mark the contacts
+        of the deleted people ``removed_in_google``; how many were newly marked. Idempotent."""
+        ...
+
+    def finish(self, caller: Caller, sync_token: str | None) -> None:
+        """Save the sync token the next import starts from (after the last page only)."""
         ...

@@ -1,6 +1,6 @@
-"""The People API adapter (``callproof.mail.ports.PeopleApi``): ``people.connections.list`` with
-pageSize 1000 and personFields names, emailAddresses, phoneNumbers, organizations; sync tokens for
-later runs (``SyncTokenExpired`` on Google's EXPIRED_SYNC_TOKEN); with a sync token, a person deleted
+"""The People API adapter (``callproof.mail.ports.PeopleApi``): ``people.connections.list`` one page
+at a time (the import job's checkpoint is the page token), pageSize 1000, personFields names,
+emailAddresses, phoneNumbers, organizations; sync tokens for later runs (``SyncTokenExpired`` on Google's EXPIRED_SYNC_TOKEN); with a sync token, a person deleted
 since carries ``metadata.deleted`` and its ``resourceName``. Same retry policy as the Gmail
 adapter; the static people v1 discovery document, pointed at the local double when configured."""
 
@@ -71,28 +71,24 @@ class GooglePeopleApi:
                 self._sleep(backoff_seconds(attempt, error.resp.get("retry-after")))
         raise AssertionError("unreachable")
 
-    def connections(self, sync_token: str | None) -> tuple[list[GooglePerson], str | None]:
-        people: list[GooglePerson] = []
-        page_token: str | None = None
-        next_sync: str | None = None
-        connections = self._service.people().connections()
-        while True:
-            arguments: dict[str, Any] = {
-                "resourceName": "people/me",
-                "pageSize": PAGE_SIZE,
-                "personFields": PERSON_FIELDS,
-                "requestSyncToken": True,
-            }
-            if sync_token:
-                arguments["syncToken"] = sync_token
-            if page_token:
-                arguments["pageToken"] = page_token
-            page = self._execute(connections.list(**arguments))
-            people.extend(_person(item) for item in page.get("connections", []))
-            next_sync = page.get("nextSyncToken") or next_sync
-            page_token = page.get("nextPageToken")
-            if not page_token:
-                return people, next_sync
+    def connections_page(
+        self, sync_token: str | None, page_token: str | None
+    ) -> tuple[list[GooglePerson], str | None, str | None]:
+        """One ``people.connections.list`` page: its people, the next page token, the next sync token
+        (Google sends it with the last page)."""
+        arguments: dict[str, Any] = {
+            "resourceName": "people/me",
+            "pageSize": PAGE_SIZE,
+            "personFields": PERSON_FIELDS,
+            "requestSyncToken": True,
+        }
+        if sync_token:
+            arguments["syncToken"] = sync_token
+        if page_token:
+            arguments["pageToken"] = page_token
+        page = self._execute(self._service.people().connections().list(**arguments))
+        people = [_person(item) for item in page.get("connections", [])]
+        return people, page.get("nextPageToken") or None, page.get("nextSyncToken") or None
 
 
 def people_api(access_token: str, api_endpoint: str | None = None) -> GooglePeopleApi:

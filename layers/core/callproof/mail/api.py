@@ -106,18 +106,3 @@ class LabelSelectionOut(Model):
     labels: list[str]
     purged_emails: int = Field(description="messages taken out of this mailbox (purge=true)")
     purged_objects: int = Field(description="stored bodies deleted: no other mailbox held them")
-
-
-class GoogleImportOut(Model):
-    counts: dict[str, int] = Field(
-        description="rows created / updated / duplicate / rejected, as the CSV import"
-    )
-    full_sync: bool = Field(
-        description="every contact was read (first run, or Google expired the sync token)"
-    )
-    people: int = Field(description="records Google returned (deleted ones included: never imported)")
-    removed_in_google: int = Field(
-        default=0,
-        description="CRM contacts newly marked `removed_in_google`: their Google contact was deleted "
-        "since the last import (they are kept, never deleted)",
-    )

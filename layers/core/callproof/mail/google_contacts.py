@@ -4,28 +4,26 @@ Asking: ``contacts.readonly`` alone; with incremental authorization (``include_g
 when the user already has a Gmail grant, so Google keeps one grant for both. A Gmail grant never
 implies contacts: the import reads only this grant's token, whatever scopes the Gmail token carries.
 
-Importing: every page of the user's connections (later runs only what changed, by sync token) goes
-through the CSV import's dedupe rules; which CRM contact each Google person landed in is recorded, so
-that when a later sync reports the person deleted (``metadata.deleted``) that contact is marked
+Importing (an import job, ``callproof.contacts.google_imports``, reads through this class page by
+page): the user's connections (later imports only what changed, by sync token) go through the CSV
+import's dedupe rules; which CRM contact each Google person landed in is recorded, so that when a
+later sync reports the person deleted (``metadata.deleted``) that contact is marked
 ``removed_in_google`` with the time, and never deleted. Pure: everything comes in through ports.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from callproof.errors import Conflict, InvalidInput
-from callproof.mail.model import CONTACTS_PURPOSE, GoogleConnected, GooglePerson, PeopleImport, iso_time
+from callproof.mail.model import CONTACTS_PURPOSE, GoogleConnected, GooglePerson, PeoplePage, iso_time
 from callproof.mail.ports import ContactsGrantStore, PeopleApi, SyncTokenExpired
 from callproof.oauth.model import CONTACTS_READONLY, GrantRevoked, OAuthState, OAuthToken, new_pkce
 from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller, Role
 
-# What the CSV import reads from one Google person, and the CRM contact id per record (None when the
-# row was rejected or suppressed), with the import's counts.
-ImportPeople = Callable[[Caller, list[dict[str, object]]], tuple[dict[str, int], list[str | None]]]
 # Mark these contacts removed in Google at this ISO time; how many were newly marked.
 MarkRemoved = Callable[[str, Sequence[str], str], int]
 
@@ -47,7 +45,6 @@ class GoogleContacts:
         states: StateStore,
         vault: TokenSealer,
         people: Callable[[str], PeopleApi],
-        import_people: ImportPeople,
         mark_removed: MarkRemoved,
         config: ContactsGrantConfig,
         clock: Callable[[], float] = time.time,
@@ -57,7 +54,6 @@ class GoogleContacts:
         self._states = states
         self._vault = vault
         self._people = people
-        self._import_people = import_people
         self._mark_removed = mark_removed
         self._config = config
         self._clock = clock
@@ -95,9 +91,7 @@ class GoogleContacts:
     def _token(self, caller: Caller) -> OAuthToken:
         sealed = self._grants.token(caller.org_id, caller.user_id)
         if sealed is None:
-            raise ScopeMissing(
-                "no Google Contacts permission: POST /v1/integrations/google/authorize?contacts=true"
-            )
+            raise _scope_missing()
         token = self._vault.open(sealed, caller.org_id, caller.user_id, CONTACTS_PURPOSE)
         if token.expired(self._clock()):
             try:
@@ -111,36 +105,51 @@ class GoogleContacts:
             self._grants.save_token(caller.org_id, caller.user_id, resealed)
         return token
 
-    def import_contacts(self, caller: Caller) -> PeopleImport:
-        """The caller's Google contacts into the org's contacts with the CSV import's dedupe rules
-        (create, or add new emails / phones to the one matching contact; never overwrite). Later runs
-        read only what changed (sync token); an expired token means a full sync. People deleted in
-        Google mark the contacts they were imported into ``removed_in_google``."""
+    # --- the import job's pages (``callproof.contacts.ports.PeopleSource``) -----------------------
+
+    def check(self, caller: Caller) -> None:
+        """409 ``google_scope_missing`` unless the caller holds the Google Contacts grant."""
         caller.require(Role.REP, Role.ADMIN)
+        if self._grants.token(caller.org_id, caller.user_id) is None:
+            raise _scope_missing()
+
+    def sync_token(self, caller: Caller) -> str | None:
+        return self._grants.sync_token(caller.org_id, caller.user_id)
+
+    def page(self, caller: Caller, sync_token: str | None, page_token: str | None) -> PeoplePage:
+        """One page of the caller's Google contacts (changes since ``sync_token``; None: everyone),
+        each present person as a CSV import record. Google refusing the sync token as expired gives
+        the first page of a full sync instead (``restarted``)."""
         api = self._people(self._token(caller).access_token)
-        stored = self._grants.sync_token(caller.org_id, caller.user_id)
-        full_sync = stored is None
+        restarted = False
         try:
-            people, next_token = api.connections(stored)
+            people, next_page, next_sync = api.connections_page(sync_token, page_token)
         except SyncTokenExpired:
-            full_sync = True
-            people, next_token = api.connections(None)
-        present = [p for p in people if not p.deleted]
-        counts, contact_ids = self._import_people(caller, [person_record(p) for p in present])
-        self._grants.link(
-            caller.org_id,
-            caller.user_id,
-            {p.resource_name: c for p, c in zip(present, contact_ids, strict=True) if c and p.resource_name},
+            restarted = True
+            people, next_page, next_sync = api.connections_page(None, None)
+        return PeoplePage(
+            records=[(p.resource_name, person_record(p)) for p in people if not p.deleted],
+            deleted=[p.resource_name for p in people if p.deleted and p.resource_name],
+            next_page_token=next_page,
+            next_sync_token=next_sync,
+            restarted=restarted,
         )
-        deleted = [p.resource_name for p in people if p.deleted and p.resource_name]
-        marked = 0
-        if deleted:
-            linked = self._grants.linked(caller.org_id, caller.user_id, deleted)
-            if linked:
-                at = iso_time(self._clock())
-                marked = self._mark_removed(caller.org_id, sorted(set(linked.values())), at)
-        self._grants.save_sync_token(caller.org_id, caller.user_id, next_token)
-        return PeopleImport(counts=counts, full_sync=full_sync, people=len(people), removed_in_google=marked)
+
+    def record(self, caller: Caller, imported: Mapping[str, str], deleted: Sequence[str]) -> int:
+        """Link each imported person (resourceName) to its CRM contact; mark the contacts of the
+        deleted people ``removed_in_google``; how many were newly marked. Idempotent."""
+        if imported:
+            self._grants.link(caller.org_id, caller.user_id, imported)
+        if not deleted:
+            return 0
+        linked = self._grants.linked(caller.org_id, caller.user_id, deleted)
+        if not linked:
+            return 0
+        return self._mark_removed(caller.org_id, sorted(set(linked.values())), iso_time(self._clock()))
+
+    def finish(self, caller: Caller, sync_token: str | None) -> None:
+        """The next import reads only what changed after this one."""
+        self._grants.save_sync_token(caller.org_id, caller.user_id, sync_token)
 
     def remove(self, caller: Caller) -> bool:
         """Revoke the grant at Google and delete it; False if there was none."""
@@ -149,6 +158,10 @@ class GoogleContacts:
             return False
         self._oauth.revoke(self._vault.open(sealed, caller.org_id, caller.user_id, CONTACTS_PURPOSE))
         return self._grants.delete(caller.org_id, caller.user_id)
+
+
+def _scope_missing() -> ScopeMissing:
+    return ScopeMissing("no Google Contacts permission: POST /v1/integrations/google/authorize?contacts=true")
 
 
 def person_record(person: GooglePerson) -> dict[str, object]:

@@ -230,11 +230,15 @@ class GooglePerson:
 
 
 @dataclass(frozen=True, slots=True)
-class PeopleImport:
-    counts: dict[str, int]
-    full_sync: bool
-    people: int  # records Google returned (deleted ones included, never imported)
-    removed_in_google: int = 0  # CRM contacts newly marked: their Google person was deleted
+class PeoplePage:
+    """One page of the user's Google Contacts as the import job reads it
+    (``callproof.contacts.ports.PeoplePage``)."""
+
+    records: list[tuple[str, dict[str, object]]]  # (resourceName, ContactIn-shaped record)
+    deleted: list[str]  # resourceNames of people deleted since the sync token
+    next_page_token: str | None
+    next_sync_token: str | None
+    restarted: bool = False  # the sync token had expired: the first page of a full sync
 
 
 @dataclass(frozen=True, slots=True)

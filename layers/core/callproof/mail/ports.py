@@ -30,9 +30,12 @@ class SyncTokenExpired(Exception):
 
 
 class PeopleApi(Protocol):
-    def connections(self, sync_token: str | None) -> tuple[list[GooglePerson], str | None]:
-        """Every page of ``people.connections.list`` (pageSize 1000): the people and the next sync
-        token; with ``sync_token`` only what changed since (deleted people flagged)."""
+    def connections_page(
+        self, sync_token: str | None, page_token: str | None
+    ) -> tuple[list[GooglePerson], str | None, str | None]:
+        """One page of ``people.connections.list`` (pageSize 1000, a sync token requested): its
+        people, the next page's token and, on the last page, the next sync token; with
+        ``sync_token`` only what changed since (deleted people flagged). Raises ``SyncTokenExpired``."""
         ...
 
 

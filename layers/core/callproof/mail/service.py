@@ -24,7 +24,6 @@ from callproof.mail.model import (
     GoogleConnected,
     Integration,
     IntegrationStatus,
-    PeopleImport,
     iso_time,
 )
 from callproof.mail.ports import (
@@ -172,13 +171,6 @@ class GmailService:
         ):
             return _replace_status(integration, IntegrationStatus.LAPSED, "watch expired")
         return integration
-
-    # --- Google Contacts import -----------------------------------------------------------------
-
-    def import_contacts(self, caller: Caller) -> PeopleImport:
-        """The caller's Google contacts (``callproof.mail.google_contacts``): needs the Google Contacts
-        grant, never the Gmail one."""
-        return self._contacts_grant().import_contacts(caller)
 
     # --- removal --------------------------------------------------------------------------------
 

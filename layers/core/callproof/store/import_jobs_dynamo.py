@@ -1,8 +1,12 @@
-"""Import jobs in the contacts table, one item each.
+"""Import jobs in the contacts table, one item each, and each user's current job per source.
 
-Item: pk=ORG#<org>#IMPORT#<id>  sk=JOB  status, counts, checkpoint (offset, line), header, lease
-(lease_token, lease_until), expires_at (TTL, epoch seconds). Writes are whole-item puts conditional
-on the lease token read, so two runs never both write progress.
+Item: pk=ORG#<org>#IMPORT#<id>  sk=JOB  source, status, counts, checkpoint (a file's offset and
+line, header; Google's sync_from, page_token, pages_done, next_sync_token), lease (lease_token,
+lease_until), expires_at (TTL, epoch seconds). Writes are whole-item puts conditional on the lease
+token read, so two runs never both write progress.
+
+Current job: pk=ORG#<org>#IMPORTS#<user>  sk=CURRENT#<source>  import_id, expires_at (the job's):
+written with the job in one transaction, conditional on the id it replaces.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from callproof.contacts.model import ImportJob, ImportStatus
-from callproof.store.dynamo import condition_failed, from_item, to_item
+from callproof.contacts.model import ImportJob, ImportSource, ImportStatus
+from callproof.errors import Conflict
+from callproof.store.dynamo import condition_failed, from_item, to_item, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,6 +28,10 @@ JOB_SK = "JOB"
 
 def import_key(org_id: str, import_id: str) -> dict[str, str]:
     return {"pk": f"ORG#{org_id}#IMPORT#{import_id}", "sk": JOB_SK}
+
+
+def current_key(org_id: str, user_id: str, source: ImportSource) -> dict[str, str]:
+    return {"pk": f"ORG#{org_id}#IMPORTS#{user_id}", "sk": f"CURRENT#{source.value}"}
 
 
 def _to_record(job: ImportJob) -> dict[str, Any]:
@@ -46,6 +55,13 @@ def _to_record(job: ImportJob) -> dict[str, Any]:
         "message": job.message,
         "lease_token": job.lease_token,
         "lease_until": job.lease_until.isoformat() if job.lease_until else None,
+        "source": job.source.value,
+        "sync_from": job.sync_from,
+        "page_token": job.page_token,
+        "pages_done": job.pages_done,
+        "next_sync_token": job.next_sync_token,
+        "full_sync": job.full_sync,
+        "removed_in_google": job.removed_in_google,
     }
 
 
@@ -68,6 +84,13 @@ def _from_record(item: dict[str, Any]) -> ImportJob:
         message=item.get("message"),
         lease_token=item.get("lease_token"),
         lease_until=datetime.fromisoformat(item["lease_until"]) if "lease_until" in item else None,
+        source=ImportSource(item.get("source", ImportSource.CSV.value)),
+        sync_from=item.get("sync_from"),
+        page_token=item.get("page_token"),
+        pages_done=bool(item.get("pages_done", False)),
+        next_sync_token=item.get("next_sync_token"),
+        full_sync=bool(item.get("full_sync", False)),
+        removed_in_google=int(item.get("removed_in_google", 0)),
     )
 
 
@@ -106,4 +129,41 @@ class DynamoImportJobStore:
             if condition_failed(exc):
                 return False
             raise
+        return True
+
+    def current(self, org_id: str, user_id: str, source: ImportSource) -> str | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item(current_key(org_id, user_id, source)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return str(from_item(item)["import_id"]) if item else None
+
+    def create_current(self, job: ImportJob, replaces: str | None) -> bool:
+        pointer = {
+            **current_key(job.org_id, job.user_id, job.source),
+            "entity": "contact_import_current",
+            "import_id": job.id,
+            "expires_at": int(job.expires_at.timestamp()),
+        }
+        if replaces is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "import_id = :replaces",
+                "ExpressionAttributeValues": to_item({":replaces": replaces}),
+            }
+        actions = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(_to_record(job)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": {"TableName": self._table, "Item": to_item(pointer), **condition}},
+        ]
+        try:
+            transact(self._client, actions, "the user's current import changed")
+        except Conflict:
+            return False
         return True
