@@ -61,8 +61,11 @@ def test_one_page_at_a_time_with_its_page_token_and_the_sync_token_on_the_last()
     assert len(sleeps) == 1
     assert sleeps[0] >= 1
     first, retried, second = http.queries
-    assert first["syncToken"] == ["sync-1"] and "pageToken" not in first
-    assert second["pageToken"] == ["p2"] and second["syncToken"] == ["sync-1"] and retried == second
+    assert first["syncToken"] == ["sync-1"]
+    assert "pageToken" not in first
+    assert second["pageToken"] == ["p2"]
+    assert second["syncToken"] == ["sync-1"]
+    assert retried == second
     for query in (first, second):
         assert (query["pageSize"], query["requestSyncToken"]) == (["1000"], ["true"])
         assert query["personFields"] == ["names,emailAddresses,phoneNumbers,organizations"]
