@@ -195,13 +195,13 @@ def test_a_google_contacts_grant_alone_is_exported_revoked_and_erased_with_its_l
     call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble
 ) -> None:
     """Issue 17, point 4: the Google Contacts grant of its own (no Gmail) and its person links."""
-    from tests.integration.mail.test_gmail_api import person
+    from tests.integration.mail.test_gmail_api import import_google, person
 
     mailbox, user = "rep3@callproof.test", "rep-3"
     connect_gmail(call, mailbox, user=user, contacts=True)
     google.add_people(mailbox, [person("Ada L", "ada@customer.example")])
-    status, body = call("GmailFunction", api_event("POST", "/v1/contacts/imports/google", user=user))
-    assert (status, body["counts"]["created"]) == (200, 1), body
+    body = import_google(call, aws_stack, user=user)
+    assert body["counts"]["created"] == 1, body
     table = aws_stack["MailTable"].ref
     subject = Subject(ORG, user_ids=frozenset({user}))
     store = store_on(aws_stack, table, google.url)

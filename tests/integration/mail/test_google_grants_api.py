@@ -17,7 +17,7 @@ from callproof.tenancy import Role
 from callproof_local.google_double import CONTACTS_SCOPE, GMAIL_SCOPE, GoogleDouble
 from callproof_local.template import Physical
 from tests.integration.conftest import Invoke
-from tests.integration.mail.test_gmail_api import google, person, public_event
+from tests.integration.mail.test_gmail_api import google, import_google, person, public_event
 from tests.support import api_event
 
 __all__ = ["google"]  # the Google double fixture, shared with the Gmail API tests
@@ -71,7 +71,7 @@ def contacts(call: Invoke, query: dict[str, str], org: str = "org-a") -> list[di
 
 
 def test_a_contacts_only_grant_imports_and_marks_people_deleted_in_google(
-    call: Invoke, google: GoogleDouble, member: str
+    call: Invoke, aws_stack: dict[str, Physical], google: GoogleDouble, member: str
 ) -> None:
     url = authorize(call, contacts=True)
     asked = params(url)
@@ -87,15 +87,14 @@ def test_a_contacts_only_grant_imports_and_marks_people_deleted_in_google(
     assert google.mailbox(member).granted == {CONTACTS_SCOPE}  # Google granted no Gmail access
     assert call("GmailFunction", api_event("GET", "/v1/integrations/google"))[0] == 404  # no mailbox
 
-    imported = api_event("POST", "/v1/contacts/imports/google")
     google.add_people(member, [person("Ada L", "ada@customer.example"), person("Bob B", "bob@buyer.example")])
-    status, body = call("GmailFunction", imported)
-    assert (status, body["counts"]["created"], body["removed_in_google"]) == (200, 2, 0), body
+    body = import_google(call, aws_stack)
+    assert (body["counts"]["created"], body["removed_in_google"]) == (2, 0), body
     bob = next(c for c in contacts(call, {}) if c["name"] == "Bob B")
 
     google.delete_people(member, ["people/c2"])  # Bob deleted in Google Contacts
-    status, body = call("GmailFunction", imported)
-    assert (status, body["full_sync"], body["people"], body["removed_in_google"]) == (200, False, 1, 1)
+    body = import_google(call, aws_stack)
+    assert (body["full_sync"], body["rows_done"], body["removed_in_google"]) == (False, 0, 1)
     status, shown = call(
         "ContactsFunction",
         api_event("GET", f"/v1/contacts/{bob['id']}", resource="/v1/contacts/{contact_id}"),
@@ -105,8 +104,8 @@ def test_a_contacts_only_grant_imports_and_marks_people_deleted_in_google(
     assert [c["name"] for c in contacts(call, {"removed_in_google": "true"})] == ["Bob B"]
     assert [c["name"] for c in contacts(call, {"removed_in_google": "false"})] == ["Ada L"]
     assert contacts(call, {"removed_in_google": "true"}, org="org-b") == []  # another org sees nothing
-    status, again = call("GmailFunction", imported)  # replayed: nothing new, the mark stays as it was
-    assert (status, again["people"], again["removed_in_google"]) == (200, 0, 0)
+    again = import_google(call, aws_stack)  # replayed: nothing new, the mark stays as it was
+    assert (again["rows_done"], again["removed_in_google"]) == (0, 0)
     status, same = call(
         "ContactsFunction",
         api_event("GET", f"/v1/contacts/{bob['id']}", resource="/v1/contacts/{contact_id}"),
@@ -133,7 +132,7 @@ def test_gmail_never_implies_contacts_and_contacts_after_gmail_is_incremental(
     assert '"grant":"contacts"' in landed["body"].replace(" ", "")
     assert google.mailbox(member).granted == {GMAIL_SCOPE, CONTACTS_SCOPE}  # one grant, both scopes
     status, body = call("GmailFunction", api_event("POST", "/v1/contacts/imports/google"))
-    assert status == 200, body
+    assert (status, body["source"]) == (202, "google"), body
     status, removed = call("GmailFunction", api_event("DELETE", "/v1/integrations/google"))
     assert (status, removed["revoked"]) == (200, True)
     status, body = call("GmailFunction", api_event("POST", "/v1/contacts/imports/google"))
