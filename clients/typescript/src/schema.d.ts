@@ -302,8 +302,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Import the caller's Google Contacts with the CSV import's dedupe rules.
-         * @description Needs the Google Contacts grant (`authorize?contacts=true`), never Gmail; 409 `google_scope_missing` without it. Later runs read only changes; contacts whose Google contact was deleted are marked `removed_in_google`, never deleted.
+         * Import the caller's Google Contacts as a job, with the CSV import's dedupe rules.
+         * @description Needs the Google Contacts grant (`authorize?contacts=true`), never Gmail; 409 `google_scope_missing` without it. Answers the job (`source: google`): follow it with `GET /v1/contacts/imports/{import_id}`. While the caller's Google import runs, another POST answers that job, never a second one. Later imports read only changes; contacts whose Google contact was deleted are marked `removed_in_google`, never deleted.
          */
         post: operations["import_google_contacts_v1_contacts_imports_google_post"];
         delete?: never;
@@ -340,7 +340,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Follow a CSV import: status, rows done, counts.
+         * Follow an import (a CSV file's or, `source: google`, Google Contacts'): status, rows done, counts.
          * @description Once it is over and rows were rejected, `errors_url` downloads them as CSV (line, status, field, reason) for 15 minutes.
          */
         get: operations["get_import_v1_contacts_imports__import_id__get"];
@@ -2036,32 +2036,6 @@ export interface components {
             /** Accuracy M */
             accuracy_m?: number | null;
         };
-        /** GoogleImportOut */
-        GoogleImportOut: {
-            /**
-             * Counts
-             * @description rows created / updated / duplicate / rejected, as the CSV import
-             */
-            counts: {
-                [key: string]: number;
-            };
-            /**
-             * Full Sync
-             * @description every contact was read (first run, or Google expired the sync token)
-             */
-            full_sync: boolean;
-            /**
-             * People
-             * @description records Google returned (deleted ones included: never imported)
-             */
-            people: number;
-            /**
-             * Removed In Google
-             * @description CRM contacts newly marked `removed_in_google`: their Google contact was deleted since the last import (they are kept, never deleted)
-             * @default 0
-             */
-            removed_in_google: number;
-        };
         /** GuardianOut */
         GuardianOut: {
             /** Name */
@@ -2077,6 +2051,11 @@ export interface components {
         ImportCreatedOut: {
             /** Import Id */
             import_id: string;
+            /**
+             * Source
+             * @description csv: an uploaded file; google: the caller's Google Contacts
+             */
+            source: string;
             /** Status */
             status: string;
             /** Rows Done */
@@ -2101,16 +2080,32 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Full Sync
+             * @description google: every contact is read (first import, or Google expired the sync token)
+             */
+            full_sync: boolean | null;
+            /**
+             * Removed In Google
+             * @description google: CRM contacts newly marked `removed_in_google` (their Google contact was deleted since the last import; they are kept, never deleted)
+             */
+            removed_in_google: number | null;
             upload: components["schemas"]["ImportUploadOut"];
         };
         /**
          * ImportJobOut
          * @description An import job: ``running`` from its start until ``done`` or ``failed``; ``errors_url`` downloads
-         *     the rejected rows (line, status, field, reason) as CSV for a few minutes.
+         *     the rejected rows (line, status, field, reason) as CSV for a few minutes. ``source`` tells a CSV
+         *     file's import from a Google Contacts import (whose ``line`` is the person's rank in the import).
          */
         ImportJobOut: {
             /** Import Id */
             import_id: string;
+            /**
+             * Source
+             * @description csv: an uploaded file; google: the caller's Google Contacts
+             */
+            source: string;
             /** Status */
             status: string;
             /** Rows Done */
@@ -2135,6 +2130,16 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Full Sync
+             * @description google: every contact is read (first import, or Google expired the sync token)
+             */
+            full_sync: boolean | null;
+            /**
+             * Removed In Google
+             * @description google: CRM contacts newly marked `removed_in_google` (their Google contact was deleted since the last import; they are kept, never deleted)
+             */
+            removed_in_google: number | null;
         };
         /**
          * ImportOut
@@ -5088,12 +5093,12 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Successful Response */
-            200: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GoogleImportOut"];
+                    "application/json": components["schemas"]["ImportJobOut"];
                 };
             };
             /** @description No valid bearer token. */
