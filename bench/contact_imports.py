@@ -19,7 +19,7 @@ from pathlib import Path
 
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.jobs import ImportJobs, RunOutcome
-from callproof.contacts.model import Contact, ImportJob
+from callproof.contacts.model import Contact, ImportJob, ImportSource
 from callproof.contacts.ports import Page
 from callproof.contacts.service import ContactService
 from callproof.store.import_files_s3 import READ_CHUNK
@@ -73,6 +73,12 @@ class _Jobs:
         self.job = job
         return True
 
+    def current(self, org_id: str, user_id: str, source: ImportSource) -> str | None:
+        return None  # a CSV job is never a user's current one
+
+    def create_current(self, job: ImportJob, replaces: str | None) -> bool:
+        raise AssertionError("only Google imports have a current job")
+
 
 class _DiskFiles:
     def __init__(self, path: Path) -> None:
@@ -106,7 +112,7 @@ class _Queue:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
 
-    def send(self, org_id: str, import_id: str, token: str) -> None:
+    def send(self, org_id: str, import_id: str, token: str, source: ImportSource = ImportSource.CSV) -> None:
         self.sent.append((org_id, import_id, token))
 
 
