@@ -142,3 +142,32 @@ def test_a_crashed_run_resumes_from_its_last_page_and_creates_nothing_twice(
     # The third page ran twice: its people are duplicates the second time, no contact exists twice.
     assert done["counts"] == {"created": 25, "updated": 0, "duplicate": 10, "rejected": 0, "suppressed": 0}
     assert count_contacts(call) == 35
+
+
+def test_the_current_job_changes_only_from_the_job_it_was_read_as(aws_stack: dict[str, Physical]) -> None:
+    """Two POSTs racing: the pointer and the job are one transaction, conditional on the pointer read."""
+    from callproof import aws
+    from callproof.contacts.model import ImportJob, ImportSource, ImportStatus
+
+    store = DynamoImportJobStore(aws.dynamodb(), aws_stack["ContactsTable"].ref)
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def job(import_id: str) -> ImportJob:
+        return ImportJob(
+            "org-a", import_id, "rep-1", ImportStatus.RUNNING, now, now, now + timedelta(days=30),
+            lease_token="t", source=ImportSource.GOOGLE, sync_from="sync.4",
+        )  # fmt: skip
+
+    assert store.current("org-a", "rep-1", ImportSource.GOOGLE) is None
+    assert store.create_current(job("a" * 23), None) is True
+    assert store.create_current(job("b" * 23), None) is False  # another POST made "a" current first
+    assert store.get("org-a", "b" * 23) is None  # and nothing of the loser was written
+    assert store.create_current(job("c" * 23), "a" * 23) is True
+    assert store.create_current(job("d" * 23), "a" * 23) is False  # read "a", but "c" is current now
+    assert store.get("org-a", "d" * 23) is None
+    assert store.current("org-a", "rep-1", ImportSource.GOOGLE) == "c" * 23
+    assert store.current("org-a", "rep-2", ImportSource.GOOGLE) is None  # per user
+    assert store.current("org-b", "rep-1", ImportSource.GOOGLE) is None  # per org
+    stored = store.get("org-a", "c" * 23)
+    assert stored is not None
+    assert (stored.source, stored.sync_from, stored.pages_done) == (ImportSource.GOOGLE, "sync.4", False)
