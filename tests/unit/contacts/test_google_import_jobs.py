@@ -167,18 +167,56 @@ def test_a_crash_mid_page_resumes_from_the_last_stored_page_and_creates_nothing_
     assert len(world.grants.links) == 8
 
 
-def test_an_exception_releases_the_lease_for_the_redelivery(world: World) -> None:
+def test_an_exception_releases_the_lease_for_the_redelivery(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.add(2)
     world.imports.start(REP)
     org_id, import_id, token = world.queue.sent.pop(0)
     world.queue.sources.pop(0)
-    world.grants.grants.clear()  # the grant removed meanwhile: the page read fails
-    with pytest.raises(Conflict):
+
+    def throttled(*args: object) -> None:
+        raise RuntimeError("Google answered 503 after every retry")
+
+    monkeypatch.setattr(world.people, "connections_page", throttled)
+    with pytest.raises(RuntimeError):
         world.imports.run(org_id, import_id, token, lambda: 100.0)
+    monkeypatch.undo()
     job = world.job(import_id)
     assert job.lease_until is not None
-    assert job.lease_until <= world.clock.now
-    assert job.rows_done == 0
+    assert job.lease_until <= world.clock.now  # released: the redelivery takes over at once
+    assert world.imports.run(org_id, import_id, token, lambda: 100.0).outcome is RunOutcome.DONE
+    assert len(world.store.contacts) == 2
+
+
+def test_a_grant_removed_meanwhile_fails_the_job_with_a_message(world: World) -> None:
+    world.add(2)
+    job, _ = world.imports.start(REP)
+    world.grants.grants.clear()  # the user disconnected Google Contacts before the worker ran
+    assert world.drain() == [RunOutcome.FAILED]
+    failed = world.job(job.id)
+    assert failed.status is ImportStatus.FAILED
+    assert failed.message is not None
+    assert "authorize?contacts=true" in failed.message
+    assert world.store.contacts == {}
+
+
+def test_a_post_losing_a_race_answers_the_winners_job(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.add(1)
+    create_current = InMemoryImportJobStore.create_current
+    winner: dict[str, str] = {}
+
+    def another_post_first(self, job, replaces):  # type: ignore[no-untyped-def]
+        if not winner:  # a concurrent POST creates its job between our read and our write
+            monkeypatch.setattr(InMemoryImportJobStore, "create_current", create_current)
+            won, _ = world.imports.start(REP)
+            winner["id"] = won.id
+        return create_current(self, job, replaces)
+
+    monkeypatch.setattr(InMemoryImportJobStore, "create_current", another_post_first)
+    answered, new = world.imports.start(REP)
+    assert (answered.id, new) == (winner["id"], False)
+    assert len(world.jobs.jobs) == 1
 
 
 def test_only_one_run_holds_a_job(world: World) -> None:

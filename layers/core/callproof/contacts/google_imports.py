@@ -4,7 +4,8 @@ user's Google Contacts one People API page (up to 1,000 people) at a time.
 Checkpoint: after each page one conditional write stores the job's counts with the page token of the
 next page (within the changes since the job's ``sync_from``); after the last page, ``pages_done`` and
 Google's next sync token. The sync token is saved for the next import only then, before the job is
-marked done. A run that dies mid-page leaves the previous page token: the next run reads that page
+marked done. A grant removed or revoked meanwhile fails the job with a message (no retry can
+help). A run that dies mid-page leaves the previous page token: the next run reads that page
 again and applies it again, which the importer's dedupe turns into duplicates, and the person links
 and ``removed_in_google`` marks are idempotent (nothing is created twice). Google refusing the sync
 token as expired restarts the job as a full sync. Lease rules: ``callproof.contacts.job_runs``.
@@ -24,8 +25,11 @@ from callproof.contacts.importer import ContactImporter
 from callproof.contacts.job_runs import JOB_TTL, JobRuns, RunOutcome, RunResult
 from callproof.contacts.model import ImportJob, ImportSource, ImportStatus
 from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue, PeopleSource
+from callproof.errors import Conflict
 from callproof.ids import time_ordered_id, utc_now
 from callproof.tenancy import Caller, Role
+
+START_ATTEMPTS = 3  # a POST racing others reads the current job again this many times
 
 
 class GoogleImportJobs(JobRuns):
@@ -50,13 +54,22 @@ class GoogleImportJobs(JobRuns):
         ``Conflict`` (``google_scope_missing``) without the Google Contacts grant."""
         caller.require(Role.REP, Role.ADMIN)
         self._people.check(caller)
-        current_id = self._jobs.current(caller.org_id, caller.user_id, ImportSource.GOOGLE)
-        running = self._running(caller, current_id)
-        if running is not None:
-            return running, False
+        for _ in range(START_ATTEMPTS):
+            current_id = self._jobs.current(caller.org_id, caller.user_id, self.source)
+            running = self._running(caller, current_id)
+            if running is not None:
+                return running, False
+            job = self._new_job(caller)
+            if self._jobs.create_current(job, current_id):
+                self._queue.send(job.org_id, job.id, job.lease_token or "", job.source)
+                return job, True
+            # A concurrent POST made its job current first: answer that one (read again).
+        raise Conflict("another Google Contacts import started meanwhile; retry")
+
+    def _new_job(self, caller: Caller) -> ImportJob:
         now = self._clock()
         sync_from = self._people.sync_token(caller)
-        job = ImportJob(
+        return ImportJob(
             org_id=caller.org_id,
             id=time_ordered_id(now),
             user_id=caller.user_id,
@@ -69,15 +82,6 @@ class GoogleImportJobs(JobRuns):
             sync_from=sync_from,
             full_sync=sync_from is None,
         )
-        if not self._jobs.create_current(job, current_id):
-            # A concurrent POST made its job current first: answer that one.
-            winner = self._running(caller, self._jobs.current(caller.org_id, caller.user_id, self.source))
-            if winner is not None:
-                return winner, False
-            raise RuntimeError("the user's current Google import changed twice meanwhile")
-        assert job.lease_token is not None
-        self._queue.send(job.org_id, job.id, job.lease_token, job.source)
-        return job, True
 
     def _running(self, caller: Caller, import_id: str | None) -> ImportJob | None:
         job = self._jobs.get(caller.org_id, import_id) if import_id else None
@@ -93,7 +97,10 @@ class GoogleImportJobs(JobRuns):
         while not job.pages_done:
             if self._out_of_time(job, token, seconds_left):
                 return RunResult(RunOutcome.CONTINUED, done)
-            page = self._people.page(caller, job.sync_from, job.page_token)
+            try:
+                page = self._people.page(caller, job.sync_from, job.page_token)
+            except Conflict as exc:  # the grant was removed or revoked: retrying cannot help
+                return self._end(job, token, ImportStatus.FAILED, done, message=exc.message)
             if page.restarted:  # the sync token expired: every contact again, from the first page
                 job = self._restart(job)
             first = job.rows_done + 1  # a person's "line": their rank in this import
