@@ -28,6 +28,7 @@ from moto import mock_aws
 
 from bench.coldstart import bench_cold_start
 from bench.contact_imports import bench_import_jobs
+from bench.google_imports import bench_google_import_jobs
 from bench.table import finish, report, side_output
 from callproof import aws, config, wiring
 from callproof.phones import normalize
@@ -386,6 +387,7 @@ def bench_steps() -> None:
     bench_import_and_lookup()
     bench_import_memory()
     bench_import_jobs(report)
+    bench_google_import_jobs(report)
     bench_call_logs()
     bench_call_log_memory()
     bench_sms()
