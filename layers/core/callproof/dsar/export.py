@@ -115,8 +115,11 @@ def _scalar_text(value: Scalar) -> str:
     return str(value)
 
 
-def write_csv(rows: Iterable[Mapping[str, CsvValue]], columns: Sequence[str], sink: ByteSink) -> int:
-    """Stream the header and one line per row as UTF-8 CSV into ``sink``; returns the row count.
+def write_csv(
+    rows: Iterable[Mapping[str, CsvValue]], columns: Sequence[str], sink: ByteSink, *, header: bool = True
+) -> int:
+    """Stream the header (unless ``header`` is false: a part of a CSV staged in rounds) and one line
+    per row as UTF-8 CSV into ``sink``; returns the row count.
 
     A row may leave columns out (empty cells) but never carry a key outside ``columns``: that would
     drop data silently, so it raises ``ValueError``.
@@ -124,7 +127,8 @@ def write_csv(rows: Iterable[Mapping[str, CsvValue]], columns: Sequence[str], si
     known = frozenset(columns)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     count = 0
     for row in rows:
         unknown = row.keys() - known
@@ -136,6 +140,13 @@ def write_csv(rows: Iterable[Mapping[str, CsvValue]], columns: Sequence[str], si
             _drain(text, sink)
     _drain(text, sink)
     return count
+
+
+def csv_header(columns: Sequence[str]) -> bytes:
+    """The header line ``write_csv`` writes, on its own (the first bytes of a CSV staged in parts)."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerow(columns)
+    return text.getvalue().encode("utf-8")
 
 
 def _drain(text: io.StringIO, sink: ByteSink) -> None:

@@ -109,6 +109,8 @@ class StoreProgress:
     residue: int | None = None
     attempts: int = 0
     error: str | None = None  # an error class name, never a message (it could hold personal data)
+    parts: int = 0  # export: staged CSV parts written so far (``staging/<store>/<n>.csv``)
+    cursor: str | None = None  # export: where the store's next collect round starts (its own position)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,21 @@ class ErasesInRounds(Protocol):
     def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased: ...
 
 
+@runtime_checkable
+class CollectsInRounds(Protocol):
+    """A store whose export may outlast one task invocation: ``rows_after`` lists the subject's rows
+    from just after ``cursor`` (None: from the start), each with the cursor that resumes after it.
+    A cursor is the store's own position (e.g. the DynamoDB key of the row's item, never its data),
+    stable while the subject's records are not written to, so the export step stages the rows in
+    numbered parts and the next invocation starts after the last row of the last part. Each row is
+    listed once however many of the subject's access paths lead to it, without keeping what was
+    listed: memory stays flat whatever the number of rows."""
+
+    def rows_after(
+        self, subject: Subject, cursor: str | None
+    ) -> Iterator[tuple[Mapping[str, Cell], str]]: ...
+
+
 class GrantRevoker(Protocol):
     """The integrations' own disconnect paths, for erasing an org user's connections: stop what runs at
     the provider, revoke the grant there (best effort) and delete the stored token. Either method may

@@ -101,7 +101,7 @@ class WorkflowTasks:
             case "begin":
                 return self._begin(request)
             case "collect":
-                return self._export.collect(request, self._store(event))
+                return self._export.collect(request, self._store(event), more_time)
             case "assemble":
                 return self._export.assemble(request, self._stores)
             case "deliver":

@@ -29,11 +29,13 @@ from callproof.calls.ports import CallPageData
 from callproof.errors import Conflict
 from callproof.store.dynamo import (
     Item,
+    Listing,
     batch_get,
     batch_write,
     decode_cursor,
     encode_cursor,
     from_item,
+    query_all,
     to_item,
 )
 from callproof.store.dynamo import (
@@ -117,6 +119,11 @@ def _to_record(call: CallLog) -> Item:
     }
 
 
+def call_of(item: Item) -> CallLog:
+    """The call an item of CallLogsTable (or of one of its call indexes) holds."""
+    return _from_record(item)
+
+
 def _from_record(item: Item) -> CallLog:
     return CallLog(
         org_id=item["org_id"],
@@ -191,29 +198,37 @@ class DynamoCallLogStore:
         return CallPageData(calls=calls, next_cursor=encode_cursor(last) if last else None)
 
     def with_number(self, org_id: str, e164: str) -> Iterator[CallLog]:
-        return self._every(BY_NUMBER, "phone_pk", f"ORG#{org_id}#PHONE#{e164}")
+        return self._every(self.listing_by_number(org_id, e164))
 
     def every_by_contact(self, org_id: str, contact_id: str) -> Iterator[CallLog]:
         """Every call matched to a contact, in DynamoDB's own pages (up to 1 MB each)."""
-        return self._every(BY_CONTACT, "contact_pk", _contact_pk(org_id, contact_id))
+        return self._every(self.listing_by_contact(org_id, contact_id))
 
     def every_by_user(self, org_id: str, user_id: str) -> Iterator[CallLog]:
         """Every call an org user logged, in DynamoDB's own pages (up to 1 MB each)."""
-        return self._every(BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}")
+        return self._every(self.listing_by_user(org_id, user_id))
 
-    def _every(self, index: str, attribute: str, value: str) -> Iterator[CallLog]:
-        request: dict[str, Any] = {
+    def listing_by_number(self, org_id: str, e164: str) -> Listing:
+        return self._listing(BY_NUMBER, "phone_pk", f"ORG#{org_id}#PHONE#{e164}", "number")
+
+    def listing_by_contact(self, org_id: str, contact_id: str) -> Listing:
+        return self._listing(BY_CONTACT, "contact_pk", _contact_pk(org_id, contact_id), "contact")
+
+    def listing_by_user(self, org_id: str, user_id: str) -> Listing:
+        return self._listing(BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}", "user")
+
+    def _listing(self, index: str, attribute: str, value: str, tag: str) -> Listing:
+        """Every call of one index partition, oldest first (a resumable listing: ``dynamo.resume``)."""
+        request = {
             "TableName": self._table,
             "IndexName": index,
             "KeyConditionExpression": f"{attribute} = :value",
             "ExpressionAttributeValues": to_item({":value": value}),
         }
-        while True:
-            response = self._client.query(**request)
-            yield from (_from_record(from_item(item)) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return Listing(request, (attribute, value), ("pk", "sk", "time_sk"), tag)
+
+    def _every(self, listing: Listing) -> Iterator[CallLog]:
+        return (call_of(item) for item in query_all(self._client, listing.request))
 
     def set_match(self, call: CallLog, match: Match) -> None:
         """Update the match in place; a call deleted meanwhile stays deleted."""

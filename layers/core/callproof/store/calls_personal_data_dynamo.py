@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from callproof.calls.model import CallLog
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.store.calls_dynamo import DEVICES_BY_USER, DynamoCallLogStore, device_user_pk
-from callproof.store.dynamo import BatchIncomplete, delete_keys, key_of, query_all, to_item
+from callproof.store.calls_dynamo import DEVICES_BY_USER, DynamoCallLogStore, call_of, device_user_pk
+from callproof.store.dynamo import BatchIncomplete, Listing, delete_keys, key_of, query_all, resume, to_item
 from callproof.store.personal_data import TableData, cell
 
 if TYPE_CHECKING:
@@ -42,15 +42,17 @@ class CallLogsData(TableData):
         self._calls = DynamoCallLogStore(client, table)
 
     def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
-        seen: set[str] = set()
-        for relation, calls in (
-            ("about_subject", self._about(subject)),
-            ("logged_by_subject", self._logged(subject)),
-        ):
-            for call in calls:
-                if call.id not in seen:
-                    seen.add(call.id)
-                    yield _call_row(relation, call)
+        return (row for row, _ in self.rows_after(subject, None))
+
+    def rows_after(self, subject: Subject, cursor: str | None) -> Iterator[tuple[Mapping[str, Cell], str]]:
+        """The calls about the subject, then the ones they logged as an org user (``CollectsInRounds``):
+        each call once, from just after ``cursor``."""
+        listings = [*self._about_listings(subject), *self._logged_listings(subject)]
+        for listing, item, position in resume(self._client, listings, cursor):
+            call = call_of(item)
+            if _first_listed(listing.tag, call, subject):
+                relation = "logged_by_subject" if listing.tag == "user" else "about_subject"
+                yield _call_row(relation, call), position
 
     def erase(self, subject: Subject) -> Erased:
         return self.erase_round(subject, lambda: True)
@@ -58,43 +60,67 @@ class CallLogsData(TableData):
     def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased:
         """The calls about the subject deleted ``ERASE_BATCH`` at a time as they are listed, while
         ``more_time()``. Rounds run minutes apart, so the next one lists only what is left (the
-        indexes are eventually consistent within a second or so); within a round a call listed twice
-        (by contact and by number) is deleted and counted once."""
-        about: set[str] = set()
+        indexes are eventually consistent within a second or so); a call listed twice (by contact and
+        by number) is deleted and counted once, without keeping what was listed."""
+        deleted = 0
         batch: list[str] = []
         for call in self._about(subject):
-            if call.id in about:
-                continue
-            about.add(call.id)
             batch.append(call.id)
             if len(batch) == ERASE_BATCH:
-                self._delete(subject.org_id, batch)
+                deleted += self._delete(subject.org_id, batch)
                 batch = []
                 if not more_time():
-                    return Erased(deleted=len(about), more=True)
+                    return Erased(deleted=deleted, more=True)
         if batch:
-            self._delete(subject.org_id, batch)
-        kept = sum(1 for call in self._logged(subject) if call.id not in about)
-        return Erased(deleted=len(about), kept=kept, kept_reasons=(KEPT_REASON,) if kept else ())
+            deleted += self._delete(subject.org_id, batch)
+        kept = sum(1 for _ in self._logged(subject))
+        return Erased(deleted=deleted, kept=kept, kept_reasons=(KEPT_REASON,) if kept else ())
 
-    def _delete(self, org_id: str, call_ids: list[str]) -> None:
+    def _delete(self, org_id: str, call_ids: list[str]) -> int:
         if self._calls.delete_many(org_id, call_ids):
             raise BatchIncomplete("the database is throttling deletes; retry shortly")
+        return len(call_ids)
 
     def residue(self, subject: Subject) -> int:
-        return len({call.id for call in self._about(subject)})
+        return sum(1 for _ in self._about(subject))
 
     def _about(self, subject: Subject) -> Iterator[CallLog]:
-        """Calls matched to the subject's contacts or made with their numbers (may repeat a call)."""
-        for contact_id in sorted(subject.contact_ids):
-            yield from self._calls.every_by_contact(subject.org_id, contact_id)
-        for e164 in sorted(subject.phones):
-            yield from self._calls.with_number(subject.org_id, e164)
+        """Each call matched to the subject's contacts or made with their numbers, once."""
+        return self._listed(subject, self._about_listings(subject))
 
     def _logged(self, subject: Subject) -> Iterator[CallLog]:
-        """Calls the subject logged as an org user."""
-        for user_id in sorted(subject.user_ids):
-            yield from self._calls.every_by_user(subject.org_id, user_id)
+        """Each call the subject logged as an org user that is not about them."""
+        return self._listed(subject, self._logged_listings(subject))
+
+    def _listed(self, subject: Subject, listings: list[Listing]) -> Iterator[CallLog]:
+        for listing, item, _ in resume(self._client, listings, None):
+            call = call_of(item)
+            if _first_listed(listing.tag, call, subject):
+                yield call
+
+    def _about_listings(self, subject: Subject) -> list[Listing]:
+        org = subject.org_id
+        return [
+            *(self._calls.listing_by_contact(org, contact_id) for contact_id in sorted(subject.contact_ids)),
+            *(self._calls.listing_by_number(org, e164) for e164 in sorted(subject.phones)),
+        ]
+
+    def _logged_listings(self, subject: Subject) -> list[Listing]:
+        return [self._calls.listing_by_user(subject.org_id, user_id) for user_id in sorted(subject.user_ids)]
+
+
+def _first_listed(tag: str, call: CallLog, subject: Subject) -> bool:
+    """Whether this listing is the first of the subject's access paths to reach ``call``: the same
+    call is listed once only, and nothing listed has to be remembered. ByContact holds a call under
+    its unique contact only; ByNumber under its one number; ByUser under its one user. So a call is
+    first listed by its contact when that is a subject contact, else by its number, and a call the
+    subject logged counts as logged only when it is about nobody of the subject."""
+    by_contact = call.match.contact_id in subject.contact_ids
+    if tag == "contact":
+        return True
+    if tag == "number":
+        return not by_contact
+    return not by_contact and call.e164 not in subject.phones
 
 
 def _call_row(relation: str, call: CallLog) -> dict[str, Cell]:

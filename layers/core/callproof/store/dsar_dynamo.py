@@ -94,6 +94,8 @@ def _progress_item(progress: StoreProgress) -> dict[str, Any]:
         "residue": progress.residue,
         "attempts": progress.attempts,
         "error": progress.error,
+        "parts": progress.parts,
+        "cursor": progress.cursor,
     }
 
 
@@ -107,6 +109,8 @@ def _progress(item: Mapping[str, Any]) -> StoreProgress:
         residue=item.get("residue"),
         attempts=int(item.get("attempts", 0)),
         error=item.get("error"),
+        parts=int(item.get("parts", 0)),
+        cursor=item.get("cursor"),
     )
 
 

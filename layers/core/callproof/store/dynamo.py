@@ -8,6 +8,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -240,15 +241,18 @@ def query_all(client: DynamoDBClient, request: Mapping[str, Any]) -> Iterator[It
 
 def partition(client: DynamoDBClient, table: str, pk: str, prefix: str) -> Iterator[Item]:
     """Every item of one partition whose sort key begins with ``prefix`` (consistent reads)."""
-    return query_all(
-        client,
-        {
-            "TableName": table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": to_item({":pk": pk, ":prefix": prefix}),
-            "ConsistentRead": True,
-        },
-    )
+    return query_all(client, partition_listing(table, pk, prefix).request)
+
+
+def partition_listing(table: str, pk: str, prefix: str, tag: str = "") -> Listing:
+    """``partition`` as a resumable listing (``resume``)."""
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": to_item({":pk": pk, ":prefix": prefix}),
+        "ConsistentRead": True,
+    }
+    return Listing(request, ("pk", pk), ("sk",), tag)
 
 
 def key_of(item: Mapping[str, Any]) -> dict[str, str]:
@@ -270,3 +274,57 @@ def time_sk(moment: datetime, suffix: str) -> str:
     """A sort key that orders by time: ``<moment in UTC, ISO with microseconds>Z#<suffix>``; with an
     empty suffix, the bound a ``< cutoff`` key condition compares with."""
     return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One Query of a resumable listing (``resume``): its parameters, its partition key (name, value)
+    and the other attributes that place an item in it (the table's key, an index's sort key)."""
+
+    request: Mapping[str, Any]
+    partition: tuple[str, str]
+    position: tuple[str, ...]
+    tag: str = ""  # what the caller calls this listing (the access path it is)
+
+
+def resume(
+    client: DynamoDBClient, listings: Sequence[Listing], cursor: str | None
+) -> Iterator[tuple[Listing, Item, str]]:
+    """Every item of ``listings`` in turn, page by page, from just after ``cursor`` (None: from the
+    start), each with its listing and the cursor that resumes after it. A cursor names the listing by its place and
+    the item by its position attributes only (the partition key, which may hold a phone number, is
+    the listing's own): keys, never data. A cursor that does not fit the listings raises ValueError."""
+    first, after = _resume_point(listings, cursor)
+    for number in range(first, len(listings)):
+        listing = listings[number]
+        request = dict(listing.request)
+        if number == first and after is not None:
+            request["ExclusiveStartKey"] = to_item({listing.partition[0]: listing.partition[1], **after})
+        for item in query_all(client, request):
+            position = {name: item[name] for name in listing.position}
+            yield listing, item, _resume_cursor(number, position)
+
+
+def _resume_cursor(number: int, position: Mapping[str, Any]) -> str:
+    data = json.dumps({"listing": number, "after": position}, sort_keys=True, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def _resume_point(listings: Sequence[Listing], cursor: str | None) -> tuple[int, dict[str, Any] | None]:
+    if cursor is None:
+        return 0, None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        number, after = data["listing"], data["after"]
+    except (binascii.Error, ValueError, UnicodeDecodeError, TypeError, KeyError):
+        raise ValueError("not a listing cursor") from None
+    fits = (
+        isinstance(number, int)
+        and 0 <= number < len(listings)
+        and isinstance(after, dict)
+        and set(after) == set(listings[number].position)
+        and all(isinstance(value, str | int) for value in after.values())
+    )
+    if not fits:
+        raise ValueError("the cursor does not fit these listings")
+    return number, after
