@@ -12,18 +12,19 @@ those numbers' opt-out under their hash in the suppression list.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from callproof.dsar.model import Cell, Erased, Subject
 from callproof.sms.model import ConsentStatus
-from callproof.store.dynamo import Item, delete_keys, key_of, partition
+from callproof.store.dynamo import Item, Listing, delete_keys, key_of, partition_listing, resume
 from callproof.store.personal_data import TableData
 from callproof.store.sms_dynamo import DynamoSmsStore, ledger_pk, thread_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+ERASE_BATCH = 1000  # thread items deleted per round of BatchWriteItem calls, then the time is checked
 OPT_OUT_KEPT = "sms_opt_out: legal obligation (kept as a keyed hash in the suppression list)"
 COLUMNS = (
     "kind", "e164", "contact_id", "at", "status", "source", "keyword", "actor", "direction", "body",
@@ -49,37 +50,70 @@ class SmsData(TableData):
         )
 
     def rows(self, subject: Subject) -> Iterator[Mapping[str, Cell]]:
-        for item in self._items(subject):
-            consent = item["entity"] == "consent"
-            yield {
-                "kind": "consent" if consent else "message",
-                "e164": item.get("e164"),
-                "contact_id": item.get("contact_id"),
-                "at": item.get("at"),
-                "status": item.get("status") if consent else None,
-                "source": item.get("source"),
-                "keyword": item.get("keyword"),
-                "actor": item.get("actor"),
-                "direction": item.get("direction"),
-                "body": item.get("body"),
-                "message_sid": item.get("message_sid"),
-                "sender": item.get("sender"),
-                "delivery_status": None if consent else item.get("status"),
-                "sent_by": item.get("sent_by"),
-            }
+        return (row for row, _ in self.rows_after(subject, None))
+
+    def rows_after(self, subject: Subject, cursor: str | None) -> Iterator[tuple[Mapping[str, Cell], str]]:
+        """The ledgers, then the threads, from just after ``cursor`` (``CollectsInRounds``)."""
+        for _, item, position in resume(self._client, self._listings(subject), cursor):
+            yield _row(item), position
 
     def erase(self, subject: Subject) -> Erased:
-        """Delete the ledgers and threads. ``kept`` counts the opt-outs still in a ledger when this
-        run started: the workflow has already kept them in the suppression list."""
+        return self.erase_round(subject, lambda: True)
+
+    def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased:
+        """The threads (they grow with every text) deleted ``ERASE_BATCH`` items at a time while
+        ``more_time()``; once none is left, the ledgers (a few consent changes per number) in one go.
+        ``kept`` counts the opt-outs in the ledgers when that last round started: the workflow has
+        already kept them in the suppression list."""
+        deleted = 0
+        threads = [listing for listing in self._listings(subject) if listing.tag == "thread"]
+        batch: list[dict[str, str]] = []
+        for _, item, _ in resume(self._client, threads, None):
+            batch.append(key_of(item))
+            if len(batch) == ERASE_BATCH:
+                deleted += delete_keys(self._client, self._table, batch)
+                batch = []
+                if not more_time():
+                    return Erased(deleted=deleted, more=True)
+        deleted += delete_keys(self._client, self._table, batch)
         kept = len(self.opted_out(subject))
-        deleted = delete_keys(self._client, self._table, [key_of(item) for item in self._items(subject)])
+        ledgers = [listing for listing in self._listings(subject) if listing.tag == "ledger"]
+        keys = [key_of(item) for _, item, _ in resume(self._client, ledgers, None)]
+        deleted += delete_keys(self._client, self._table, keys)
         return Erased(deleted=deleted, kept=kept, kept_reasons=(OPT_OUT_KEPT,) if kept else ())
 
     def residue(self, subject: Subject) -> int:
-        return sum(1 for _ in self._items(subject))
+        return sum(1 for _ in resume(self._client, self._listings(subject), None))
 
-    def _items(self, subject: Subject) -> Iterator[Item]:
-        for e164 in sorted(subject.phones):
-            yield from partition(self._client, self._table, ledger_pk(subject.org_id, e164), "AT#")
-        for contact_id in sorted(subject.contact_ids):
-            yield from partition(self._client, self._table, thread_pk(subject.org_id, contact_id), "MSG#")
+    def _listings(self, subject: Subject) -> list[Listing]:
+        org = subject.org_id
+        return [
+            *(
+                partition_listing(self._table, ledger_pk(org, e164), "AT#", "ledger")
+                for e164 in sorted(subject.phones)
+            ),
+            *(
+                partition_listing(self._table, thread_pk(org, contact_id), "MSG#", "thread")
+                for contact_id in sorted(subject.contact_ids)
+            ),
+        ]
+
+
+def _row(item: Item) -> dict[str, Cell]:
+    consent = item["entity"] == "consent"
+    return {
+        "kind": "consent" if consent else "message",
+        "e164": item.get("e164"),
+        "contact_id": item.get("contact_id"),
+        "at": item.get("at"),
+        "status": item.get("status") if consent else None,
+        "source": item.get("source"),
+        "keyword": item.get("keyword"),
+        "actor": item.get("actor"),
+        "direction": item.get("direction"),
+        "body": item.get("body"),
+        "message_sid": item.get("message_sid"),
+        "sender": item.get("sender"),
+        "delivery_status": None if consent else item.get("status"),
+        "sent_by": item.get("sent_by"),
+    }
