@@ -1,7 +1,9 @@
 """Data-subject requests on the local stack: export and erasure of a subject with 10,000 synced emails
 and 10,000 call logs. Reports wall time (state machine really executing in moto, tasks bridged
-in-process), Step Functions state transitions, AWS requests per record, and the peak memory of the
-assembling task (run again in a separate process so that moto's own memory is not counted).
+in-process), Step Functions state transitions and AWS requests per record; then the task steps run
+again in a separate worker process (so that moto's own memory is not counted), for the full subject
+and for one with a tenth of the records: the peak memory of the collect, assemble and erase steps,
+and how they (and the erasure's time) grow over the tenfold (targets: memory 1.2x, time 1.3x of linear).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +41,18 @@ ORG = "bench-dsar"
 EMAIL = "subject@example.com"
 PHONE = "+14155550100"
 STAFF = "staff-1"
+MEMORY_GROWTH = 1.2  # peak of a step at the full size over its peak at a tenth, at most
+TIME_GROWTH = 1.3  # the erasure's time at the full size over ten times its time at a tenth, at most
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A seeded subject: their email, number and contact, and how many emails and calls they have."""
+
+    email: str
+    phone: str
+    contact_id: str
+    records: int
 
 
 @contextmanager
@@ -67,10 +81,11 @@ def physical(stack: Any, logical_id: str) -> str:
     return str(stack.physical[logical_id].ref)
 
 
-def seed(stack: Any, records: int) -> str:
-    """One contact (the subject), ``records`` calls with their number and ``records`` synced emails."""
+def seed(stack: Any, records: int, email: str = EMAIL, phone: str = PHONE, tag: str = "g") -> Seeded:
+    """One contact (the subject), ``records`` calls with their number and ``records`` synced emails
+    (Gmail ids ``<tag><n>``, so that several subjects share the rep's mailbox)."""
     headers = staff_headers()
-    contact = {"name": "Subject", "type": "customer", "emails": [EMAIL], "phones": [PHONE]}
+    contact = {"name": "Subject", "type": "customer", "emails": [email], "phones": [phone]}
     response = requests.post(f"{stack.url}/v1/contacts", json=contact, headers=headers, timeout=60)
     response.raise_for_status()
     contact_id = str(response.json()["id"])
@@ -84,12 +99,12 @@ def seed(stack: Any, records: int) -> str:
             direction=Direction.OUTBOUND,
             started_at=now - timedelta(minutes=i),
             duration_seconds=60,
-            raw_number=PHONE,
+            raw_number=phone,
             number_kind=NumberKind.PHONE,
             match=Match(MatchStatus.UNIQUE, (contact_id,)),
-            content_hash=f"h{i}",
+            content_hash=f"h{tag}{i}",
             received_at=now,
-            e164=PHONE,
+            e164=phone,
         )
         for i in range(records)
     ]
@@ -98,12 +113,13 @@ def seed(stack: Any, records: int) -> str:
     index = DynamoMailIndex(aws.dynamodb(), physical(stack, "MailTable"))
     blobs = S3MailBlobs(aws.s3(), physical(stack, "DataBucket"))
     for i in range(records):
-        key = f"orgs/{ORG}/mail/rep-1/g{i}.json"
+        gmail_id = f"{tag}{i}"
+        key = f"orgs/{ORG}/mail/rep-1/{gmail_id}.json"
         document = {
-            "gmail_id": f"g{i}",
-            "thread_id": f"t{i // 3}",
+            "gmail_id": gmail_id,
+            "thread_id": f"t{tag}{i // 3}",
             "internal_date": 1_795_000_000_000 + i,
-            "headers": [["From", EMAIL], ["To", "rep@callproof.test"], ["Subject", f"Quote {i}"]],
+            "headers": [["From", email], ["To", "rep@callproof.test"], ["Subject", f"Quote {i}"]],
             "subject": f"Quote {i}",
             "text": "Hello, please find the quote below.\n" * 20,
             "html": None,
@@ -113,18 +129,18 @@ def seed(stack: Any, records: int) -> str:
         index.put(
             EmailRecord(
                 org_id=ORG,
-                email_id=f"rep-1.g{i}",
+                email_id=f"rep-1.{gmail_id}",
                 user_id="rep-1",
-                gmail_id=f"g{i}",
-                thread_id=f"t{i // 3}",
+                gmail_id=gmail_id,
+                thread_id=f"t{tag}{i // 3}",
                 internal_date=1_795_000_000_000 + i,
                 subject=f"Quote {i}",
-                sender=EMAIL,
+                sender=email,
                 contact_ids=(contact_id,),
                 object_key=key,
             )
         )
-    return contact_id
+    return Seeded(email, phone, contact_id, records)
 
 
 def staff_headers() -> dict[str, str]:
@@ -177,83 +193,136 @@ def transitions(stack: Any, machine: str, request_id: str) -> int:
     return sum(1 for event in history if event["type"].endswith("StateEntered"))
 
 
-def assembly_memory(stack: Any, records: int, exported_id: str) -> None:
-    """The assemble step of a fresh export, in its own process: tracemalloc peak and max RSS. Its
-    subject is the one the completed export (``exported_id``) resolved: that record keeps the contact
-    ids; the identifiers, removed at its completion, are the bench's own."""
-    body = {"type": "access", "subject": {"email": EMAIL}, "jurisdiction": "gdpr", "received": "2026-11-20"}
+WORKER = """
+import json, resource, sys, time, tracemalloc
+from callproof import wiring
+from callproof.dsar.workflow import TaskEvent
+mode, request_id = sys.argv[1], sys.argv[2]
+tasks = wiring.dsar_tasks()
+event = dict(org_id=ORG, request_id=request_id, attempt=1)
+def run(step, **extra):
+    while True:
+        answer = tasks.run(TaskEvent(step=step, **event, **extra))
+        if not answer.get("more"):
+            return answer
+stores = run("begin")["stores"]
+figures = {}
+tracemalloc.start()
+started = time.perf_counter()
+if mode == "export":
+    peaks = []
+    for store in stores:
+        tracemalloc.reset_peak()
+        run("collect", store=store)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+    figures["collect"] = max(peaks)
+    tracemalloc.reset_peak()
+    run("assemble")
+    figures["assemble"] = tracemalloc.get_traced_memory()[1]
+else:
+    run("suppress")
+    for store in stores + run("begin")["last"]:
+        run("erase", store=store)
+    run("verify")
+    figures["erase"] = tracemalloc.get_traced_memory()[1]
+figures["seconds"] = time.perf_counter() - started
+figures["rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(figures))
+"""
+
+
+def in_worker(stack: Any, kind: str, subject: Seeded) -> dict[str, float]:
+    """A fresh request of ``kind`` for ``subject``, its steps run in a worker process as the task
+    Lambda runs them (each store again while it answers ``more``): tracemalloc peaks (bytes) of its
+    steps, wall time (s, under tracemalloc) and max RSS (KiB)."""
+    body: dict[str, object] = {
+        "type": kind,
+        "subject": {"email": subject.email},
+        "jurisdiction": "gdpr",
+        "received": "2026-11-20",
+    }
     body |= {"verification": "bench", "start": False}
     created = requests.post(f"{stack.url}/v1/dsar/requests", json=body, headers=staff_headers(), timeout=60)
+    assert created.status_code == 201, created.text
     request_id = str(created.json()["id"])
     store = DynamoRequestStore(aws.dynamodb(), physical(stack, "DsarTable"))
     request = store.get(ORG, request_id)
     assert request is not None
-    exported = store.get(ORG, exported_id)
-    assert exported is not None
-    assert exported.subject is not None
-    subject = Subject(ORG, frozenset({EMAIL}), frozenset({PHONE}), exported.subject.contact_ids)
+    resolved = Subject(
+        ORG, frozenset({subject.email}), frozenset({subject.phone}), frozenset({subject.contact_id})
+    )
     started = replace(
-        request, status=Status.IN_PROGRESS, attempt=1, subject=subject, version=request.version + 1
+        request, status=Status.IN_PROGRESS, attempt=1, subject=resolved, version=request.version + 1
     )
     store.save(request, started)
     function = stack.functions["DsarTasksFunction"]
     env = {**os.environ, **function.environment, "AWS_ENDPOINT_URL": stack.moto_url}
-    script = f"""
-import json, resource, tracemalloc
-from callproof import wiring
-from callproof.dsar.workflow import TaskEvent
-tasks = wiring.dsar_tasks()
-event = dict(org_id={ORG!r}, request_id={request_id!r}, attempt=1)
-stores = tasks.run(TaskEvent(step="begin", **event))["stores"]
-for store in stores:
-    tasks.run(TaskEvent(step="collect", store=store, **event))
-tracemalloc.start()
-tasks.run(TaskEvent(step="assemble", **event))
-print(json.dumps({{"peak": tracemalloc.get_traced_memory()[1],
-                  "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
-"""
-    command = [sys.executable, "-c", script]  # our own interpreter running our own script
+    mode = "export" if kind == "access" else "erase"
+    command = [sys.executable, "-c", f"ORG = {ORG!r}\n{WORKER}", mode, request_id]  # our own script
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if output.returncode != 0:
-        raise RuntimeError(f"the assemble process failed:\n{output.stderr[-3000:]}")
-    figures = json.loads(output.stdout.strip().splitlines()[-1])
-    request = store.get(ORG, request_id)
-    assert request is not None
-    assert request.export_key is not None
-    size = aws.s3().head_object(Bucket=physical(stack, "ExportsBucket"), Key=request.export_key)[
-        "ContentLength"
-    ]
-    report(f"DSAR assemble ({records} emails + calls): archive", size / 2**20, "MiB")
-    report("DSAR assemble: peak Python allocations", figures["peak"] / 2**20, "MiB")
-    report("DSAR assemble: max RSS of the task process", figures["rss_kib"] / 1024, "MiB")
+        raise RuntimeError(f"the {mode} worker failed:\n{output.stderr[-3000:]}")
+    figures: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
+    if mode == "export":
+        done = store.get(ORG, request_id)
+        assert done is not None
+        assert done.export_key is not None
+        head = aws.s3().head_object(Bucket=physical(stack, "ExportsBucket"), Key=done.export_key)
+        figures["archive"] = head["ContentLength"]
+    return figures
+
+
+def step_growth(stack: Any, full: Seeded, tenth: Seeded) -> None:
+    """Export and erasure steps of the full subject and of one with a tenth of the records, each in a
+    worker process: the peaks, and their growth over the tenfold (the erasure's time too)."""
+    big, small = in_worker(stack, "access", full), in_worker(stack, "access", tenth)
+    records = full.records
+    report(f"DSAR export ({records} emails + calls): archive", big["archive"] / 2**20, "MiB")
+    for step in ("collect", "assemble"):
+        report(f"DSAR {step}: peak Python allocations", big[step] / 2**20, "MiB")
+        report(
+            f"DSAR {step}: peak growth, {records} vs {tenth.records} records",
+            big[step] / small[step],
+            "x",
+            MEMORY_GROWTH,
+        )
+    report("DSAR export: max RSS of the task process", big["rss_kib"] / 1024, "MiB")
+    big, small = in_worker(stack, "erasure", full), in_worker(stack, "erasure", tenth)
+    report("DSAR erase: peak Python allocations", big["erase"] / 2**20, "MiB")
+    report(
+        f"DSAR erase: peak growth, {records} vs {tenth.records} records",
+        big["erase"] / small["erase"],
+        "x",
+        MEMORY_GROWTH,
+    )
+    report("DSAR erasure steps: time over linear", big["seconds"] / (10 * small["seconds"]), "x", TIME_GROWTH)
+    report("DSAR erasure: max RSS of the task process", big["rss_kib"] / 1024, "MiB")
 
 
 def bench_dsar(records: int = 10_000) -> None:
     with running_stack() as stack:
         started = time.perf_counter()
-        seed(stack, records)
+        full = seed(stack, records)
         report(f"DSAR seed ({records} emails + {records} calls)", time.perf_counter() - started, "s")
+        tenth = seed(stack, records // 10, "tenth@example.com", "+14155550101", "s")
+        erased = seed(stack, records // 10, "erased@example.com", "+14155550102", "e")  # state machine
         counter = RequestCounter()
-        base = {
-            "subject": {"email": EMAIL},
-            "jurisdiction": "gdpr",
-            "received": "2026-11-20",
-            "verification": "bench",
-        }
-        request_id, seconds = run_request(stack, {**base, "type": "access"})
+        base = {"jurisdiction": "gdpr", "received": "2026-11-20", "verification": "bench"}
+        request_id, seconds = run_request(stack, {**base, "subject": {"email": EMAIL}, "type": "access"})
         report("DSAR export wall time (local stack)", seconds, "s")
         report("DSAR export state transitions", transitions(stack, "ExportStateMachine", request_id), "")
         report("DSAR export AWS requests per record", counter.total() / (2 * records), "req")
-        assembly_memory(stack, records, request_id)
+        step_growth(stack, full, tenth)  # the full subject is erased here, by a worker
         counter.calls.clear()
         try:
-            request_id, seconds = run_request(stack, {**base, "type": "erasure"})
+            body = {**base, "subject": {"email": erased.email}, "type": "erasure"}
+            request_id, seconds = run_request(stack, body)
         except AssertionError as failed:  # moto slows down with table size: say so, keep the figures
             say(f"DSAR erasure did not complete on moto: {str(failed)[:300]}")
             return
-        report("DSAR erasure wall time (local stack)", seconds, "s")
+        report(f"DSAR erasure wall time (local stack, {erased.records} records)", seconds, "s")
         report("DSAR erasure state transitions", transitions(stack, "ErasureStateMachine", request_id), "")
-        report("DSAR erasure AWS requests per record", counter.total() / (2 * records), "req")
+        report("DSAR erasure AWS requests per record", counter.total() / (2 * erased.records), "req")
 
 
 if __name__ == "__main__":

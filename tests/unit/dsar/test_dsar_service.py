@@ -3,8 +3,11 @@ are killed and retried, erasure proof, restriction and correction."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -1049,3 +1052,142 @@ def test_a_round_that_stops_early_records_its_deletions_and_asks_for_more(world:
     assert _audited(world, "erasure.erased") == []
     assert step("erase", store="mail") == {"store": "mail", "deleted": 2}
     assert step("erase", store="mail") == {"store": "mail", "deleted": 2}  # as recorded
+
+
+class Paged(FakeStore):
+    """Collects and erases in rounds (``CollectsInRounds``, ``ErasesInRounds``): its cursor is the
+    place of the row in the subject's list; ``crash_after`` rows listed, the next listing raises once
+    (the task dies half-way through a part)."""
+
+    collect_rounds: int = 0
+    erase_rounds: int = 0
+    crash_after: int | None = None
+
+    def rows_after(self, subject: Subject, cursor: str | None) -> Iterator[tuple[Mapping[str, Cell], str]]:
+        self.collect_rounds += 1
+        listed = [row for key in sorted(self._keys(subject)) for row in self.rows_by_key[key]]
+        for place in range(0 if cursor is None else int(cursor) + 1, len(listed)):
+            if self.crash_after is not None and place == self.crash_after:
+                self.crash_after = None
+                raise RuntimeError("the task died")
+            yield listed[place], str(place)
+
+    def erase_round(self, subject: Subject, more_time: Callable[[], bool]) -> Erased:
+        self.erase_rounds += 1
+        deleted = 0
+        for key in sorted(self._keys(subject)):
+            rows = self.rows_by_key[key]
+            while rows:
+                rows.pop(0)
+                deleted += 1
+                if rows and not more_time():
+                    return Erased(deleted=deleted, more=True)
+            del self.rows_by_key[key]
+        return Erased(deleted=deleted)
+
+
+def _short_of_time(world: World) -> Callable[[dict[str, object]], object]:
+    """The task function of an invocation that is always short of time: one part, one batch a round."""
+    return lambda payload: world.tasks.run(TaskEvent.model_validate(payload), lambda: False)
+
+
+def _export_csv(world: World, request_id: str, store: str) -> list[list[str]]:
+    request = world.requests.get("org-a", request_id)
+    assert request is not None
+    assert request.export_key is not None
+    with zipfile.ZipFile(io.BytesIO(world.exports.objects[request.export_key])) as archive:
+        return list(csv.reader(io.StringIO(archive.read(f"{store}.csv").decode())))
+
+
+def test_a_store_that_needs_three_rounds_to_collect_exports_each_row_once_and_is_audited_once(
+    world: World,
+) -> None:
+    store = Paged("mail", {ADA: [{"key": ADA, "value": str(n)} for n in range(3)]})
+    world.tasks = _tasks(world, {"mail": store, "call_logs": world.calls})
+    request = world.service.create(STAFF, request_in())
+
+    assert run_workflow(_short_of_time(world), "export", "org-a", request.id, request.attempt) == "Finish"
+
+    assert store.collect_rounds == 3  # the state machine's Choice sent the store back twice
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.status is Status.COMPLETED
+    assert done.stores["mail"] == StoreProgress(status=StepStatus.DONE, rows=3, parts=3, attempts=1)
+    assert _export_csv(world, request.id, "mail") == [["key", "value"], [ADA, "0"], [ADA, "1"], [ADA, "2"]]
+    assert _export_csv(world, request.id, "call_logs") == [
+        ["key", "value"], [ADA_PHONE, "call 1"], [ADA_PHONE, "call 2"],
+    ]  # fmt: skip
+    assert _audited(world, "export.collected")[0] == (
+        f"{request.id}:export.collected:mail", "system", {"store": "mail", "rows": 3},
+    )  # fmt: skip
+    assert [key for key in world.exports.objects if "/staging/" in key] == []  # the parts are gone
+
+
+def test_a_round_that_stops_early_records_its_part_and_cursor_and_asks_for_more(world: World) -> None:
+    store = Paged("mail", {ADA: [{"key": ADA, "value": str(n)} for n in range(2)]})
+    world.tasks = _tasks(world, {"mail": store})
+    request = world.service.create(STAFF, request_in())
+    world.tasks.run(_event("begin", request.attempt, request_id=request.id))
+
+    first = world.tasks.run(
+        _event("collect", request.attempt, request_id=request.id, store="mail"), lambda: False
+    )
+
+    assert first == {"store": "mail", "rows": 1, "more": True}
+    ongoing = world.requests.get("org-a", request.id)
+    assert ongoing is not None
+    assert ongoing.stores["mail"] == StoreProgress(status=StepStatus.PENDING, rows=1, parts=1, cursor="0")
+    assert world.exports.objects[f"exports/org-a/{request.id}/staging/mail/0.csv"] == f"{ADA},0\r\n".encode()
+    assert _audited(world, "export.collected") == []
+    second = world.tasks.run(_event("collect", request.attempt, request_id=request.id, store="mail"))
+    assert second == {"store": "mail", "rows": 2}
+    again = world.tasks.run(_event("collect", request.attempt, request_id=request.id, store="mail"))
+    assert again == {"store": "mail", "rows": 2}  # as recorded
+
+
+def test_a_round_retried_after_a_crash_rewrites_its_part_and_duplicates_no_row(world: World) -> None:
+    """The task dies while it writes its second part: the state machine's retry starts again after
+    the first part's cursor and writes the second part under the same key."""
+    store = Paged("mail", {ADA: [{"key": ADA, "value": str(n)} for n in range(3)]})
+    store.crash_after = 2  # read ahead after the second part's row
+    world.tasks = _tasks(world, {"mail": store})
+    request = world.service.create(STAFF, request_in())
+
+    assert run_workflow(_short_of_time(world), "export", "org-a", request.id, request.attempt) == "Finish"
+
+    assert _export_csv(world, request.id, "mail") == [["key", "value"], [ADA, "0"], [ADA, "1"], [ADA, "2"]]
+    done = world.requests.get("org-a", request.id)
+    assert done is not None
+    assert done.stores["mail"].rows == 3
+    assert world.audit.actions("org-a").count("export.collected") == 1
+
+
+def test_a_killed_export_retried_by_staff_resumes_from_the_recorded_cursor(world: World) -> None:
+    store = Paged("mail", {ADA: [{"key": ADA, "value": str(n)} for n in range(3)]})
+    world.tasks = _tasks(world, {"mail": store})
+    request = world.service.create(STAFF, request_in())
+    world.tasks.run(_event("begin", request.attempt, request_id=request.id))
+    world.tasks.run(_event("collect", request.attempt, request_id=request.id, store="mail"), lambda: False)
+    world.tasks.run(_event("needs_attention", request.attempt, error="States.Timeout", request_id=request.id))
+
+    retried = world.service.retry(STAFF, request.id)
+    assert world.run(request.id) == "Finish"
+
+    assert retried.attempt == 2
+    assert _export_csv(world, request.id, "mail") == [["key", "value"], [ADA, "0"], [ADA, "1"], [ADA, "2"]]
+
+
+def test_a_store_that_needs_three_rounds_to_erase_reports_its_total_once(world: World) -> None:
+    store = Paged("mail", {ADA: [{"key": ADA, "value": str(n)} for n in range(3)]})
+    world.tasks = _tasks(world, {"mail": store}, world.suppression)
+    request_id, _ = _confirmed_erasure(world)
+    request = world.requests.get("org-a", request_id)
+    assert request is not None
+
+    assert run_workflow(_short_of_time(world), "erasure", "org-a", request_id, request.attempt) == "Finish"
+
+    assert store.erase_rounds == 3
+    assert store.rows_by_key == {}
+    assert _audited(world, "erasure.erased") == [
+        (f"{request_id}:erasure.erased:mail", "system", {"store": "mail", "deleted": 3, "kept": 0})
+    ]
