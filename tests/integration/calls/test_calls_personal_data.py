@@ -3,12 +3,13 @@ number) are erased, calls the subject logged as a rep are kept, their devices ar
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from callproof import aws
-from callproof.dsar.ports import ErasesInRounds
+from callproof.dsar.ports import CollectsInRounds, ErasesInRounds
 from callproof.store import calls_personal_data_dynamo
 from callproof.store.calls_personal_data_dynamo import KEPT_REASON, CallLogsData, DevicesData
 from callproof_local.template import Physical
@@ -85,3 +86,20 @@ def test_devices_of_the_subject_as_an_org_user_are_exported_and_erased(
     assert store.erase(ADA).deleted == 0
     assert (store.residue(ADA), store.residue(BOB), store.residue(ADA_IN_ORG_B)) == (0, 1, 1)
     assert {i["pk"]["S"] for i in before if i not in table_items(table)} == {"ORG#org-a#DEVICE#dev-u-ada"}
+
+
+def test_call_rows_resume_after_a_cursor_each_call_once(aws_stack: dict[str, Physical]) -> None:
+    """Round after round, each resuming after the last row listed (a call listed by contact and by
+    number comes once), the rows are those of one listing; the cursor holds keys, not the number."""
+    store = CallLogsData(aws.dynamodb(), seed(aws_stack).call_logs)
+    assert isinstance(store, CollectsInRounds)
+    whole = [(row["id"], row["relation"]) for row in store.rows(ADA)]
+    assert len(whole) == len(set(whole)) == 4
+
+    resumed, cursor = [], None
+    while (first := next(store.rows_after(ADA, cursor), None)) is not None:
+        row, cursor = first
+        resumed.append((row["id"], row["relation"]))
+        assert not any(phone in base64.urlsafe_b64decode(cursor + "==").decode() for phone in ADA.phones)
+
+    assert resumed == whole

@@ -3,6 +3,7 @@ erasure of whole messages (every link, every S3 version), residue, and what it l
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from email import policy
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from callproof import aws
 from callproof.config import DsarTaskSettings
 from callproof.dsar.model import Subject
-from callproof.dsar.ports import ErasesInRounds, PersonalDataStore
+from callproof.dsar.ports import CollectsInRounds, ErasesInRounds, PersonalDataStore
 from callproof.mail.model import Attachment, EmailRecord, email_id, object_key
 from callproof.store import mail_personal_data
 from callproof.store.mail_bodies_s3 import S3MailBlobs
@@ -258,3 +259,36 @@ def test_erasing_one_subject_leaves_no_residue_and_only_others_mail(
     others = Subject(org, contact_ids=frozenset(set(CONTACTS) - erased))
     expected = sorted(r.email_id for r in records if not erased & set(r.contact_ids))
     assert sorted(str(row["email_id"]) for row in store.rows(others)) == expected
+
+
+def _resumed(store: CollectsInRounds, subject: Subject) -> list[list[str]]:
+    """Every row listed one round at a time: each round resumes after the last row of the one before,
+    and lists only that one row."""
+    rounds: list[list[str]] = []
+    cursor = None
+    while True:
+        listed = store.rows_after(subject, cursor)
+        first = next(listed, None)
+        if first is None:
+            return rounds
+        row, cursor = first
+        rounds.append([str(row["email_id"])])
+
+
+def test_rows_resume_after_a_cursor_and_list_each_message_once(seeded: Any) -> None:
+    """A cursor is the position of the row's link (no data), and a round that starts after it lists
+    exactly the rows not listed yet: a message linked to two of the subject's contacts comes once."""
+    store, _, records = seeded
+    assert isinstance(store, CollectsInRounds)
+    whole = [str(row["email_id"]) for row in store.rows(ADA)]
+    assert sorted(whole) == ["rep-1.a1", "rep-1.a2", "rep-1.a3"]
+
+    assert _resumed(store, ADA) == [[email_id] for email_id in whole]
+    _, cursor = next(store.rows_after(ADA, None))
+    assert "ada@example.com" not in base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    rep = Subject(ORG, user_ids=frozenset({"rep-1", "rep-9"}), contact_ids=frozenset({"c-bob"}))
+    own = [str(row["email_id"]) for row in store.rows(rep)]
+    assert sorted(own) == sorted(r.email_id for k, r in records.items() if k != "other-org")
+    assert _resumed(store, rep) == [[email_id] for email_id in own]
+    with pytest.raises(ValueError, match="cursor"):
+        next(store.rows_after(BOB, cursor))  # a cursor of another subject's listings

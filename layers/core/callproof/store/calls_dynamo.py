@@ -209,15 +209,15 @@ class DynamoCallLogStore:
         return self._every(self.listing_by_user(org_id, user_id))
 
     def listing_by_number(self, org_id: str, e164: str) -> Listing:
-        return self._listing(BY_NUMBER, "phone_pk", f"ORG#{org_id}#PHONE#{e164}", "number")
+        return self._listing(org_id, BY_NUMBER, "phone_pk", f"ORG#{org_id}#PHONE#{e164}", "number")
 
     def listing_by_contact(self, org_id: str, contact_id: str) -> Listing:
-        return self._listing(BY_CONTACT, "contact_pk", _contact_pk(org_id, contact_id), "contact")
+        return self._listing(org_id, BY_CONTACT, "contact_pk", _contact_pk(org_id, contact_id), "contact")
 
     def listing_by_user(self, org_id: str, user_id: str) -> Listing:
-        return self._listing(BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}", "user")
+        return self._listing(org_id, BY_USER, "user_pk", f"ORG#{org_id}#USER#{user_id}", "user")
 
-    def _listing(self, index: str, attribute: str, value: str, tag: str) -> Listing:
+    def _listing(self, org_id: str, index: str, attribute: str, value: str, tag: str) -> Listing:
         """Every call of one index partition, oldest first (a resumable listing: ``dynamo.resume``)."""
         request = {
             "TableName": self._table,
@@ -225,7 +225,8 @@ class DynamoCallLogStore:
             "KeyConditionExpression": f"{attribute} = :value",
             "ExpressionAttributeValues": to_item({":value": value}),
         }
-        return Listing(request, (attribute, value), ("pk", "sk", "time_sk"), tag)
+        within = {"pk": f"ORG#{org_id}#CALL#", "sk": "CALL"}
+        return Listing(request, (attribute, value), ("pk", "sk", "time_sk"), tag, within)
 
     def _every(self, listing: Listing) -> Iterator[CallLog]:
         return (call_of(item) for item in query_all(self._client, listing.request))

@@ -8,7 +8,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -252,7 +252,7 @@ def partition_listing(table: str, pk: str, prefix: str, tag: str = "") -> Listin
         "ExpressionAttributeValues": to_item({":pk": pk, ":prefix": prefix}),
         "ConsistentRead": True,
     }
-    return Listing(request, ("pk", pk), ("sk",), tag)
+    return Listing(request, ("pk", pk), ("sk",), tag, {"sk": prefix})
 
 
 def key_of(item: Mapping[str, Any]) -> dict[str, str]:
@@ -285,15 +285,17 @@ class Listing:
     partition: tuple[str, str]
     position: tuple[str, ...]
     tag: str = ""  # what the caller calls this listing (the access path it is)
+    within: Mapping[str, str] = field(default_factory=dict)  # position attribute -> prefix of its value
 
 
 def resume(
     client: DynamoDBClient, listings: Sequence[Listing], cursor: str | None
 ) -> Iterator[tuple[Listing, Item, str]]:
     """Every item of ``listings`` in turn, page by page, from just after ``cursor`` (None: from the
-    start), each with its listing and the cursor that resumes after it. A cursor names the listing by its place and
-    the item by its position attributes only (the partition key, which may hold a phone number, is
-    the listing's own): keys, never data. A cursor that does not fit the listings raises ValueError."""
+        start), each with its listing and the cursor that resumes after it. A cursor names the listing by its place and
+        the item by its position attributes only (the partition key, which may hold a phone number, is
+        the listing's own): keys, never data. A cursor that does not fit the listings (another listing's
+    position, outside the listing's key range) raises ValueError."""
     first, after = _resume_point(listings, cursor)
     for number in range(first, len(listings)):
         listing = listings[number]
@@ -323,7 +325,8 @@ def _resume_point(listings: Sequence[Listing], cursor: str | None) -> tuple[int,
         and 0 <= number < len(listings)
         and isinstance(after, dict)
         and set(after) == set(listings[number].position)
-        and all(isinstance(value, str | int) for value in after.values())
+        and all(isinstance(value, str) for value in after.values())
+        and all(after[name].startswith(prefix) for name, prefix in listings[number].within.items())
     )
     if not fits:
         raise ValueError("the cursor does not fit these listings")
