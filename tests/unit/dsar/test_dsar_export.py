@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from callproof.dsar import export
 from callproof.dsar.export import FORMAT, PLAIN_NUMBER, ExportPart, assemble, cell_text, write_csv
 
 GENERATED = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
@@ -238,3 +239,58 @@ class TestAssemble:
         assert sink.total > 8 * 1024 * 1024  # the data really went through the sink
         assert sink.max_write <= 2 * chunk
         assert peak < 2 * 1024 * 1024
+
+
+def mail_files(count: int) -> Iterator[tuple[str, bytes]]:
+    for n in range(count):
+        yield f"mail/{n:08d}-{'ab' * 20}.eml", b"Subject: x\r\n\r\n" + b"hello " * 50
+
+
+def assembled_peak(count: int) -> int:
+    sink = RecordingSink()
+    tracemalloc.start()
+    try:
+        assemble(sink, [ExportPart("mail", ("id",), 0, [b"id\r\n"])], mail_files(count), GENERATED, REQUEST)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+class TestManyFiles:
+    def test_entries_spilled_to_disk_read_back_whole_and_in_order(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Central directory records go to a temporary file every few entries; the archive still
+        lists every entry once, in order, with its content."""
+        monkeypatch.setattr(export, "SPILL_ENTRIES", 7)
+        sink = io.BytesIO()
+        manifest = assemble(
+            sink, [ExportPart("mail", ("id",), 0, [b"id\r\n"])], mail_files(100), GENERATED, REQUEST
+        )
+        with zipfile.ZipFile(io.BytesIO(sink.getvalue())) as archive:
+            assert archive.testzip() is None
+            names = archive.namelist()
+            assert names == ["mail.csv", *(path for path, _ in mail_files(100)), "manifest.json"]
+            assert archive.read(names[42]) == dict(mail_files(100))[names[42]]
+        assert manifest.files == {"mail": 100}
+
+    def test_a_duplicate_of_a_spilled_entry_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(export, "SPILL_ENTRIES", 3)
+        files = [*mail_files(10), ("mail/00000001-" + "ab" * 20 + ".eml", b"again")]
+        with pytest.raises(ValueError, match="duplicate"):
+            assemble(io.BytesIO(), [], iter(files), GENERATED, REQUEST)
+
+    def test_more_entries_than_the_zip_count_field_holds_get_the_zip64_end_records(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(export, "ZIP_FILECOUNT_LIMIT", 5)
+        sink = io.BytesIO()
+        assemble(sink, [], mail_files(9), GENERATED, REQUEST)
+        assert b"PK\x06\x06" in sink.getvalue()[-200:]
+        with zipfile.ZipFile(io.BytesIO(sink.getvalue())) as archive:
+            assert len(archive.namelist()) == 10
+
+    def test_memory_does_not_grow_with_the_number_of_files(self) -> None:
+        """The zip's per-entry bookkeeping and the paths taken are not kept in memory: ten times the
+        files peak at about the same."""
+        assert assembled_peak(3000) < 1.1 * assembled_peak(300)
