@@ -14,7 +14,7 @@ from callproof.dsar.once import digest, send_once
 from callproof.dsar.ports import CollectsInRounds, ExportStorage, Mailer, PersonalDataStore
 from callproof.dsar.step_journal import DONE, StepJournal
 
-PART_ROWS = 5000  # rows of one staged part: the progress (and the cursor) is recorded after each part
+PART_ROWS = 1000  # rows of one staged part (some 300 KB): progress and cursor are recorded after each
 
 
 class StoresFailed(Exception):

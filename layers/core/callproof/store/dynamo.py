@@ -27,6 +27,9 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 MAX_BATCH_GET = 100
+# Items a page of a resumable listing (``resume``): a 1 MB page of call or mail items is about 2,000
+# of them, some 20 MB once parsed; 100 keep a listing's memory the same whatever its length.
+LISTING_PAGE = 100
 MAX_BATCH_ATTEMPTS = 8
 
 
@@ -291,15 +294,15 @@ class Listing:
 def resume(
     client: DynamoDBClient, listings: Sequence[Listing], cursor: str | None
 ) -> Iterator[tuple[Listing, Item, str]]:
-    """Every item of ``listings`` in turn, page by page, from just after ``cursor`` (None: from the
-        start), each with its listing and the cursor that resumes after it. A cursor names the listing by its place and
-        the item by its position attributes only (the partition key, which may hold a phone number, is
-        the listing's own): keys, never data. A cursor that does not fit the listings (another listing's
-    position, outside the listing's key range) raises ValueError."""
+    """Every item of ``listings`` in turn, in pages of ``LISTING_PAGE`` items, from just after
+    ``cursor`` (None: from the start), each with its listing and the cursor that resumes after it. A
+    cursor names the listing by its place and the item by its position attributes only (the partition
+    key, which may hold a phone number, is the listing's own): keys, never data. A cursor that does not
+    fit the listings (another listing's position, outside the listing's key range) raises ValueError."""
     first, after = _resume_point(listings, cursor)
     for number in range(first, len(listings)):
         listing = listings[number]
-        request = dict(listing.request)
+        request = {"Limit": LISTING_PAGE, **listing.request}
         if number == first and after is not None:
             request["ExclusiveStartKey"] = to_item({listing.partition[0]: listing.partition[1], **after})
         for item in query_all(client, request):

@@ -1,7 +1,9 @@
 """Streaming to and from S3 without holding an object in memory.
 
 ``S3MultipartWriter`` is a write-only binary stream (usable as ``zipfile.ZipFile(writer, "w")``'s
-target) that buffers at most one part and uploads it with ``UploadPart``; ``close()`` completes the
+target) that buffers at most one part and uploads it with ``UploadPart``; the part's buffer is
+allocated once, whole, and sent as it is (no copy), so the writer holds the same memory whatever
+the size of the stream; ``close()`` completes the
 upload, and leaving its ``with`` block through an exception aborts it, so a failed export leaves
 neither an object nor a pending upload (which S3 would bill until a lifecycle rule removes it).
 Every object is encrypted with SSE-KMS under the given key.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -39,7 +41,8 @@ class S3MultipartWriter:
         self._key = key
         self._kms_key_id = kms_key_id
         self._part_size = part_size
-        self._buffer = bytearray()
+        self._buffer = bytearray(part_size)  # one part, reused: the same memory for any stream
+        self._filled = 0
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._written = 0
@@ -72,10 +75,11 @@ class S3MultipartWriter:
         view = memoryview(data).cast("B")
         size = len(view)
         while view:
-            room = self._part_size - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) == self._part_size:
+            taken = min(self._part_size - self._filled, len(view))
+            self._buffer[self._filled : self._filled + taken] = view[:taken]
+            self._filled += taken
+            view = view[taken:]
+            if self._filled == self._part_size:
                 self._upload_part()
         self._written += size
         return size
@@ -87,12 +91,13 @@ class S3MultipartWriter:
             return
         self._closed = True
         try:
+            del self._buffer[self._filled :]  # in place: the rest of the part is not sent
             if self._upload_id is None:
                 self._client.put_object(
-                    Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._encryption()
+                    Bucket=self._bucket, Key=self._key, Body=self._body(), **self._encryption()
                 )
             else:
-                if self._buffer:
+                if self._filled:
                     self._upload_part()
                 self._client.complete_multipart_upload(
                     Bucket=self._bucket,
@@ -104,12 +109,12 @@ class S3MultipartWriter:
             self.abort()
             raise
         finally:
-            self._buffer = bytearray()
+            self._buffer, self._filled = bytearray(), 0
 
     def abort(self) -> None:
         """Drop everything: abort the multipart upload (its parts are deleted); nothing is stored."""
         self._closed = True
-        self._buffer = bytearray()
+        self._buffer, self._filled = bytearray(), 0
         upload_id, self._upload_id = self._upload_id, None
         if upload_id is not None:
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=upload_id)
@@ -128,6 +133,12 @@ class S3MultipartWriter:
     def _encryption(self) -> dict[str, Any]:
         return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id}
 
+    def _body(self) -> bytes:
+        """The buffered part as a request body, without a copy (botocore sends a bytearray as it is;
+        the stubs name only bytes). Its length is what was written: a whole part, or the last one
+        cut in place."""
+        return cast(bytes, self._buffer)
+
     def _upload_part(self) -> None:
         if self._upload_id is None:
             started = self._client.create_multipart_upload(
@@ -142,10 +153,10 @@ class S3MultipartWriter:
             Key=self._key,
             UploadId=self._upload_id,
             PartNumber=number,
-            Body=bytes(self._buffer),
+            Body=self._body(),
         )
         self._parts.append({"PartNumber": number, "ETag": uploaded["ETag"]})
-        self._buffer = bytearray()
+        self._filled = 0  # the part was sent: its buffer takes the next one
 
 
 def read_chunks(client: S3Client, bucket: str, key: str, chunk: int = MiB) -> Iterator[bytes]:
