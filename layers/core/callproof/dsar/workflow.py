@@ -6,8 +6,9 @@ Each step is idempotent: it records what it finished on the request (per store, 
 step that finds its work recorded does nothing. So a retried or replayed execution, or a new
 execution started by ``retry`` after a failure, resumes where the last one stopped and never sends an
 email or appends an audit entry twice. Stores page through their data inside one step: the number of
-state transitions depends on the number of stores, not on the number of records (a store that erases
-in rounds adds two per invocation that ran short of time, about one per 13 minutes of deleting).
+state transitions depends on the number of stores, not on the number of records (a store that
+collects or erases in rounds adds two per invocation that ran short of time, about one per 13
+minutes of work).
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ class WorkflowTasks:
 
     def run(self, event: TaskEvent, more_time: Callable[[], bool] = lambda: True) -> dict[str, object]:
         """Run one step. ``more_time()`` says whether the invocation still has time for another
-        round of deletions (``ErasesInRounds``): the task function asks its Lambda context."""
+        batch of deletions (``ErasesInRounds``) or part of an export (``CollectsInRounds``): the task
+        function asks its Lambda context."""
         request = self._running(event)
         match event.step:
             case "begin":
