@@ -3,7 +3,11 @@ contacts; the opt-out is read before erasing so that the suppression list can ke
 
 from __future__ import annotations
 
+import pytest
+
 from callproof import aws
+from callproof.dsar.ports import CollectsInRounds, ErasesInRounds
+from callproof.store import sms_personal_data_dynamo
 from callproof.store.sms_personal_data_dynamo import OPT_OUT_KEPT, SmsData
 from callproof_local.template import Physical
 from tests.integration.dsar.personal_data_seed import (
@@ -55,3 +59,33 @@ def test_erasure_deletes_ledgers_and_threads_only_of_the_subject(aws_stack: dict
         f"ORG#org-a#CONSENT#{SHARED_PHONE}",
         "ORG#org-a#THREAD#" + "a" * 32,
     }
+
+
+def test_erasure_in_rounds_deletes_threads_first_and_counts_the_opt_out_once(
+    aws_stack: dict[str, Physical], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads grow with every text: one thread item a round here; the ledgers go in the last round,
+    which reports the opt-out the workflow kept."""
+    store = SmsData(aws.dynamodb(), seed(aws_stack).sms)
+    assert isinstance(store, ErasesInRounds)
+    monkeypatch.setattr(sms_personal_data_dynamo, "ERASE_BATCH", 1)
+
+    rounds = [store.erase_round(ADA, lambda: False)]
+    while rounds[-1].more:
+        rounds.append(store.erase_round(ADA, lambda: False))
+
+    assert [(r.deleted, r.kept, r.more) for r in rounds] == [(1, 0, True), (1, 0, True), (3, 1, False)]
+    assert rounds[-1].kept_reasons == (OPT_OUT_KEPT,)
+    assert (store.residue(ADA), store.residue(BOB), store.residue(ADA_IN_ORG_B)) == (0, 2, 2)
+
+
+def test_rows_resume_after_a_cursor(aws_stack: dict[str, Physical]) -> None:
+    store = SmsData(aws.dynamodb(), seed(aws_stack).sms)
+    assert isinstance(store, CollectsInRounds)
+    whole = list(store.rows(ADA))
+    resumed, cursor = [], None
+    while (first := next(store.rows_after(ADA, cursor), None)) is not None:
+        row, cursor = first
+        resumed.append(row)
+    assert resumed == whole
+    assert len(whole) == 5
