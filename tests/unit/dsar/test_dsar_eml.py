@@ -95,6 +95,7 @@ def test_any_stored_mail_becomes_a_parseable_message(
     )
     message = BytesParser(policy=policy.compat32).parsebytes(raw)  # the lenient reader mail tools use
     assert not message.defects
+    # str.split() also splits on \x1c-\x1f, which the export keeps as stored: compare printable text only
     subject = " ".join(values[4].split())
-    if subject and subject.isprintable() and subject.isascii():
+    if subject and values[4].isprintable() and subject.isascii():
         assert parse(raw)["Subject"] == subject
