@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from bench.table import report_scaling
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.jobs import ImportJobs, RunOutcome
 from callproof.contacts.model import Contact, ImportJob, ImportSource
@@ -157,17 +158,7 @@ def bench_import_jobs(report: Callable[..., None], small: int = 10_000, large: i
         measure(1_000, Path(directory), traced=False)
         peaks = [measure(rows, Path(directory), traced=True) for rows in (small, large)]
         seconds = [measure(rows, Path(directory), traced=False) for rows in (small, large)]
-    for rows, peak, cpu in zip((small, large), peaks, seconds, strict=True):
-        report(f"import worker, {rows} rows, peak Python allocations", peak, "MiB")
-        report(f"import worker, {rows} rows, CPU", cpu, "s")
-    report(f"import worker peak, {large} / {small} rows", peaks[1] / peaks[0], "ratio", 1.2)
-    linear = large / small
-    report(
-        f"import worker CPU, {large} / {small} rows, vs linear",
-        seconds[1] / seconds[0] / linear,
-        "ratio",
-        1.3,
-    )
+    report_scaling(report, "import worker", "rows", (small, large), peaks, seconds)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bench.contact_imports import _DiskFiles, _Jobs, _NullContacts, _Orgs, _Queue
+from bench.table import report_scaling
 from callproof.contacts.google_imports import GoogleImportJobs
 from callproof.contacts.importer import ContactImporter
 from callproof.contacts.job_runs import RunOutcome
@@ -118,16 +119,7 @@ def bench_google_import_jobs(report: Callable[..., None], small: int = 10_000, l
     measure(PAGE, traced=False)  # loads what is imported on first use, as the CSV bench does
     peaks = [measure(people, traced=True) for people in (small, large)]
     seconds = [measure(people, traced=False) for people in (small, large)]
-    for people, peak, cpu in zip((small, large), peaks, seconds, strict=True):
-        report(f"Google import worker, {people} people, peak Python allocations", peak, "MiB")
-        report(f"Google import worker, {people} people, CPU", cpu, "s")
-    report(f"Google import worker peak, {large} / {small} people", peaks[1] / peaks[0], "ratio", 1.2)
-    report(
-        f"Google import worker CPU, {large} / {small} people, vs linear",
-        seconds[1] / seconds[0] / (large / small),
-        "ratio",
-        1.3,
-    )
+    report_scaling(report, "Google import worker", "people", (small, large), peaks, seconds)
 
 
 def main() -> None:

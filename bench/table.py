@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TextIO
@@ -43,6 +43,29 @@ def report(name: str, value: float, unit: str, target: float | None = None) -> N
     FIGURES.append(figure)
     verdict = f"  (target <= {target:g}: {figure.verdict})" if target is not None else ""
     say(f"{name:<60} {value:>12.2f} {unit}{verdict}")
+
+
+def report_scaling(
+    report: Callable[..., None],
+    what: str,
+    unit: str,
+    sizes: tuple[int, int],
+    peaks: list[float],
+    seconds: list[float],
+) -> None:
+    """A worker's peak memory (MiB) and CPU (s) at a small and a large size, and the two ratios with
+    their targets: peak within 1.2x, CPU within 1.3x of linear."""
+    small, large = sizes
+    for size, peak, cpu in zip(sizes, peaks, seconds, strict=True):
+        report(f"{what}, {size} {unit}, peak Python allocations", peak, "MiB")
+        report(f"{what}, {size} {unit}, CPU", cpu, "s")
+    report(f"{what} peak, {large} / {small} {unit}", peaks[1] / peaks[0], "ratio", 1.2)
+    report(
+        f"{what} CPU, {large} / {small} {unit}, vs linear",
+        seconds[1] / seconds[0] / (large / small),
+        "ratio",
+        1.3,
+    )
 
 
 def finish() -> None:
