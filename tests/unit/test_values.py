@@ -86,16 +86,32 @@ def test_the_documented_patterns_agree_on_line_breaks(text: str) -> None:
 
 
 def test_the_rule_reads_the_value_before_its_whitespace_is_stripped_and_keeps_the_constraints() -> None:
-    name = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True, max_length=3), SINGLE_LINE])
-    assert name.validate_python("  abc  ") == "abc"
+    name = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True, max_length=5), SINGLE_LINE])
+    assert name.validate_python(" abc ") == "abc"
     with pytest.raises(ValidationError, match="U\\+000A"):
         name.validate_python("abc\n")
-    with pytest.raises(ValidationError, match="at most 3"):
-        name.validate_python("abcd")
+    with pytest.raises(ValidationError, match="at most 5"):
+        name.validate_python("abcdef")
     assert name.json_schema()["pattern"] == SINGLE_LINE.json_pattern
-    assert name.json_schema()["maxLength"] == 3
+    assert name.json_schema()["maxLength"] == 5
     with pytest.raises(ValidationError, match="valid string"):
         name.validate_python(5)  # other types are the field's to refuse
+
+
+@pytest.mark.parametrize("rule", [SINGLE_LINE, FREE_TEXT])
+def test_the_documented_max_length_holds_for_the_value_as_sent_whitespace_included(rule: object) -> None:
+    """pydantic measures a stripped string after stripping: "  abcde  " would fit a maxLength of 5.
+    The document's maxLength is for the string as sent, so the rule refuses it (a fuzzer's finding)."""
+    for field in (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=5), rule],
+        Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=5), rule],
+    ):
+        adapter = TypeAdapter(field)
+        with pytest.raises(ValidationError, match="at most 5 characters"):
+            adapter.validate_python("  abcde  ")
+        assert adapter.validate_python("abcde") == "abcde"
+    unbounded = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True), rule])
+    assert unbounded.validate_python("  " + "x" * 10_000 + "  ") == "x" * 10_000
 
 
 # ------------------------------------------------------------------------------------- numbers

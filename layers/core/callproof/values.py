@@ -14,7 +14,9 @@ hold. Private-use characters (Co), format characters (Cf: the zero-width joiners
 direction marks of Arabic and Hebrew names) and characters not yet assigned (Cn) are kept: they are
 text people write. The check reads the value as sent, before any whitespace is stripped, so the JSON
 Schema ``pattern`` each rule adds to the OpenAPI document is exactly what the API accepts (the
-patterns leave surrogates out: a JavaScript validator reads an emoji as two of them).
+patterns leave surrogates out: a JavaScript validator reads an emoji as two of them). For the same
+reason the rule holds the value as sent to its field's ``maxLength``: pydantic measures a stripped
+field after stripping, which would accept a longer string than the document allows.
 
 Numbers. DynamoDB stores a number with at most 38 significant digits and a magnitude from 1E-130 to
 9.99...E+125, or zero; boto3 sends a float as its shortest ``repr`` and refuses any rounding.
@@ -45,7 +47,7 @@ from typing import Any
 
 from pydantic import BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, Strict
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 DYNAMODB_DIGITS = 38
 DYNAMODB_SMALLEST = Decimal("1E-130")
@@ -61,6 +63,13 @@ _SURROGATES = r"\ud800-\udfff"
 def _members(schema: JsonSchemaValue) -> list[JsonSchemaValue]:
     """The schema itself, or the members of its ``anyOf`` (a union of scalars)."""
     return list(schema.get("anyOf", [schema]))
+
+
+def _max_length(schema: core_schema.CoreSchema) -> int | None:
+    """The ``max_length`` of the string in a field's schema (itself, nullable or with a default)."""
+    while schema["type"] in ("nullable", "default"):
+        schema = schema["schema"]
+    return schema.get("max_length") if schema["type"] == "str" else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +90,21 @@ class TextRule:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_before_validator_function(self.check, handler(source))
+        schema = handler(source)
+        longest = _max_length(schema)
+        if longest is None:
+            return core_schema.no_info_before_validator_function(self.check, schema)
+
+        def check(value: Any) -> Any:
+            if isinstance(value, str) and len(value) > longest:  # as sent, whitespace included
+                raise PydanticCustomError(
+                    "string_too_long",
+                    "String should have at most {max_length} characters",
+                    {"max_length": longest},
+                )
+            return self.check(value)
+
+        return core_schema.no_info_before_validator_function(check, schema)
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler

@@ -20,10 +20,12 @@ Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120
 Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 # The org's public identity: where the privacy page and the privacy mailbox (privacy+<slug>@...) find it.
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$"  # as stored (typed upper-case, it is lowered)
+# pydantic matches the pattern after stripping; the document's pattern is for the value as sent, so it
+# allows the whitespace that is stripped.
 Slug = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{1,38}[A-Za-z0-9])$"
+        strip_whitespace=True, to_lower=True, pattern=r"^\s*[A-Za-z0-9](?:[A-Za-z0-9-]{1,38}[A-Za-z0-9])\s*$"
     ),
 ]
 PublishedName = Annotated[
