@@ -7,4 +7,19 @@ fuzzer's thousands of writes never share a stack with the e2e or browser tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from tests.e2e.conftest import local_stack  # noqa: F401 - the same local stack fixture
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keeps each phase's report on the test item, so ``make fuzz``'s report can say which failed."""
+    report = yield
+    item.stash.setdefault(OUTCOMES, {})[report.when] = report.outcome
+    return report
+
+
+OUTCOMES = pytest.StashKey[dict[str, str]]()

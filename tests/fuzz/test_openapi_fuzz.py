@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from callproof_local.seed import DEMO_ORG, DEMO_ROLES, DEMO_USER
 from tests.fixtures.local_stack.process import RunningStack, new_client
+from tests.fuzz.conftest import OUTCOMES
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +85,7 @@ schema = schemathesis.openapi.from_path(OPENAPI, config=CONFIG)
 public_schema = schemathesis.openapi.from_path(OPENAPI, config=CONFIG).include(path_regex=r"^/(?!v1/)")
 
 TIMEOUT = 30  # seconds per request: a hang is a failure, not a stuck test run
-REPORT = os.environ.get("FUZZ_REPORT")  # make fuzz: one line per operation (test, cases sent)
+REPORT = os.environ.get("FUZZ_REPORT")  # make fuzz: one line per operation (test, cases sent, outcome)
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +102,14 @@ def client() -> requests.Session:
 
 @pytest.fixture
 def sent(request: pytest.FixtureRequest) -> Iterator[list[int]]:
-    """Counts the cases one operation's test sends (written to ``FUZZ_REPORT`` when set)."""
+    """Counts the cases one operation's test sends (written to ``FUZZ_REPORT`` when set, with the
+    test's outcome: a long run that is stopped early still says what failed so far)."""
     count = [0]
     yield count
     if REPORT:
+        outcome = request.node.stash.get(OUTCOMES, {}).get("call", "not run")
         with open(REPORT, "a", encoding="utf-8") as report:
-            report.write(f"{request.node.name}\t{count[0]}\n")
+            report.write(f"{request.node.name}\t{count[0]}\t{outcome}\n")
 
 
 @schema.parametrize()
