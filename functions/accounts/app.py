@@ -3,6 +3,10 @@ purpose and policy versions, photo and age."""
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from http import HTTPStatus
 from typing import Any
 
@@ -189,3 +193,6 @@ def withdraw_consent(purpose: Purpose) -> ConsentOut:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

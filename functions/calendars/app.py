@@ -4,6 +4,10 @@ attendees) in the selected calendar only, disconnect. Thin: parse, authenticate,
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 import datetime as dt
 from http import HTTPStatus
 from typing import Any
@@ -157,3 +161,6 @@ def update_event(event_id: str, body: EventPatch) -> EventOut:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

@@ -6,6 +6,10 @@ so only it is retried, and after the retries it goes to the dead-letter queue: n
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -38,3 +42,6 @@ def rematch(record: DynamoDBRecord) -> int:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=rematch, processor=processor, context=context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

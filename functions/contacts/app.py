@@ -3,6 +3,10 @@ through an upload and an import job). Thin: parse, call, map."""
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from dataclasses import asdict
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -151,3 +155,6 @@ def _job_out(job: ImportJob, errors_url: str | None) -> ImportJobOut:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

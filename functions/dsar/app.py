@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from datetime import UTC, date, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -171,3 +175,6 @@ def delete_me() -> OwnRequestOut:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

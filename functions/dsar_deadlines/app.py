@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,3 +33,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="IncidentsAuthorityOverdue", unit="Count", value=incidents["overdue"])
     logger.info("incident clock check", extra=incidents)
     return counts | {f"incidents_{name}": value for name, value in incidents.items()}
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

@@ -4,6 +4,10 @@ files (it signs in with a bearer token and calls the staff API). Thin: parse, ca
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 import contextlib
 from http import HTTPStatus
 from pathlib import Path
@@ -185,3 +189,6 @@ def console_script() -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

@@ -4,6 +4,10 @@ backoff, then records the failure (per store, or needs_attention for the request
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,3 +28,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     result = wiring.dsar_tasks().run(task, lambda: context.get_remaining_time_in_millis() > ROUND_MARGIN_MS)
     metrics.add_metric(name=f"DsarStep_{task.step}", unit="Count", value=1)
     return result
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

@@ -5,6 +5,10 @@ functions/gmail_sync from the queue the push feeds."""
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
@@ -183,3 +187,6 @@ def email_thread(thread_id: str, remote_images: RemoteImages = False) -> EmailTh
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

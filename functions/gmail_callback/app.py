@@ -4,6 +4,10 @@ answers a page (``Accept: application/json``: JSON)."""
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -56,3 +60,6 @@ def oauth_callback(
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

@@ -3,6 +3,10 @@ cursor. A failed record is reported back (partial batch response), retried, then
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 import json
 from typing import Any
 
@@ -49,3 +53,6 @@ def sync(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=sync, processor=processor, context=context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

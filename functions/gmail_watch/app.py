@@ -3,6 +3,10 @@ lapsed watches, and queue a fallback sync for mailboxes without a push for over 
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from dataclasses import asdict
 from typing import Any
 
@@ -23,3 +27,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="GmailFallbackSyncs", unit="Count", value=result.polled)
     logger.info("gmail maintenance", extra=asdict(result))
     return asdict(result)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

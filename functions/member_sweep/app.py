@@ -3,6 +3,10 @@ data (profile, current consents, photo); the consent history is kept pseudonymis
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,3 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="MembersPurged", unit="Count", value=purged.members)
     logger.info("member sweep", extra={"purged": purged.members, "skipped": purged.skipped})
     return {"purged": purged.members, "skipped": purged.skipped}
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

@@ -8,6 +8,10 @@ is read with ``POST /v1/sms/consent/lookup`` and recorded with ``POST /v1/sms/co
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -130,3 +134,6 @@ def create_link(body: LinkIn) -> LinkOut:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

@@ -3,6 +3,10 @@ number proven with a texted code. Forms carry a CSRF token paired with a SameSit
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no garbage collection while the function loads (ADR 0013); enabled again at the end
+
 import re
 from typing import Any
 
@@ -142,3 +146,6 @@ def opt_in_submit() -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return http.handle(app, event, context)
+
+
+gc.enable()  # loaded: what loading made lives as long as the environment, so collecting it was waste

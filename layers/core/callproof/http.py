@@ -19,14 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import Route as HandlerRoute
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.shared.cookies import Cookie
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from callproof import html_pages
@@ -58,6 +54,12 @@ from callproof.idempotency import Idempotency
 from callproof.models import Model
 from callproof.observability import logger
 from callproof.tenancy import Caller, caller_from_event
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.api_gateway import Route as HandlerRoute
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+    from aws_lambda_powertools.shared.cookies import Cookie
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 MAX_JSON_BYTES = 1024 * 1024
 # A synchronous CSV import (<= 1,000 rows); base64-encoded it stays under Lambda's 6 MB payload.

@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from callproof import http
 from callproof.errors import Conflict, DomainError, TemporarilyUnavailable
 from callproof.html_pages import document
-from callproof.models import Model
+
+if TYPE_CHECKING:
+    from callproof.models import Model
 
 _AGAIN = "Go back to CallProof and connect again; the answer that brought you here works only once."
 

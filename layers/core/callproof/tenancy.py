@@ -15,7 +15,11 @@ from typing import Any
 
 from callproof.errors import Forbidden, Unauthenticated
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # a Cognito sub, or an id `callproof admin create` made
+# The org's public identity, as stored (typed upper-case, it is lowered): where the privacy page and the
+# privacy mailbox (privacy+<slug>@...) find it.
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$"
+_ID = re.compile(USER_ID_PATTERN)
 ORG_CLAIM = "custom:org_id"
 GROUPS_CLAIM = "cognito:groups"
 

@@ -43,11 +43,22 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, Strict
-from pydantic.json_schema import JsonSchemaValue
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    Strict,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError, core_schema
+
+from callproof.emails import normalize_email
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonSchemaValue
 
 DYNAMODB_DIGITS = 38
 DYNAMODB_SMALLEST = Decimal("1E-130")
@@ -173,6 +184,10 @@ class NumberRule:
 
 
 STORABLE = NumberRule()
+
+# Contact points as typed at the edge: an address (normalized; phones are parsed where they are used).
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email), SINGLE_LINE]
+RawPhone = Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE]
 
 
 # A number or boolean body field takes only that JSON type (pydantic's strict mode on JSON values).

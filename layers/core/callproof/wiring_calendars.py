@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from callproof import aws, config
 
 if TYPE_CHECKING:
+    from callproof.calendars.ports import CalendarApi
     from callproof.calendars.service import CalendarService
 
 
 @cache
 def calendars() -> CalendarService:
     from callproof.calendars.model import Attendee, Provider
-    from callproof.calendars.ports import CalendarApi
     from callproof.calendars.service import CalendarService
     from callproof.errors import InvalidInput
     from callproof.integrations.google_calendar import GoogleCalendarApi

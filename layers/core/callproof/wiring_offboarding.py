@@ -15,6 +15,7 @@ from callproof import aws, config
 if TYPE_CHECKING:
     from callproof.accounts.offboarding import Offboarding
     from callproof.accounts.ports import GracePeriods, MemberData, OwnedRecords
+    from callproof.dsar.ports import PersonalDataStore
 
 
 def offboarding() -> Offboarding:
@@ -68,7 +69,6 @@ def _offboarding(
 def _removal_stores(settings: config.OffboardingSettings) -> dict[str, MemberData]:
     """What goes at once: the grants (Gmail watch stopped first, then revoked; calendars revoked; the
     tokens deleted) and the devices with their locations."""
-    from callproof.dsar.ports import PersonalDataStore
     from callproof.store.calls_personal_data_dynamo import DevicesData
     from callproof.store.integrations_personal_data import IntegrationsData
     from callproof.wiring_personal_data import OneMember, grant_revoker

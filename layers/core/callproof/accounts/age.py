@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from callproof import signing
 from callproof.accounts.model import ADULT_AGE, AgeIn, AgeRecord, AgeStatus
-from callproof.accounts.ports import AgeStore, Mailer
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.tenancy import Caller
+
+if TYPE_CHECKING:
+    from callproof.accounts.ports import AgeStore, Mailer
+    from callproof.tenancy import Caller
 
 GUARDIAN_LINK_TTL = timedelta(days=7)
 _PURPOSE_GUARDIAN = b"guardian-consent\x00"

@@ -9,15 +9,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import ConfigDict, StringConstraints
 
-from callproof.accounts.consent import ConsentService
-from callproof.accounts.ports import MarketingMailer, MemberStore
 from callproof.models import Model
 from callproof.tenancy import Caller, Role
 from callproof.values import FREE_TEXT, SINGLE_LINE
+
+if TYPE_CHECKING:
+    from callproof.accounts.consent import ConsentService
+    from callproof.accounts.ports import MarketingMailer, MemberStore
 
 FOOTER = "\n\n--\nYou get this because you agreed to CallProof product news. Unsubscribe: {url}\n"
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from callproof import signing
 from callproof.accounts.model import (
@@ -20,9 +21,11 @@ from callproof.accounts.model import (
     PolicyVersion,
     Purpose,
 )
-from callproof.accounts.ports import ConsentStore, PolicyStore
 from callproof.errors import Conflict, InvalidInput, NotFound
-from callproof.tenancy import Caller
+
+if TYPE_CHECKING:
+    from callproof.accounts.ports import ConsentStore, PolicyStore
+    from callproof.tenancy import Caller
 
 TERMS_DOCUMENT = "terms"  # terms of service and privacy policy, versioned together
 UNSUBSCRIBE_TTL = timedelta(days=365)

@@ -6,10 +6,14 @@ comes back, and the next device report stores a location again."""
 
 from __future__ import annotations
 
-from callproof.accounts.consent import ConsentService
+from typing import TYPE_CHECKING
+
 from callproof.accounts.model import ConsentIn, ConsentRecord, Purpose
-from callproof.accounts.ports import LocationEraser
-from callproof.tenancy import Caller
+
+if TYPE_CHECKING:
+    from callproof.accounts.consent import ConsentService
+    from callproof.accounts.ports import LocationEraser
+    from callproof.tenancy import Caller
 
 
 class ConsentActions:

@@ -18,8 +18,6 @@ from callproof.values import ISO_DATE, JSON_SCALAR, SINGLE_LINE
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SINGLE_LINE]
 Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), SINGLE_LINE]
 Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-# The org's public identity: where the privacy page and the privacy mailbox (privacy+<slug>@...) find it.
-SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$"  # as stored (typed upper-case, it is lowered)
 # pydantic matches the pattern after stripping; the document's pattern is for the value as sent, so it
 # allows the whitespace that is stripped.
 Slug = Annotated[

@@ -25,20 +25,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from callproof.accounts.model import DEFAULT_MEMBER_GRACE_DAYS, Member, MemberStatus, photo_key
-from callproof.accounts.ports import (
-    AuditTrail,
-    GracePeriods,
-    IdentityDirectory,
-    MemberData,
-    MemberStore,
-    OwnedRecords,
-    PhotoStorage,
-    RemovedMembers,
-)
 from callproof.errors import Conflict, NotFound
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.accounts.ports import (
+        AuditTrail,
+        GracePeriods,
+        IdentityDirectory,
+        MemberData,
+        MemberStore,
+        OwnedRecords,
+        PhotoStorage,
+        RemovedMembers,
+    )
 
 SYSTEM = "system:member-sweep"
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from callproof.accounts.model import MemberOut
-from callproof.accounts.offboarding import Offboarding
-from callproof.contacts.model import USER_ID_PATTERN
 from callproof.observability import metrics
-from callproof.tenancy import Caller, caller_from_event
+from callproof.tenancy import USER_ID_PATTERN, Caller, caller_from_event
+
+if TYPE_CHECKING:
+    from callproof.accounts.offboarding import Offboarding
 
 # A user id as stored (a Cognito sub, or an id made by `callproof admin create`): a malformed one is a
 # 422 naming `user_id`, before any read.

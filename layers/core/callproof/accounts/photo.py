@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from callproof.accounts.model import photo_key
-from callproof.accounts.ports import PhotoStorage
 from callproof.errors import NotFound
-from callproof.tenancy import Caller
+
+if TYPE_CHECKING:
+    from callproof.accounts.ports import PhotoStorage
+    from callproof.tenancy import Caller
 
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

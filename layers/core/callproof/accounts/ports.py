@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.accounts.model import (
-    AgeRecord,
-    ConsentRecord,
-    CurrentPolicy,
-    DirectoryUser,
-    GateView,
-    MarketingRecipient,
-    Member,
-    OrgIdentity,
-    PolicyVersion,
-    Purpose,
-)
-from callproof.sms.model import OrgSmsConfig
-from callproof.tenancy import Role
+if TYPE_CHECKING:
+    from callproof.accounts.model import (
+        AgeRecord,
+        ConsentRecord,
+        CurrentPolicy,
+        DirectoryUser,
+        GateView,
+        MarketingRecipient,
+        Member,
+        OrgIdentity,
+        PolicyVersion,
+        Purpose,
+    )
+    from callproof.sms.model import OrgSmsConfig
+    from callproof.tenancy import Role
 
 
 class MemberStore(Protocol):

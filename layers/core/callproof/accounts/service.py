@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from callproof.accounts.model import (
     DEFAULT_MEMBER_GRACE_DAYS,
@@ -18,16 +19,18 @@ from callproof.accounts.model import (
     OrgSettings,
     OrgSettingsIn,
 )
-from callproof.accounts.ports import (
-    IdentityDirectory,
-    MemberStore,
-    OrgIdentityStore,
-    OrgSettingsStore,
-    SmsConfigStore,
-)
 from callproof.emails import InvalidEmail, sign_in_email
 from callproof.errors import Conflict, InvalidInput, NotFound
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.accounts.ports import (
+        IdentityDirectory,
+        MemberStore,
+        OrgIdentityStore,
+        OrgSettingsStore,
+        SmsConfigStore,
+    )
 
 
 def _now() -> datetime:

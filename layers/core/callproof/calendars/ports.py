@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.calendars.model import (
-    Calendar,
-    Connection,
-    ConnectionStatus,
-    Event,
-    EventDraft,
-    Provider,
-    Selection,
-)
-from callproof.oauth.model import SealedToken
+if TYPE_CHECKING:
+    from callproof.calendars.model import (
+        Calendar,
+        Connection,
+        ConnectionStatus,
+        Event,
+        EventDraft,
+        Provider,
+        Selection,
+    )
+    from callproof.oauth.model import SealedToken
 
 
 class CalendarApi(Protocol):

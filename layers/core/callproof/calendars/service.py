@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from callproof.calendars.model import (
     Attendee,
@@ -24,11 +25,13 @@ from callproof.calendars.model import (
     Provider,
     Selection,
 )
-from callproof.calendars.ports import CalendarApi, ConnectionStore
 from callproof.errors import Conflict, InvalidInput, NotFound
 from callproof.oauth.model import GrantRevoked, OAuthState, OAuthToken, new_pkce
-from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.calendars.ports import CalendarApi, ConnectionStore
+    from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 
 GOOGLE_CALENDAR_SCOPES = (
     "https://www.googleapis.com/auth/calendar.app.created",

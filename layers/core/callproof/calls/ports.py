@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.calls.model import CallLog, Device, Match
-from callproof.contacts.model import Contact
+if TYPE_CHECKING:
+    from callproof.calls.model import CallLog, Device, Match
+    from callproof.contacts.model import Contact
 
 
 @dataclass(frozen=True, slots=True)

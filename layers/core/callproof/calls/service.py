@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,18 +26,20 @@ from callproof.calls.model import (
     MatchStatus,
 )
 from callproof.calls.numbers import CallNumber, classify
-from callproof.calls.ports import (
-    CallLogStore,
-    CallPageData,
-    ContactPhoneLookup,
-    DeviceStore,
-    GeolocationConsent,
-)
-from callproof.contacts.model import Contact
-from callproof.contacts.ports import OrgSettingsReader
 from callproof.errors import Forbidden, InvalidInput, NotFound
 from callproof.phones import InvalidPhoneNumber
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.calls.ports import (
+        CallLogStore,
+        CallPageData,
+        ContactPhoneLookup,
+        DeviceStore,
+        GeolocationConsent,
+    )
+    from callproof.contacts.model import Contact
+    from callproof.contacts.ports import OrgSettingsReader
 
 MAX_PAGE_SIZE = 100
 _CONTACT_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -20,14 +20,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from callproof.contacts.importer import ContactImporter
 from callproof.contacts.job_runs import JOB_TTL, JobRuns, RunOutcome, RunResult
 from callproof.contacts.model import ImportJob, ImportSource, ImportStatus
-from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue, PeopleSource
 from callproof.errors import Conflict
 from callproof.ids import time_ordered_id, utc_now
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.contacts.importer import ContactImporter
+    from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue, PeopleSource
 
 START_ATTEMPTS = 3  # a POST racing others reads the current job again this many times
 

@@ -14,15 +14,18 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactType, RowStatus
-from callproof.contacts.ports import ContactStore, OrgSettingsReader, SuppressionList
 from callproof.contacts.service import ContactService, build_draft
 from callproof.errors import Conflict, DomainError, InvalidInput
-from callproof.phones import Phone
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.contacts.ports import ContactStore, OrgSettingsReader, SuppressionList
+    from callproof.phones import Phone
 
 MAX_ROWS = 20_000
 MAX_SYNC_ROWS = 1_000  # POST /v1/contacts/imports; larger files go through an upload and a job

@@ -21,14 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from callproof.contacts.importer import RowResult
 from callproof.contacts.model import ImportJob, ImportSource, ImportStatus, RowStatus
-from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue
 from callproof.errors import NotFound
 from callproof.ids import utc_now
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.contacts.importer import RowResult
+    from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue
 
 CONTENT_TYPE = "text/csv"
 DOWNLOAD_TTL = timedelta(minutes=15)

@@ -15,9 +15,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from callproof.contacts.csv_stream import Checkpoint, CsvChunks
-from callproof.contacts.importer import ContactImporter
 from callproof.contacts.job_runs import (
     CONTENT_TYPE,
     JOB_TTL,
@@ -27,10 +27,13 @@ from callproof.contacts.job_runs import (
     errors_key,
 )
 from callproof.contacts.model import ImportJob, ImportSource, ImportStatus
-from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue
 from callproof.errors import Conflict, InvalidInput
 from callproof.ids import time_ordered_id, utc_now
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.contacts.importer import ContactImporter
+    from callproof.contacts.ports import ImportFiles, ImportJobStore, ImportQueue
 
 __all__ = ["CONTENT_TYPE", "ImportJobs", "RunOutcome", "RunResult", "errors_key", "upload_key"]
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from callproof.emails import normalize_email
 from callproof.models import Model
-from callproof.phones import Phone
-from callproof.values import SINGLE_LINE
+from callproof.tenancy import USER_ID_PATTERN
+from callproof.values import SINGLE_LINE, Email, RawPhone
+
+if TYPE_CHECKING:
+    from callproof.phones import Phone
 
 MAX_EMAILS = 10
 MAX_PHONES = 10
-USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
 class ContactType(StrEnum):
@@ -61,8 +62,6 @@ class ContactDraft:
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
 Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SINGLE_LINE]
-Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(normalize_email), SINGLE_LINE]
-RawPhone = Annotated[str, StringConstraints(min_length=1, max_length=64), SINGLE_LINE]
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 
 

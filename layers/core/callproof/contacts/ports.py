@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from callproof.contacts.model import Contact, ImportJob, ImportSource
-from callproof.tenancy import Caller
+
+if TYPE_CHECKING:
+    from callproof.tenancy import Caller
 
 MAX_BATCH_KEYS = 100  # DynamoDB BatchGetItem's limit: the lookups never send more per call
 

@@ -8,12 +8,15 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from callproof.contacts.model import Contact, ContactDraft, ContactIn, ContactPatch
-from callproof.contacts.ports import ContactStore, OrgSettingsReader, Page
 from callproof.errors import Conflict, Forbidden, InvalidInput, NotFound
 from callproof.phones import InvalidPhoneNumber, Phone, normalize
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.contacts.ports import ContactStore, OrgSettingsReader, Page
 
 MAX_PAGE_SIZE = 100
 _CONTACT_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from callproof.contacts.model import Email, RawPhone
 from callproof.dsar.deadlines import DeadlineState, Jurisdiction
 from callproof.dsar.model import (
     EXPORT_TYPES,
@@ -22,7 +21,7 @@ from callproof.dsar.model import (
     StepStatus,
 )
 from callproof.models import Model
-from callproof.values import FREE_TEXT, ISO_DATE, JSON_SCALAR
+from callproof.values import FREE_TEXT, ISO_DATE, JSON_SCALAR, Email, RawPhone
 
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
 ContactIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

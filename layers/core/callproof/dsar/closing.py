@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callproof.dsar.model import OPEN_STATUSES
-from callproof.dsar.ports import RequestStore
 from callproof.errors import Conflict
+
+if TYPE_CHECKING:
+    from callproof.dsar.ports import RequestStore
 
 PAGE = 100
 

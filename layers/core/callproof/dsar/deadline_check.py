@@ -6,12 +6,15 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callproof.dsar.deadlines import DeadlineState
 from callproof.dsar.links import CONFIRMATION_TTL
 from callproof.dsar.model import OPEN_STATUSES, DsarRequest, Status
-from callproof.dsar.ports import RequestStore
 from callproof.errors import Conflict
+
+if TYPE_CHECKING:
+    from callproof.dsar.ports import RequestStore
 
 
 def deadline_states(requests: RequestStore, now: datetime) -> dict[str, int]:

@@ -28,15 +28,18 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from callproof.dsar.api import PublicRequestIn
 from callproof.dsar.deadlines import Jurisdiction
 from callproof.dsar.model import RequestType
-from callproof.dsar.ports import InboundMessages, OrgDirectory, SenderOrgs
 from callproof.dsar.public import SLUG, PublicRequests
 from callproof.errors import Conflict, TooManyRequests
+
+if TYPE_CHECKING:
+    from callproof.dsar.ports import InboundMessages, OrgDirectory, SenderOrgs
 
 MAX_DETAILS = 2000  # what ``PublicRequestIn.details`` holds
 # Mail naming no org is filed in each org holding the sender, up to this many; with more, each of

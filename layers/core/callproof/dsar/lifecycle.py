@@ -14,18 +14,20 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callproof.dsar import links, notices
-from callproof.dsar.audit import AuditLog
-from callproof.dsar.deadlines import Deadline
 from callproof.dsar.model import EXPORT_TYPES, WORKFLOW_TYPES, DsarRequest, RequestType, Status, Subject
 from callproof.dsar.once import audit_once, digest, send_once
-from callproof.dsar.ports import DownloadLinks, Machines, Mailer, RequestStore, Restrictions, Workflows
-from callproof.dsar.subjects import SubjectResolver
 from callproof.errors import Conflict, Gone, InvalidInput, NotFound
 from callproof.ids import utc_now
 from callproof.phones import InvalidPhoneNumber, normalize
+
+if TYPE_CHECKING:
+    from callproof.dsar.audit import AuditLog
+    from callproof.dsar.deadlines import Deadline
+    from callproof.dsar.ports import DownloadLinks, Machines, Mailer, RequestStore, Restrictions, Workflows
+    from callproof.dsar.subjects import SubjectResolver
 
 DOWNLOAD_URL_SECONDS = 300
 COMPLAINT_DAYS = 30  # a complaint's answer is due this many days after receipt (DSAR_COMPLAINT_DAYS)

@@ -6,8 +6,10 @@ per store, reasons and field names, never the data itself. Each goes out through
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from callproof.dsar.model import DsarRequest
+if TYPE_CHECKING:
+    from callproof.dsar.model import DsarRequest
 
 ERASURE_KEY = "notice-erasure"
 RESTRICTION_KEY = "notice-restriction"

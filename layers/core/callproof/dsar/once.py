@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.dsar.audit import AuditLog
-from callproof.dsar.model import DsarRequest
-from callproof.dsar.ports import Mailer, RequestStore
 from callproof.errors import TemporarilyUnavailable
+
+if TYPE_CHECKING:
+    from callproof.dsar.audit import AuditLog
+    from callproof.dsar.model import DsarRequest
+    from callproof.dsar.ports import Mailer, RequestStore
 
 
 def digest(value: str) -> str:

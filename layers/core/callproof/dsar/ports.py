@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from callproof.accounts.model import Member
-from callproof.calendars.model import Provider
-from callproof.contacts.model import Contact, ContactPatch
-from callproof.dsar.export import ByteSink
-from callproof.dsar.model import Cell, DsarRequest, Erased, RequestType, Status, StoreProgress, Subject
-from callproof.tenancy import Caller
+if TYPE_CHECKING:
+    from callproof.accounts.model import Member
+    from callproof.calendars.model import Provider
+    from callproof.contacts.model import Contact, ContactPatch
+    from callproof.dsar.export import ByteSink
+    from callproof.dsar.model import Cell, DsarRequest, Erased, RequestType, Status, StoreProgress, Subject
+    from callproof.tenancy import Caller
 
 
 class PersonalDataStore(Protocol):

@@ -13,19 +13,22 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callproof import csrf
-from callproof.accounts.model import SLUG_PATTERN
 from callproof.dsar import links
-from callproof.dsar.api import PublicRequestIn
 from callproof.dsar.deadlines import Deadline
-from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import DsarRequest, Identifiers, Proof, Status
 from callproof.dsar.once import digest
-from callproof.dsar.ports import OrgDirectory, PhoneProof
 from callproof.errors import Conflict, DomainError, Gone, InvalidInput, NotFound
 from callproof.ids import time_ordered_id
-from callproof.ratelimit import RateLimits
+from callproof.tenancy import SLUG_PATTERN
+
+if TYPE_CHECKING:
+    from callproof.dsar.api import PublicRequestIn
+    from callproof.dsar.lifecycle import RequestLifecycle
+    from callproof.dsar.ports import OrgDirectory, PhoneProof
+    from callproof.ratelimit import RateLimits
 
 PUBLIC = "public"  # the actor and ``created_by`` of what the person does
 CODE_PURPOSE = "confirm your privacy request"

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from callproof.dsar.api import PublicRequestIn
 from callproof.dsar.deadlines import Jurisdiction
 from callproof.dsar.model import RequestType
 from callproof.html_pages import document
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 TITLE = "Make a privacy request"
 # By value, so a type this module does not list yet is simply not offered.

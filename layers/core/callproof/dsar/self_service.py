@@ -11,15 +11,18 @@ to an admin first (``successor``), so an org's last admin cannot delete themself
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from callproof.accounts.model import Member
 from callproof.dsar.deadlines import Deadline, Jurisdiction
-from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import DsarRequest, Identifiers, Proof, RequestType, Status, Subject
-from callproof.dsar.ports import MemberAccounts
 from callproof.errors import Conflict, NotFound
 from callproof.ids import time_ordered_id
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.accounts.model import Member
+    from callproof.dsar.lifecycle import RequestLifecycle
+    from callproof.dsar.ports import MemberAccounts
 
 VERIFICATION = "the member's own account, proven by their sign-in token"
 # The member's request is handled within the stricter deadline (GDPR's month, not the CCPA's 45 days).

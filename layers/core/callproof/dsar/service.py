@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from callproof.contacts.model import Contact, ContactPatch
 from callproof.dsar import notices
-from callproof.dsar.api import AnswerIn, ExtendIn, RequestIn, SubjectChoiceIn, SubjectIn
 from callproof.dsar.deadlines import Deadline
-from callproof.dsar.lifecycle import RequestLifecycle
 from callproof.dsar.model import (
     OPEN_STATUSES,
     CandidateKind,
@@ -26,12 +24,17 @@ from callproof.dsar.model import (
     Status,
 )
 from callproof.dsar.once import digest
-from callproof.dsar.ports import Corrections, MemberAccounts
 from callproof.dsar.self_service import SelfService
-from callproof.dsar.subjects import SubjectResolver
 from callproof.errors import Conflict, InvalidInput, NotFound
 from callproof.ids import time_ordered_id
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.contacts.model import Contact, ContactPatch
+    from callproof.dsar.api import AnswerIn, ExtendIn, RequestIn, SubjectChoiceIn, SubjectIn
+    from callproof.dsar.lifecycle import RequestLifecycle
+    from callproof.dsar.ports import Corrections, MemberAccounts
+    from callproof.dsar.subjects import SubjectResolver
 
 
 class DsarService:

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from callproof.dsar.audit import AuditLog
 from callproof.dsar.model import DsarRequest, StepStatus, Subject
 from callproof.dsar.once import audit_once
-from callproof.dsar.ports import RequestStore
+
+if TYPE_CHECKING:
+    from callproof.dsar.audit import AuditLog
+    from callproof.dsar.ports import RequestStore
 
 SYSTEM = "system"  # the actor of what the steps do
 DONE = StepStatus.DONE

@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.accounts.model import Member
-from callproof.contacts.model import Contact
 from callproof.dsar.model import Candidate, CandidateKind, Identifiers, Proof, Subject
+
+if TYPE_CHECKING:
+    from callproof.accounts.model import Member
+    from callproof.contacts.model import Contact
 
 
 class ContactDirectory(Protocol):

@@ -17,12 +17,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ConfigDict, Field
 
 from callproof.dsar import notices
-from callproof.dsar.audit import AuditLog
 from callproof.dsar.erasure_steps import ErasureSteps
 from callproof.dsar.export_steps import ExportSteps
 from callproof.dsar.model import (
@@ -33,19 +32,22 @@ from callproof.dsar.model import (
     StoreProgress,
 )
 from callproof.dsar.once import send_once
-from callproof.dsar.ports import (
-    BusinessRecords,
-    ExportStorage,
-    Mailer,
-    MemberAccounts,
-    PersonalDataStore,
-    RequestStore,
-    Suppression,
-)
 from callproof.dsar.step_journal import StepJournal
 from callproof.errors import NotFound
 from callproof.ids import utc_now
 from callproof.models import Model
+
+if TYPE_CHECKING:
+    from callproof.dsar.audit import AuditLog
+    from callproof.dsar.ports import (
+        BusinessRecords,
+        ExportStorage,
+        Mailer,
+        MemberAccounts,
+        PersonalDataStore,
+        RequestStore,
+        Suppression,
+    )
 
 
 class RequestCancelled(Exception):

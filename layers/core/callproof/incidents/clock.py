@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from callproof.errors import Conflict
 from callproof.incidents.model import AWAITING_AUTHORITY, IncidentStatus
-from callproof.incidents.ports import IncidentStore
+
+if TYPE_CHECKING:
+    from callproof.incidents.ports import IncidentStore
 
 
 def authority_clocks(incidents: IncidentStore, now: datetime) -> dict[str, int]:

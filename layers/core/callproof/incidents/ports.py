@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.accounts.model import Member
-from callproof.incidents.model import Incident
+if TYPE_CHECKING:
+    from callproof.accounts.model import Member
+    from callproof.incidents.model import Incident
 
 
 class IncidentStore(Protocol):

@@ -8,15 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from callproof.incidents.api import AuthorityIn, IncidentIn, IncidentOut, IncidentPage, PeopleIn
 from callproof.incidents.model import INCIDENT_ID_PATTERN, Incident
-from callproof.incidents.service import IncidentService
 from callproof.tenancy import Caller, caller_from_event
+
+if TYPE_CHECKING:
+    from callproof.incidents.service import IncidentService
 
 IncidentId = Annotated[str, Path(pattern=INCIDENT_ID_PATTERN)]
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from callproof.dsar.audit import AuditLog
 from callproof.dsar.once import mail_once
 from callproof.errors import Conflict, Forbidden, InvalidInput, NotFound
 from callproof.ids import time_ordered_id, utc_now
-from callproof.incidents.api import AuthorityIn, IncidentIn, PeopleIn
 from callproof.incidents.model import (
     Affected,
     Incident,
@@ -26,8 +25,12 @@ from callproof.incidents.model import (
     PeopleDecision,
     Population,
 )
-from callproof.incidents.ports import AffectedPeople, IncidentStore, Mailer
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.dsar.audit import AuditLog
+    from callproof.incidents.api import AuthorityIn, IncidentIn, PeopleIn
+    from callproof.incidents.ports import AffectedPeople, IncidentStore, Mailer
 
 CLOCK_SKEW = timedelta(minutes=5)
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
 from callproof.errors import InvalidInput, TemporarilyUnavailable
 from callproof.sms.model import SendResult
 from callproof.sms.ports import RecipientOptedOut
+
+if TYPE_CHECKING:
+    from twilio.http.response import Response
 
 OPTED_OUT_CODE = 21610
 _TWILIO_API = re.compile(r"^https://api(?:\.[a-z0-9-]+)*\.twilio\.com")

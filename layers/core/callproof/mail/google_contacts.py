@@ -16,13 +16,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from callproof.errors import Conflict, InvalidInput
 from callproof.mail.model import CONTACTS_PURPOSE, GoogleConnected, GooglePerson, PeoplePage, iso_time
 from callproof.mail.ports import ContactsGrantStore, PeopleApi, SyncTokenExpired
 from callproof.oauth.model import CONTACTS_READONLY, GrantRevoked, OAuthState, OAuthToken, new_pkce
-from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 
 # Mark these contacts removed in Google at this ISO time; how many were newly marked.
 MarkRemoved = Callable[[str, Sequence[str], str], int]

@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from callproof.errors import InvalidInput, NotFound
 from callproof.mail.model import (
@@ -18,10 +19,12 @@ from callproof.mail.model import (
     Integration,
     MailboxCopy,
 )
-from callproof.mail.ports import GmailApi, IntegrationStore, MailBlobs, MailIndex
 from callproof.mail.tokens import MailboxTokens
-from callproof.oauth.ports import OAuthClient, TokenSealer
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.mail.ports import GmailApi, IntegrationStore, MailBlobs, MailIndex
+    from callproof.oauth.ports import OAuthClient, TokenSealer
 
 
 @dataclass(frozen=True, slots=True)

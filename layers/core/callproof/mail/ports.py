@@ -4,21 +4,22 @@ and bodies, contact matching and the sync queue. Adapters in ``store/`` and ``in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.mail.model import (
-    EmailPage,
-    EmailQuery,
-    EmailRecord,
-    FullMessage,
-    GmailLabel,
-    GooglePerson,
-    Integration,
-    IntegrationStatus,
-    MailboxCopy,
-    MessageMeta,
-)
-from callproof.oauth.model import SealedToken
+if TYPE_CHECKING:
+    from callproof.mail.model import (
+        EmailPage,
+        EmailQuery,
+        EmailRecord,
+        FullMessage,
+        GmailLabel,
+        GooglePerson,
+        Integration,
+        IntegrationStatus,
+        MailboxCopy,
+        MessageMeta,
+    )
+    from callproof.oauth.model import SealedToken
 
 
 class HistoryExpired(Exception):

@@ -5,12 +5,14 @@ the index and the bodies come in through ``callproof.mail.ports``."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callproof.errors import InvalidInput, NotFound
 from callproof.mail.model import EmailPage, EmailQuery, EmailRecord, valid_email_id, valid_thread_id
-from callproof.mail.ports import ContactMatcher, MailBlobs, MailIndex
-from callproof.tenancy import Caller
+
+if TYPE_CHECKING:
+    from callproof.mail.ports import ContactMatcher, MailBlobs, MailIndex
+    from callproof.tenancy import Caller
 
 THREAD_LIMIT = 100  # messages a thread view returns
 

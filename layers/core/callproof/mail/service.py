@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from callproof.errors import Conflict, DomainError, InvalidInput, NotFound
-from callproof.mail.google_contacts import GoogleContacts
 from callproof.mail.labels import MailboxLabels, purge_copies
 from callproof.mail.model import (
     CONTACTS_PURPOSE,
@@ -26,18 +26,21 @@ from callproof.mail.model import (
     IntegrationStatus,
     iso_time,
 )
-from callproof.mail.ports import (
-    ContactMatcher,
-    GmailApi,
-    IntegrationStore,
-    MailBlobs,
-    MailIndex,
-)
 from callproof.mail.reading import MailReader
 from callproof.mail.tokens import MailboxTokens
 from callproof.oauth.model import GMAIL_READONLY, GrantRevoked, OAuthState, new_pkce
-from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.mail.google_contacts import GoogleContacts
+    from callproof.mail.ports import (
+        ContactMatcher,
+        GmailApi,
+        IntegrationStore,
+        MailBlobs,
+        MailIndex,
+    )
+    from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
 
 
 @dataclass(frozen=True, slots=True)

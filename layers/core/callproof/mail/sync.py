@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callproof.mail.model import (
     EmailRecord,
@@ -51,7 +51,9 @@ from callproof.mail.ports import (
 )
 from callproof.mail.tokens import MailboxTokens
 from callproof.oauth.model import GrantRevoked
-from callproof.oauth.ports import OAuthClient, TokenSealer
+
+if TYPE_CHECKING:
+    from callproof.oauth.ports import OAuthClient, TokenSealer
 
 LOOKUP_CHUNK = 100
 # Google wants users.watch renewed at least every 7 days; renewing when under 6 days are left makes

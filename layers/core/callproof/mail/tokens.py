@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from callproof.errors import Conflict
 from callproof.mail.model import PURPOSE, Integration, IntegrationStatus
-from callproof.mail.ports import IntegrationStore
 from callproof.oauth.model import GrantRevoked, OAuthToken
-from callproof.oauth.ports import OAuthClient, TokenSealer
+
+if TYPE_CHECKING:
+    from callproof.mail.ports import IntegrationStore
+    from callproof.oauth.ports import OAuthClient, TokenSealer
 
 
 class MailboxTokens:

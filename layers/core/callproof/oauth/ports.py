@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from callproof.oauth.model import OAuthState, OAuthToken, SealedToken
+if TYPE_CHECKING:
+    from callproof.oauth.model import OAuthState, OAuthToken, SealedToken
 
 
 class OAuthClient(Protocol):

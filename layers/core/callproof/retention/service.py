@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from callproof.retention.model import BY_STORE, cutoff, effective_period
-from callproof.retention.ports import ExpiringStore, RetentionRecorder, RetentionSettings
+
+if TYPE_CHECKING:
+    from callproof.retention.ports import ExpiringStore, RetentionRecorder, RetentionSettings
 
 PAGE = 500  # items a page: memory stays bounded by one page, whatever an org holds
 

@@ -11,8 +11,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from callproof.sms.model import OrgSmsConfig
+if TYPE_CHECKING:
+    from callproof.sms.model import OrgSmsConfig
 
 
 class KeywordKind(StrEnum):

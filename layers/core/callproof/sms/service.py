@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from callproof.contacts.ports import OrgSettingsReader
 from callproof.errors import Forbidden, InvalidInput, NotFound, NotTextable, SendRefused
 from callproof.ids import time_ordered_id, utc_now
 from callproof.sms import links
@@ -44,6 +44,9 @@ from callproof.sms.ports import (
 )
 from callproof.sms.verification import opted_out
 from callproof.tenancy import Caller, Role
+
+if TYPE_CHECKING:
+    from callproof.contacts.ports import OrgSettingsReader
 
 CARRIER_OPT_OUT_CODE = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
 HISTORY_LIMIT = 100

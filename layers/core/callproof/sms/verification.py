@@ -11,12 +11,15 @@ their number to staff instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from callproof.errors import InvalidInput
 from callproof.otp import CODE_TTL, OneTimeCodes
-from callproof.ratelimit import RateLimits
 from callproof.sms.model import ConsentStatus
 from callproof.sms.ports import RecipientOptedOut, SmsGateway, SmsStore, SuppressionList
+
+if TYPE_CHECKING:
+    from callproof.ratelimit import RateLimits
 
 CODES_PER_HOUR_PER_CLIENT = 5
 CODES_PER_HOUR_PER_NUMBER = 3

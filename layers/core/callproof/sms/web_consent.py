@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from callproof.contacts.ports import OrgSettingsReader
 from callproof.errors import SendRefused
 from callproof.ids import time_ordered_id, utc_now
 from callproof.sms import links
 from callproof.sms.model import ConsentEntry, ConsentStatus, SmsConsentSource
 from callproof.sms.numbers import typed_number
-from callproof.sms.ports import SmsStore
-from callproof.sms.verification import PhoneVerification
+
+if TYPE_CHECKING:
+    from callproof.contacts.ports import OrgSettingsReader
+    from callproof.sms.ports import SmsStore
+    from callproof.sms.verification import PhoneVerification
 
 
 class WebConsent:

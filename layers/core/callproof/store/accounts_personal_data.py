@@ -24,7 +24,6 @@ from callproof.accounts.model import photo_key
 from callproof.dsar.model import Cell, Erased, Subject
 from callproof.store.consents_dynamo import DynamoConsentStore, consents_key
 from callproof.store.dynamo import delete_keys, to_item
-from callproof.store.identity_cognito import CognitoDirectory
 from callproof.store.members_dynamo import DynamoMemberStore, member_key
 from callproof.store.photos_s3 import S3PhotoStorage
 from callproof.store.s3_versions import count_versions
@@ -32,6 +31,8 @@ from callproof.store.s3_versions import count_versions
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+
+    from callproof.store.identity_cognito import CognitoDirectory
 
 KEPT_LEDGER = (
     "consent_records: kept pseudonymised under the user id as evidence of lawful processing "

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from callproof.calls.model import CallLog
 from callproof.dsar.model import Cell, Erased, Subject
 from callproof.store.calls_dynamo import DEVICES_BY_USER, DynamoCallLogStore, call_of, device_user_pk
 from callproof.store.dynamo import BatchIncomplete, Listing, delete_keys, key_of, query_all, resume, to_item
@@ -20,6 +19,8 @@ from callproof.store.personal_data import TableData, cell
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.calls.model import CallLog
 
 KEPT_REASON = "calls logged by an org user: employer business record"
 ERASE_BATCH = 1000  # calls deleted per round of BatchWriteItem calls (25 each), then the time is checked

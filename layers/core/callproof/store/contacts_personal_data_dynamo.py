@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from callproof.contacts.model import Contact
 from callproof.dsar.model import Cell, Erased, Subject
 from callproof.store.contacts_dynamo import DynamoContactStore, contact_key, email_key, phone_key
 from callproof.store.dynamo import Item, batch_get, delete_keys, to_item
@@ -20,6 +19,8 @@ from callproof.store.personal_data import TableData
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.contacts.model import Contact
 
 COLUMNS = (
     "id", "name", "type", "company", "emails", "phones", "owner_user_id", "created_at", "updated_at", "restricted",

@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from callproof.store.contacts_dynamo import EMAIL_INDEX, EMAIL_INDEX_KEY
-from callproof.store.identity_cognito import CognitoDirectory
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.store.identity_cognito import CognitoDirectory
 
 
 class OrgsHoldingEmail:

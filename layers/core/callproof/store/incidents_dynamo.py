@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from callproof.accounts.model import Member
 from callproof.errors import Conflict
 from callproof.incidents.model import (
     AWAITING_AUTHORITY,
@@ -44,6 +43,8 @@ from callproof.store.members_dynamo import DynamoMemberStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.accounts.model import Member
 
 AWAITING_PK = "INCIDENT"
 PREFIX = "INC#"

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from callproof.calendars.model import Provider
 from callproof.dsar.model import Cell, Erased, Subject
-from callproof.dsar.ports import GrantRevoker
 from callproof.observability import logger
 from callproof.store.calendars_dynamo import DynamoCalendarStore, selection_key
 from callproof.store.dynamo import delete_keys, key_of, partition
@@ -32,6 +31,8 @@ from callproof.tenancy import Caller
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.dsar.ports import GrantRevoker
 
 
 @dataclass(slots=True)

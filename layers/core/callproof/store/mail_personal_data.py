@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 from callproof.dsar.eml import to_eml
 from callproof.dsar.model import Cell, Erased, Subject
 from callproof.mail.model import EmailRecord, is_legacy_email_id
-from callproof.mail.ports import MailBlobs, MailIndex
 from callproof.store.dynamo import Listing, from_item, partition_listing, resume, to_item
 from callproof.store.mail_index_dynamo import MAX_LINKS, email_record, message_key, org_pk
 from callproof.store.parallel import ordered_map
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.mail.ports import MailBlobs, MailIndex
 
 ERASE_BATCH = 1000  # messages per round: their S3 versions listed by prefix, then their index items
 KEPT_MAILBOX = "mailbox_mail: org CRM record (mail synced from the user's mailbox about the org's contacts)"

@@ -9,10 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from callproof.dsar.model import Cell, Subject
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.dsar.model import Cell, Subject
 
 
 class TableData:

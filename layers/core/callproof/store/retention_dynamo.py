@@ -33,7 +33,6 @@ from botocore.exceptions import ClientError
 
 from callproof.errors import Conflict
 from callproof.retention.ports import PurgedPage
-from callproof.store.audit_dynamo import DynamoAuditLog
 from callproof.store.calls_dynamo import DEVICES_BY_ORG_SEEN, DynamoCallLogStore, device_org_pk
 from callproof.store.contacts_dynamo import (
     CONTACTS_BY_ORG_UPDATED,
@@ -44,13 +43,15 @@ from callproof.store.contacts_dynamo import (
 from callproof.store.dsar_dynamo import CLOSED_BY_ORG_TIME, closed_pk, closed_sk
 from callproof.store.dynamo import batch_write, delete_keys, from_item, key_of, partition, time_sk, to_item
 from callproof.store.gmail_integrations_dynamo import REGISTRY_PK
-from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex, email_record, org_pk
 from callproof.store.retention_registry_dynamo import OrgRegistry
 from callproof.store.sms_dynamo import MESSAGES_BY_ORG_TIME, message_time_sk, sms_org_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from callproof.store.audit_dynamo import DynamoAuditLog
+    from callproof.store.mail_bodies_s3 import S3MailBlobs
 
 AUDIT_ACTOR = "system:retention"
 AUDIT_ACTION = "retention.purged"
