@@ -55,7 +55,7 @@ def test_every_contract_holds(graph: grimp.ImportGraph, options: use_cases.UserO
         ("callproof.sms.service", "boto3", "domains-no-sdk"),
         ("callproof.store.contacts_dynamo", "callproof.contacts.service", "adapters-no-service"),
         ("callproof.http", "callproof_local.gateway", "layer-no-local"),
-        ("callproof.contacts.model", "callproof.dsar.model", "no-cycles"),
+        ("callproof.dsar.model", "callproof.dsar.api", "no-cycles"),
     ],
 )
 def test_each_contract_breaks_with_its_rule(
@@ -91,8 +91,8 @@ def test_no_module_takes_part_in_an_import_cycle(graph: grimp.ImportGraph) -> No
     ours = {m for m in graph.modules if m.split(".")[0] in ("callproof", "callproof_local")}
     assert _in_cycles(graph, ours) == set()
     changed = copy.deepcopy(graph)
-    changed.add_import(importer="callproof.contacts.model", imported="callproof.dsar.api")
-    assert "callproof.contacts.model" in _in_cycles(changed, ours), "the walk must see a cycle it is given"
+    changed.add_import(importer="callproof.dsar.model", imported="callproof.dsar.api")
+    assert "callproof.dsar.model" in _in_cycles(changed, ours), "the walk must see a cycle it is given"
 
 
 def test_the_layer_holds_only_cloud_code() -> None:
