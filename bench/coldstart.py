@@ -40,22 +40,35 @@ from callproof_local.provision import declared_functions
 ROUNDS = int(os.environ.get("COLDSTART_ROUNDS", "9"))
 TARGET_RATIO = 1.5
 
-LOAD = """import boto3
-boto3.client("dynamodb")"""
-BASELINE = f"""
-import time
-started = time.process_time()
-{LOAD}
-print(time.process_time() - started)
+# The baseline: a bare handler module that imports boto3 and makes a DynamoDB client.
+BASELINE_HANDLER = """
+import boto3
+boto3.client("dynamodb")
+
+
+def lambda_handler(event, context):
+    return {"statusCode": 200}
 """
 
 PAUSED = "import gc\ngc.disable()\n{script}\ngc.enable()\n"  # as each of our functions' modules does
 
+# The handler module is imported from as deep a call as Lambda's runtime imports it (its bootstrap's
+# main, awslambdaric's main, run, _get_handler, then importlib.import_module): CPython grows its frame
+# stack in chunks, so how deep an import starts can change what a recursive import costs (urllib3's
+# regular expressions took 5x longer at one depth, on one function and not another; ADR 0013).
 HANDLER = """
 import importlib, json, sys, time
 started = time.process_time()
 sys.path.insert(0, {code_dir!r})
-module = importlib.import_module({module!r})
+def _get_handler():
+    return importlib.import_module({module!r})
+def run():
+    return _get_handler()
+def ric_main():
+    return run()
+def main():
+    return ric_main()
+module = main()
 event = json.loads({event!r})
 answer = getattr(module, {name!r})(event, type("Context", (), {{
     "function_name": "bench", "memory_limit_in_mb": 1024, "aws_request_id": "bench-1",
@@ -94,6 +107,7 @@ def lambda_handler(event, context):
     boto3.client("dynamodb")
     return app.resolve(event, context)
 """
+BASELINE = "baseline"
 FLOOR = "framework floor"
 BASELINE_PAUSED = "baseline, collector paused"
 FLOOR_PAUSED = "framework floor, collector paused"
@@ -185,33 +199,34 @@ def _run(script: str, env: dict[str, str]) -> Any:
 
 
 def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, tuple[float, float, int]]:
-    """Per function: (median CPU seconds, ratio to the baseline's median, status answered)."""
+    """Per function and reference handler: (median CPU seconds, ratio to the baseline's, status answered)."""
     functions = api_functions()
     with tempfile.TemporaryDirectory(prefix="coldstart-") as cache:
         # With bytecode, a warm-up run compiles every module into the cache; without, it stays empty.
-        runs: dict[str, list[float]] = {"baseline": []}
+        runs: dict[str, list[float]] = {}
         statuses: dict[str, int] = {}
-        bare = _environment(_baseline_function(), cache, bytecode)
-        scripts: dict[str, tuple[str, dict[str, str]]] = {
-            "baseline": (BASELINE, bare),
-            BASELINE_PAUSED: (BASELINE.replace(LOAD, PAUSED.format(script=LOAD)), bare),
+        scripts: dict[str, tuple[str, dict[str, str]]] = {}
+        references = Path(cache) / "references"
+        references.mkdir()
+        modules = {
+            BASELINE: ("bare_app", BASELINE_HANDLER),
+            BASELINE_PAUSED: ("bare_paused_app", PAUSED.format(script=BASELINE_HANDLER)),
+            FLOOR: ("floor_app", FLOOR_HANDLER),
+            FLOOR_PAUSED: ("floor_paused_app", PAUSED.format(script=FLOOR_HANDLER)),
         }
-        runs[BASELINE_PAUSED] = []
-        floor_dir = Path(cache) / "floor"
-        floor_dir.mkdir()
-        (floor_dir / "floor_app.py").write_text(FLOOR_HANDLER)
-        (floor_dir / "floor_paused_app.py").write_text(PAUSED.format(script=FLOOR_HANDLER))
-        floors = [
-            Function(key, "", "", floor_dir, f"{module}.lambda_handler", {}, 0, 0, (), (), ())
-            for key, module in ((FLOOR, "floor_app"), (FLOOR_PAUSED, "floor_paused_app"))
-        ]
-        for function in [*floors, *functions]:
+        reference_handlers = []
+        for key, (module, text) in modules.items():
+            (references / f"{module}.py").write_text(text)
+            reference_handlers.append(
+                Function(key, "", "", references, f"{module}.lambda_handler", {}, 0, 0, (), (), ())
+            )
+        for function in [*reference_handlers, *functions]:
             module, _, name = function.handler.rpartition(".")
             script = HANDLER.format(
                 code_dir=str(function.code_dir),
                 module=module,
                 name=name,
-                event=json.dumps(FLOOR_EVENT if function in floors else _event(function)),
+                event=json.dumps(FLOOR_EVENT if function in reference_handlers else _event(function)),
             )
             scripts[function.logical_id] = (script, _environment(function, cache, bytecode))
             runs[function.logical_id] = []
@@ -220,29 +235,20 @@ def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, tuple[float, floa
                 _run(script, env)
         for _ in range(rounds):
             for key, (script, env) in scripts.items():
-                result = _run(script, env)
-                if isinstance(result, list):  # a handler: [seconds, status]
-                    runs[key].append(result[0])
-                    statuses[key] = result[1]
-                else:
-                    runs[key].append(float(result))
-                    statuses[key] = 0
-    base = statistics.median(runs.pop("baseline"))
+                spent, statuses[key] = _run(script, env)
+                runs[key].append(spent)
+    base = statistics.median(runs[BASELINE])
     return {
         key: (statistics.median(values), statistics.median(values) / base, statuses[key])
         for key, values in runs.items()
-    } | {"baseline": (base, 1.0, 0)}
-
-
-def _baseline_function() -> Function:  # its code directory is never read
-    return Function("", "", "", Path("."), "", {}, 0, 0, (), (), ())
+    }
 
 
 def bench_cold_start(report: Callable[..., None]) -> None:
     for bytecode in (True, False):
         mode = "with bytecode" if bytecode else "without bytecode"
         figures = measure(bytecode)
-        base = figures.pop("baseline")[0]
+        base = figures.pop(BASELINE)[0]
         report(f"cold start baseline (boto3 + DynamoDB client), {mode}", base * 1000, "ms CPU")
         paused = figures.pop(BASELINE_PAUSED)[1]
         report(f"cold start {BASELINE_PAUSED} while loading, {mode}", paused, "x baseline")

@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # for annotations only: each builder imports its own domain o
     from callproof.accounts.photo import PhotoService
     from callproof.accounts.service import AccountService, OrgSettingsService
     from callproof.calls.service import CallLogService
+    from callproof.settings.dsar import DsarSettings
+    from callproof.settings.mail import GmailSettings
+    from callproof.settings.sms import SmsSettings
     from callproof.sms.service import SmsService
     from callproof.sms.web_consent import WebConsent
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
@@ -34,12 +37,13 @@ if TYPE_CHECKING:  # for annotations only: each builder imports its own domain o
 @cache
 def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
     from callproof.calls.service import CallLogService
+    from callproof.settings.calls import CallLogsSettings
     from callproof.store.calls_dynamo import DynamoCallLogStore, DynamoDeviceStore
     from callproof.store.consents_dynamo import DynamoConsentStore
     from callproof.store.contacts_dynamo import DynamoContactStore
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
 
-    settings = config.load(config.CallLogsSettings)
+    settings = config.load(CallLogsSettings)
     accounts_table = config.load(config.PolicyGateSettings).accounts_table
     orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
     service = CallLogService(
@@ -53,7 +57,8 @@ def call_logs() -> tuple[CallLogService, DynamoOrgSettings]:
 
 
 @cache
-def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
+def sms() -> tuple[SmsService, SmsSettings, CachedJsonSecret]:
+    from callproof.settings.sms import SmsSettings
     from callproof.sms.service import SmsService
     from callproof.store.contacts_dynamo import DynamoContactStore
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
@@ -62,7 +67,7 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
     from callproof.store.sms_recipients_dynamo import DynamoRecipientReader
     from callproof.wiring_shared import link_key, suppression, twilio_gateway
 
-    settings = config.load(config.SmsSettings)
+    settings = config.load(SmsSettings)
     twilio_secret = CachedJsonSecret(aws.secretsmanager, settings.twilio_secret_arn)
     service = SmsService(
         DynamoSmsStore(aws.dynamodb(), settings.sms_table),
@@ -79,14 +84,15 @@ def sms() -> tuple[SmsService, config.SmsSettings, CachedJsonSecret]:
 
 
 @cache
-def web_consent() -> tuple[WebConsent, config.SmsSettings]:
+def web_consent() -> tuple[WebConsent, SmsSettings]:
     """The public consent pages: signed links, CSRF, and opt-outs proven by a texted code."""
+    from callproof.settings.sms import SmsSettings
     from callproof.sms.web_consent import WebConsent
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
     from callproof.store.sms_dynamo import DynamoSmsStore
     from callproof.wiring_shared import link_key, phone_verification, suppression
 
-    settings = config.load(config.SmsSettings)
+    settings = config.load(SmsSettings)
     service = WebConsent(
         DynamoSmsStore(aws.dynamodb(), settings.sms_table),
         DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region),
@@ -105,13 +111,14 @@ def web_consent() -> tuple[WebConsent, config.SmsSettings]:
 @cache
 def accounts() -> tuple[AccountService, OrgSettingsService]:
     from callproof.accounts.service import AccountService, OrgSettingsService
+    from callproof.settings.accounts import AccountsSettings
     from callproof.store.identity_cognito import CognitoDirectory
     from callproof.store.members_dynamo import DynamoMemberStore
     from callproof.store.org_identity_dynamo import DynamoOrgIdentity
     from callproof.store.org_settings_dynamo import DynamoOrgSettingsStore
     from callproof.store.sms_dynamo import DynamoSmsStore
 
-    settings = config.load(config.AccountsSettings)
+    settings = config.load(AccountsSettings)
     service = AccountService(
         DynamoMemberStore(aws.dynamodb(), settings.accounts_table),
         CognitoDirectory(aws.cognito_idp(), settings.user_pool_id),
@@ -134,13 +141,14 @@ if TYPE_CHECKING:  # the DSAR modules load only in the DSAR functions: every oth
 
 
 @cache
-def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
+def gmail() -> tuple[GmailService, MailSync, GmailSettings]:
     """The user's Gmail (REST, OAuth callback) and its sync (push, queue, schedule), on the same
     adapters. Google's SDKs are imported here, on first use, so only the Gmail functions pay for them."""
     from callproof.integrations.google_gmail import gmail_api
     from callproof.mail.model import GmailConfig
     from callproof.mail.service import GmailService
     from callproof.mail.sync import MailSync
+    from callproof.settings.mail import GmailSettings
     from callproof.store.gmail_integrations_dynamo import DynamoIntegrationStore
     from callproof.store.mail_bodies_s3 import S3MailBlobs
     from callproof.store.mail_contacts_dynamo import DynamoContactMatcher
@@ -150,7 +158,7 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
     from callproof.store.token_vault_kms import TokenVault
     from callproof.wiring_shared import google_contacts, google_oauth, member_email
 
-    settings = config.load(config.GmailSettings)
+    settings = config.load(GmailSettings)
     integrations = DynamoIntegrationStore(aws.dynamodb(), settings.mail_table)
     index = DynamoMailIndex(aws.dynamodb(), settings.mail_table)
     blobs = S3MailBlobs(aws.s3(), settings.data_bucket)
@@ -182,11 +190,12 @@ def gmail() -> tuple[GmailService, MailSync, config.GmailSettings]:
 @cache
 def consent() -> ConsentService:
     from callproof.accounts.consent import ConsentService
+    from callproof.settings.accounts import AccountsSettings
     from callproof.store.consents_dynamo import DynamoConsentStore
     from callproof.store.policies_dynamo import DynamoPolicyStore
     from callproof.wiring_shared import link_key
 
-    settings = config.load(config.AccountsSettings)
+    settings = config.load(AccountsSettings)
     return ConsentService(
         DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
         DynamoPolicyStore(aws.dynamodb(), settings.accounts_table),
@@ -198,11 +207,12 @@ def consent() -> ConsentService:
 @cache
 def ages() -> AgeService:
     from callproof.accounts.age import AgeService
+    from callproof.settings.accounts import AccountsSettings
     from callproof.store.consents_dynamo import DynamoConsentStore
     from callproof.store.mailer_ses import SesMailer
     from callproof.wiring_shared import link_key
 
-    settings = config.load(config.AccountsSettings)
+    settings = config.load(AccountsSettings)
     return AgeService(
         DynamoConsentStore(aws.dynamodb(), settings.accounts_table),
         SesMailer(aws.ses(), settings.mail_from),
@@ -214,9 +224,10 @@ def ages() -> AgeService:
 @cache
 def photos() -> PhotoService:
     from callproof.accounts.photo import PhotoService
+    from callproof.settings.accounts import AccountsSettings
     from callproof.store.photos_s3 import S3PhotoStorage
 
-    settings = config.load(config.AccountsSettings)
+    settings = config.load(AccountsSettings)
     return PhotoService(S3PhotoStorage(aws.s3(), settings.data_bucket))
 
 
@@ -237,7 +248,7 @@ def policy_gate() -> PolicyGate:
 
 
 @cache
-def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
+def dsar() -> tuple[DsarService, PublicRequests, DsarSettings]:
     """The data-subject request services: compliance staff's (REST) and the people's (public pages)."""
     from callproof.contacts.service import ContactService
     from callproof.dsar.lifecycle import RequestLifecycle
@@ -245,6 +256,7 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
     from callproof.dsar.service import DsarService
     from callproof.dsar.subjects import SubjectResolver
     from callproof.ratelimit import RateLimits
+    from callproof.settings.dsar import DsarSettings
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.contacts_dynamo import DynamoContactStore
     from callproof.store.dsar_dynamo import DynamoRequestStore
@@ -257,7 +269,7 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
     from callproof.store.workflows_sfn import StepFunctionsWorkflows
     from callproof.wiring_shared import link_key, phone_verification, suppression
 
-    settings = config.load(config.DsarSettings)
+    settings = config.load(DsarSettings)
     contacts = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
     orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
     workflows = StepFunctionsWorkflows(
@@ -301,6 +313,7 @@ def dsar() -> tuple[DsarService, PublicRequests, config.DsarSettings]:
 def dsar_tasks() -> WorkflowTasks:
     """The workflow steps, with every deployed store of personal data (``callproof.wiring_personal_data``)."""
     from callproof.dsar.workflow import WorkflowTasks
+    from callproof.settings.dsar import DsarTaskSettings
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.dsar_dynamo import DynamoRequestStore
     from callproof.store.exports_s3 import S3Exports
@@ -308,7 +321,7 @@ def dsar_tasks() -> WorkflowTasks:
     from callproof.wiring_personal_data import ERASED_LAST, business_records, members_of, personal_data_stores
     from callproof.wiring_shared import link_key, suppression
 
-    settings = config.load(config.DsarTaskSettings)
+    settings = config.load(DsarTaskSettings)
     return WorkflowTasks(
         requests=DynamoRequestStore(aws.dynamodb(), settings.dsar_table),
         audit=DynamoAuditLog(aws.dynamodb(), settings.dsar_table),
@@ -327,9 +340,10 @@ def dsar_tasks() -> WorkflowTasks:
 @cache
 def dsar_requests() -> RequestStore:
     """The request store alone (the daily deadline check)."""
+    from callproof.settings.dsar import DsarDeadlineSettings
     from callproof.store.dsar_dynamo import DynamoRequestStore
 
-    return DynamoRequestStore(aws.dynamodb(), config.load(config.DsarDeadlineSettings).dsar_table)
+    return DynamoRequestStore(aws.dynamodb(), config.load(DsarDeadlineSettings).dsar_table)
 
 
 def reset() -> None:

@@ -27,6 +27,7 @@ def calendars() -> CalendarService:
         MicrosoftEndpoints,
         MicrosoftOAuthClient,
     )
+    from callproof.settings.calendars import CalendarSettings
     from callproof.store.calendars_dynamo import DynamoCalendarStore
     from callproof.store.contacts_dynamo import DynamoContactStore
     from callproof.store.oauth_state_dynamo import OAuthStateStore
@@ -34,7 +35,7 @@ def calendars() -> CalendarService:
     from callproof.store.token_vault_kms import TokenVault
     from callproof.wiring_shared import member_email
 
-    settings = config.load(config.CalendarSettings)
+    settings = config.load(CalendarSettings)
     google_secret = CachedJsonSecret(aws.secretsmanager, settings.google_oauth_secret_arn)
     microsoft_secret = CachedJsonSecret(aws.secretsmanager, settings.microsoft_oauth_secret_arn)
     microsoft = MicrosoftEndpoints.at(settings.microsoft_base_url)

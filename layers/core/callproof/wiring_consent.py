@@ -18,18 +18,20 @@ if TYPE_CHECKING:
 def consent_actions() -> ConsentActions:
     """Withdrawing ``geolocation`` erases the device locations of the call-logs table."""
     from callproof.accounts.consent_effects import ConsentActions
+    from callproof.settings.accounts import ConsentEffectsSettings
     from callproof.store.calls_dynamo import DynamoDeviceStore
 
-    table = config.load(config.ConsentEffectsSettings).call_logs_table
+    table = config.load(ConsentEffectsSettings).call_logs_table
     return ConsentActions(consent(), DynamoDeviceStore(aws.dynamodb(), table))
 
 
 def announcements() -> Announcements:
     """The one marketing mail: its mailer sends only to ``ConsentService.marketing_recipient``'s output."""
     from callproof.accounts.announcements import Announcements
+    from callproof.settings.accounts import AccountsSettings
     from callproof.store.mailer_ses import SesMarketingMailer
     from callproof.store.members_dynamo import DynamoMemberStore
 
-    settings = config.load(config.AccountsSettings)
+    settings = config.load(AccountsSettings)
     members = DynamoMemberStore(aws.dynamodb(), settings.accounts_table)
     return Announcements(members, consent(), SesMarketingMailer(aws.ses(), settings.mail_from))

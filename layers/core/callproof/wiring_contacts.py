@@ -20,11 +20,12 @@ if TYPE_CHECKING:  # for annotations only: each builder imports its own domain o
 def contact_services() -> tuple[ContactService, ContactImporter]:
     from callproof.contacts.importer import ContactImporter
     from callproof.contacts.service import ContactService
+    from callproof.settings.contacts import ContactsSettings
     from callproof.store.contacts_dynamo import DynamoContactStore
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
     from callproof.wiring_shared import suppression
 
-    settings = config.load(config.ContactsSettings)
+    settings = config.load(ContactsSettings)
     store = DynamoContactStore(aws.dynamodb(), settings.contacts_table)
     orgs = DynamoOrgSettings(aws.dynamodb(), settings.contacts_table, settings.default_phone_region)
     service = ContactService(store, orgs)
@@ -37,11 +38,12 @@ def contact_services() -> tuple[ContactService, ContactImporter]:
 def contact_imports() -> ImportJobs:
     """Large CSV imports (the contacts API's upload routes and the import worker)."""
     from callproof.contacts.jobs import ImportJobs
+    from callproof.settings.contacts import ContactImportSettings
     from callproof.store.import_files_s3 import S3ImportFiles
     from callproof.store.import_jobs_dynamo import DynamoImportJobStore
     from callproof.store.import_queue_sqs import SqsImportQueue
 
-    settings = config.load(config.ContactImportSettings)
+    settings = config.load(ContactImportSettings)
     return ImportJobs(
         DynamoImportJobStore(aws.dynamodb(), settings.contacts_table),
         S3ImportFiles(aws.s3(), settings.data_bucket, settings.data_key_id),
@@ -55,6 +57,7 @@ def google_imports() -> GoogleImportJobs:
     """Google Contacts imports as jobs: the Gmail API's route queues one, the import worker runs it
     page by page. The contact importer is built when a worker applies its first page."""
     from callproof.contacts.google_imports import GoogleImportJobs
+    from callproof.settings.contacts import GoogleImportSettings
     from callproof.store.import_files_s3 import S3ImportFiles
     from callproof.store.import_jobs_dynamo import DynamoImportJobStore
     from callproof.store.import_queue_sqs import SqsImportQueue
@@ -62,7 +65,7 @@ def google_imports() -> GoogleImportJobs:
     from callproof.store.token_vault_kms import TokenVault
     from callproof.wiring_shared import google_contacts, google_oauth
 
-    settings = config.load(config.GoogleImportSettings)
+    settings = config.load(GoogleImportSettings)
     people = google_contacts(
         settings,
         google_oauth(settings),

@@ -16,15 +16,17 @@ if TYPE_CHECKING:
     from callproof.accounts.offboarding import Offboarding
     from callproof.accounts.ports import GracePeriods, MemberData, OwnedRecords
     from callproof.dsar.ports import PersonalDataStore
+    from callproof.settings.accounts import MemberSweepSettings, OffboardingSettings
 
 
 def offboarding() -> Offboarding:
     """Removing and restoring members (the accounts function, ADR 0023): the integrations' disconnect
     paths and the devices store of the data-subject workflows, erased for one user at removal; the
     contacts and calls reassigned as an erasure reassigns them; the audit trail in DsarTable."""
+    from callproof.settings.accounts import OffboardingSettings
     from callproof.store.org_settings_dynamo import DynamoOrgSettingsStore
 
-    settings = config.load(config.OffboardingSettings)
+    settings = config.load(OffboardingSettings)
     grace = DynamoOrgSettingsStore(aws.dynamodb(), settings.contacts_table)
     return _offboarding(settings, _removal_stores(settings), _owned_records(settings), grace)
 
@@ -32,11 +34,13 @@ def offboarding() -> Offboarding:
 def member_sweep() -> Offboarding:
     """The daily sweep (MemberSweepFunction): only the account store (Cognito user, profile, current
     consents, photo), so the sweep loads neither Google nor the call-log and mail adapters."""
-    return _offboarding(config.load(config.MemberSweepSettings), {}, {}, None)
+    from callproof.settings.accounts import MemberSweepSettings
+
+    return _offboarding(config.load(MemberSweepSettings), {}, {}, None)
 
 
 def _offboarding(
-    settings: config.MemberSweepSettings,
+    settings: MemberSweepSettings,
     immediate: dict[str, MemberData],
     records: dict[str, OwnedRecords],
     grace: GracePeriods | None,
@@ -66,7 +70,7 @@ def _offboarding(
     )
 
 
-def _removal_stores(settings: config.OffboardingSettings) -> dict[str, MemberData]:
+def _removal_stores(settings: OffboardingSettings) -> dict[str, MemberData]:
     """What goes at once: the grants (Gmail watch stopped first, then revoked; calendars revoked; the
     tokens deleted) and the devices with their locations."""
     from callproof.store.calls_personal_data_dynamo import DevicesData
@@ -82,7 +86,7 @@ def _removal_stores(settings: config.OffboardingSettings) -> dict[str, MemberDat
     return {store.name: OneMember(store) for store in stores}
 
 
-def _owned_records(settings: config.OffboardingSettings) -> dict[str, OwnedRecords]:
+def _owned_records(settings: OffboardingSettings) -> dict[str, OwnedRecords]:
     from callproof.store.business_records_dynamo import CallOwnership, ContactOwnership
 
     return {

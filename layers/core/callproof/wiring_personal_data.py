@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from callproof import aws
 from callproof.calendars.model import Provider
-from callproof.config import DsarTaskSettings
 from callproof.dsar.model import Subject
 from callproof.dsar.ports import BusinessRecords, GrantRevoker, MemberAccounts, PersonalDataStore
+from callproof.settings.dsar import DsarTaskSettings
 from callproof.store.accounts_personal_data import AccountsData
 from callproof.store.business_records_dynamo import CallOwnership, ContactOwnership
 from callproof.store.calls_personal_data_dynamo import CallLogsData, DevicesData

@@ -21,12 +21,13 @@ def privacy_inbox() -> MailIntake:
     cached: the services, clients and settings it is made of are cached where they are built (and
     ``wiring.reset`` forgets them, which a cache here would not see)."""
     from callproof.dsar.intake import MailIntake
+    from callproof.settings.dsar import PrivacyInboxSettings
     from callproof.store.email_holders import OrgsHoldingEmail
     from callproof.store.identity_cognito import CognitoDirectory
     from callproof.store.inbound_mail_s3 import S3InboundMessages
     from callproof.store.org_identity_dynamo import DynamoOrgIdentity
 
-    settings = config.load(config.PrivacyInboxSettings)
+    settings = config.load(PrivacyInboxSettings)
     return MailIntake(
         dsar()[1],
         DynamoOrgIdentity(aws.dynamodb(), settings.accounts_table),
@@ -46,11 +47,12 @@ def incidents() -> IncidentService:
     the DSAR hash chain; affected people read from the accounts and contacts tables. Not cached: it
     holds no state of its own (the clients and settings it reads are cached where they are built)."""
     from callproof.incidents.service import IncidentService
+    from callproof.settings.dsar import IncidentSettings
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.incidents_dynamo import DynamoAffectedPeople, DynamoIncidentStore
     from callproof.store.mailer_ses import SesMailer
 
-    settings = config.load(config.IncidentSettings)
+    settings = config.load(IncidentSettings)
     return IncidentService(
         DynamoIncidentStore(aws.dynamodb(), settings.dsar_table),
         DynamoAffectedPeople(aws.dynamodb(), settings.contacts_table, settings.accounts_table),
@@ -62,6 +64,7 @@ def incidents() -> IncidentService:
 
 def incident_store() -> IncidentStore:
     """The incidents alone, on the DSAR table (the daily clock check in ``functions/dsar_deadlines``)."""
+    from callproof.settings.dsar import DsarDeadlineSettings
     from callproof.store.incidents_dynamo import DynamoIncidentStore
 
-    return DynamoIncidentStore(aws.dynamodb(), config.load(config.DsarDeadlineSettings).dsar_table)
+    return DynamoIncidentStore(aws.dynamodb(), config.load(DsarDeadlineSettings).dsar_table)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 def retention() -> RetentionService:
     """The daily purge over every store with a retention rule (``callproof.retention.model.RULES``)."""
     from callproof.retention.service import RetentionService
+    from callproof.settings.retention import RetentionSettings
     from callproof.store.audit_dynamo import DynamoAuditLog
     from callproof.store.mail_bodies_s3 import S3MailBlobs
     from callproof.store.org_settings_dynamo import DynamoOrgSettings
@@ -32,7 +33,7 @@ def retention() -> RetentionService:
     )
     from callproof.store.retention_s3 import ExportStagingExpiry
 
-    settings = config.load(config.RetentionSettings)
+    settings = config.load(RetentionSettings)
     client = aws.dynamodb()
     return RetentionService(
         [

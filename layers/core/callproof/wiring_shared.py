@@ -16,12 +16,13 @@ if TYPE_CHECKING:  # for annotations only: each builder imports its own domain o
     from callproof.integrations.google_oauth import GoogleOAuthClient
     from callproof.mail.google_contacts import GoogleContacts
     from callproof.oauth.ports import OAuthClient, StateStore, TokenSealer
+    from callproof.settings.contacts import GoogleContactsSettings
     from callproof.sms.ports import SmsGateway
     from callproof.sms.verification import PhoneVerification
     from callproof.store.suppression_dynamo import DynamoSuppression, SuppressionKeys
 
 
-def google_oauth(settings: config.GoogleContactsSettings) -> GoogleOAuthClient:
+def google_oauth(settings: GoogleContactsSettings) -> GoogleOAuthClient:
     """Google's OAuth client, its client id and secret read from Secrets Manager on first use."""
     from callproof.integrations.google_oauth import GoogleOAuthClient, OAuthEndpoints
     from callproof.store.secrets import CachedJsonSecret
@@ -35,7 +36,7 @@ def google_oauth(settings: config.GoogleContactsSettings) -> GoogleOAuthClient:
 
 
 def google_contacts(
-    settings: config.GoogleContactsSettings,
+    settings: GoogleContactsSettings,
     oauth: OAuthClient,
     states: StateStore,
     vault: TokenSealer,

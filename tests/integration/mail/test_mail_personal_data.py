@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from callproof import aws
-from callproof.config import DsarTaskSettings
 from callproof.dsar.model import Subject
 from callproof.dsar.ports import CollectsInRounds, ErasesInRounds, PersonalDataStore
 from callproof.mail.model import Attachment, EmailRecord, email_id, object_key
+from callproof.settings.dsar import DsarTaskSettings
 from callproof.store import mail_personal_data
 from callproof.store.mail_bodies_s3 import S3MailBlobs
 from callproof.store.mail_index_dynamo import DynamoMailIndex

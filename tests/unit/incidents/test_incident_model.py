@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from callproof import aws
-from callproof.config import DsarTaskSettings
 from callproof.incidents.model import STORE_PEOPLE, Affected, DataKind, Incident, Population
 from callproof.incidents.service import notice
+from callproof.settings.dsar import DsarTaskSettings
 from callproof.wiring_personal_data import personal_data_stores
 
 DETECTED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

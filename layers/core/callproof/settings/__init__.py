@@ -1,0 +1,1 @@
+"""Each domain's settings models (``callproof.config`` holds the machinery and ``load``)."""
