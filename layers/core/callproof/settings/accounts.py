@@ -1,4 +1,4 @@
-"""The accounts function and the member sweep (members, consent, offboarding)."""
+"""Settings of the accounts function and the member sweep (members, consent, offboarding)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The calendars functions."""
+"""Settings of the calendars functions."""
 
 from __future__ import annotations
 

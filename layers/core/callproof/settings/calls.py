@@ -1,4 +1,4 @@
-"""The call-log functions."""
+"""Settings of the call-log functions."""
 
 from __future__ import annotations
 

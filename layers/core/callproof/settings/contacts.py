@@ -1,4 +1,4 @@
-"""The contacts functions and the contact import worker, the Google Contacts grant included."""
+"""Settings of the contacts functions and the contact import worker, the Google Contacts grant included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The data-subject request functions, the privacy mailbox and the breach register."""
+"""Settings of the data-subject request functions, the privacy mailbox and the breach register."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Gmail functions."""
+"""Settings of the Gmail functions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The retention purge."""
+"""Settings of the retention purge."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SMS functions."""
+"""Settings of the SMS functions."""
 
 from __future__ import annotations
 
