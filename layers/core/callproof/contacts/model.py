@@ -62,7 +62,8 @@ class ContactDraft:
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
 Company = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SINGLE_LINE]
-UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+# An identifier is matched as sent: the model strips its text, and the document's pattern allows no space.
+UserId = Annotated[str, StringConstraints(strip_whitespace=False, pattern=USER_ID_PATTERN)]
 
 
 class _Strict(Model):

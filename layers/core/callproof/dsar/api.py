@@ -24,7 +24,11 @@ from callproof.models import Model
 from callproof.values import FREE_TEXT, ISO_DATE, JSON_SCALAR, Email, RawPhone
 
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
-ContactIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# Identifiers are matched as sent: the models strip their text, and the patterns allow no space.
+ContactIdText = Annotated[str, StringConstraints(strip_whitespace=False, pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+OrgIdText = Annotated[
+    str, StringConstraints(strip_whitespace=False, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000), FREE_TEXT]
 Evidence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT]
 Details = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), FREE_TEXT]
@@ -78,7 +82,7 @@ class RequestIn(_Strict):
 class PublicRequestIn(_Strict):
     """A request from the person themselves (no login): confirmed through a link sent to ``email``."""
 
-    org_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    org_id: OrgIdText
     type: RequestType
     email: Email
     phone: RawPhone | None = None

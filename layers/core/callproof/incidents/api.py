@@ -12,7 +12,8 @@ from callproof.incidents.model import STORE_PEOPLE, DataKind, Incident, Incident
 from callproof.models import Model
 from callproof.values import FREE_TEXT, ISO_DATETIME, SINGLE_LINE
 
-OrgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+# Matched as sent: the model strips its text, and the pattern allows no space.
+OrgId = Annotated[str, StringConstraints(strip_whitespace=False, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 StoreName = Literal["contacts", "call_logs", "devices", "sms", "mail", "integrations", "accounts"]
 Description = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000), FREE_TEXT
