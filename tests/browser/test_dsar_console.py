@@ -112,6 +112,8 @@ def test_list_sorting_extend_start_cancel_and_filter(
         expect(page.get_by_role("button", name="Retry")).to_be_hidden()
         page.get_by_label("Extension reason").fill("the subject's records span three systems")
         page.get_by_role("button", name="Extend").click()
+        # read the request only once the page says the extension landed (the click returns at once)
+        expect(page.get_by_role("status")).to_contain_text("Extended: now due")
         extended = call(local_stack, org, "GET", f"/v1/dsar/requests/{sooner['id']}")
         expect(page.get_by_role("status")).to_have_text(f"Extended: now due {extended['due']}.")
         assert extended["extended"] is True
