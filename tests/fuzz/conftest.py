@@ -13,6 +13,8 @@ import pytest
 
 from tests.e2e.conftest import local_stack  # noqa: F401 - the same local stack fixture
 
+OUTCOMES = pytest.StashKey[dict[str, str]]()  # a test item's outcome per phase (setup, call, teardown)
+
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
@@ -20,6 +22,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     item.stash.setdefault(OUTCOMES, {})[report.when] = report.outcome
     return report
-
-
-OUTCOMES = pytest.StashKey[dict[str, str]]()
