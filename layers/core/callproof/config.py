@@ -10,8 +10,6 @@ or bad setting raises ``ConfigurationError`` naming the variable, the first time
 function's own environment with ``function_environment`` while that function runs.
 """
 
-from __future__ import annotations
-
 import contextvars
 import os
 from collections import ChainMap

@@ -9,8 +9,6 @@ a field with a default included (``null`` when unset), so the OpenAPI document l
 and a typed client never has to allow for it being absent (issue 18, point 4).
 """
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict
 
 

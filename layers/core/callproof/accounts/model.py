@@ -1,12 +1,10 @@
 """Account, membership, org-settings and consent models (domain objects and their API shapes)."""
 
-from __future__ import annotations
-
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
@@ -232,7 +230,7 @@ class OrgSettingsIn(_Strict):
         return check_periods(periods)  # ValueError: a 422 naming the store and its limits
 
     @model_validator(mode="after")
-    def _one_call_log_period(self) -> OrgSettingsIn:
+    def _one_call_log_period(self) -> Self:
         """``call_retention_months`` is ``retention.call_logs``: either, or both equal."""
         chosen = self.retention.get("call_logs")
         months = self.call_retention_months
@@ -368,7 +366,7 @@ class AgeOut(Model):
     guardian: GuardianOut | None
 
     @classmethod
-    def of(cls, record: AgeRecord) -> AgeOut:
+    def of(cls, record: AgeRecord) -> Self:
         guardian = None
         if record.guardian_email:
             guardian = GuardianOut(

@@ -1,7 +1,5 @@
 """Request and response bodies of the calendars API (unknown fields are refused)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """Call-log entities and the API's models."""
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta

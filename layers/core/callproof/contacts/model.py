@@ -1,11 +1,9 @@
 """Contact entities and the API's input models (pydantic: they also yield the OpenAPI document)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -36,7 +34,7 @@ class Contact:
     updated_at: datetime
     company: str | None = None
     emails: tuple[str, ...] = ()
-    phones: tuple[Phone, ...] = ()
+    phones: "tuple[Phone, ...]" = ()
     version: int = 1
     restricted: bool = False  # processing restricted by a data-subject request: kept, not processed
     # When the Google person this contact was imported from was deleted in Google (a later Google
@@ -57,7 +55,7 @@ class ContactDraft:
     owner_user_id: str
     company: str | None = None
     emails: tuple[str, ...] = ()
-    phones: tuple[Phone, ...] = field(default=())
+    phones: "tuple[Phone, ...]" = field(default=())
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE]
@@ -258,7 +256,7 @@ class ImportJobOut(Model):
     )
 
     @classmethod
-    def of(cls, job: ImportJob, errors_url: str | None) -> ImportJobOut:
+    def of(cls, job: ImportJob, errors_url: str | None) -> Self:
         google = job.source is ImportSource.GOOGLE
         return cls(
             import_id=job.id,

@@ -1,8 +1,6 @@
 """Request / response models of the data-subject request HTTP API (they also make the OpenAPI
 document): what staff and the people themselves send, and the request as the API shows it."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
@@ -49,7 +47,7 @@ class SubjectIn(_Strict):
     contact_id: ContactIdText | None = None
 
     @model_validator(mode="after")
-    def _one_identifier(self) -> SubjectIn:
+    def _one_identifier(self) -> Self:
         if not (self.email or self.phone or self.contact_id):
             raise ValueError("give at least one of email, phone, contact_id")
         return self
@@ -70,7 +68,7 @@ class RequestIn(_Strict):
     start: Annotated[bool, JSON_SCALAR] = True
 
     @model_validator(mode="after")
-    def _consistent(self) -> RequestIn:
+    def _consistent(self) -> Self:
         _check_type_fields(self.type, self.recipient_email, self.lift, self.details)
         if self.type is RequestType.ERASURE and not self.subject.email:
             raise ValueError("an erasure needs the subject's email: it is confirmed by email")
@@ -92,7 +90,7 @@ class PublicRequestIn(_Strict):
     details: Details | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> PublicRequestIn:
+    def _consistent(self) -> Self:
         _check_type_fields(self.type, self.recipient_email, self.lift, self.details)
         return self
 
@@ -124,7 +122,7 @@ class SubjectChoiceIn(_Strict):
     reason: Reason
 
     @model_validator(mode="after")
-    def _someone(self) -> SubjectChoiceIn:
+    def _someone(self) -> Self:
         if not (self.contact_ids or self.user_ids):
             raise ValueError("choose at least one candidate (when none is the person, cancel the request)")
         return self

@@ -1,8 +1,6 @@
 """Request / response models of the breach register's HTTP API (they also make the OpenAPI document).
 Affected people appear as counts only, never listed."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal, Self
 

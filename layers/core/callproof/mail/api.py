@@ -1,7 +1,5 @@
 """Request / response models of the Gmail HTTP API (they also make the OpenAPI document)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints

@@ -1,7 +1,5 @@
 """Settings of the calendars functions."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from callproof.config import LOCAL_URL, Settings

@@ -1,7 +1,5 @@
 """Settings of the contacts functions and the contact import worker, the Google Contacts grant included."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from callproof.config import LOCAL_URL, Settings

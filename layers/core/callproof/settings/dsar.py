@@ -1,7 +1,5 @@
 """Settings of the data-subject request functions, the privacy mailbox and the breach register."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from callproof.config import LOCAL_URL, Settings

@@ -1,7 +1,5 @@
 """Settings of the Gmail functions."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from callproof.settings.contacts import GoogleContactsSettings

@@ -1,7 +1,5 @@
 """Settings of the SMS functions."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from callproof.config import Settings

@@ -1,11 +1,9 @@
 """SMS entities (ledger entries, thread messages, org SMS configuration) and the API's models."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -163,7 +161,7 @@ class OrgSmsOut(Model):
     daily_cap: int
 
     @classmethod
-    def of(cls, config: OrgSmsConfig, default_cap: int) -> OrgSmsOut:
+    def of(cls, config: OrgSmsConfig, default_cap: int) -> Self:
         return cls(
             phone_numbers=list(config.phone_numbers),
             messaging_service_sid=config.messaging_service_sid,
@@ -193,7 +191,7 @@ class MessageOut(Model):
     sent_by: str | None
 
     @classmethod
-    def of(cls, message: ThreadMessage) -> MessageOut:
+    def of(cls, message: ThreadMessage) -> Self:
         return cls(
             id=message.message_id,
             contact_id=message.contact_id,
@@ -223,7 +221,7 @@ class ConsentEntryOut(Model):
     actor: str | None
 
     @classmethod
-    def of(cls, entry: ConsentEntry) -> ConsentEntryOut:
+    def of(cls, entry: ConsentEntry) -> Self:
         return cls(
             status=entry.status,
             source=entry.source,
