@@ -31,13 +31,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from callproof_local.model import Function
 from callproof_local.provision import declared_functions
 
-ROUNDS = int(os.environ.get("COLDSTART_ROUNDS", "9"))
+ROUNDS = int(os.environ.get("COLDSTART_ROUNDS", "15"))
 TARGET_RATIO = 1.5
 
 # The baseline: a bare handler module that imports boto3 and makes a DynamoDB client.
@@ -198,8 +199,21 @@ def _run(script: str, env: dict[str, str]) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, tuple[float, float, int]]:
-    """Per function and reference handler: (median CPU seconds, ratio to the baseline's, status answered)."""
+@dataclass(frozen=True)
+class Timing:
+    """A handler's cold start over the rounds: the median CPU seconds, its ratio to the baseline's
+    median (the figure), the status it answered, and the middle half of its per-round ratios (each
+    round's run against that round's baseline run): how far one round's reading strays on this
+    machine, so a verdict near the target is read with its noise."""
+
+    seconds: float
+    ratio: float
+    status: int
+    spread: tuple[float, float]
+
+
+def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, Timing]:
+    """Per function and reference handler, its ``Timing``."""
     functions = api_functions()
     with tempfile.TemporaryDirectory(prefix="coldstart-") as cache:
         # With bytecode, a warm-up run compiles every module into the cache; without, it stays empty.
@@ -238,40 +252,54 @@ def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, tuple[float, floa
                 spent, statuses[key] = _run(script, env)
                 runs[key].append(spent)
     base = statistics.median(runs[BASELINE])
-    return {
-        key: (statistics.median(values), statistics.median(values) / base, statuses[key])
-        for key, values in runs.items()
-    }
+    timings = {}
+    for key, values in runs.items():
+        per_round = statistics.quantiles(
+            [value / baseline for value, baseline in zip(values, runs[BASELINE], strict=True)], n=4
+        )
+        median = statistics.median(values)
+        timings[key] = Timing(median, median / base, statuses[key], (per_round[0], per_round[2]))
+    return timings
 
 
 def bench_cold_start(report: Callable[..., None]) -> None:
     for bytecode in (True, False):
         mode = "with bytecode" if bytecode else "without bytecode"
         figures = measure(bytecode)
-        base = figures.pop(BASELINE)[0]
+        base = figures.pop(BASELINE).seconds
         report(f"cold start baseline (boto3 + DynamoDB client), {mode}", base * 1000, "ms CPU")
-        paused = figures.pop(BASELINE_PAUSED)[1]
-        report(f"cold start {BASELINE_PAUSED} while loading, {mode}", paused, "x baseline")
+        paused = figures.pop(BASELINE_PAUSED)
+        report(f"cold start {BASELINE_PAUSED} while loading, {mode}", paused.ratio, "x baseline")
         for floor in (FLOOR, FLOOR_PAUSED):
+            timing = figures.pop(floor)
             report(
                 f"cold start {floor} (Powertools + pydantic, 401), {mode}",
-                figures.pop(floor)[1],
+                timing.ratio,
                 "x baseline",
+                spread=timing.spread,
             )
-        for name, (_, ratio, status) in figures.items():
+        for name, timing in figures.items():
             target = TARGET_RATIO if bytecode else None
-            report(f"cold start {name} ({status}), {mode}", ratio, "x baseline", target)
-        heaviest = max(figures, key=lambda name: figures[name][1])
+            report(
+                f"cold start {name} ({timing.status}), {mode}",
+                timing.ratio,
+                "x baseline",
+                target,
+                spread=timing.spread,
+            )
+        heaviest = max(figures, key=lambda name: figures[name].ratio)
         report(
             f"cold start {heaviest} like for like (against the faster baseline, paused or not), {mode}",
-            figures[heaviest][1] / min(1.0, paused),
+            figures[heaviest].ratio / min(1.0, paused.ratio),
             "x baseline",
         )
 
 
 if __name__ == "__main__":
     mode = sys.argv[1:] == ["--no-bytecode"]
-    for key, (seconds, ratio, status) in measure(
-        not mode, int(os.environ.get("COLDSTART_ROUNDS", "5"))
-    ).items():
-        print(f"{key:<28} {seconds * 1000:8.1f} ms  {ratio:5.2f}x  {status}")
+    for key, timing in measure(not mode, int(os.environ.get("COLDSTART_ROUNDS", "5"))).items():
+        low, high = timing.spread
+        print(
+            f"{key:<34} {timing.seconds * 1000:8.1f} ms  {timing.ratio:5.2f}x"
+            f"  (rounds {low:.2f}-{high:.2f})  {timing.status}"
+        )

@@ -1,6 +1,8 @@
 """The bench's figures: each printed as it is measured, then one table at the end, and as JSON.
 
-A figure may carry a target (at most that value); the table says whether it held. ``BENCH_JSON``
+A figure may carry a target (at most that value); the table says whether it held. A figure measured
+over rounds may carry its spread (the middle half of its per-round readings), printed beside it: on a
+noisy machine a verdict close to its target can turn with the next run. ``BENCH_JSON``
 names the JSON file (default ``bench-results.json`` in the working directory, git-ignored).
 """
 
@@ -21,6 +23,12 @@ class Figure:
     value: float
     unit: str
     target: float | None = None
+    spread: tuple[float, float] | None = None
+
+    @property
+    def shown(self) -> str:
+        spread = f" [{self.spread[0]:.2f}-{self.spread[1]:.2f}]" if self.spread else ""
+        return f"{self.value:.2f}{spread}"
 
     @property
     def verdict(self) -> str:
@@ -38,11 +46,17 @@ def say(line: str) -> None:
     print(line, file=FIGURES_OUT, flush=True)
 
 
-def report(name: str, value: float, unit: str, target: float | None = None) -> None:
-    figure = Figure(name, value, unit, target)
+def report(
+    name: str,
+    value: float,
+    unit: str,
+    target: float | None = None,
+    spread: tuple[float, float] | None = None,
+) -> None:
+    figure = Figure(name, value, unit, target, spread)
     FIGURES.append(figure)
     verdict = f"  (target <= {target:g}: {figure.verdict})" if target is not None else ""
-    say(f"{name:<60} {value:>12.2f} {unit}{verdict}")
+    say(f"{name:<60} {figure.shown:>12} {unit}{verdict}")
 
 
 def report_scaling(
@@ -70,10 +84,10 @@ def report_scaling(
 
 def finish() -> None:
     """Print the table of every figure and write them as JSON."""
-    print(f"\n{'figure':<60} {'value':>12} {'unit':<12} {'target':>8}  held")
+    print(f"\n{'figure':<60} {'value [rounds]':>12} {'unit':<12} {'target':>8}  held")
     for figure in FIGURES:
         target = "" if figure.target is None else f"{figure.target:g}"
-        print(f"{figure.name:<60} {figure.value:>12.2f} {figure.unit:<12} {target:>8}  {figure.verdict}")
+        print(f"{figure.name:<60} {figure.shown:>12} {figure.unit:<12} {target:>8}  {figure.verdict}")
     path = os.environ.get("BENCH_JSON", "bench-results.json")
     with open(path, "w", encoding="utf-8") as out:
         json.dump([asdict(f) | {"held": f.verdict or None} for f in FIGURES], out, indent=2)
