@@ -121,7 +121,7 @@ chromium:
 browser: install chromium
 	$(PY) -m pytest tests/browser -q
 
-bench: install
+bench: install build-host
 	$(PY) -m bench
 
 # Deploying (docs/deploy.md): ENV is one of samconfig.toml's environments. deploy builds (make build)

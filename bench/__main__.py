@@ -29,7 +29,7 @@ from moto import mock_aws
 from bench.coldstart import bench_cold_start
 from bench.contact_imports import bench_import_jobs
 from bench.google_imports import bench_google_import_jobs
-from bench.table import finish, report, side_output
+from bench.table import finish, report, say, side_output
 from callproof import aws, config, wiring
 from callproof.phones import normalize
 from callproof.store.contacts_dynamo import phone_key
@@ -381,7 +381,7 @@ def main() -> None:
 
 
 def bench_steps() -> None:
-    bench_cold_start(report)  # first: fresh interpreters, before this process loads anything heavy
+    bench_cold_start(report, say)  # first: fresh interpreters, before this process loads anything heavy
     bench_phones()
     bench_local_stack_start()
     bench_import_and_lookup()

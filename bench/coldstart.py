@@ -17,8 +17,13 @@ as the environment, so collecting during it is waste. The baseline and the floor
 rounds also run each with the collector paused. The like-for-like line divides our heaviest function
 by the faster of the two baselines, so pausing can never flatter our ratio (it slows a bare boto3 load).
 
-Two modes: with bytecode (``sam build`` compiles it into the packages, see ADR 0012) and without (no
-``.pyc`` read or written: every module compiled from source, as a layer without bytecode ships).
+Three modes. With bytecode (``sam build`` compiles it into the packages, see ADR 0012) and without
+(no ``.pyc`` read or written: every module compiled from source, as a layer without bytecode ships),
+both in the dev venv (python3.11, the code as checked out). And the packages as built, where they run:
+``make build-host``'s output (built for python3.12 and this machine, bytecode compiled at build time)
+run by python3.12 isolated (``-I -S -B``: nothing of the venv, nothing written), with the function's
+code folder, then its layers' ``python/`` folders on ``sys.path`` as Lambda puts them; the baseline and
+the floor there import boto3, Powertools and pydantic from the core layer.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callproof_local.built import Built
 from callproof_local.model import Function
 from callproof_local.provision import declared_functions
+from tools import python312
 
 ROUNDS = int(os.environ.get("COLDSTART_ROUNDS", "15"))
 TARGET_RATIO = 1.5
@@ -60,7 +67,7 @@ PAUSED = "import gc\ngc.disable()\n{script}\ngc.enable()\n"  # as each of our fu
 HANDLER = """
 import importlib, json, sys, time
 started = time.process_time()
-sys.path.insert(0, {code_dir!r})
+sys.path[:0] = {paths!r}
 def _get_handler():
     return importlib.import_module({module!r})
 def run():
@@ -190,9 +197,49 @@ def _environment(function: Function, cache: str, bytecode: bool) -> dict[str, st
     return env
 
 
-def _run(script: str, env: dict[str, str]) -> Any:
+@dataclass(frozen=True)
+class Mode:
+    """How the handlers run: the dev venv's interpreter with or without bytecode, or the built packages
+    under python3.12 (``built`` and ``python`` set)."""
+
+    name: str
+    bytecode: bool
+    built: Built | None = None
+    python: str = sys.executable
+
+    def argv(self, script: str) -> list[str]:
+        isolated = ["-I", "-S", "-B"] if self.built else []  # as Lambda: no venv, nothing written
+        return [self.python, *isolated, "-c", script]
+
+    def paths(self, function: Function, references: Path) -> list[str]:
+        """``sys.path``'s head for a handler: its code folder, then (built) its layers' folders."""
+        if self.built is None:
+            return [str(function.code_dir)]
+        if function.code_dir == references:
+            return [str(references), *map(str, self.built.shared_layers())]
+        code, layers = self.built.artifacts(function.logical_id)
+        return [str(code), *map(str, layers)]
+
+
+WITH_BYTECODE = Mode("with bytecode", bytecode=True)
+WITHOUT_BYTECODE = Mode("without bytecode", bytecode=False)
+
+
+def built_mode() -> Mode | None:
+    """The built packages' mode, or None (saying why) where there is no python3.12 or no build."""
+    python = python312.find()
+    if python is None:
+        return None
+    try:
+        built = Built.load()
+    except FileNotFoundError:
+        return None
+    return Mode("built for python3.12", bytecode=True, built=built, python=python)
+
+
+def _run(argv: list[str], env: dict[str, str]) -> Any:
     done = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
+        argv, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
@@ -212,14 +259,15 @@ class Timing:
     spread: tuple[float, float]
 
 
-def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, Timing]:
+def measure(mode: Mode, rounds: int = ROUNDS) -> dict[str, Timing]:
     """Per function and reference handler, its ``Timing``."""
     functions = api_functions()
     with tempfile.TemporaryDirectory(prefix="coldstart-") as cache:
         # With bytecode, a warm-up run compiles every module into the cache; without, it stays empty.
+        # Built, the packages carry their bytecode; the reference handlers are compiled here once.
         runs: dict[str, list[float]] = {}
         statuses: dict[str, int] = {}
-        scripts: dict[str, tuple[str, dict[str, str]]] = {}
+        scripts: dict[str, tuple[list[str], dict[str, str]]] = {}
         references = Path(cache) / "references"
         references.mkdir()
         modules = {
@@ -234,22 +282,26 @@ def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, Timing]:
             reference_handlers.append(
                 Function(key, "", "", references, f"{module}.lambda_handler", {}, 0, 0, (), (), ())
             )
+        if mode.built:
+            subprocess.run([mode.python, "-m", "compileall", "-q", str(references)], check=True)  # noqa: S603
         for function in [*reference_handlers, *functions]:
             module, _, name = function.handler.rpartition(".")
+            paths = mode.paths(function, references)
             script = HANDLER.format(
-                code_dir=str(function.code_dir),
+                paths=paths,
                 module=module,
                 name=name,
                 event=json.dumps(FLOOR_EVENT if function in reference_handlers else _event(function)),
             )
-            scripts[function.logical_id] = (script, _environment(function, cache, bytecode))
+            env = _environment(function, cache, mode.bytecode) | {"LAMBDA_TASK_ROOT": paths[0]}
+            scripts[function.logical_id] = (mode.argv(script), env)
             runs[function.logical_id] = []
-        if bytecode:
-            for script, env in scripts.values():
-                _run(script, env)
+        if mode.bytecode:
+            for argv, env in scripts.values():
+                _run(argv, env)
         for _ in range(rounds):
-            for key, (script, env) in scripts.items():
-                spent, statuses[key] = _run(script, env)
+            for key, (argv, env) in scripts.items():
+                spent, statuses[key] = _run(argv, env)
                 runs[key].append(spent)
     base = statistics.median(runs[BASELINE])
     timings = {}
@@ -262,10 +314,13 @@ def measure(bytecode: bool, rounds: int = ROUNDS) -> dict[str, Timing]:
     return timings
 
 
-def bench_cold_start(report: Callable[..., None]) -> None:
-    for bytecode in (True, False):
-        mode = "with bytecode" if bytecode else "without bytecode"
-        figures = measure(bytecode)
+def bench_cold_start(report: Callable[..., None], say: Callable[[str], None]) -> None:
+    built = built_mode()
+    if built is None:
+        say("cold start of the built packages: skipped (no python3.12, or no `make build-host` output)")
+    for measured in (WITH_BYTECODE, WITHOUT_BYTECODE, *([built] if built else [])):
+        mode = measured.name
+        figures = measure(measured)
         base = figures.pop(BASELINE).seconds
         report(f"cold start baseline (boto3 + DynamoDB client), {mode}", base * 1000, "ms CPU")
         paused = figures.pop(BASELINE_PAUSED)
@@ -279,7 +334,7 @@ def bench_cold_start(report: Callable[..., None]) -> None:
                 spread=timing.spread,
             )
         for name, timing in figures.items():
-            target = TARGET_RATIO if bytecode else None
+            target = TARGET_RATIO if measured.bytecode else None
             report(
                 f"cold start {name} ({timing.status}), {mode}",
                 timing.ratio,
@@ -296,8 +351,12 @@ def bench_cold_start(report: Callable[..., None]) -> None:
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1:] == ["--no-bytecode"]
-    for key, timing in measure(not mode, int(os.environ.get("COLDSTART_ROUNDS", "5"))).items():
+    chosen = {"--no-bytecode": WITHOUT_BYTECODE, "--built": built_mode()}.get(
+        (sys.argv[1:] or [""])[0], WITH_BYTECODE
+    )
+    if chosen is None:
+        sys.exit("no python3.12 or no `make build-host` output")
+    for key, timing in measure(chosen, int(os.environ.get("COLDSTART_ROUNDS", "5"))).items():
         low, high = timing.spread
         print(
             f"{key:<34} {timing.seconds * 1000:8.1f} ms  {timing.ratio:5.2f}x"

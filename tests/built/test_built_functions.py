@@ -26,15 +26,16 @@ import boto3
 import pytest
 
 from callproof.integrations.twilio_webhook import sign
+from callproof_local.built import BUILD_HOST as BUILD
+from callproof_local.built import Built
 from callproof_local.invoke import lambda_environment
-from callproof_local.model import FUNCTION_TYPES, function_properties, resources_of
+from callproof_local.model import FUNCTION_TYPES, resources_of
 from callproof_local.stack import LocalStack
-from callproof_local.template import REGION, load_template
+from callproof_local.template import REGION
 from callproof_local.twilio_double import DEV_AUTH_TOKEN
-from tests.support import ROOT, TEMPLATE, age_answerer, answering_age, api_event, form_event
+from tests.support import TEMPLATE, age_answerer, answering_age, api_event, form_event
 from tools import python312
 
-BUILD = ROOT / ".aws-sam" / "build-host"
 RUNNER = Path(__file__).with_name("runner.py")
 PYTHON312 = python312.find()
 
@@ -49,29 +50,9 @@ pytestmark = [
 ]
 
 
-@dataclass(frozen=True)
-class Built:
-    """The code folder and layer folders `sam build` wrote for each function."""
-
-    template: dict[str, Any]
-
-    def artifacts(self, logical_id: str) -> tuple[Path, list[Path]]:
-        props = function_properties(self.template, logical_id)  # Globals.Function applied
-        own = self.template["Resources"][logical_id]["Properties"].get("Layers", [])
-        shared = self.template.get("Globals", {}).get("Function", {}).get("Layers", [])
-        layers = [*shared, *own] if "Layers" in props else shared  # SAM appends a function's layers
-        folders = []
-        for layer in layers:
-            content = self.template["Resources"][layer["Ref"]]["Properties"]["ContentUri"]
-            folders.append(BUILD / content / "python")
-        return BUILD / props["CodeUri"], folders
-
-
 @pytest.fixture(scope="module")
 def built() -> Built:
-    template = BUILD / "template.yaml"
-    assert template.is_file(), f"{template} is missing: run `make build-host` (make test runs it first)"
-    return Built(load_template(template))
+    return Built.load(BUILD)
 
 
 @pytest.fixture(scope="module")
