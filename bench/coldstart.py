@@ -226,7 +226,7 @@ WITHOUT_BYTECODE = Mode("without bytecode", bytecode=False)
 
 
 def built_mode() -> Mode | None:
-    """The built packages' mode, or None (saying why) where there is no python3.12 or no build."""
+    """The built packages' mode, or None where there is no python3.12 or no `make build-host` output."""
     python = python312.find()
     if python is None:
         return None
@@ -306,11 +306,10 @@ def measure(mode: Mode, rounds: int = ROUNDS) -> dict[str, Timing]:
     base = statistics.median(runs[BASELINE])
     timings = {}
     for key, values in runs.items():
-        per_round = statistics.quantiles(
-            [value / baseline for value, baseline in zip(values, runs[BASELINE], strict=True)], n=4
-        )
+        per_round = [value / baseline for value, baseline in zip(values, runs[BASELINE], strict=True)]
+        low, _, high = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
         median = statistics.median(values)
-        timings[key] = Timing(median, median / base, statuses[key], (per_round[0], per_round[2]))
+        timings[key] = Timing(median, median / base, statuses[key], (low, high))
     return timings
 
 
@@ -351,8 +350,11 @@ def bench_cold_start(report: Callable[..., None], say: Callable[[str], None]) ->
 
 
 if __name__ == "__main__":
-    chosen = {"--no-bytecode": WITHOUT_BYTECODE, "--built": built_mode()}.get(
-        (sys.argv[1:] or [""])[0], WITH_BYTECODE
+    option = (sys.argv[1:] or [""])[0]
+    chosen = (
+        built_mode()
+        if option == "--built"
+        else {"--no-bytecode": WITHOUT_BYTECODE}.get(option, WITH_BYTECODE)
     )
     if chosen is None:
         sys.exit("no python3.12 or no `make build-host` output")
