@@ -176,6 +176,20 @@ def test_every_function_of_the_template_is_covered(built: Built) -> None:
     assert set(resources_of(built.template, FUNCTION_TYPES)) - set(COVERED) == set()
 
 
+def test_every_functions_code_ships_its_bytecode_unchecked(built: Built) -> None:
+    """Lambda cannot write bytecode under /var/task: each module of a function's own folder carries a
+    python3.12 pyc that is used without reading its source (unchecked hash: PEP 552 flags 0b01)."""
+    missing = []
+    for logical_id in resources_of(built.template, FUNCTION_TYPES):
+        code, _ = built.artifacts(logical_id)
+        for module in code.glob("*.py"):
+            compiled = code / "__pycache__" / f"{module.stem}.cpython-312.pyc"
+            flags = int.from_bytes(compiled.read_bytes()[4:8], "little") if compiled.is_file() else None
+            if flags != 0b01:
+                missing.append(f"{logical_id}/{module.name}: {flags}")
+    assert missing == []
+
+
 def test_contacts_creates_a_contact_and_call_rematch_takes_its_stream_record(
     run: Run, stack: LocalStack
 ) -> None:
