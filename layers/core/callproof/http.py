@@ -14,6 +14,7 @@ type the route takes, a JSON object parsed safely), and Powertools' validation r
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -277,11 +278,19 @@ def form_pairs(app: Resolver, max_fields: int = 100) -> list[tuple[str, str]]:
         raise InvalidInput("too many form fields", field="body") from None
 
 
+# A path holding a control character names nothing of ours (no id, slug or token holds one). Refused
+# before routing: Powertools anchors its route patterns with ``$``, which also matches before a final
+# newline, so "/v1/contacts/%0A" resolved to the contact list and "/v1/contacts/c1%0A" to contact c1.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def handle(app: Resolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Refuse oversize bodies before anything reads them, then a body of another media type than
-    the route takes, then JSON that is malformed or not an object; on authenticated functions refuse
-    a request without a valid caller (401) and a caller the account gate stops; then resolve the
-    route, its validation reading the body parsed here."""
+    """Refuse a path that names no route, then oversize bodies before anything reads them, then a
+    body of another media type than the route takes, then JSON that is malformed or not an object; on
+    authenticated functions refuse a request without a valid caller (401) and a caller the account
+    gate stops; then resolve the route, its validation reading the body parsed here."""
+    if _CONTROL_CHARACTER.search(str(event.get("path") or "")):
+        return _early_error(HTTPStatus.NOT_FOUND, "not_found", "no such route", None)
     media_type = app.media_type(str(event.get("httpMethod")), str(event.get("resource")))
     try:
         parsed = _checked_body(app, event, media_type)
