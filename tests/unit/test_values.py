@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated
 
@@ -13,12 +14,13 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, StringConstraints, TypeAdapter, ValidationError
 
 from callproof.values import (
     DYNAMODB_LARGEST,
     DYNAMODB_SMALLEST,
     FREE_TEXT,
+    ISO_DATETIME,
     SINGLE_LINE,
     STORABLE,
     storable_number,
@@ -171,3 +173,27 @@ def test_the_annotated_types_refuse_with_a_field_message_and_document_their_boun
         ints.validate_python(10**38)
     assert ints.json_schema() == {"type": "integer"}
     assert floats.json_schema() == {"type": "number", "exclusiveMinimum": -1e126, "exclusiveMaximum": 1e126}
+
+
+# ---------------------------------------------------------------------- times that exist in UTC
+AWARE_TIME = TypeAdapter(Annotated[AwareDatetime, ISO_DATETIME])
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "0001-01-01T00:00:03+05:00",  # the fuzzer's, on POST /v1/incidents: a 502 before the fix
+        "9999-12-31T23:00:00-05:00",
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))),
+    ],
+)
+def test_a_time_outside_utcs_years_is_refused(sent: object) -> None:
+    with pytest.raises(ValidationError, match="exists in UTC"):
+        AWARE_TIME.validate_python(sent)
+
+
+@pytest.mark.parametrize(
+    "sent", ["0001-01-01T06:00:00+05:00", "9999-12-31T18:00:00-05:00", "2026-11-27T18:05Z"]
+)
+def test_a_time_within_utcs_years_is_kept(sent: str) -> None:
+    assert AWARE_TIME.validate_python(sent).astimezone(UTC).year in (1, 2026, 9999)

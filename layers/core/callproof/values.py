@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -215,12 +215,31 @@ _ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # matched at the star
 def iso_datetime(value: Any) -> Any:
     """``value`` unchanged if it is a datetime, or text that begins as an ISO 8601 date (pydantic then
     parses the rest; where the field is an ``AwareDatetime``, a time and offset are required); a number, or text of one ("0.5", which pydantic's lax mode would
-    read as a Unix timestamp, even in a query string), is refused (ValueError)."""
-    if value is None or isinstance(value, datetime):
+    read as a Unix timestamp, even in a query string), is refused (ValueError). So is a time whose
+    offset puts it outside years 1-9999 in UTC (``0001-01-01T00:00+05:00``): every stored time is UTC,
+    and converting it raised OverflowError, a 5xx."""
+    if value is None:
+        return value
+    if isinstance(value, datetime):
+        _check_utc(value)
         return value
     if isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # a form pydantic reads and Python does not, or none: pydantic says
+        _check_utc(parsed)
         return value
     raise ValueError("must be a date and time written in ISO 8601, e.g. 2026-11-27T18:05:00+01:00")
+
+
+def _check_utc(moment: datetime) -> None:
+    if moment.utcoffset() is None:
+        return
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a date and time that exists in UTC (years 1 to 9999)") from None
 
 
 ISO_DATETIME = BeforeValidator(iso_datetime)
