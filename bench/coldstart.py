@@ -168,7 +168,7 @@ def _event(function: Function) -> dict[str, Any]:
     }
 
 
-def _environment(function: Function, cache: str, bytecode: bool) -> dict[str, str]:
+def _environment(function: Function, task_root: str, cache: str, bytecode: bool) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -185,7 +185,7 @@ def _environment(function: Function, cache: str, bytecode: bool) -> dict[str, st
         AWS_LAMBDA_FUNCTION_NAME="bench",  # Powertools' Tracer patches only inside Lambda
         # Lambda sets it; the X-Ray SDK then samples locally (Lambda decides the sampling) instead of
         # building a botocore X-Ray client for centralized sampling rules, which Lambda never does.
-        LAMBDA_TASK_ROOT=str(function.code_dir),
+        LAMBDA_TASK_ROOT=task_root,
         AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
         AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
         POWERTOOLS_LOG_LEVEL="ERROR",
@@ -293,7 +293,7 @@ def measure(mode: Mode, rounds: int = ROUNDS) -> dict[str, Timing]:
                 name=name,
                 event=json.dumps(FLOOR_EVENT if function in reference_handlers else _event(function)),
             )
-            env = _environment(function, cache, mode.bytecode) | {"LAMBDA_TASK_ROOT": paths[0]}
+            env = _environment(function, paths[0], cache, mode.bytecode)
             scripts[function.logical_id] = (mode.argv(script), env)
             runs[function.logical_id] = []
         if mode.bytecode:

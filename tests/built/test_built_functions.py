@@ -182,11 +182,11 @@ def test_every_functions_code_ships_its_bytecode_unchecked(built: Built) -> None
     missing = []
     for logical_id in resources_of(built.template, FUNCTION_TYPES):
         code, _ = built.artifacts(logical_id)
-        for module in code.glob("*.py"):
-            compiled = code / "__pycache__" / f"{module.stem}.cpython-312.pyc"
+        for module in code.rglob("*.py"):
+            compiled = module.parent / "__pycache__" / f"{module.stem}.cpython-312.pyc"
             flags = int.from_bytes(compiled.read_bytes()[4:8], "little") if compiled.is_file() else None
             if flags != 0b01:
-                missing.append(f"{logical_id}/{module.name}: {flags}")
+                missing.append(f"{logical_id}/{module.relative_to(code)}: {flags}")
     assert missing == []
 
 
